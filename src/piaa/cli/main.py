@@ -1,0 +1,63 @@
+"""`piaa` command line: one argparse tree, each subcommand in its own module ``piaa.cli.cmd_<name>``.
+
+Every command module exposes ``register(subparsers)`` which adds its parser and sets ``func`` (returns an exit
+code). Adding a command = adding a module and its name to ``COMMAND_MODULES``.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES = [
+    "score",      # piaa score PATH...
+    "models",     # piaa models
+    "data",       # piaa data inspect
+    "bench",      # piaa bench giaa|speed
+    "train",      # piaa train default-model | pa-iaa | ...
+    "tasks",      # piaa tasks train CONFIG
+    "evaluate",   # piaa evaluate EXPERIMENT.toml
+    "analyze",    # piaa analyze traits (Table IV)
+    "profile",    # piaa profile create/list/show/delete/export/import
+    "rank",       # piaa rank FOLDER
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from piaa import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="piaa",
+        description="Generic and personalized image aesthetics: score photos, learn a person's taste, rank collections.",
+    )
+    parser.add_argument("--version", action="version", version=f"piaa {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        modname = f"piaa.cli.cmd_{name}"
+        try:
+            mod = importlib.import_module(modname)
+        except ModuleNotFoundError as exc:  # a command still under construction must not break the others
+            if exc.name == modname:
+                continue
+            raise
+        mod.register(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""The canonical ratings model every reader produces and every trainer consumes.
+
+One long table of per-person ratings ``(user, image, score)`` plus the database's scale. Databases that only
+publish aggregates (AVA vote histograms, MOS files) use a single pseudo-user (``AGGREGATE_USER``) for the mean
+and may carry a per-image vote distribution in ``image_info`` (columns ``dist_0..dist_{N-1}``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+AGGREGATE_USER = "__mean__"
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A rating scale: ``[min, max]`` split into ``buckets`` equally spaced score values."""
+
+    min: float
+    max: float
+    buckets: int
+
+    @property
+    def values(self) -> np.ndarray:
+        """The score value of each bucket (e.g. 1..7 for a 7-point scale)."""
+        return np.linspace(self.min, self.max, self.buckets)
+
+    @property
+    def midpoint(self) -> float:
+        return (self.min + self.max) / 2.0
+
+    def to_bucket(self, scores) -> np.ndarray:
+        """Index of the nearest bucket for each score."""
+        s = np.asarray(scores, dtype=float)
+        idx = np.rint((s - self.min) / (self.max - self.min) * (self.buckets - 1))
+        return np.clip(idx, 0, self.buckets - 1).astype(int)
+
+
+@dataclass
+class RatingsDataset:
+    """Per-person ratings, per-image aggregates, per-person traits and splits of one database.
+
+    ratings:    DataFrame with columns ``user`` (str), ``image`` (str, path relative to the images root), ``score``
+                (float); optional extra columns (e.g. ``criterion``).
+    scale:      the database's rating scale.
+    users:      optional DataFrame indexed by ``user`` (str) with trait columns.
+    image_info: optional DataFrame indexed by ``image`` (published aggregates, vote distributions, attributes).
+    splits:     named splits; each maps a split name to a list of images or users, e.g.
+                ``{"test": [...]}`` or ``{"user_fold_1_test": [...]}``; ``split_kinds`` says which.
+    """
+
+    name: str
+    ratings: pd.DataFrame
+    scale: Scale
+    users: Optional[pd.DataFrame] = None
+    image_info: Optional[pd.DataFrame] = None
+    splits: dict = field(default_factory=dict)
+    split_kinds: dict = field(default_factory=dict)  # split name -> "image" | "user"
+    images_root: Optional[str] = None
+
+    # ---- convenience views -------------------------------------------------------------------------------------
+    @property
+    def user_ids(self) -> list:
+        return sorted(self.ratings["user"].unique().tolist())
+
+    @property
+    def image_ids(self) -> list:
+        return sorted(self.ratings["image"].unique().tolist())
+
+    def image_means(self) -> pd.Series:
+        """Mean score per image."""
+        return self.ratings.groupby("image")["score"].mean()
+
+    def image_stds(self) -> pd.Series:
+        return self.ratings.groupby("image")["score"].std(ddof=0)
+
+    def image_distributions(self) -> pd.DataFrame:
+        """Per-image score distribution over the scale's buckets (rows sum to 1).
+
+        Uses published vote distributions (``image_info`` columns ``dist_*``) when present, else counts the
+        per-person ratings into the nearest bucket.
+        """
+        if self.image_info is not None:
+            cols = [c for c in self.image_info.columns if c.startswith("dist_")]
+            if cols:
+                d = self.image_info[cols].astype(float)
+                return d.div(d.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
+        b = self.scale.to_bucket(self.ratings["score"].to_numpy())
+        counts = pd.crosstab(self.ratings["image"].to_numpy(), b)
+        counts = counts.reindex(columns=range(self.scale.buckets), fill_value=0)
+        counts.columns = [f"dist_{i}" for i in range(self.scale.buckets)]
+        counts.index.name = "image"
+        return counts.div(counts.sum(axis=1), axis=0)
+
+    def ratings_of(self, user) -> pd.Series:
+        """One person's ratings as a Series indexed by image."""
+        r = self.ratings[self.ratings["user"] == str(user)]
+        if r.empty:
+            raise KeyError(f"unknown user {user!r} in {self.name}")
+        return r.set_index("image")["score"]
+
+    def ratings_per_user(self) -> pd.Series:
+        return self.ratings.groupby("user").size()
+
+    def summary(self) -> dict:
+        rpu = self.ratings_per_user()
+        return {
+            "name": self.name,
+            "people": int(self.ratings["user"].nunique()),
+            "images": int(self.ratings["image"].nunique()),
+            "ratings": int(len(self.ratings)),
+            "ratings_per_person": {
+                "min": int(rpu.min()) if len(rpu) else 0,
+                "median": float(rpu.median()) if len(rpu) else 0.0,
+                "max": int(rpu.max()) if len(rpu) else 0,
+            },
+            "scale": {"min": self.scale.min, "max": self.scale.max, "buckets": self.scale.buckets},
+            "splits": {k: {"kind": self.split_kinds.get(k, "image"), "size": len(v)} for k, v in self.splits.items()},
+            "traits": [] if self.users is None else list(map(str, self.users.columns)),
+        }

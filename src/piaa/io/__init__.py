@@ -1,0 +1,1 @@
+"""Input/output: robust image loading, image discovery, metadata (XMP)."""
