@@ -1,0 +1,510 @@
+"""One robust image loader for the whole project.
+
+Every place that turns a file into pixels (feature extraction, the CLI, the service, the benchmarks) goes
+through :func:`load_image`, so the same file always yields the same RGB pixels and every failure surfaces as
+one exception type, :class:`ImageLoadError`, with a short human-readable ``reason``.
+
+What it does, in order:
+
+1. **Open by content, never by extension.** Only a whitelist of raster photo formats is tried
+   (:data:`SUPPORTED_FORMATS`): a PNG or WebP named ``.jpg`` loads fine, while random bytes are not
+   accidentally "recognised" by a weak-magic format (TGA, for example) and formats that shell out to other
+   programs (EPS → Ghostscript) are never touched.
+2. **Refuse decompression bombs from the header alone.** The pixel count the header claims is checked
+   against ``max_pixels`` (default 128 MP) before any pixel is decoded. Pillow's own hard limit
+   (``2 × Image.MAX_IMAGE_PIXELS``) still applies on top; raise ``PIL.Image.MAX_IMAGE_PIXELS`` to go beyond it.
+3. **Decode small when a small result is wanted.** With ``target_size``, JPEGs are decoded with
+   ``Image.draft`` (libjpeg's DCT scaling by 1/2, 1/4 or 1/8), so a 24 MP photo for a 224 px network is never
+   decoded at full resolution. The result is then box-reduced by an integer factor while its shorter side
+   stays ``>= target_size``; the caller's preprocessing does the final, exact resize.
+4. **Strict about damage.** Truncated and corrupt files raise; the process-global
+   ``ImageFile.LOAD_TRUNCATED_IMAGES`` is never set (if some other code sets it, Pillow will then accept
+   truncated files — that is that code's choice).
+5. **Normalise to 8-bit RGB** with these conventions:
+
+   * 16-bit gray (``I;16*``) is scaled by 255/65535 (rounded), never clipped at 255.
+   * 32-bit integer gray (``I``): if the source declares its bit depth (TIFF ``BitsPerSample``) that is used;
+     otherwise values in 0..255 are taken as 8-bit, values in 0..65535 as 16-bit, anything else is min–max
+     stretched.
+   * Float gray (``F``): values in [0, 1] are scaled by 255, values in [0, 255] kept, anything else min–max
+     stretched; NaN becomes 0.
+   * CMYK: Pillow decodes JPEG CMYK assuming Adobe's inverted convention; a CMYK JPEG *without* the Adobe
+     APP14 marker is therefore re-inverted. With an embedded ICC profile the conversion to sRGB uses
+     LittleCMS (``PIL.ImageCms``); otherwise the standard ``R = (1−C)(1−K)`` formula.
+   * Anything with transparency (RGBA, LA, PA, palette + ``transparency``) is composited on white.
+   * Multi-frame files (GIF, APNG, TIFF, MPO): the first frame.
+6. **EXIF orientation** is applied last (after reduction, so it transposes the small image), and works for
+   JPEG, PNG, WebP and TIFF alike.
+
+Missing or unreadable files are also reported as :class:`ImageLoadError` (reason ``"file not found"`` /
+``"cannot read file: ..."``), so batch code needs a single ``except`` clause.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any, Union
+
+import numpy as np
+from PIL import Image, ImageFile
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "IMAGE_EXTENSIONS",
+    "SUPPORTED_FORMATS",
+    "ImageLoadError",
+    "ImageSource",
+    "image_bytes_hash",
+    "iter_image_files",
+    "load_image",
+    "load_image_safe",
+    "read_image_bytes",
+]
+
+#: Default refusal limit for the pixel count claimed by an image header (128 megapixels).
+DEFAULT_MAX_PIXELS = 128_000_000
+
+#: File-name extensions (lower case, with dot) that folder expansion treats as images. Decoding never
+#: relies on them; they only decide which files of a folder are picked up.
+IMAGE_EXTENSIONS: frozenset[str] = frozenset(
+    {
+        ".jpg", ".jpeg", ".jpe", ".jfif", ".mpo",
+        ".png", ".apng",
+        ".webp",
+        ".gif",
+        ".tif", ".tiff",
+        ".bmp", ".dib",
+        ".ppm", ".pgm", ".pbm", ".pnm",
+        ".jp2", ".j2k", ".jpx",
+        ".avif", ".heic", ".heif",
+    }
+)  # fmt: skip
+
+#: Pillow format names tried when opening, in this order. Formats not compiled into the local Pillow (or
+#: provided by a plugin such as pillow-heif, registered as "HEIF") are skipped silently.
+SUPPORTED_FORMATS: tuple[str, ...] = (
+    "JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP", "DIB", "MPO", "PPM", "JPEG2000", "AVIF", "HEIF",
+)  # fmt: skip
+
+ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, IO[bytes], Image.Image]
+
+# EXIF orientation -> transpose method (same table as PIL.ImageOps.exif_transpose).
+_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_EXIF_ORIENTATION_TAG = 0x0112
+_JPEG_FORMATS = ("JPEG", "MPO")
+
+
+class ImageLoadError(Exception):
+    """An image could not be turned into RGB pixels.
+
+    Attributes:
+        path: the file path (``str``) when known — also the ``name`` of a file object — else ``None``.
+        reason: short human message, e.g. ``"not an image"``, ``"truncated or corrupt JPEG"``,
+            ``"image too large (144000000 pixels > limit 128000000)"``.
+    """
+
+    def __init__(self, path: str | os.PathLike | None, reason: str):
+        self.path = None if path is None else str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}" if self.path else reason)
+
+    def __reduce__(self):  # keep picklable (multiprocessing workers)
+        return (type(self), (self.path, self.reason))
+
+
+# --------------------------------------------------------------------------------------------------------
+# bytes, hashing, discovery
+# --------------------------------------------------------------------------------------------------------
+
+
+def image_bytes_hash(data: bytes) -> str:
+    """Hex BLAKE2b-128 digest (32 hex characters) of a file's bytes; the feature-cache key of an image."""
+    return hashlib.blake2b(bytes(data) if not isinstance(data, bytes) else data, digest_size=16).hexdigest()
+
+
+def read_image_bytes(path: str | os.PathLike) -> bytes:
+    """Read a file's raw bytes (for hashing and then ``load_image(data)`` without a second read).
+
+    Raises the usual ``FileNotFoundError`` / ``OSError`` of the file system.
+    """
+    return Path(path).read_bytes()
+
+
+def _is_hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
+def _has_image_ext(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def iter_image_files(
+    paths: str | os.PathLike | Iterable[str | os.PathLike], recursive: bool = False
+) -> list[Path]:
+    """Expand files and folders into a list of image files.
+
+    * A file given explicitly is kept whatever its extension (its content decides when it is loaded).
+    * A folder contributes its files whose extension is in :data:`IMAGE_EXTENSIONS` (case-insensitive),
+      sorted by path; hidden files (and, when recursing, hidden folders) are skipped. Sub-folders are
+      walked only with ``recursive=True``.
+    * A path that does not exist raises ``FileNotFoundError`` naming it.
+    * Order follows ``paths``; a file reached twice is listed once.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    out: list[Path] = []
+    seen: set[Path] = set()
+
+    def add(p: Path) -> None:
+        key = p.absolute()
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found: list[Path] = []
+            if recursive:
+                for root, dirs, files in os.walk(p):
+                    dirs[:] = [d for d in dirs if not _is_hidden(d)]
+                    for f in files:
+                        if not _is_hidden(f) and _has_image_ext(f):
+                            found.append(Path(root) / f)
+            else:
+                for entry in os.scandir(p):
+                    if entry.is_file() and not _is_hidden(entry.name) and _has_image_ext(entry.name):
+                        found.append(p / entry.name)
+            for f in sorted(found, key=lambda q: q.relative_to(p).parts):
+                add(f)
+        elif p.exists():
+            add(p)
+        else:
+            raise FileNotFoundError(f"no such file or folder: {str(p)!r}")
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------
+# loading
+# --------------------------------------------------------------------------------------------------------
+
+
+def _open_formats() -> list[str]:
+    Image.init()
+    return [f for f in SUPPORTED_FORMATS if f in Image.OPEN]
+
+
+def _too_large(path, n: int, limit: int) -> ImageLoadError:
+    return ImageLoadError(path, f"image too large ({n} pixels > limit {limit})")
+
+
+def _decode_reason(exc: BaseException, fmt: str | None) -> str:
+    msg = str(exc).strip()
+    low = msg.lower()
+    name = fmt or "image"
+    if "truncated" in low or isinstance(exc, EOFError) or "broken data stream" in low:
+        return f"truncated or corrupt {name}"
+    if isinstance(exc, MemoryError):
+        return "out of memory while decoding"
+    if msg:
+        return f"corrupt {name} ({msg[:120]})"
+    return f"corrupt {name} ({type(exc).__name__})"
+
+
+def _orientation(im: Image.Image) -> int:
+    try:
+        value = im.getexif().get(_EXIF_ORIENTATION_TAG)
+    except Exception:  # malformed EXIF must not make a good image unreadable
+        return 1
+    try:
+        value = int(value) if value is not None else 1
+    except (TypeError, ValueError):
+        return 1
+    return value if value in _ORIENTATION else 1
+
+
+def _draft_size(size: tuple[int, int], target_size: int) -> tuple[int, int]:
+    """Size with the image's aspect whose shorter side is ``target_size`` (rounded up)."""
+    w, h = size
+    short = min(w, h)
+    return (max(1, -(-w * target_size // short)), max(1, -(-h * target_size // short)))
+
+
+def _gray_to_uint8(im: Image.Image, bits: int | None) -> np.ndarray:
+    """16/32-bit integer or float single-channel image -> uint8 array (see module docs for the rules)."""
+    a = np.asarray(im)
+    if im.mode == "F":
+        a = np.nan_to_num(a.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+        if lo >= 0.0 and hi <= 1.0:
+            a = a * 255.0
+        elif not (lo >= 0.0 and hi <= 255.0):
+            a = (a - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(a)
+        return np.clip(np.rint(a), 0, 255).astype(np.uint8)
+
+    a = a.astype(np.int64)
+    if im.mode.startswith("I;16"):
+        bits = 16
+    if bits is None:
+        lo, hi = (int(a.min()), int(a.max())) if a.size else (0, 0)
+        if lo >= 0 and hi <= 255:
+            bits = 8
+        elif lo >= 0 and hi <= 65535:
+            bits = 16
+    if bits is not None and 1 <= bits <= 32:
+        top = (1 << bits) - 1
+        # integer rounding of a * 255 / top
+        out = (np.clip(a, 0, top) * 255 + top // 2) // top
+        return out.astype(np.uint8)
+    lo, hi = int(a.min()), int(a.max())
+    if hi <= lo:
+        return np.zeros(a.shape, np.uint8)
+    return np.clip(np.rint((a - lo) * (255.0 / (hi - lo))), 0, 255).astype(np.uint8)
+
+
+def _on_white(im: Image.Image) -> Image.Image:
+    """Composite an RGBA image on a white background -> RGB."""
+    bg = Image.new("RGB", im.size, (255, 255, 255))
+    bg.paste(im.convert("RGB"), mask=im.getchannel("A"))
+    return bg
+
+
+def _cmyk_to_rgb(im: Image.Image, icc: bytes | None) -> Image.Image:
+    if icc:
+        try:
+            from PIL import ImageCms
+
+            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            dst = ImageCms.createProfile("sRGB")
+            return ImageCms.profileToProfile(im, src, dst, outputMode="RGB")
+        except Exception:  # broken or exotic profile: fall back to the plain formula
+            pass
+    return im.convert("RGB")
+
+
+def _to_rgb(im: Image.Image, fmt: str | None, info: dict, bits: int | None) -> Image.Image:
+    mode = im.mode
+    if mode in ("L", "RGB") and info.get("transparency") is not None:
+        return _on_white(im.convert("RGBA"))  # tRNS colour key in a gray/RGB PNG
+    if mode == "RGB":
+        return im.copy()
+    if mode in ("RGBA", "RGBa", "RGBX"):
+        return _on_white(im.convert("RGBA")) if mode != "RGBX" else im.convert("RGB")
+    if mode in ("LA", "La", "PA"):
+        return _on_white(im.convert("RGBA"))
+    if mode == "P":
+        if "transparency" in info or im.info.get("transparency") is not None:
+            return _on_white(im.convert("RGBA"))
+        return im.convert("RGB")
+    if mode in ("1", "L", "YCbCr"):
+        return im.convert("RGB")
+    if mode == "CMYK":
+        if fmt in _JPEG_FORMATS and "adobe" not in info:
+            # Pillow assumed Adobe's inverted CMYK; without the Adobe marker the data was not inverted.
+            from PIL import ImageChops
+
+            im = ImageChops.invert(im)
+        return _cmyk_to_rgb(im, info.get("icc_profile"))
+    if mode == "F" or mode == "I" or mode.startswith("I;16"):
+        return Image.fromarray(_gray_to_uint8(im, bits), "L").convert("RGB")
+    if mode == "LAB":
+        try:
+            from PIL import ImageCms
+
+            return ImageCms.applyTransform(
+                im,
+                ImageCms.buildTransform(
+                    ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB"
+                ),
+            )
+        except Exception as e:
+            raise ValueError(f"unsupported image mode {mode}") from e
+    return im.convert("RGB")  # HSV and anything else Pillow can convert
+
+
+def _reduce(im: Image.Image, target_size: int | None) -> Image.Image:
+    if target_size is None:
+        return im
+    factor = min(im.size) // target_size
+    if factor >= 2:
+        im = im.reduce(factor)  # box filter: antialiased, fast; shorter side stays >= target_size
+    return im
+
+
+def _bits_per_sample(im: Image.Image) -> int | None:
+    tags = getattr(im, "tag_v2", None)
+    if tags is None:
+        return None
+    try:
+        v = tags.get(258)
+        if isinstance(v, (tuple, list)):
+            v = v[0]
+        return int(v) if v else None
+    except Exception:
+        return None
+
+
+def _finish(im: Image.Image, fmt, info, bits, orientation, target_size, path) -> Image.Image:
+    try:
+        rgb = _to_rgb(im, fmt, info, bits)
+    except Exception as e:
+        raise ImageLoadError(path, f"cannot convert {im.mode} image to RGB ({e})") from e
+    rgb = _reduce(rgb, target_size)
+    if orientation != 1:
+        rgb = rgb.transpose(_ORIENTATION[orientation])
+    return rgb
+
+
+def load_image(
+    src: ImageSource,
+    *,
+    target_size: int | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> Image.Image:
+    """Load an image as 8-bit RGB with EXIF orientation applied.
+
+    Args:
+        src: a path (``str`` / ``os.PathLike``), the file's bytes (``bytes``/``bytearray``/``memoryview``),
+            a binary file object (a file positioned elsewhere than its start is read from there on), or a ``PIL.Image.Image`` (not modified;
+            a new image is returned).
+        target_size: when given, the image may be returned smaller than full resolution, but its shorter
+            side is never below ``target_size`` (unless the original is already smaller). JPEGs are
+            downscaled inside the decoder (``Image.draft``); then an integer box reduction is applied.
+        max_pixels: refuse images whose header claims more pixels than this (``None``: no limit of our
+            own; Pillow's hard limit still applies).
+
+    Returns:
+        A new RGB ``PIL.Image.Image`` not tied to any open file.
+
+    Raises:
+        ImageLoadError: missing/unreadable file, not an image, unsupported format, truncated or corrupt
+            data, too many pixels.
+    """
+    if target_size is not None and int(target_size) < 1:
+        raise ValueError("target_size must be a positive integer")
+
+    if isinstance(src, Image.Image):
+        return _load_pil(src, target_size=target_size, max_pixels=max_pixels)
+
+    path: str | None
+    close_fp = False
+    if isinstance(src, (str, os.PathLike)):
+        path = os.fspath(src)
+        try:
+            fp: Any = open(path, "rb")
+        except FileNotFoundError as e:
+            raise ImageLoadError(path, "file not found") from e
+        except IsADirectoryError as e:
+            raise ImageLoadError(path, "is a directory, not an image") from e
+        except OSError as e:
+            raise ImageLoadError(path, f"cannot read file: {e.strerror or e}") from e
+        close_fp = True
+    elif isinstance(src, (bytes, bytearray, memoryview)):
+        path = None
+        fp = io.BytesIO(bytes(src))
+    elif hasattr(src, "read"):
+        name = getattr(src, "name", None)
+        path = os.fspath(name) if isinstance(name, (str, os.PathLike)) else None
+        fp = src
+        try:
+            if fp.tell() != 0:  # Pillow reads from offset 0; honour the caller's position instead
+                fp = io.BytesIO(fp.read())
+        except Exception:
+            pass
+    else:
+        raise TypeError(f"load_image: unsupported source type {type(src).__name__}")
+
+    try:
+        return _load_fp(fp, path, target_size=target_size, max_pixels=max_pixels)
+    finally:
+        if close_fp:
+            fp.close()
+
+
+def _load_fp(fp, path, *, target_size, max_pixels) -> Image.Image:
+    # Empty input gets its own message.
+    try:
+        pos = fp.tell()
+        head = fp.read(16)
+        fp.seek(pos)
+    except Exception:
+        head = b"?"  # unseekable: let Pillow complain (it buffers into memory itself)
+    if not head:
+        raise ImageLoadError(path, "empty file")
+
+    with warnings.catch_warnings():
+        # We enforce our own limit below; Pillow's warning between its two thresholds is noise here.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            im = Image.open(fp, formats=_open_formats())
+        except Image.DecompressionBombError as e:
+            raise ImageLoadError(path, f"image too large ({e})") from e
+        except Image.UnidentifiedImageError as e:
+            raise ImageLoadError(path, "not an image (or an unsupported format)") from e
+        except Exception as e:  # a recognised header with broken fields
+            raise ImageLoadError(path, _decode_reason(e, None)) from e
+
+    try:
+        fmt = im.format
+        w, h = im.size
+        if w <= 0 or h <= 0:
+            raise ImageLoadError(path, f"invalid image size {w}x{h}")
+        n = w * h
+        if max_pixels is not None and n > max_pixels:
+            raise _too_large(path, n, max_pixels)
+
+        if target_size is not None and fmt in _JPEG_FORMATS and min(w, h) > target_size:
+            try:
+                im.draft(im.mode, _draft_size((w, h), int(target_size)))
+            except Exception:
+                pass  # draft is an optimisation only
+        info = dict(im.info)
+        orientation = _orientation(im)
+        bits = _bits_per_sample(im)
+        try:
+            im.load()
+        except ImageLoadError:
+            raise
+        except Exception as e:
+            raise ImageLoadError(path, _decode_reason(e, fmt)) from e
+        return _finish(im, fmt, info, bits, orientation, target_size, path)
+    finally:
+        im.close()
+
+
+def _load_pil(src: Image.Image, *, target_size, max_pixels) -> Image.Image:
+    path = getattr(src, "filename", None) or None
+    w, h = src.size
+    if max_pixels is not None and w * h > max_pixels:
+        raise _too_large(path, w * h, max_pixels)
+    try:
+        src.load()
+    except Exception as e:
+        raise ImageLoadError(path, _decode_reason(e, src.format)) from e
+    return _finish(
+        src, src.format, dict(src.info), _bits_per_sample(src), _orientation(src), target_size, path
+    )
+
+
+def load_image_safe(src: ImageSource, **kw) -> tuple[Image.Image | None, str | None]:
+    """``load_image`` for batch code: returns ``(image, None)`` or ``(None, message)``, never raises
+    for a bad image (programming errors such as a wrong argument type still raise)."""
+    try:
+        return load_image(src, **kw), None
+    except ImageLoadError as e:
+        return None, str(e)
+    except MemoryError:
+        return None, "out of memory while decoding"
