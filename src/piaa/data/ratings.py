@@ -60,6 +60,8 @@ class RatingsDataset:
     splits: dict = field(default_factory=dict)
     split_kinds: dict = field(default_factory=dict)  # split name -> "image" | "user"
     images_root: Optional[str] = None
+    notes: list = field(default_factory=list)  # what the reader noticed (encoding fallbacks, combined duplicates...)
+    source_files: list = field(default_factory=list)  # label files that were read
 
     # ---- convenience views -------------------------------------------------------------------------------------
     @property
@@ -76,6 +78,42 @@ class RatingsDataset:
 
     def image_stds(self) -> pd.Series:
         return self.ratings.groupby("image")["score"].std(ddof=0)
+
+    @property
+    def is_aggregate(self) -> bool:
+        """True when the database publishes only per-image aggregates (one pseudo-user ``AGGREGATE_USER``)."""
+        return bool(len(self.ratings)) and bool((self.ratings["user"] == AGGREGATE_USER).all())
+
+    @property
+    def criteria(self) -> list:
+        """Distinct values of the optional ``criterion`` column (e.g. image_appeal, realism), else []."""
+        if "criterion" not in self.ratings.columns:
+            return []
+        return sorted(self.ratings["criterion"].dropna().astype(str).unique().tolist())
+
+    def image_stats(self) -> pd.DataFrame:
+        """Per-image ``mean``, ``std`` (population) and ``n`` ratings; published aggregates when available.
+
+        For aggregate-only databases the published mean/std/vote count in ``image_info`` (columns ``mean``,
+        ``std``, ``votes``) are used when present.
+        """
+        g = self.ratings.groupby("image")["score"]
+        out = pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=0), "n": g.size()})
+        if self.is_aggregate and self.image_info is not None:
+            info = self.image_info.reindex(out.index)
+            for col, dst in (("std", "std"), ("votes", "n")):
+                if col in info.columns:
+                    out[dst] = info[col].to_numpy()
+        return out
+
+    def for_criterion(self, criterion: str) -> "RatingsDataset":
+        """A copy restricted to one criterion (the ``criterion`` column); unknown criteria raise KeyError."""
+        if criterion not in self.criteria:
+            raise KeyError(f"{self.name} has no criterion {criterion!r}; it has {self.criteria}")
+        r = self.ratings[self.ratings["criterion"] == criterion].reset_index(drop=True)
+        from dataclasses import replace
+
+        return replace(self, ratings=r, notes=list(self.notes) + [f"restricted to criterion {criterion!r}"])
 
     def image_distributions(self) -> pd.DataFrame:
         """Per-image score distribution over the scale's buckets (rows sum to 1).
@@ -103,6 +141,7 @@ class RatingsDataset:
         return r.set_index("image")["score"]
 
     def ratings_per_user(self) -> pd.Series:
+        """Number of ratings per person."""
         return self.ratings.groupby("user").size()
 
     def summary(self) -> dict:
@@ -120,4 +159,24 @@ class RatingsDataset:
             "scale": {"min": self.scale.min, "max": self.scale.max, "buckets": self.scale.buckets},
             "splits": {k: {"kind": self.split_kinds.get(k, "image"), "size": len(v)} for k, v in self.splits.items()},
             "traits": [] if self.users is None else list(map(str, self.users.columns)),
+            "trait_people": 0 if self.users is None else int(len(self.users)),
+            "aggregate_only": self.is_aggregate,
+            "criteria": {c: int(n) for c, n in self.ratings["criterion"].value_counts().sort_index().items()}
+            if "criterion" in self.ratings.columns else {},
+            "score_range": [float(self.ratings["score"].min()), float(self.ratings["score"].max())]
+            if len(self.ratings) else None,
+            "images_root": self.images_root,
+            "notes": list(self.notes),
         }
+
+
+def make_ratings(users, images, scores, **extra) -> pd.DataFrame:
+    """Build the canonical ratings table (``user``/``image`` as str, ``score`` float, extra columns appended)."""
+    df = pd.DataFrame({
+        "user": pd.Series(np.asarray(users, dtype=object)).astype(str).to_numpy(dtype=object),
+        "image": pd.Series(np.asarray(images, dtype=object)).astype(str).to_numpy(dtype=object),
+        "score": np.asarray(scores, dtype=float),
+    })
+    for k, v in extra.items():
+        df[k] = np.asarray(v, dtype=object) if not np.isscalar(v) else v
+    return df

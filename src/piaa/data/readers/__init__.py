@@ -1,0 +1,1 @@
+"""One reader per database, each reading the database's label files in their published layout."""
