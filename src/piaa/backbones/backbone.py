@@ -1,0 +1,71 @@
+"""The Backbone protocol every registered network implements, and the EfficientNet-Lite wrapper.
+
+A backbone is an ordered list of ``layers``; ``forward_range(x, start, stop)`` runs a slice of them, so the
+same object serves feature extraction (all layers, pooled), multi-level features (every layer pooled) and the
+split-point design (trunk ``[0, split)`` cached, top ``[split, n)`` personalized).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+
+class SequentialBackbone(nn.Module):
+    """Backbone over an arbitrary list of stages (each maps a feature map to a feature map)."""
+
+    def __init__(self, layers, layer_channels):
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+        self.layer_channels = list(layer_channels)
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.layers)
+
+    def forward_range(self, x, start: int = 0, stop=None):
+        for layer in self.layers[start:stop]:
+            x = layer(x)
+        return x
+
+    def forward_pooled(self, x):
+        return _pool(self.forward_range(x))
+
+    def forward_multilevel(self, x):
+        out = []
+        for layer in self.layers:
+            x = layer(x)
+            out.append(_pool(x))
+        return torch.cat(out, dim=1)
+
+    def feature_dim(self, variant: str) -> int:
+        if variant == "pooled":
+            return self.layer_channels[-1]
+        if variant == "multilevel":
+            return int(sum(self.layer_channels))
+        raise ValueError(f"unknown feature variant {variant!r}")
+
+    def forward_variant(self, x, variant: str):
+        if variant == "pooled":
+            return self.forward_pooled(x)
+        if variant == "multilevel":
+            return self.forward_multilevel(x)
+        if variant.startswith("trunk"):
+            return self.forward_range(x, 0, int(variant[len("trunk"):]))
+        raise ValueError(f"unknown feature variant {variant!r}; use pooled, multilevel or trunkK")
+
+
+def _pool(x):
+    return x.mean(dim=(2, 3)) if x.dim() == 4 else x
+
+
+class Backbone(SequentialBackbone):
+    """Wraps EfficientNetLite; keeps the ImageNet classifier for the sanity check (``classify``)."""
+
+    def __init__(self, net):
+        nn.Module.__init__(self)
+        self.net = net
+        self.layers = net.layers
+        self.layer_channels = list(net.layer_channels)
+
+    def classify(self, x):
+        return self.net.classifier(self.forward_pooled(x))

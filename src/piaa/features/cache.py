@@ -1,0 +1,142 @@
+"""On-disk feature cache: one SQLite file, safe for concurrent writers and interrupted runs.
+
+Keys are ``sha256(image bytes) + backbone + preprocessing fingerprint + feature variant``, so a changed photo,
+model or preprocessing can never return stale features. SQLite in WAL mode gives atomic transactions (a killed
+run leaves either the whole batch or nothing) and lets several processes read while one writes; writers wait
+on ``busy_timeout`` instead of failing. A second table memoizes ``(path, size, mtime) -> content hash`` so a
+re-run over a large library does not even re-read unchanged files.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Dict, Iterable, Optional
+
+import numpy as np
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS features (
+    image_hash TEXT NOT NULL,
+    model_key  TEXT NOT NULL,
+    dtype      TEXT NOT NULL,
+    shape      TEXT NOT NULL,
+    data       BLOB NOT NULL,
+    PRIMARY KEY (image_hash, model_key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS file_hashes (
+    path     TEXT PRIMARY KEY,
+    size     INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    hash     TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+class FeatureCache:
+    """Thread-safe (one connection per thread) and process-safe SQLite feature store."""
+
+    def __init__(self, path: str | os.PathLike, timeout_s: float = 60.0):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.timeout_s = timeout_s
+        self._local = threading.local()
+        with self._conn() as con:
+            con.executescript(_SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(str(self.path), timeout=self.timeout_s, isolation_level=None)
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
+            con.execute(f"PRAGMA busy_timeout={int(self.timeout_s * 1000)}")
+            self._local.con = con
+        return _ConnCtx(con)
+
+    # ---- features --------------------------------------------------------------------------------------------
+    def get_many(self, hashes: Iterable[str], model_key: str) -> Dict[str, np.ndarray]:
+        hashes = list(dict.fromkeys(hashes))
+        out: Dict[str, np.ndarray] = {}
+        with self._conn() as con:
+            for i in range(0, len(hashes), 500):
+                chunk = hashes[i:i + 500]
+                q = ",".join("?" * len(chunk))
+                rows = con.execute(
+                    f"SELECT image_hash, dtype, shape, data FROM features WHERE model_key=? AND image_hash IN ({q})",
+                    [model_key, *chunk],
+                ).fetchall()
+                for h, dtype, shape, data in rows:
+                    shp = tuple(int(s) for s in shape.split(",") if s)
+                    out[h] = np.frombuffer(data, dtype=dtype).reshape(shp)
+        return out
+
+    def put_many(self, items: Dict[str, np.ndarray], model_key: str) -> None:
+        """Insert a batch atomically (all rows or none)."""
+        rows = [(h, model_key, a.dtype.str, ",".join(map(str, a.shape)), np.ascontiguousarray(a).tobytes())
+                for h, a in items.items()]
+        if not rows:
+            return
+        with self._conn() as con:
+            _retry(lambda: _insert(con, rows))
+
+    def count(self, model_key: Optional[str] = None) -> int:
+        with self._conn() as con:
+            if model_key is None:
+                return con.execute("SELECT COUNT(*) FROM features").fetchone()[0]
+            return con.execute("SELECT COUNT(*) FROM features WHERE model_key=?", (model_key,)).fetchone()[0]
+
+    # ---- content hashes memo ---------------------------------------------------------------------------------
+    def known_hash(self, path: str, size: int, mtime_ns: int) -> Optional[str]:
+        with self._conn() as con:
+            row = con.execute("SELECT size, mtime_ns, hash FROM file_hashes WHERE path=?", (path,)).fetchone()
+        if row and row[0] == size and row[1] == mtime_ns:
+            return row[2]
+        return None
+
+    def remember_hashes(self, rows) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        with self._conn() as con:
+            _retry(lambda: con.executemany(
+                "INSERT OR REPLACE INTO file_hashes(path, size, mtime_ns, hash) VALUES (?,?,?,?)", rows))
+
+    def close(self) -> None:
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            con.close()
+            self._local.con = None
+
+
+def _insert(con, rows):
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        con.executemany("INSERT OR REPLACE INTO features VALUES (?,?,?,?,?)", rows)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _retry(fn, attempts: int = 20):
+    for i in range(attempts):
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:  # "database is locked" beyond busy_timeout
+            if "locked" not in str(exc) or i == attempts - 1:
+                raise
+            time.sleep(0.05 * (i + 1))
+
+
+class _ConnCtx:
+    def __init__(self, con):
+        self.con = con
+
+    def __enter__(self):
+        return self.con
+
+    def __exit__(self, *exc):
+        return False

@@ -1,0 +1,225 @@
+"""Batched, cached feature extraction: photos -> backbone features, decoding in threads while the network runs.
+
+Every path is identified by the hash of its bytes; features already in the cache are never recomputed, and a
+photo that cannot be decoded becomes a per-item error (the rest of the batch goes on).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+
+from piaa.features.cache import FeatureCache
+
+CACHE_FORMAT_VERSION = "1"
+ImageLike = Union[str, os.PathLike, "PIL.Image.Image"]  # noqa: F821
+
+
+@dataclass
+class FeatureResult:
+    """``features[i]`` belongs to input i; rows of failed inputs are NaN and listed in ``errors``."""
+
+    features: np.ndarray
+    errors: Dict[int, str] = field(default_factory=dict)
+    hashes: List[Optional[str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> np.ndarray:
+        mask = np.ones(len(self.features), dtype=bool)
+        mask[list(self.errors)] = False
+        return mask
+
+
+def open_cache(cache) -> Optional[FeatureCache]:
+    """``"default"`` -> the user cache file; ``None``/``False`` -> no cache; a path or FeatureCache as given."""
+    if cache is None or cache is False:
+        return None
+    if isinstance(cache, FeatureCache):
+        return cache
+    if cache == "default":
+        from piaa.paths import default_cache_path
+
+        return FeatureCache(default_cache_path())
+    return FeatureCache(cache)
+
+
+def torch_threads() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+class FeatureExtractor:
+    """Extract ``variant`` features ("pooled", "multilevel" or "trunkK") of a registered backbone.
+
+    engine: "torch" (eager PyTorch) or "onnx" (ONNX Runtime; see ``piaa.features.engines``). Both give the same
+    numbers to within 1e-4; the ONNX graph is checked against eager at build time.
+    """
+
+    def __init__(self, backbone: str = "efficientnet_lite0", variant: str = "pooled", cache="default",
+                 batch_size: int = 32, workers: int = 2, engine: str = "torch", progress: bool = False,
+                 store_dtype: Optional[str] = None):
+        from piaa.backbones import get_pretrained_cfg
+
+        self.backbone_name = backbone
+        self.variant = variant
+        self.cfg = get_pretrained_cfg(backbone)
+        self.cache = open_cache(cache)
+        self.batch_size = batch_size
+        self.workers = workers
+        self.engine_name = engine
+        self.progress = progress
+        # trunk activations are large: store them as float16 unless told otherwise
+        self.store_dtype = store_dtype or ("float16" if variant.startswith("trunk") else "float32")
+        self._engine = None
+
+    # ---- identity --------------------------------------------------------------------------------------------
+    @property
+    def model_key(self) -> str:
+        return f"{self.backbone_name}|{self.cfg.fingerprint()}|{self.variant}|{self.store_dtype}|v{CACHE_FORMAT_VERSION}"
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from piaa.features.engines import make_engine
+
+            self._engine = make_engine(self.backbone_name, self.variant, self.engine_name)
+        return self._engine
+
+    # ---- main entry ------------------------------------------------------------------------------------------
+    def extract(self, images: Sequence[ImageLike]) -> FeatureResult:
+        from piaa.io.images import image_bytes_hash
+
+        n = len(images)
+        errors: Dict[int, str] = {}
+        hashes: List[Optional[str]] = [None] * n
+        payload: Dict[int, object] = {}  # index -> bytes or PIL image still to decode
+        memo_rows = []
+        for i, src in enumerate(images):
+            try:
+                if isinstance(src, (str, os.PathLike)):
+                    p = Path(src)
+                    st = p.stat()
+                    key = str(p.resolve())
+                    h = self.cache.known_hash(key, st.st_size, st.st_mtime_ns) if self.cache else None
+                    if h is None:
+                        data = p.read_bytes()
+                        h = image_bytes_hash(data)
+                        payload[i] = data
+                        memo_rows.append((key, st.st_size, st.st_mtime_ns, h))
+                    hashes[i] = h
+                elif isinstance(src, (bytes, bytearray)):
+                    hashes[i] = image_bytes_hash(bytes(src))
+                    payload[i] = bytes(src)
+                else:  # a PIL image: identify it by its pixels
+                    hashes[i] = _pil_hash(src)
+                    payload[i] = src
+            except FileNotFoundError:
+                errors[i] = f"file not found: {src}"
+            except IsADirectoryError:
+                errors[i] = f"is a directory: {src}"
+            except OSError as exc:
+                errors[i] = f"cannot read file: {exc.strerror or exc}"
+        if self.cache and memo_rows:
+            self.cache.remember_hashes(memo_rows)
+
+        found = self.cache.get_many([h for h in hashes if h], self.model_key) if self.cache else {}
+        todo = [i for i in range(n) if i not in errors and hashes[i] not in found]
+        # identical bytes appear once in the work list
+        first_of_hash: Dict[str, int] = {}
+        unique_todo = []
+        for i in todo:
+            if hashes[i] not in first_of_hash:
+                first_of_hash[hashes[i]] = i
+                unique_todo.append(i)
+        computed = self._compute(unique_todo, images, payload, errors, hashes)
+        found.update(computed)
+
+        dim_shape = None
+        for h in hashes:
+            if h in found:
+                dim_shape = found[h].shape
+                break
+        if dim_shape is None:
+            dim_shape = self._expected_shape()
+        out = np.full((n, *dim_shape), np.nan, dtype=np.float32)
+        for i, h in enumerate(hashes):
+            if i in errors:
+                continue
+            if h in found:
+                out[i] = found[h]
+            elif h in first_of_hash and first_of_hash[h] in errors:
+                errors[i] = errors[first_of_hash[h]]
+        return FeatureResult(out, dict(sorted(errors.items())), hashes)
+
+    def __call__(self, images):
+        return self.extract(images)
+
+    # ---- internals -------------------------------------------------------------------------------------------
+    def _expected_shape(self):
+        if self.variant.startswith("trunk"):
+            return (0,)
+        from piaa.backbones import create_backbone
+
+        return (create_backbone(self.backbone_name).feature_dim(self.variant),)
+
+    def _compute(self, todo, images, payload, errors, hashes) -> Dict[str, np.ndarray]:
+        if not todo:
+            return {}
+        from piaa.backbones.preprocess import preprocess
+        from piaa.io.images import ImageLoadError, load_image
+
+        cfg = self.cfg
+
+        def decode(i):
+            src = payload.get(i)
+            if src is None:  # hash came from the memo table: read the file now
+                src = Path(images[i]).read_bytes()
+            try:
+                img = load_image(src, target_size=cfg.input_size)
+                return i, preprocess(img, cfg), None
+            except ImageLoadError as exc:
+                return i, None, exc.reason
+            except Exception as exc:  # any decoder failure is a per-file error, never a crashed batch
+                return i, None, f"cannot decode image: {exc}"
+
+        bar = None
+        if self.progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(todo), desc=f"features {self.backbone_name}/{self.variant}", unit="img",
+                       leave=False, dynamic_ncols=True)
+        results: Dict[str, np.ndarray] = {}
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            for start in range(0, len(todo), self.batch_size):
+                chunk = todo[start:start + self.batch_size]
+                batch_idx, arrays = [], []
+                for i, arr, err in pool.map(decode, chunk):
+                    if err is not None:
+                        errors[i] = err
+                    else:
+                        batch_idx.append(i)
+                        arrays.append(arr)
+                if arrays:
+                    feats = self.engine(np.stack(arrays))
+                    new = {}
+                    for i, f in zip(batch_idx, feats):
+                        new[hashes[i]] = f.astype(self.store_dtype)
+                    if self.cache:
+                        self.cache.put_many(new, self.model_key)
+                    results.update(new)
+                if bar:
+                    bar.update(len(chunk))
+        if bar:
+            bar.close()
+        return results
+
+
+def _pil_hash(img) -> str:
+    h = hashlib.sha256()
+    h.update(f"{img.mode}|{img.size}".encode())
+    h.update(img.tobytes())
+    return "pil-" + h.hexdigest()[:32]
