@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
@@ -55,13 +56,16 @@ def torch_threads() -> int:
 class FeatureExtractor:
     """Extract ``variant`` features ("pooled", "multilevel" or "trunkK") of a registered backbone.
 
-    engine: "torch" (eager PyTorch) or "onnx" (ONNX Runtime; see ``piaa.features.engines``). Both give the same
-    numbers to within 1e-4; the ONNX graph is checked against eager at build time.
+    engine: "auto" (default: ONNX Runtime when its export verifies against eager, else PyTorch), "torch"
+    (eager) or "onnx" (see ``piaa.features.engines``). All give the same numbers to within 1e-4; the ONNX
+    graph is checked against eager at build time. ``self.engine.name`` tells which one actually runs.
+    workers: decode threads (default: one per core); batch_size: upper bound of one network call (engines
+    publish a preferred, smaller batch).
     """
 
     def __init__(self, backbone: str = "efficientnet_lite0", variant: str = "pooled", cache="default",
-                 batch_size: int = 32, workers: int = 2, engine: str = "torch", progress: bool = False,
-                 store_dtype: Optional[str] = None):
+                 batch_size: int = 32, workers: Optional[int] = None, engine: str = "auto",
+                 progress: bool = False, store_dtype: Optional[str] = None):
         from piaa.backbones import get_pretrained_cfg
 
         self.backbone_name = backbone
@@ -70,6 +74,8 @@ class FeatureExtractor:
         self.cache = open_cache(cache)
         self.batch_size = batch_size
         self.workers = workers
+        if engine is None:
+            engine = "auto"
         self.engine_name = engine
         self.progress = progress
         # trunk activations are large: store them as float16 unless told otherwise
@@ -84,9 +90,9 @@ class FeatureExtractor:
     @property
     def engine(self):
         if self._engine is None:
-            from piaa.features.engines import make_engine
+            from piaa.features.engines import get_engine
 
-            self._engine = make_engine(self.backbone_name, self.variant, self.engine_name)
+            self._engine = get_engine(self.backbone_name, self.variant, self.engine_name)
         return self._engine
 
     # ---- main entry ------------------------------------------------------------------------------------------
@@ -167,24 +173,52 @@ class FeatureExtractor:
         return (create_backbone(self.backbone_name).feature_dim(self.variant),)
 
     def _compute(self, todo, images, payload, errors, hashes) -> Dict[str, np.ndarray]:
+        """Decode + network in parallel lanes; results are cached in batches as they arrive.
+
+        Each job decodes a small batch and runs the network on it. ``engine.max_concurrency`` jobs may be in
+        the network at once (1 for eager torch, which threads internally; one per core for ONNX Runtime),
+        the other threads keep decoding meanwhile, so decoding overlaps the network instead of alternating
+        with it. A crash part-way leaves every batch written so far in the cache.
+        """
         if not todo:
             return {}
         from piaa.backbones.preprocess import preprocess
         from piaa.io.images import ImageLoadError, load_image
 
         cfg = self.cfg
+        engine = self.engine
+        lanes = max(1, int(getattr(engine, "max_concurrency", 1)))
+        batch = max(1, min(self.batch_size, int(getattr(engine, "preferred_batch", self.batch_size))))
+        threads = max(lanes, self.workers or _cores())
+        gate = threading.BoundedSemaphore(lanes)
 
         def decode(i):
-            src = payload.get(i)
-            if src is None:  # hash came from the memo table: read the file now
-                src = Path(images[i]).read_bytes()
             try:
+                src = payload.get(i)
+                if src is None:  # hash came from the memo table: read the file now
+                    src = Path(images[i]).read_bytes()
                 img = load_image(src, target_size=cfg.input_size)
-                return i, preprocess(img, cfg), None
+                return preprocess(img, cfg), None
             except ImageLoadError as exc:
-                return i, None, exc.reason
+                return None, exc.reason
             except Exception as exc:  # any decoder failure is a per-file error, never a crashed batch
-                return i, None, f"cannot decode image: {exc}"
+                return None, f"cannot decode image: {exc}"
+
+        def job(chunk):
+            done, arrays, errs = [], [], {}
+            for i in chunk:
+                arr, err = decode(i)
+                if err is None:
+                    done.append(i)
+                    arrays.append(arr)
+                else:
+                    errs[i] = err
+            feats = None
+            if arrays:
+                x = np.stack(arrays)
+                with gate:
+                    feats = engine(x)
+            return chunk, done, feats, errs
 
         bar = None
         if self.progress:
@@ -193,29 +227,45 @@ class FeatureExtractor:
             bar = tqdm(total=len(todo), desc=f"features {self.backbone_name}/{self.variant}", unit="img",
                        leave=False, dynamic_ncols=True)
         results: Dict[str, np.ndarray] = {}
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            for start in range(0, len(todo), self.batch_size):
-                chunk = todo[start:start + self.batch_size]
-                batch_idx, arrays = [], []
-                for i, arr, err in pool.map(decode, chunk):
-                    if err is not None:
-                        errors[i] = err
-                    else:
-                        batch_idx.append(i)
-                        arrays.append(arr)
-                if arrays:
-                    feats = self.engine(np.stack(arrays))
-                    new = {}
-                    for i, f in zip(batch_idx, feats):
-                        new[hashes[i]] = f.astype(self.store_dtype)
-                    if self.cache:
-                        self.cache.put_many(new, self.model_key)
-                    results.update(new)
-                if bar:
-                    bar.update(len(chunk))
-        if bar:
-            bar.close()
+        pending_write: Dict[str, np.ndarray] = {}
+        chunks = [todo[s:s + batch] for s in range(0, len(todo), batch)]
+        window = 2 * threads  # bounded prefetch: memory stays O(threads * batch) images
+        try:
+            with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="piaa-extract") as pool:
+                running = set()
+                next_chunk = 0
+                while next_chunk < len(chunks) or running:
+                    while next_chunk < len(chunks) and len(running) < window:
+                        running.add(pool.submit(job, chunks[next_chunk]))
+                        next_chunk += 1
+                    finished, running = wait(running, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        chunk, done, feats, errs = fut.result()
+                        errors.update(errs)
+                        for i, f in zip(done, feats if feats is not None else ()):
+                            pending_write[hashes[i]] = f.astype(self.store_dtype)
+                        if bar:
+                            bar.update(len(chunk))
+                    if self.cache and len(pending_write) >= _WRITE_EVERY:
+                        self.cache.put_many(pending_write, self.model_key)
+                        results.update(pending_write)
+                        pending_write = {}
+        finally:
+            if self.cache and pending_write:
+                self.cache.put_many(pending_write, self.model_key)
+            results.update(pending_write)
+            if bar:
+                bar.close()
         return results
+
+
+_WRITE_EVERY = 64  # rows per cache transaction: few commits, little work lost on interruption
+
+
+def _cores() -> int:
+    from piaa.features.engines import cpu_cores
+
+    return cpu_cores()
 
 
 def _pil_hash(img) -> str:
