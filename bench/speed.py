@@ -1,0 +1,69 @@
+"""End-to-end scoring throughput, torch eager vs ONNX Runtime, on the OASIS photos (prints JSON).
+
+    .venv/bin/python bench/speed.py [--images DIR] [--limit N] [--repeats R] [--variant pooled]
+
+The head is the GIAA default model's when ``piaa.load_scorer`` provides one, else a fixed random linear head
+(so the head's cost and its agreement across engines are still measured). Results go to
+docs/benchmarks/speed.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from piaa.bench.throughput import compare_engines
+from piaa.io.images import iter_image_files
+from piaa.paths import shared_data_dir
+
+
+def default_head(backbone: str, variant: str):
+    """(name, features [n,d] -> scores [n]) of the default GIAA model when it matches, else a random linear map."""
+    try:
+        from piaa import load_scorer
+
+        scorer = load_scorer()
+        head = getattr(scorer, "head_fn", None) or getattr(scorer, "score_features", None)
+        if head is not None and getattr(scorer, "backbone", backbone) == backbone \
+                and getattr(scorer, "variant", variant) == variant:
+            return f"default model {getattr(scorer, 'name', '')}".strip(), head
+    except Exception:  # the default model is optional for this benchmark
+        pass
+    rng = np.random.default_rng(0)
+    w = None
+
+    def linear(x):
+        nonlocal w
+        if w is None:
+            w = rng.standard_normal(x.shape[1]) / np.sqrt(x.shape[1])
+        return x @ w
+
+    return "random linear head", linear
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--images", default=str(shared_data_dir() / "oasis" / "images"), help="folder of photos")
+    ap.add_argument("--limit", type=int, default=0, help="use the first N photos (0: all)")
+    ap.add_argument("--repeats", type=int, default=1, help="timed runs per engine (median is reported)")
+    ap.add_argument("--backbone", default="efficientnet_lite0")
+    ap.add_argument("--variant", default="pooled")
+    ap.add_argument("--engines", default="torch,onnx", help="comma-separated engine names")
+    args = ap.parse_args(argv)
+    paths = iter_image_files(args.images)
+    if args.limit:
+        paths = paths[:args.limit]
+    head_name, head = default_head(args.backbone, args.variant)
+    out = compare_engines(paths, backbone=args.backbone, variant=args.variant, head_fn=head,
+                          engines=tuple(args.engines.split(",")), repeats=args.repeats)
+    out["head_name"] = head_name
+    out["images"] = args.images
+    json.dump(out, sys.stdout, indent=2)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
