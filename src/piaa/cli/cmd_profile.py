@@ -1,0 +1,330 @@
+"""``piaa profile create|list|show|delete|export|import|methods``: a person's taste, learned and kept."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+_CREATE_EPILOG = """\
+examples:
+  piaa profile create anna --ratings anna.csv                 # CSV with columns image,rating
+  piaa profile create anna --ratings anna.csv --images ~/Photos --scale 1 10
+  piaa profile create anna --from-xmp ~/Photos/2024           # stars from Lightroom / darktable / digiKam
+
+The CSV's image paths are relative to --images (default: the CSV's folder). Any numeric scale works; it is
+stated with --scale or taken as the integer range of the ratings. From XMP: xmp:Rating 1-5 are stars, -1
+(rejected) counts as the lowest, 0 is unrated and skipped; sidecars photo.ext.xmp and photo.xmp and XMP
+embedded in JPEG/TIFF are read. At least 10 rated photos are needed (about 50 give a usable profile).
+
+At creation the profile is tested honestly: k-fold cross-validation on your own ratings, compared with the
+generic model on the same photos. A warning is printed when the profile is not better than the generic model.
+"""
+
+
+def _store_arg(p):
+    p.add_argument("--store", metavar="PATH", default=None,
+                   help="profile store file (default: profiles.sqlite in the user data dir; PIAA_HOME moves it)")
+
+
+def register(subparsers):
+    p = subparsers.add_parser("profile", help="learn, inspect and share a person's taste (profiles)",
+                              description="Profiles hold one person's taste, learned from their own ratings.")
+    sub = p.add_subparsers(dest="profile_command", metavar="ACTION")
+
+    c = sub.add_parser("create", help="learn a profile from a ratings CSV or XMP star ratings",
+                       epilog=_CREATE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument("name", help="profile name (e.g. your name)")
+    src = c.add_mutually_exclusive_group(required=True)
+    src.add_argument("--ratings", metavar="FILE.csv", help="CSV with columns image,rating (score also accepted)")
+    src.add_argument("--from-xmp", metavar="FOLDER", help="read star ratings from XMP sidecars / embedded XMP")
+    c.add_argument("--method", default=None,
+                   help="personalization method: task-vectors, pa-iaa or probe (default: the best installed; "
+                        "`piaa profile methods` lists them)")
+    c.add_argument("--images", metavar="ROOT", default=None, help="folder the CSV's image paths are relative to")
+    c.add_argument("--scale", nargs=2, type=float, metavar=("MIN", "MAX"), default=None,
+                   help="the rating scale (default: integer range of the ratings)")
+    c.add_argument("--user", default=None, help="when the CSV has a user column with several people: whose ratings")
+    c.add_argument("--no-recursive", action="store_true", help="--from-xmp: do not look into sub-folders")
+    c.add_argument("--folds", type=int, default=5, help="folds of the self-assessment (default 5)")
+    c.add_argument("--no-assess", action="store_true", help="skip the cross-validated self-assessment")
+    c.add_argument("--overwrite", action="store_true", help="replace an existing profile of the same name")
+    c.add_argument("--format", choices=["text", "json"], default="text")
+    _store_arg(c)
+    c.set_defaults(func=run_create)
+
+    ls = sub.add_parser("list", help="list the stored profiles")
+    ls.add_argument("--format", choices=["text", "json"], default="text")
+    _store_arg(ls)
+    ls.set_defaults(func=run_list)
+
+    sh = sub.add_parser("show", help="explain a profile's taste in words and numbers")
+    sh.add_argument("name")
+    sh.add_argument("--format", choices=["text", "json"], default="text")
+    _store_arg(sh)
+    sh.set_defaults(func=run_show)
+
+    de = sub.add_parser("delete", help="delete a profile")
+    de.add_argument("name")
+    _store_arg(de)
+    de.set_defaults(func=run_delete)
+
+    ex = sub.add_parser("export", help="write a profile as JSON (arrays base64, no pickle)")
+    ex.add_argument("name")
+    ex.add_argument("-o", "--output", metavar="FILE", default=None, help="file to write (default: stdout)")
+    _store_arg(ex)
+    ex.set_defaults(func=run_export)
+
+    im = sub.add_parser("import", help="add a profile from an exported JSON file")
+    im.add_argument("file", help="JSON file written by `piaa profile export` ('-' for stdin)")
+    im.add_argument("--name", default=None, help="store it under another name")
+    im.add_argument("--overwrite", action="store_true", help="replace an existing profile of the same name")
+    _store_arg(im)
+    im.set_defaults(func=run_import)
+
+    me = sub.add_parser("methods", help="list the personalization methods installed")
+    me.set_defaults(func=run_methods)
+    p.set_defaults(func=lambda a: p.print_help() or 2)
+
+
+def _err(msg: str) -> int:
+    print(f"error: {msg}", file=sys.stderr)
+    return 1
+
+
+def _store(args):
+    from piaa.profiles.store import ProfileStore
+
+    return ProfileStore(args.store)
+
+
+# ---- create ------------------------------------------------------------------------------------------------------
+def run_create(args) -> int:
+    from piaa.profiles.assess import verdict
+    from piaa.profiles.profile import MethodUnavailable, Profile, resolve_method
+    from piaa.profiles.ratings_import import ProfileInputError, ratings_from_csv, ratings_from_xmp
+
+    try:
+        store = _store(args)
+        if store.exists(args.name) and not args.overwrite:
+            return _err(f"a profile named {args.name!r} already exists in {store.path} "
+                        "(use --overwrite, or `piaa profile delete` first)")
+        method = resolve_method(args.method)
+        if args.ratings:
+            rated = ratings_from_csv(args.ratings, images_root=args.images, scale=args.scale, user=args.user)
+        else:
+            if args.scale:
+                print("note: --scale is ignored with --from-xmp (stars are 1-5, rejected = 0)", file=sys.stderr)
+            rated = ratings_from_xmp(args.from_xmp, recursive=not args.no_recursive)
+    except (ProfileInputError, MethodUnavailable, ValueError) as exc:
+        return _err(str(exc))
+    for n in rated.notes:
+        print(f"note: {n}", file=sys.stderr)
+    print(f"learning {args.name!r} with {method} from {len(rated)} ratings "
+          f"(scale {rated.scale[0]:g}..{rated.scale[1]:g}) ...", file=sys.stderr)
+    try:
+        prof = Profile.fit_rated(args.name, rated, method, store=store, folds=args.folds, assess=not args.no_assess,
+                                 overwrite=args.overwrite, progress=True)
+    except (ProfileInputError, MethodUnavailable) as exc:
+        return _err(str(exc))
+    except Exception as exc:  # a method that fails on this data: say which, and what to try
+        others = [m for m in _methods() if m != method]
+        return _err(f"method {method!r} failed: {type(exc).__name__}: {exc}"
+                    + (f"\n(try another --method: {', '.join(others)})" if others else ""))
+    if args.format == "json":
+        print(json.dumps({"name": prof.name, "method": prof.method, "n_ratings": len(prof.ratings),
+                          "scale": list(prof.scale), "store": str(store.path), "assessment": prof.assessment,
+                          "notes": rated.notes}, indent=2))
+    else:
+        print(f"profile {prof.name!r} created: {prof.method}, {len(prof.ratings)} ratings "
+              f"(scale {prof.scale[0]:g}..{prof.scale[1]:g}), stored in {store.path}")
+        if prof.assessment:
+            print(verdict(prof.assessment))
+    a = prof.assessment or {}
+    if args.format == "json" and a.get("better_than_generic") is False:
+        print("warning: the profile is not better than the generic model on your own ratings", file=sys.stderr)
+    return 0
+
+
+def _methods():
+    from piaa.profiles.profile import available_methods
+
+    try:
+        return available_methods()
+    except Exception:
+        return []
+
+
+# ---- list / show / delete -----------------------------------------------------------------------------------------
+def run_list(args) -> int:
+    store = _store(args)
+    rows = store.list()
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print(f"no profiles in {store.path} (create one with `piaa profile create NAME --ratings FILE.csv`)")
+        return 0
+    print(f"{'name':<20} {'method':<14} {'ratings':>7}  {'self-assessment':<24} created")
+    for r in rows:
+        a = r.get("assessment") or {}
+        sa = _pair(a)
+        print(f"{r['name']:<20} {r['method']:<14} {r['n_ratings']:>7}  {sa:<24} {r['created']}")
+    return 0
+
+
+def _pair(a) -> str:
+    m, g = a.get("method_srocc"), a.get("generic_srocc")
+    if m is None:
+        return "-"
+    return f"{m:.2f} vs generic {g:.2f}" if g is not None else f"{m:.2f}"
+
+
+def run_show(args) -> int:
+    from piaa.profiles.profile import MethodUnavailable, Profile
+    from piaa.profiles.store import ProfileNotFound
+
+    store = _store(args)
+    try:
+        prof = Profile.load(args.name, store=store)
+        info = prof.explain()
+    except ProfileNotFound as exc:
+        return _err(str(exc))
+    except MethodUnavailable as exc:  # still show what the store knows
+        rec = store.load(args.name)
+        info = {"name": rec["name"], "method": rec["method"], "n_ratings": len(rec["ratings"]),
+                "scale": rec["meta"].get("scale"), "source": rec["meta"].get("source"),
+                "assessment": rec["meta"].get("assessment"), "warning": str(exc)}
+        prof = None
+    if args.format == "json":
+        print(json.dumps(info, indent=2, default=str))
+        return 0
+    print(describe_profile(info, prof.ratings if prof is not None else []))
+    return 0
+
+
+def describe_profile(info: dict, ratings) -> str:
+    """Words and numbers: what was learned from what, how well it knows the person, and the taste itself."""
+    from piaa.profiles.assess import verdict
+
+    lines = [f"profile    {info['name']}", f"method     {info['method']}"]
+    sc = info.get("scale") or [None, None]
+    rs = info.get("ratings_summary") or {}
+    src = info.get("source") or "?"
+    lines.append(f"ratings    {info['n_ratings']} on a {sc[0]:g}..{sc[1]:g} scale"
+                 + (f", mean {rs['mean']:g}" if rs else "") + f"  (from {src})")
+    if info.get("generic_model"):
+        lines.append(f"generic    {info['generic_model']}")
+    a = info.get("assessment")
+    lines.append("assessed   " + (verdict(a).replace("\n", "\n           ") if a else "not assessed"))
+    if info.get("warning"):
+        lines.append(f"warning    {info['warning']}")
+    taste = info.get("taste")
+    if taste:
+        lines.append("taste      (what the model learned)")
+        lines.extend("  " + ln for ln in _render_taste(taste))
+    elif info.get("taste_error"):
+        lines.append(f"taste      unavailable: {info['taste_error']}")
+    else:
+        lines.append(f"taste      the {info['method']} model offers no breakdown of its weights; "
+                     "your own extremes:")
+    if ratings:
+        srt = sorted(ratings, key=lambda r: -r[1])
+        top = ", ".join(f"{Path(r[0]).name} ({r[1]:g})" for r in srt[:3])
+        low = ", ".join(f"{Path(r[0]).name} ({r[1]:g})" for r in srt[-3:][::-1])
+        lines.append(f"you liked   {top}")
+        lines.append(f"you disliked {low}")
+    return "\n".join(lines)
+
+
+def _render_taste(obj, indent: int = 0):
+    pad = "  " * indent
+    if isinstance(obj, dict):
+        nums = {k: v for k, v in obj.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        if nums and len(nums) == len(obj) and len(nums) > 1:
+            top = max(abs(v) for v in nums.values()) or 1.0
+            for k, v in sorted(nums.items(), key=lambda kv: -abs(kv[1])):
+                bar = "#" * max(1, int(round(12 * abs(v) / top)))
+                yield f"{pad}{k:<28} {v:+.3f}  {bar}"
+            return
+        for k, v in obj.items():
+            if isinstance(v, (dict, list)):
+                yield f"{pad}{k}:"
+                yield from _render_taste(v, indent + 1)
+            else:
+                yield f"{pad}{k}: {v}"
+    elif isinstance(obj, list):
+        if all(isinstance(v, (int, float)) for v in obj) and len(obj) > 8:
+            yield f"{pad}[{', '.join(f'{v:.3g}' for v in obj[:8])}, ...] ({len(obj)} values)"
+        else:
+            for v in obj:
+                if isinstance(v, (dict, list)):
+                    yield from _render_taste(v, indent + 1)
+                else:
+                    yield f"{pad}- {v}"
+    else:
+        yield f"{pad}{obj}"
+
+
+def run_delete(args) -> int:
+    from piaa.profiles.store import ProfileNotFound
+
+    store = _store(args)
+    try:
+        store.delete(args.name)
+    except ProfileNotFound as exc:
+        return _err(str(exc))
+    print(f"deleted profile {args.name!r} from {store.path}")
+    return 0
+
+
+# ---- export / import ---------------------------------------------------------------------------------------------
+def run_export(args) -> int:
+    from piaa.profiles.exchange import export_json
+    from piaa.profiles.store import ProfileNotFound
+    from piaa.profiles.xmp_write import write_atomic
+
+    store = _store(args)
+    try:
+        text = export_json(store, args.name)
+    except ProfileNotFound as exc:
+        return _err(str(exc))
+    if args.output in (None, "-"):
+        print(text)
+    else:
+        write_atomic(args.output, (text + "\n").encode("utf-8"))
+        print(f"exported {args.name!r} to {args.output}", file=sys.stderr)
+    return 0
+
+
+def run_import(args) -> int:
+    from piaa.profiles.exchange import ProfileFileError, import_profile
+    from piaa.profiles.store import ProfileExists
+
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+        data = json.loads(text)
+    except OSError as exc:
+        return _err(f"cannot read {args.file}: {exc.strerror or exc}")
+    except json.JSONDecodeError as exc:
+        return _err(f"{args.file}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
+    store = _store(args)
+    try:
+        name = import_profile(store, data, name=args.name, overwrite=args.overwrite, source=args.file)
+    except (ProfileFileError, ProfileExists, ValueError) as exc:
+        return _err(str(exc))
+    print(f"imported profile {name!r} into {store.path}")
+    return 0
+
+
+def run_methods(args) -> int:
+    from piaa.profiles.profile import PREFERRED_METHODS
+
+    avail = _methods()
+    if not avail:
+        print("no personalization method is installed")
+        return 1
+    default = next((m for m in PREFERRED_METHODS if m in avail), avail[0])
+    for m in avail:
+        print(f"{m}{'  (default)' if m == default else ''}")
+    return 0

@@ -1,0 +1,163 @@
+"""``piaa rank FOLDER [--profile NAME]``: sort photos by a person's taste (or the generic model), best first."""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+
+_EPILOG = """\
+examples:
+  piaa rank ~/Photos/shoot --profile anna --top 20          # anna's 20 favourites, as a table
+  piaa rank ~/Photos/shoot --format json --output ranking.json  # generic ranking (no profile)
+  piaa rank ~/Photos/shoot --profile anna --write-xmp --dry-run # show which sidecars would change
+  piaa rank ~/Photos/shoot --profile anna --write-xmp           # write predicted stars for darktable/digiKam
+
+Stars (1-5) are score quintiles within the ranked photos: the top 20% get 5 stars, the next 20% 4, and so on.
+--write-xmp edits existing sidecars in place (photo.ext.xmp, else photo.xmp), keeping all other metadata, or
+creates photo.ext.xmp (--sidecar-style lightroom: photo.xmp). A rating you set yourself is never replaced
+unless --overwrite is given; ours carry the marker piaa:PredictedRating. Image files are never modified.
+"""
+
+
+def register(subparsers):
+    p = subparsers.add_parser("rank", help="rank photos by a profile's taste (or the generic model)",
+                              description="Rank photos best first by a person's profile, or by the generic "
+                                          "model when no --profile is given.",
+                              epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("paths", nargs="+", metavar="FOLDER", help="folder(s) or image file(s)")
+    p.add_argument("--profile", default=None, help="profile name (see `piaa profile list`); omit for generic")
+    p.add_argument("--model", default=None, help="generic model name (default: the embedded default model)")
+    p.add_argument("--top", type=int, default=None, help="list only the N best photos")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    p.add_argument("--output", "-o", metavar="FILE", default=None, help="write the ranking here (default: stdout)")
+    p.add_argument("--recursive", "-r", action="store_true", help="include photos in sub-folders")
+    p.add_argument("--write-xmp", action="store_true", help="write predicted stars into XMP sidecars")
+    p.add_argument("--dry-run", action="store_true", help="with --write-xmp: only print what would change")
+    p.add_argument("--overwrite", action="store_true", help="with --write-xmp: replace ratings you set yourself")
+    p.add_argument("--sidecar-style", choices=["darktable", "lightroom"], default="darktable",
+                   help="name of NEW sidecars: photo.jpg.xmp (darktable, digiKam) or photo.xmp (Lightroom)")
+    p.add_argument("--store", metavar="PATH", default=None, help="profile store file (default: user data dir)")
+    p.set_defaults(func=run_rank)
+
+
+def _err(msg: str) -> int:
+    print(f"error: {msg}", file=sys.stderr)
+    return 1
+
+
+def run_rank(args) -> int:
+    from piaa.io.images import iter_image_files
+    from piaa.profiles.ranking import rank_records
+
+    try:
+        paths = iter_image_files(args.paths, recursive=args.recursive)
+    except FileNotFoundError as exc:
+        return _err(str(exc))
+    if not paths:
+        return _err(f"no photos found in {', '.join(args.paths)}"
+                    + ("" if args.recursive else " (sub-folders are searched with --recursive)"))
+    profile_name = None
+    try:
+        if args.profile:
+            from piaa.profiles.profile import MethodUnavailable, Profile
+            from piaa.profiles.store import ProfileNotFound, ProfileStore
+
+            try:
+                prof = Profile.load(args.profile, store=ProfileStore(args.store))
+            except (ProfileNotFound, MethodUnavailable) as exc:
+                return _err(str(exc))
+            _prewarm(paths, [prof.estimator] + ([prof.scorer] if prof.uses_offset else []))
+            print(f"ranking {len(paths)} photo(s) with profile {prof.name!r} ({prof.method})", file=sys.stderr)
+            scores, errors = prof.score_with_errors(paths)
+            higher_better = True
+            profile_name = prof.name
+        else:
+            from piaa.profiles.generic import generic_scores, load_generic, lower_better
+
+            scorer = load_generic(args.model)
+            _prewarm(paths, [scorer])
+            print(f"ranking {len(paths)} photo(s) with the generic model (no --profile)", file=sys.stderr)
+            g = generic_scores(scorer, paths)
+            scores, errors = g.scores, g.errors
+            higher_better = not lower_better(scorer)
+    except RuntimeError as exc:
+        return _err(str(exc))
+    records = rank_records(paths, scores, errors, higher_better=higher_better)
+    n_ok = sum(1 for r in records if r.get("error") is None)
+    shown = [r for r in records if r.get("error") is None][: args.top] if args.top is not None \
+        else [r for r in records if r.get("error") is None]
+    shown += [r for r in records if r.get("error") is not None]
+    text = _render(shown, args.format)
+    if args.output:
+        from piaa.profiles.xmp_write import write_atomic
+
+        write_atomic(args.output, text.encode("utf-8"))
+        print(f"wrote {len(shown)} record(s) to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    n_err = len(records) - n_ok
+    if n_err:
+        print(f"{n_err} photo(s) could not be scored (listed with their error)", file=sys.stderr)
+    if args.write_xmp or args.dry_run:
+        if args.dry_run and not args.write_xmp:
+            print("note: --dry-run implies --write-xmp (nothing is written)", file=sys.stderr)
+        _xmp(records, scores, paths, profile_name, args)
+    return 0 if n_ok else 1
+
+
+def _xmp(records, scores, paths, profile_name, args) -> None:
+    from piaa.profiles.xmp_write import apply_writes, plan_writes
+
+    ranked = [r for r in records if r.get("error") is None]
+    actions = plan_writes(ranked, profile=profile_name, overwrite=args.overwrite, style=args.sidecar_style)
+    if not args.dry_run:
+        by_path = {str(p): float(s) for p, s in zip(paths, scores)}
+        actions = apply_writes(actions, by_path, profile=profile_name or "generic")
+    counts = {}
+    for a in actions:
+        counts[a.action] = counts.get(a.action, 0) + 1
+        if args.dry_run or a.action in ("keep", "error"):
+            print(a.describe(args.dry_run), file=sys.stderr)
+    summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+    head = "XMP dry run (nothing written)" if args.dry_run else "XMP sidecars"
+    print(f"{head}: {summary or 'nothing to do'}", file=sys.stderr)
+
+
+def _prewarm(paths, models) -> None:
+    """Extract (and cache) the features the models will ask for, with a progress bar: on a large folder this
+    is the long part, and the models' own extraction then only reads the cache."""
+    from piaa.features import FeatureExtractor
+
+    seen = set()
+    for m in models:
+        bb, var = getattr(m, "backbone", None), getattr(m, "variant", None)
+        if not isinstance(bb, str) or not isinstance(var, str) or (bb, var) in seen:
+            continue
+        seen.add((bb, var))
+        try:
+            FeatureExtractor(bb, var, progress=True).extract(paths)
+        except Exception:  # the model will report per-photo problems itself
+            pass
+
+
+def _render(records, fmt: str) -> str:
+    cols = ["rank", "stars", "score", "path", "error"]
+    if fmt == "json":
+        return json.dumps(records, indent=1) + "\n"
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        for r in records:
+            w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in cols})
+        return buf.getvalue()
+    lines = [f"{'rank':>5}  {'stars':<5}  {'score':>8}  path"]
+    for r in records:
+        if r.get("error") is not None:
+            lines.append(f"{'-':>5}  {'':<5}  {'-':>8}  {r['path']}  [error: {r['error']}]")
+        else:
+            lines.append(f"{r['rank']:>5}  {'*' * r['stars']:<5}  {r['score']:>8.3f}  {r['path']}")
+    return "\n".join(lines) + "\n"
+

@@ -1,0 +1,59 @@
+"""From scores to a ranking and to stars.
+
+Stars (1-5) are score quantiles *within the ranked set*: the lowest 20% of the photos get 1 star, the next
+20% 2 stars, ..., the top 20% 5 stars. Quantiles rather than fixed thresholds because a personal score has no
+absolute meaning across people and shoots (a profile's 4.2 is not another profile's 4.2), while "top fifth of
+this shoot" is what a photographer culls by. Tied scores share a star (average ranks). With few photos the
+same rule applies to the mid-rank: one photo gets 3 stars.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from piaa.metrics import rankdata
+
+
+def quantile_stars(scores: Sequence[float], higher_better: bool = True) -> np.ndarray:
+    """Stars 1..5 by score quintile (ties share a star); NaN scores get 0 (= no star)."""
+    s = np.asarray(scores, dtype=float)
+    if not higher_better:
+        s = -s
+    out = np.zeros(len(s), dtype=int)
+    ok = np.isfinite(s)
+    n = int(ok.sum())
+    if n == 0:
+        return out
+    r = rankdata(s[ok])                      # 1..n, average ranks for ties
+    q = (r - 0.5) / n                        # mid-rank quantile in (0, 1)
+    out[ok] = 1 + np.minimum(4, np.floor(q * 5).astype(int))
+    return out
+
+
+def rank_records(paths: Sequence, scores: Sequence[float], errors: Optional[Dict[int, str]] = None,
+                 top: Optional[int] = None, extra: Optional[Dict[str, Sequence]] = None,
+                 higher_better: bool = True) -> List[dict]:
+    """Records best-first: ``{"rank", "path", "score", "stars"}`` (+ ``extra`` columns), then the photos that
+    could not be scored as ``{"path", "error"}``. ``top`` keeps the first N ranked records (errors are kept)."""
+    errors = dict(errors or {})
+    s = np.asarray(scores, dtype=float)
+    stars = quantile_stars(np.where([i in errors for i in range(len(s))], np.nan, s), higher_better)
+    ok = [i for i in range(len(s)) if np.isfinite(s[i]) and i not in errors]
+    sign = -1.0 if higher_better else 1.0
+    order = sorted(ok, key=lambda i: (sign * s[i], str(paths[i])))
+    if top is not None:
+        order = order[: max(0, int(top))]
+    recs = []
+    for k, i in enumerate(order, 1):
+        rec = {"rank": k, "path": str(paths[i]), "score": round(float(s[i]), 6), "stars": int(stars[i])}
+        for name, col in (extra or {}).items():
+            v = col[i]
+            rec[name] = None if v is None or (isinstance(v, float) and not np.isfinite(v)) else \
+                (round(float(v), 6) if isinstance(v, (float, np.floating)) else v)
+        recs.append(rec)
+    for i in range(len(s)):
+        if i in errors or not np.isfinite(s[i]):
+            recs.append({"rank": None, "path": str(paths[i]), "score": None, "stars": None,
+                         "error": errors.get(i, "could not be scored")})
+    return recs

@@ -1,0 +1,133 @@
+"""Where a photo's XMP lives: sidecar files in the naming styles photo managers use, or inside the image.
+
+Sidecar naming (what the tools write by default):
+
+* darktable: ``IMG_0001.CR2.xmp`` — the full file name plus ``.xmp`` (also for JPEGs: ``photo.jpg.xmp``).
+* digiKam: ``IMG_0001.CR2.xmp`` by default; ``IMG_0001.xmp`` with "sidecar file names compatible with commercial
+  programs" switched on.
+* Lightroom Classic / Camera Raw / Bridge: ``IMG_0001.xmp`` (extension replaced), for raw files; for JPEG/TIFF/
+  DNG they embed the XMP packet in the file instead.
+
+Embedded XMP is read through Pillow (already our image decoder): JPEG APP1 segments starting with
+``http://ns.adobe.com/xap/1.0/\\0``, TIFF tag 700 (XMLPacket), PNG ``XML:com.adobe.xmp`` iTXt chunks and WebP
+``XMP `` chunks all end up in ``Image.info["xmp"]``; only headers are read, never pixels.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional
+
+from piaa.profiles.xmp import XMPError, XMPPacket, parse_packet
+
+RAW_EXTENSIONS = frozenset({
+    ".3fr", ".ari", ".arw", ".bay", ".cr2", ".cr3", ".crw", ".dcr", ".dng", ".erf", ".fff", ".iiq", ".k25",
+    ".kdc", ".mef", ".mos", ".mrw", ".nef", ".nrw", ".orf", ".pef", ".raf", ".raw", ".rw2", ".rwl", ".sr2",
+    ".srf", ".srw", ".x3f",
+})
+SIDECAR_EXTENSIONS = (".xmp", ".XMP")
+
+
+def is_sidecar(path) -> bool:
+    return Path(path).suffix.lower() == ".xmp"
+
+
+def sidecar_candidates(image) -> List[Path]:
+    """Possible sidecars of ``image`` in preference order: ``name.ext.xmp`` (darktable/digiKam), then
+    ``name.xmp`` (Lightroom / digiKam compatible mode)."""
+    p = Path(image)
+    out = [p.with_name(p.name + ext) for ext in SIDECAR_EXTENSIONS]
+    out += [p.with_suffix(ext) for ext in SIDECAR_EXTENSIONS]
+    return out
+
+
+def find_sidecar(image) -> Optional[Path]:
+    for c in sidecar_candidates(image):
+        if c.is_file():
+            return c
+    return None
+
+
+def default_sidecar(image, style: str = "darktable") -> Path:
+    """Where a new sidecar goes: ``name.ext.xmp`` (style ``darktable``, also digiKam's default) or ``name.xmp``
+    (style ``lightroom``)."""
+    p = Path(image)
+    if style == "darktable":
+        return p.with_name(p.name + ".xmp")
+    if style == "lightroom":
+        return p.with_suffix(".xmp")
+    raise ValueError(f"sidecar style must be 'darktable' or 'lightroom', not {style!r}")
+
+
+def read_embedded_xmp(image) -> Optional[bytes]:
+    """The XMP packet stored inside ``image`` (JPEG APP1, TIFF tag 700, PNG/WebP chunks), or ``None``."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(image) as im:
+            data = im.info.get("xmp")
+            if data is None and hasattr(im, "tag_v2"):
+                data = im.tag_v2.get(700)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None
+    if data is None:
+        return None
+    if isinstance(data, tuple) and len(data) == 1:
+        data = data[0]
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    data = bytes(data).rstrip(b"\x00")
+    return data or None
+
+
+@dataclass
+class RatingFound:
+    """A rating read for one photo: where it came from and the packet (for later edits)."""
+
+    value: Optional[float]
+    source: str                 # "sidecar" | "embedded" | "none"
+    path: Optional[Path]        # the sidecar file or the image holding the packet
+    packet: Optional[XMPPacket] = None
+    error: Optional[str] = None
+
+
+def read_sidecar(path) -> XMPPacket:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise XMPError(path, f"cannot read: {exc.strerror or exc}") from None
+    return parse_packet(data, source=path)
+
+
+def read_rating(image, sidecar=None, embedded: bool = True) -> RatingFound:
+    """The photo's ``xmp:Rating``: the sidecar's when it has one (≠ 0), else the embedded packet's.
+
+    Sidecars win because darktable and digiKam treat the sidecar as the newer copy of the metadata. A packet
+    that cannot be parsed is reported in ``error`` (never raised), so one bad file cannot stop an import.
+    """
+    side = Path(sidecar) if sidecar is not None else find_sidecar(image)
+    errors = []
+    found = None
+    if side is not None:
+        try:
+            pkt = read_sidecar(side)
+            found = RatingFound(pkt.rating(), "sidecar", side, pkt)
+            if found.value not in (None, 0):
+                return found
+        except XMPError as exc:
+            errors.append(str(exc))
+    if embedded and os.path.isfile(image) and not is_sidecar(image):
+        data = read_embedded_xmp(image)
+        if data:
+            try:
+                pkt = parse_packet(data, source=f"{image} (embedded XMP)")
+                value = pkt.rating()
+                if value not in (None, 0) or found is None:
+                    return RatingFound(value, "embedded", Path(image), pkt, "; ".join(errors) or None)
+            except XMPError as exc:
+                errors.append(str(exc))
+    if found is not None:
+        found.error = "; ".join(errors) or None
+        return found
+    return RatingFound(None, "none", None, None, "; ".join(errors) or None)
