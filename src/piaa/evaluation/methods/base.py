@@ -64,6 +64,9 @@ class FoldData:
     seed: int = 0
     workdir: Optional[Path] = None  # where a method may cache fold artifacts (may be None)
     shared: Dict[str, Any] = field(default_factory=dict)
+    # absolute paths of every image a test person of this fold rated (no ratings): lets a method precompute
+    # per-image work once (features, task-model scores) instead of once per person and trial
+    test_images: List[Path] = field(default_factory=list)
 
     def task(self, name: str) -> TaskSource:
         for t in self.tasks:
@@ -77,6 +80,21 @@ class FoldData:
         return self.shared[key]
 
 
+@dataclass
+class ReferenceContext:
+    """Test-side data that only *reference* methods (``reference = True``, e.g. the crowd oracle) may see.
+
+    Before every ``predict_generic``/``personalize`` call of a reference method the runner sets
+    ``method.reference_context`` to the ratings of every test person of the current fold (``ratings``: columns
+    user, image, score, path — ``path`` is the absolute image path as a str, as in the query) and the id of the
+    person being evaluated (``user``). Ordinary methods never get it (their attribute stays ``None``), so a
+    method cannot peek at test ratings by accident.
+    """
+
+    ratings: pd.DataFrame
+    user: str
+
+
 class Method:
     """Base class of an evaluated method. Subclasses set ``name`` and implement ``prepare`` plus either
     ``predict_generic`` (``zero_shot = True``) or ``personalize``. ``options`` come from the experiment file's
@@ -86,6 +104,7 @@ class Method:
     zero_shot: ClassVar[bool] = False
     reference: ClassVar[bool] = False   # shown in reports as a reference, not a method
     description: ClassVar[str] = ""
+    reference_context: Optional[ReferenceContext] = None  # set by the runner for reference methods only
 
     def __init__(self, **options: Any) -> None:
         self.options = dict(options)

@@ -1,0 +1,270 @@
+"""Experiment files: the TOML that describes one evaluation (tasks, test people, protocol, methods).
+
+Parsing is strict on purpose: an unknown key is almost always a typo (``rating_colum``), and a typo that is
+silently ignored changes the experiment without anyone noticing. Every error names the file and the table.
+Relative paths resolve against the experiment file's folder, so an experiment runs the same from any cwd.
+See ``docs/experiments.md`` for the format with a complete example.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - python 3.10
+    import tomli as tomllib
+
+
+class ExperimentError(ValueError):
+    """The experiment file is wrong; the message names the file, the table and the problem."""
+
+
+# keys shared by [[tasks]] and [test]: where ratings come from and how to read them
+_SOURCE_KEYS = {
+    "ratings", "images", "scale", "buckets", "users", "criterion", "criterion_column", "user_column",
+    "image_column", "rating_column", "score_column", "single_user", "duplicates", "where", "max_images",
+}
+_TASK_KEYS = _SOURCE_KEYS | {"name", "per_image"}
+_TEST_KEYS = _SOURCE_KEYS | {
+    "folds", "fold_column", "only_folds", "shots", "trials", "seed", "methods", "min_ratings", "max_people",
+}
+_TOP_KEYS = {"name", "description", "generic", "tasks", "test", "methods"}
+
+
+@dataclass
+class SourceSpec:
+    """Where one table of ratings comes from (a ``[[tasks]]`` entry or ``[test]``)."""
+
+    ratings: Path
+    images: Path
+    scale: Optional[list] = None          # [min, max] or [min, max, buckets]
+    users: Optional[Path] = None
+    criterion: Optional[str] = None
+    criterion_column: Optional[str] = None
+    user_column: str = "user"
+    image_column: str = "image"
+    rating_column: str = "rating"
+    single_user: Optional[str] = None     # the file holds one score per image (no user column or one user)
+    duplicates: str = "error"
+    where: Optional[str] = None           # filter over the users' traits (pandas query syntax)
+    max_images: Optional[int] = None      # keep a seeded random subset of images (smoke runs)
+
+
+@dataclass
+class TaskSpec(SourceSpec):
+    name: str = ""
+    per_image: Optional[bool] = None      # None: detected (True when the file has a single user)
+
+
+@dataclass
+class TestSpec(SourceSpec):
+    folds: Optional[Path] = None
+    fold_column: str = "fold"
+    only_folds: Optional[List[str]] = None
+    shots: List[int] = field(default_factory=lambda: [10, 100])
+    trials: int = 10
+    seed: int = 0
+    methods: List[str] = field(default_factory=list)
+    min_ratings: int = 0
+    max_people: Optional[int] = None      # per fold, seeded random subset (smoke runs)
+
+
+@dataclass
+class Experiment:
+    path: Optional[Path]
+    name: str
+    description: str
+    tasks: List[TaskSpec]
+    generic: str
+    test: TestSpec
+    method_options: Dict[str, Dict[str, Any]]
+    raw: Dict[str, Any]
+
+    @property
+    def methods(self) -> List[str]:
+        return list(self.test.methods)
+
+    def fingerprint(self, method: Optional[str] = None) -> str:
+        """A hash of everything that decides the results (of one method): a checkpoint from a different
+        configuration must never be reused."""
+        payload = {"tasks": [_jsonable(asdict(t)) for t in self.tasks], "generic": self.generic,
+                   "test": _jsonable({k: v for k, v in asdict(self.test).items() if k != "methods"})}
+        if method is not None:
+            payload["method"] = method
+            payload["options"] = self.method_options.get(method, {})
+        blob = json.dumps(payload, sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def describe(self) -> Dict[str, Any]:
+        """The configuration as resolved (absolute paths), for the RESULT's ``experiment`` block."""
+        return {
+            "name": self.name, "description": self.description, "file": str(self.path) if self.path else None,
+            "generic": self.generic, "tasks": [_jsonable(asdict(t)) for t in self.tasks],
+            "test": _jsonable(asdict(self.test)), "method_options": self.method_options,
+        }
+
+
+def _jsonable(d: Dict[str, Any]) -> Dict[str, Any]:
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in d.items() if v is not None}
+
+
+def load_experiment(path) -> Experiment:
+    """Read and validate an experiment TOML file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ExperimentError(f"{path}: experiment file not found")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ExperimentError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ExperimentError(f"{path}: not UTF-8 text") from None
+    return parse_experiment(raw, base_dir=path.resolve().parent, path=path.resolve())
+
+
+def parse_experiment(raw: Dict[str, Any], base_dir, path: Optional[Path] = None) -> Experiment:
+    """Validate a parsed TOML document; relative paths resolve against ``base_dir``."""
+    where = str(path) if path else "experiment"
+    base_dir = Path(base_dir)
+    _check_keys(raw, _TOP_KEYS, where, "top level")
+    tasks_raw = raw.get("tasks")
+    if not isinstance(tasks_raw, list) or not tasks_raw:
+        raise ExperimentError(f"{where}: at least one [[tasks]] table is required (the generic model's training data)")
+    tasks = []
+    for i, t in enumerate(tasks_raw):
+        label = f"[[tasks]] #{i + 1}"
+        if not isinstance(t, dict):
+            raise ExperimentError(f"{where}: {label} must be a table")
+        _check_keys(t, _TASK_KEYS, where, label)
+        if not t.get("name"):
+            raise ExperimentError(f"{where}: {label} needs a name")
+        label = f"[[tasks]] {t['name']!r}"
+        spec = TaskSpec(**_source_fields(t, base_dir, where, label), name=str(t["name"]),
+                        per_image=_opt_bool(t, "per_image", where, label))
+        tasks.append(spec)
+    names = [t.name for t in tasks]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ExperimentError(f"{where}: task name(s) used twice: {dup}")
+    generic = raw.get("generic", names[0])
+    if generic not in names:
+        raise ExperimentError(f"{where}: generic = {generic!r} is not a task name; tasks: {names}")
+
+    test_raw = raw.get("test")
+    if not isinstance(test_raw, dict):
+        raise ExperimentError(f"{where}: a [test] table is required (whose ratings to evaluate)")
+    _check_keys(test_raw, _TEST_KEYS, where, "[test]")
+    test = TestSpec(**_source_fields(test_raw, base_dir, where, "[test]"))
+    if "folds" in test_raw:
+        test.folds = _path(test_raw["folds"], base_dir, where, "[test] folds")
+    test.fold_column = str(test_raw.get("fold_column", "fold"))
+    if "only_folds" in test_raw:
+        test.only_folds = [str(f) for f in _list(test_raw["only_folds"], where, "[test] only_folds")]
+    shots = _list(test_raw.get("shots", [10, 100]), where, "[test] shots")
+    if not all(isinstance(k, int) and not isinstance(k, bool) and k >= 0 for k in shots):
+        raise ExperimentError(f"{where}: [test] shots must be whole numbers >= 0, got {shots}")
+    test.shots = sorted(set(shots))
+    test.trials = _int(test_raw, "trials", 10, where, "[test]", lo=1)
+    test.seed = _int(test_raw, "seed", 0, where, "[test]", lo=0)
+    test.min_ratings = _int(test_raw, "min_ratings", 0, where, "[test]", lo=0)
+    if "max_people" in test_raw:
+        test.max_people = _int(test_raw, "max_people", None, where, "[test]", lo=1)
+    methods = _list(test_raw.get("methods", []), where, "[test] methods")
+    if not methods:
+        raise ExperimentError(f"{where}: [test] methods is empty; list the methods to compare, e.g. "
+                              f'methods = ["generic", "probe", "crowd-oracle"]')
+    test.methods = [str(m) for m in dict.fromkeys(methods)]
+
+    opts = raw.get("methods", {})
+    if not isinstance(opts, dict) or not all(isinstance(v, dict) for v in opts.values()):
+        raise ExperimentError(f"{where}: [methods.<name>] entries must be tables of options")
+    return Experiment(path=path, name=str(raw.get("name", path.stem if path else "experiment")),
+                      description=str(raw.get("description", "")), tasks=tasks, generic=generic, test=test,
+                      method_options={k: dict(v) for k, v in opts.items()}, raw=raw)
+
+
+def _source_fields(t: Dict[str, Any], base_dir: Path, where: str, label: str) -> Dict[str, Any]:
+    for key in ("ratings", "images"):
+        if key not in t:
+            raise ExperimentError(f"{where}: {label} needs {key} = \"...\"")
+    if "rating_column" in t and "score_column" in t:
+        raise ExperimentError(f"{where}: {label}: give rating_column or score_column (the same thing), not both")
+    out: Dict[str, Any] = {
+        "ratings": _path(t["ratings"], base_dir, where, f"{label} ratings"),
+        "images": _path(t["images"], base_dir, where, f"{label} images"),
+    }
+    if "scale" in t:
+        sc = t["scale"]
+        if not (isinstance(sc, list) and len(sc) in (2, 3) and all(isinstance(v, (int, float)) for v in sc)
+                and sc[1] > sc[0]):
+            raise ExperimentError(f"{where}: {label} scale must be [min, max] with max > min, got {sc!r}")
+        sc = list(sc)
+        if "buckets" in t:
+            if len(sc) == 3:
+                raise ExperimentError(f"{where}: {label}: buckets given twice (scale and buckets)")
+            sc.append(_int(t, "buckets", None, where, label, lo=2))
+        out["scale"] = sc
+    elif "buckets" in t:
+        raise ExperimentError(f"{where}: {label}: buckets needs scale = [min, max]")
+    if "users" in t:
+        out["users"] = _path(t["users"], base_dir, where, f"{label} users")
+    for key in ("criterion", "criterion_column", "user_column", "image_column", "single_user", "where"):
+        if key in t:
+            if not isinstance(t[key], str) or not t[key].strip():
+                raise ExperimentError(f"{where}: {label} {key} must be a non-empty string")
+            out[key] = t[key].strip()
+    col = t.get("rating_column", t.get("score_column"))
+    if col is not None:
+        out["rating_column"] = str(col)
+    if "duplicates" in t:
+        if t["duplicates"] not in ("error", "mean", "first", "last"):
+            raise ExperimentError(f"{where}: {label} duplicates must be error, mean, first or last")
+        out["duplicates"] = t["duplicates"]
+    if "where" in out and "users" not in out:
+        raise ExperimentError(f"{where}: {label}: where = {out['where']!r} filters people by traits, "
+                              f"so it needs users = \"<traits CSV>\"")
+    if "max_images" in t:
+        out["max_images"] = _int(t, "max_images", None, where, label, lo=1)
+    return out
+
+
+def _check_keys(d: Dict[str, Any], allowed, where: str, label: str) -> None:
+    unknown = sorted(set(d) - set(allowed))
+    if unknown:
+        raise ExperimentError(f"{where}: unknown key(s) {unknown} in {label}; allowed: {sorted(allowed)}")
+
+
+def _path(v, base_dir: Path, where: str, label: str) -> Path:
+    if not isinstance(v, str) or not v:
+        raise ExperimentError(f"{where}: {label} must be a path string")
+    p = Path(v).expanduser()
+    return p if p.is_absolute() else (base_dir / p).resolve()
+
+
+def _list(v, where: str, label: str) -> list:
+    if not isinstance(v, list):
+        raise ExperimentError(f"{where}: {label} must be a list, got {v!r}")
+    return v
+
+
+def _int(d, key, default, where, label, lo=None):
+    v = d.get(key, default)
+    if v is None:
+        return None
+    if not isinstance(v, int) or isinstance(v, bool) or (lo is not None and v < lo):
+        raise ExperimentError(f"{where}: {label} {key} must be a whole number"
+                              f"{f' >= {lo}' if lo is not None else ''}, got {v!r}")
+    return v
+
+
+def _opt_bool(d, key, where, label) -> Optional[bool]:
+    if key not in d:
+        return None
+    if not isinstance(d[key], bool):
+        raise ExperimentError(f"{where}: {label} {key} must be true or false")
+    return d[key]

@@ -1,0 +1,139 @@
+"""The evaluation protocol of DESIGN.md §3.2/§3.3: folds, test people, and the seeded support draws.
+
+Fold protocol (a folds file is given): for fold f, every task keeps only ratings of images *outside* f (so the
+generic model, trait targets and task models never see a test image), and the test people are those who rated
+images of f, with only those ratings. Images are compared by resolved absolute path, so tasks and the test may
+live in different folders or files. Without folds there is one fold ``"all"``: tasks keep everything
+(cross-database) and every test person is evaluated on all their images; a test image that is also a task image
+is reported as possible leakage.
+
+Supports are drawn from ``default_rng([seed, fold, person, trial, k])``: the draw depends on nothing else, so
+every method sees the same supports, and adding a method or a shot count never changes the others.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Dict, List, Optional
+
+import numpy as np
+import pandas as pd
+
+from piaa.evaluation.experiment import Experiment, ExperimentError
+from piaa.evaluation.methods.base import TaskSource
+from piaa.evaluation.sources import LoadedSource, image_paths, sample_images, stable_hash
+
+
+@dataclass
+class TestPerson:
+    user: str
+    key: str                 # name in per_person results (user, or user@fold if a user is tested in two folds)
+    paths: List[str]         # absolute image paths of this person's test ratings
+    scores: np.ndarray
+
+
+@dataclass
+class FoldPlan:
+    name: str
+    tasks: List[TaskSource]
+    test_ratings: pd.DataFrame   # user, image, score, path: every test rating of this fold (references use it)
+    people: List[TestPerson]
+    test_images: List[str]       # absolute paths of this fold's test images
+    skipped_people: int = 0      # fewer than min_ratings
+
+
+def draw_support(seed: int, fold: str, user: str, trial: int, k: int, n: int) -> np.ndarray:
+    """Indices (sorted) of the k support images among a person's n rated images."""
+    rng = np.random.default_rng([int(seed), stable_hash("fold", fold), stable_hash("user", user), int(trial), int(k)])
+    return np.sort(rng.choice(n, size=k, replace=False))
+
+
+def _restrict(src: LoadedSource, exclude_paths: set) -> TaskSource:
+    r = src.dataset.ratings
+    paths = pd.Series(src.paths(r["image"]), index=r.index)
+    keep = ~paths.isin(exclude_paths)
+    r2 = r[keep].reset_index(drop=True)
+    if r2.empty:
+        raise ExperimentError(f"task {src.label!r} has no ratings left outside the test fold: all its images are "
+                              f"test images of this fold")
+    users = src.users
+    if users is not None:
+        users = users.loc[users.index.isin(set(r2["user"]))]
+    ds = replace(src.dataset, ratings=r2, users=users)
+    return TaskSource(name=src.label, dataset=ds, images_root=src.images_root, users=users, per_image=src.per_image)
+
+
+def plan_folds(exp: Experiment, tasks: List[LoadedSource], test: LoadedSource, folds: Optional[Dict[str, str]],
+               warnings: List[str]) -> List[FoldPlan]:
+    """One :class:`FoldPlan` per fold (see the module doc)."""
+    spec = exp.test
+    tr = test.dataset.ratings[["user", "image", "score"]].copy()
+    tr["path"] = test.paths(tr["image"])
+    plans = []
+    if folds is None:
+        test_paths = set(tr["path"])
+        for src in tasks:
+            shared = test_paths & set(src.paths(src.dataset.image_ids))
+            if shared:
+                warnings.append(
+                    f"possible leakage: {len(shared)} test image(s) are also images of task {src.label!r} and no "
+                    f"folds are given, so models train on images they are tested on; give [test] folds to hold "
+                    f"them out"
+                )
+        plans.append(_plan("all", [_restrict(s, set()) for s in tasks], tr, spec, test_paths))
+        return plans
+    fold_of = tr["image"].map(folds)
+    unassigned = fold_of.isna()
+    if unassigned.all():
+        raise ExperimentError(f"{spec.folds}: none of the test images is listed in the folds file "
+                              f"(first test image: {tr['image'].iat[0]!r})")
+    if unassigned.any():
+        n = tr.loc[unassigned, "image"].nunique()
+        warnings.append(f"{n} test image(s) are not in {spec.folds}; their ratings are not evaluated")
+    tr = tr[~unassigned].assign(fold=fold_of[~unassigned]).reset_index(drop=True)
+    names = sorted(set(folds.values()))
+    if spec.only_folds:
+        unknown = [f for f in spec.only_folds if f not in names]
+        if unknown:
+            raise ExperimentError(f"[test] only_folds names unknown fold(s) {unknown}; folds: {names}")
+        names = [f for f in names if f in spec.only_folds]
+    root = test.images_root
+    for f in names:
+        fold_paths = set(image_paths(root, [img for img, ff in folds.items() if ff == f]))
+        fold_tasks = [_restrict(s, fold_paths) for s in tasks]
+        plan = _plan(f, fold_tasks, tr[tr["fold"] == f].drop(columns="fold").reset_index(drop=True), spec,
+                     fold_paths)
+        for t in plan.tasks:  # the guarantee the protocol rests on
+            assert not (set(image_paths(t.images_root, t.dataset.image_ids)) & fold_paths), \
+                f"fold {f}: task {t.name} holds test images"
+        plans.append(plan)
+    # a person tested in two folds gets one per_person entry per fold
+    seen: Dict[str, int] = {}
+    for p in plans:
+        for person in p.people:
+            seen[person.user] = seen.get(person.user, 0) + 1
+    for p in plans:
+        for person in p.people:
+            if seen[person.user] > 1:
+                person.key = f"{person.user}@{p.name}"
+    return plans
+
+
+def _plan(name: str, tasks: List[TaskSource], tr: pd.DataFrame, spec, test_paths: set) -> FoldPlan:
+    if spec.max_images is not None:  # per fold, so a capped smoke run still has images in every fold
+        tr = tr[tr["image"].isin(sample_images(tr["image"].unique(), spec.max_images, spec.seed, f"test:{name}"))]
+        tr = tr.reset_index(drop=True)
+    people = []
+    skipped = 0
+    for user, g in tr.groupby("user", sort=True):
+        if len(g) < max(spec.min_ratings, 3):
+            skipped += 1
+            continue
+        g = g.sort_values("image")
+        people.append(TestPerson(user=str(user), key=str(user), paths=g["path"].tolist(),
+                                 scores=g["score"].to_numpy(dtype=float)))
+    if spec.max_people is not None and len(people) > spec.max_people:
+        rng = np.random.default_rng([spec.seed, stable_hash("max_people", name)])
+        pick = np.sort(rng.choice(len(people), spec.max_people, replace=False))
+        people = [people[i] for i in pick]
+    return FoldPlan(name=name, tasks=tasks, test_ratings=tr, people=people, test_images=sorted(test_paths),
+                    skipped_people=skipped)

@@ -1,0 +1,144 @@
+"""The per-person probe: ridge regression on image features, fitted to what the generic model gets wrong.
+
+``y_person ≈ offset + w·standardize(x) + b``, where ``offset`` is the generic model's score of the image (zero
+when no generic model is given). With 10–100 rated images and thousands of feature dimensions the fit lives
+entirely in the strength of the ridge, so ``alpha`` is chosen per person by exact leave-one-out error on the
+person's own rated images (closed form via the SVD, no test data involved). The alpha grid is relative to the
+mean squared singular value of the centred support features, which makes it independent of the feature scale.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+
+from piaa.personalize.registry import register_personalizer
+
+DEFAULT_ALPHA_GRID = tuple(float(a) for a in np.logspace(-3, 3, 13))
+
+
+@register_personalizer("probe")
+class ProbePersonalizer:
+    """Ridge on (standardized) features fitted to the residual ``y - offset``; scikit-learn contract.
+
+    Parameters
+    ----------
+    alphas : relative ridge strengths tried by leave-one-out (multiplied by the mean squared singular value of
+        the centred support features); a single value disables the search.
+    feature_mean, feature_scale : per-dimension statistics used to standardize features, ideally computed on a
+        large training set (the evaluation passes the generic task's images). ``None``: the support's own mean
+        and the pooled std (a per-column std from 10 images is too noisy to divide by).
+    backbone, variant : which features ``fit``/``predict`` extract when given image paths instead of arrays.
+    """
+
+    def __init__(self, alphas: Sequence[float] = DEFAULT_ALPHA_GRID, feature_mean=None, feature_scale=None,
+                 backbone: str = "efficientnet_lite0", variant: str = "multilevel"):
+        self.alphas = alphas
+        self.feature_mean = feature_mean
+        self.feature_scale = feature_scale
+        self.backbone = backbone
+        self.variant = variant
+
+    # ---- fitting ---------------------------------------------------------------------------------------------
+    def fit(self, X, y, offset=None) -> "ProbePersonalizer":
+        X = self._features(X)
+        y = np.asarray(y, dtype=float).reshape(-1)
+        if X.shape[0] != y.shape[0]:
+            raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]} values")
+        if X.shape[0] < 2:
+            raise ValueError("the probe needs at least 2 rated images")
+        off = np.zeros_like(y) if offset is None else np.asarray(offset, dtype=float).reshape(-1)
+        ok = np.isfinite(X).all(axis=1) & np.isfinite(y) & np.isfinite(off)
+        if ok.sum() < 2:
+            raise ValueError("fewer than 2 usable rated images (features or scores missing)")
+        X, y, off = X[ok], y[ok], off[ok]
+        if self.feature_mean is not None:
+            self.mean_ = np.asarray(self.feature_mean, dtype=np.float64).reshape(-1)
+            self.scale_ = np.asarray(self.feature_scale, dtype=np.float64).reshape(-1) \
+                if self.feature_scale is not None else np.ones(X.shape[1])
+        else:
+            self.mean_ = X.mean(axis=0)
+            pooled = float(np.sqrt(np.mean(X.var(axis=0))))
+            self.scale_ = np.full(X.shape[1], pooled if pooled > 0 else 1.0)
+        self.scale_ = np.where(self.scale_ > 1e-8, self.scale_, 1.0)
+        Z = (X - self.mean_) / self.scale_
+        r = y - off
+        zc = Z.mean(axis=0)
+        rc = r.mean()
+        Zc, rr = Z - zc, r - rc
+        U, s, Vt = np.linalg.svd(Zc, full_matrices=False)
+        s2 = s ** 2
+        base = float(s2.mean()) if s2.size and s2.mean() > 0 else 1.0
+        alphas = np.atleast_1d(np.asarray(self.alphas, dtype=float)) * base
+        Ur = U.T @ rr
+        n = len(rr)
+        best = None
+        for a in alphas:
+            shrink = s2 / (s2 + a)
+            fitted = U @ (shrink * Ur)
+            # hat matrix diagonal including the intercept's 1/n
+            h = (U ** 2) @ shrink + 1.0 / n
+            loo = (rr - fitted) / np.clip(1.0 - h, 1e-6, None)
+            err = float(np.mean(loo ** 2))
+            if best is None or err < best[0] - 1e-12:
+                best = (err, a)
+        self.loo_mse_, a = best
+        self.alpha_ = float(a)
+        coef = Vt.T @ ((s / (s2 + a)) * Ur)
+        self.coef_ = coef
+        self.intercept_ = float(rc - zc @ coef)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict(self, X, offset=None) -> np.ndarray:
+        if not hasattr(self, "coef_"):
+            raise RuntimeError("ProbePersonalizer is not fitted; call fit(X, y) first")
+        X = self._features(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, the probe was fitted on {self.n_features_in_}")
+        off = 0.0 if offset is None else np.asarray(offset, dtype=float).reshape(-1)
+        return off + ((X - self.mean_) / self.scale_) @ self.coef_ + self.intercept_
+
+    def _features(self, X) -> np.ndarray:
+        if isinstance(X, np.ndarray) and X.dtype != object:
+            arr = X
+        elif len(X) and not isinstance(X[0], (str, bytes)) and np.ndim(X[0]) == 1:
+            arr = np.asarray(X)
+        else:  # image paths / PIL images
+            from piaa.features import FeatureExtractor
+
+            arr = FeatureExtractor(self.backbone, self.variant).extract(list(X)).features
+        arr = np.asarray(arr, dtype=np.float64)
+        if arr.ndim != 2:
+            raise ValueError(f"features must be a 2-D array, got shape {arr.shape}")
+        return arr
+
+    # ---- state -----------------------------------------------------------------------------------------------
+    def get_params(self, deep: bool = True) -> dict:
+        return {"alphas": self.alphas, "feature_mean": self.feature_mean, "feature_scale": self.feature_scale,
+                "backbone": self.backbone, "variant": self.variant}
+
+    def state_dict(self) -> dict:
+        if not hasattr(self, "coef_"):
+            raise RuntimeError("ProbePersonalizer is not fitted")
+        meta = {"method": "probe", "version": 1, "backbone": self.backbone, "variant": self.variant,
+                "alphas": [float(a) for a in np.atleast_1d(self.alphas)], "alpha_": self.alpha_,
+                "intercept_": self.intercept_, "loo_mse_": self.loo_mse_, "n_features_in_": self.n_features_in_}
+        arrays = {"coef_": self.coef_.astype(np.float64), "mean_": self.mean_.astype(np.float64),
+                  "scale_": self.scale_.astype(np.float64)}
+        return {"meta": meta, "arrays": arrays}
+
+    @classmethod
+    def from_state_dict(cls, state: dict) -> "ProbePersonalizer":
+        meta, arrays = state["meta"], state["arrays"]
+        if meta.get("method") != "probe":
+            raise ValueError(f"not a probe state (method={meta.get('method')!r})")
+        est = cls(alphas=tuple(meta["alphas"]), backbone=meta["backbone"], variant=meta["variant"])
+        est.coef_ = np.asarray(arrays["coef_"], dtype=np.float64)
+        est.mean_ = np.asarray(arrays["mean_"], dtype=np.float64)
+        est.scale_ = np.asarray(arrays["scale_"], dtype=np.float64)
+        est.alpha_ = float(meta["alpha_"])
+        est.intercept_ = float(meta["intercept_"])
+        est.loo_mse_ = float(meta["loo_mse_"])
+        est.n_features_in_ = int(meta["n_features_in_"])
+        return est
