@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from tiny_backbone import CHANNELS, INPUT_SIZE, make_module, register_tiny, tiny_cfg
+from tiny_backbone import CHANNELS, INPUT_SIZE, make_module, one_torch_thread, register_tiny, tiny_cfg  # noqa: F401
 
 from piaa.backbones import (
     create_backbone,
@@ -20,16 +20,6 @@ LITE = {
     "efficientnet_lite0": (18, 224, 1280, 3120),
     "efficientnet_lite2": (23, 260, 1280, 3768),
 }
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread(monkeypatch):
-    """Tiny forwards are fastest on one thread, and OpenMP spin-waits badly on a shared, busy machine."""
-    monkeypatch.setenv("PIAA_THREADS", "1")
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module", params=sorted(LITE))

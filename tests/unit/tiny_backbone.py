@@ -5,6 +5,7 @@ export's padding freeze is exercised in milliseconds instead of seconds.
 """
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn as nn
 
@@ -47,3 +48,16 @@ def register_tiny(name: str, tmp_path, seed: int = 0, suffix: str = ".pt", cfg: 
         torch.save(model.state_dict(), path)
     register_local_backbone(name, make_module, path, cfg or tiny_cfg(), overwrite=True)
     return path
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread(monkeypatch):
+    """Tiny forwards are fastest on one thread, and OpenMP spin-waits badly on a shared, busy machine.
+
+    Autouse in every module that imports it.
+    """
+    monkeypatch.setenv("PIAA_THREADS", "1")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

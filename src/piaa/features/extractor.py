@@ -230,32 +230,49 @@ class FeatureExtractor:
         pending_write: Dict[str, np.ndarray] = {}
         chunks = [todo[s:s + batch] for s in range(0, len(todo), batch)]
         window = 2 * threads  # bounded prefetch: memory stays O(threads * batch) images
+        failure: Optional[BaseException] = None
+
+        def harvest(fut):
+            nonlocal failure
+            if fut.cancelled():
+                return
+            if fut.exception() is not None:
+                failure = failure or fut.exception()
+                return
+            chunk, done, feats, errs = fut.result()
+            errors.update(errs)
+            for i, f in zip(done, feats if feats is not None else ()):
+                pending_write[hashes[i]] = f.astype(self.store_dtype)
+            if bar:
+                bar.update(len(chunk))
+
+        pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="piaa-extract")
+        running = set()
         try:
-            with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="piaa-extract") as pool:
-                running = set()
-                next_chunk = 0
-                while next_chunk < len(chunks) or running:
-                    while next_chunk < len(chunks) and len(running) < window:
-                        running.add(pool.submit(job, chunks[next_chunk]))
-                        next_chunk += 1
-                    finished, running = wait(running, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        chunk, done, feats, errs = fut.result()
-                        errors.update(errs)
-                        for i, f in zip(done, feats if feats is not None else ()):
-                            pending_write[hashes[i]] = f.astype(self.store_dtype)
-                        if bar:
-                            bar.update(len(chunk))
-                    if self.cache and len(pending_write) >= _WRITE_EVERY:
-                        self.cache.put_many(pending_write, self.model_key)
-                        results.update(pending_write)
-                        pending_write = {}
+            next_chunk = 0
+            while failure is None and (next_chunk < len(chunks) or running):
+                while next_chunk < len(chunks) and len(running) < window:
+                    running.add(pool.submit(job, chunks[next_chunk]))
+                    next_chunk += 1
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    harvest(fut)
+                if self.cache and len(pending_write) >= _WRITE_EVERY:
+                    self.cache.put_many(pending_write, self.model_key)
+                    results.update(pending_write)
+                    pending_write = {}
         finally:
+            # on failure or interruption: let started batches finish and keep them, skip the rest
+            pool.shutdown(wait=True, cancel_futures=True)
+            for fut in running:
+                harvest(fut)
             if self.cache and pending_write:
                 self.cache.put_many(pending_write, self.model_key)
             results.update(pending_write)
             if bar:
                 bar.close()
+        if failure is not None:
+            raise failure
         return results
 
 
