@@ -298,3 +298,29 @@ def test_cli_create_refusals(tmp_path, fake_generic, capsys):
     assert main(["profile", "create", "x", "--ratings", str(csv), "--method", "nope",
                  "--store", str(tmp_path / "s.sqlite")]) == 1
     assert "not available" in capsys.readouterr().err
+
+
+def test_explain_reads_known_accessors_when_no_explain():
+    from piaa.profiles.explain import explain_estimator
+
+    class Fusion:
+        def trait_weights(self):
+            return {"TEPS_con": 0.8, "PHQ": -0.2}
+
+    class Bank:
+        task_names = ["all", "women", "valence"]
+
+    class TaskVectors:
+        bank = Bank()
+        task_srocc_ = np.array([0.5, 0.45, 0.2])
+
+        def coefficients(self):
+            return np.array([[0.6, 0.3, 0.1], [0.4, 0.5, 0.1]])
+
+    assert explain_estimator(Fusion())["trait weights (w_b; + = likes what people high in the trait like)"] == \
+        {"TEPS_con": 0.8, "PHQ": -0.2}
+    tv = explain_estimator(TaskVectors())
+    assert tv["task weights (mean coefficient over layers)"] == pytest.approx({"all": 0.5, "women": 0.4,
+                                                                               "valence": 0.1})
+    assert tv["zero-shot SROCC of each task model on your ratings"]["valence"] == pytest.approx(0.2)
+    assert explain_estimator(object()) is None

@@ -282,12 +282,14 @@ class Profile:
         if len(sc):
             out["ratings_summary"] = {"min": float(sc.min()), "mean": round(float(sc.mean()), 3),
                                       "max": float(sc.max())}
-        fn = getattr(self.estimator, "explain", None)
-        if callable(fn):
-            try:
-                out["taste"] = _jsonable(fn())
-            except Exception as exc:  # an explanation must never break `profile show`
-                out["taste_error"] = f"{type(exc).__name__}: {exc}"
+        from piaa.profiles.explain import explain_estimator
+
+        try:
+            taste = explain_estimator(self.estimator)
+            if taste:
+                out["taste"] = _jsonable(taste)
+        except Exception as exc:  # an explanation must never break `profile show`
+            out["taste_error"] = f"{type(exc).__name__}: {exc}"
         return out
 
     def __repr__(self) -> str:
