@@ -212,3 +212,23 @@ def test_folder_import_too_few_or_all_equal(tmp_path):
         (tmp_path / f"a{i}.jpg.xmp").write_bytes(fixture("unrated.xmp"))
     with pytest.raises(ProfileInputError, match="found 8 photo.*at least 10"):
         ratings_from_xmp(tmp_path)
+
+
+def test_cli_profile_from_xmp_folder(tmp_path, monkeypatch, capsys):
+    from test_profiles_support import STANDIN, FakeScorer
+
+    from piaa.cli.main import main
+    from piaa.profiles import generic as gen
+    from piaa.profiles.store import ProfileStore
+
+    monkeypatch.setattr(gen, "load_generic", lambda name=None: FakeScorer())
+    build_library(tmp_path / "lib")
+    store = tmp_path / "p.sqlite"
+    assert main(["profile", "create", "me", "--from-xmp", str(tmp_path / "lib"), "--method", STANDIN,
+                 "--store", str(store)]) == 0
+    out, err = capsys.readouterr()
+    assert "12 ratings (scale 0..5)" in err and "IMG_0099.CR3" in err
+    assert "this profile knows you:" in out
+    rec = ProfileStore(store).load("me")
+    assert rec["meta"]["source"].startswith("xmp:") and len(rec["ratings"]) == 12
+    assert any(o.endswith("IMG_0000.xmp") for _, _, o in rec["ratings"])   # origin of each rating is kept
