@@ -56,7 +56,7 @@ def filter_users(traits: pd.DataFrame, expr: str, source: str = "") -> pd.DataFr
     try:
         out = traits.query(expr, engine="python")
     except TypeError as exc:
-        text_cols = [c for c in traits.columns if traits[c].dtype == object]
+        text_cols = [c for c in traits.columns if not pd.api.types.is_numeric_dtype(traits[c])]
         raise WhereError(
             f"where = {expr!r}{' in ' + source if source else ''}: cannot compare ({exc}); text columns "
             f"({', '.join(map(str, text_cols))}) compare with quoted strings, numeric ones with numbers"
@@ -81,7 +81,7 @@ def _value_hint(traits: pd.DataFrame, expr: str) -> str:
         if n not in traits.columns:
             continue
         col = traits[n]
-        if col.dtype == object:
+        if not pd.api.types.is_numeric_dtype(col):
             vals = sorted(map(str, col.dropna().unique()))[:8]
             parts.append(f"{n} takes {vals}")
         else:

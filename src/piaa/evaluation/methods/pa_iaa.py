@@ -1,0 +1,179 @@
+"""PA_IAA and its ablations as evaluation methods (DESIGN.md §1A, §3).
+
+- ``pa-iaa``: multi-task network (aesthetics distribution + 5 trait head) trained per fold on the generic task's
+  distributions and the trait targets of the tasks with a users table; per person ``s_b = s_a + w_b·p + b``.
+- ``pa-iaa-mlp``: same network, the authors'-code fusion (``w`` predicted per image by a small MLP).
+- ``pa-iaa-zero``: the same network's generic score ``s_a`` alone (zero-shot): isolates what the fusion adds.
+- ``mt-iaa``: the ablation — the trait head replaced by a second aesthetics task (``second_task`` option, default
+  ``valence``), fusion over that head's distribution.
+
+Options (``[methods.<name>]``; every one optional):
+  backbone, variant ("multilevel" | "pooled"), split (int: also fine-tune backbone layers ``split..end`` on cached
+  trunk activations), hidden ([1024, 512]), epochs, lr_heads, lr_backbone, batch_size, gamma, momentum,
+  weight_decay, lr_decay, seed — training; traits ("auto" = five chosen per fold by split-half reliability on
+  the fold's training ratings, or a list), trait_tasks (list of task names; default: the generic task if it has
+  users, else the first task with users), second_task (mt-iaa) — data; solver ("ridge" | "sgd"), alpha ("loo" or
+  a number), bias, lr, steps (sgd), mlp_hidden, mlp_steps, mlp_lr, mlp_weight_decay — fusion.
+
+The network is trained once per fold and shared (``fold.shared_get``) by every method with the same training
+options, and run once over the fold's training and test images; personalizing a person is then a closed-form
+fit on cached outputs.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import fields, replace
+from pathlib import Path
+from typing import ClassVar, Dict, List, Sequence
+
+import numpy as np
+import pandas as pd
+
+from piaa.evaluation.methods.base import FoldData, Method
+from piaa.evaluation.methods.registry import register_method
+
+_TRAIN_KEYS = ("epochs", "lr_heads", "lr_backbone", "batch_size", "gamma", "momentum", "weight_decay", "lr_decay",
+               "seed")
+_NET_KEYS = ("backbone", "variant", "split", "hidden", "traits", "trait_tasks", "second_task") + _TRAIN_KEYS
+_FUSION_KEYS = ("solver", "alpha", "bias", "lr", "steps", "momentum_fusion", "mlp_hidden", "mlp_steps", "mlp_lr",
+                "mlp_weight_decay")
+
+
+def _combine_trait_tasks(tasks):
+    """One dataset from several trait tasks (e.g. rater populations of the same study): ratings de-duplicated
+    on (user, image), users tables merged."""
+    first = tasks[0]
+    if len(tasks) == 1:
+        return first.dataset, first.users if first.users is not None else first.dataset.users, first.images_root
+    roots = {str(t.images_root) for t in tasks}
+    if len(roots) > 1:
+        raise ValueError(f"trait tasks must share one images root, got {sorted(roots)}")
+    r = pd.concat([t.dataset.ratings[["user", "image", "score"]] for t in tasks]).drop_duplicates(["user", "image"])
+    users = pd.concat([t.users if t.users is not None else t.dataset.users for t in tasks])
+    users = users[~users.index.duplicated()]
+    return replace(first.dataset, ratings=r.reset_index(drop=True), users=users), users, first.images_root
+
+
+class _PAIAABase(Method):
+    second_kind: ClassVar[str] = "traits"
+    fusion: ClassVar[str] = "linear"
+
+    # ---- fold preparation -------------------------------------------------------------------------------------
+    def prepare(self, fold: FoldData) -> None:
+        super().prepare(fold)
+        unknown = sorted(set(self.options) - set(_NET_KEYS) - set(_FUSION_KEYS))
+        if unknown:
+            raise ValueError(f"{self.name}: unknown option(s) {unknown}; allowed: {sorted(_NET_KEYS + _FUSION_KEYS)}")
+        net_opts = {k: self.options[k] for k in _NET_KEYS if k in self.options}
+        if self.second_kind == "traits":
+            net_opts.pop("second_task", None)
+        else:
+            net_opts.setdefault("second_task", "valence")
+            net_opts.pop("traits", None)
+            net_opts.pop("trait_tasks", None)
+        key = f"pa-iaa-net:{self.second_kind}:" + hashlib.sha256(
+            json.dumps(net_opts, sort_keys=True, default=str).encode()).hexdigest()[:12]
+        self.net = fold.shared_get(key, lambda: self._train(fold, net_opts))
+        self.aes_scale = fold.task(fold.generic_task).scale
+        self._outputs: Dict[str, Dict[str, np.ndarray]] = fold.shared_get(key + ":outputs", dict)
+        if fold.test_images:
+            self._lookup(fold.test_images)
+
+    def _train(self, fold: FoldData, opts: dict):
+        from piaa.models.pa_iaa.build import aesthetics_task, build_network, split_inputs, traits_task
+        from piaa.models.pa_iaa.train import CACHED_HEADS_CONFIG
+
+        aes = fold.task(fold.generic_task)
+        if self.second_kind == "traits":
+            names = opts.get("trait_tasks")
+            if names:
+                tasks = [fold.task(n) for n in names]
+            else:
+                with_users = [t for t in fold.tasks if t.users is not None or t.dataset.users is not None]
+                if not with_users:
+                    raise ValueError(f"{self.name}: no task of fold {fold.fold} has a users table; give a task "
+                                     f"`users = ...` (per-person traits) for the trait head")
+                tasks = [aes] if aes in with_users else [with_users[0]]
+            ds, users, root = _combine_trait_tasks(tasks)
+            second = traits_task(ds, root, users=users, traits=opts.get("traits", "auto"), seed=fold.seed)
+        else:
+            t = fold.task(opts["second_task"])
+            second = aesthetics_task(t.dataset, t.images_root, name=t.name)
+        backbone = opts.get("backbone", "efficientnet_lite0")
+        variant = opts.get("variant", "multilevel")
+        split = opts.get("split")
+        cfg_over = {k: opts[k] for k in _TRAIN_KEYS if k in opts}
+        cfg = replace(CACHED_HEADS_CONFIG, seed=fold.seed, **cfg_over)
+        if split is None:
+            def inputs(paths):
+                return fold.features.get(list(paths), backbone=backbone, variant=variant)
+        else:
+            def inputs(paths):
+                return split_inputs(list(paths), lambda p, v: fold.features.get(list(p), backbone=backbone, variant=v),
+                                    backbone, variant, int(split))
+        self._inputs = inputs
+        net = build_network(aes.dataset, aes.images_root, second, inputs, backbone=backbone, variant=variant,
+                            split=split, hidden=opts.get("hidden", (1024, 512)), config=cfg,
+                            info={"fold": fold.fold, "generic_task": aes.name})
+        net._inputs = inputs
+        return net
+
+    # ---- per-image outputs, computed once ---------------------------------------------------------------------
+    def _lookup(self, paths: Sequence[Path]) -> Dict[str, np.ndarray]:
+        keys = [str(p) for p in paths]
+        todo = [k for k in dict.fromkeys(keys) if k not in self._outputs]
+        if todo:
+            rows = np.asarray(self.net._inputs([Path(k) for k in todo]), dtype=np.float32).reshape(len(todo), -1)
+            out = self.net.predict_arrays(rows)
+            for i, k in enumerate(todo):
+                self._outputs[k] = {n: v[i] for n, v in out.items()}
+        res = {n: np.stack([self._outputs[k][n] for k in keys]) for n in ("score", "second", "hidden")}
+        sc, ts = self.aes_scale, self.fold.test_scale  # generic score onto the test scale
+        res["score"] = ts.min + (res["score"] - sc.min) / (sc.max - sc.min) * (ts.max - ts.min)
+        return res
+
+    # ---- personalization --------------------------------------------------------------------------------------
+    def _estimator(self):
+        from piaa.personalize.pa_iaa import PAIAAPersonalizer
+
+        o = self.options
+        kw = {k: o[k] for k in ("solver", "alpha", "bias", "lr", "steps", "mlp_hidden", "mlp_steps", "mlp_lr",
+                                "mlp_weight_decay") if k in o}
+        if "momentum_fusion" in o:
+            kw["momentum"] = o["momentum_fusion"]
+        return PAIAAPersonalizer(network=self.net, fusion=self.fusion, seed=self.fold.seed, **kw)
+
+    def personalize(self, support, support_scores, query) -> np.ndarray:
+        est = self._estimator().fit(self._lookup(support), np.asarray(support_scores, dtype=float))
+        return est.predict(self._lookup(query))
+
+    def predict_generic(self, query) -> np.ndarray:
+        return self._lookup(query)["score"]
+
+
+@register_method
+class PAIAAMethod(_PAIAABase):
+    name = "pa-iaa"
+    description = "PA_IAA: aesthetics + trait multi-task network, per-person fusion s_a + w·traits (+ bias)"
+
+
+@register_method
+class PAIAAMLPMethod(_PAIAABase):
+    name = "pa-iaa-mlp"
+    fusion = "mlp"
+    description = "PA_IAA with the authors'-code fusion: per-image w from a small MLP on the head's descriptor"
+
+
+@register_method
+class PAIAAZeroShotMethod(_PAIAABase):
+    name = "pa-iaa-zero"
+    zero_shot = True
+    description = "the PA_IAA network's own generic score s_a (zero-shot), to isolate what the fusion adds"
+
+
+@register_method
+class MTIAAMethod(_PAIAABase):
+    name = "mt-iaa"
+    second_kind = "aesthetics"
+    description = "MT_IAA ablation: trait head replaced by a second aesthetics task (second_task, default valence)"
