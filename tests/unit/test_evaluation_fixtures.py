@@ -105,7 +105,8 @@ methods = {methods}
 
 
 def write_experiment(tmp_path: Path, methods=("crowd-oracle",), extra: str = "") -> Path:
-    write_synthetic(tmp_path / "data")
+    if not (tmp_path / "data").is_dir():  # rewriting would change the files' mtimes (checkpoint fingerprints)
+        write_synthetic(tmp_path / "data")
     p = tmp_path / "exp.toml"
     p.write_text(EXPERIMENT.replace("{methods}", "[" + ", ".join(f'"{m}"' for m in methods) + "]") + extra)
     return p

@@ -204,8 +204,14 @@ def test_resume_from_checkpoint(tmp_path):
     # a different configuration invalidates the checkpoints
     with pytest.raises(AssertionError, match="must not run"):
         _run(tmp_path, ["spy-a"], test={"trials": 2})
+    # so does an edited ratings file
+    ratings = tmp_path / "data" / "ratings.csv"
+    ratings.write_text(ratings.read_text() + "\n")
+    with pytest.raises(AssertionError, match="must not run"):
+        _run(tmp_path, ["spy-a"])
     # an interrupted run (one fold's checkpoint missing) recomputes only that fold
     registry._REGISTRY["spy-a"] = SpyA
+    _run(tmp_path, ["spy-a"])
     (ck / "f3.json").unlink()
     SEEN.clear()
     _, third = _run(tmp_path, ["spy-a"])

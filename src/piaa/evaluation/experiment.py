@@ -94,6 +94,10 @@ class Experiment:
         configuration must never be reused."""
         payload = {"tasks": [_jsonable(asdict(t)) for t in self.tasks], "generic": self.generic,
                    "test": _jsonable({k: v for k, v in asdict(self.test).items() if k != "methods"})}
+        files = {str(f) for t in [*self.tasks, self.test] for f in (t.ratings, t.users) if f is not None}
+        if self.test.folds is not None:
+            files.add(str(self.test.folds))
+        payload["files"] = {f: _file_stamp(f) for f in sorted(files)}  # an edited ratings file invalidates too
         if method is not None:
             payload["method"] = method
             payload["options"] = self.method_options.get(method, {})
@@ -107,6 +111,14 @@ class Experiment:
             "generic": self.generic, "tasks": [_jsonable(asdict(t)) for t in self.tasks],
             "test": _jsonable(asdict(self.test)), "method_options": self.method_options,
         }
+
+
+def _file_stamp(path: str):
+    try:
+        st = Path(path).stat()
+        return [st.st_size, st.st_mtime_ns]
+    except OSError:
+        return None
 
 
 def _jsonable(d: Dict[str, Any]) -> Dict[str, Any]:
