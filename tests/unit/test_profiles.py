@@ -122,7 +122,21 @@ def test_all_equal_ratings_refused(photos, store):
 def test_unknown_method_names_the_available_ones(photos, store):
     with pytest.raises(MethodUnavailable, match="available: .*test-standin"):
         resolve_method("no-such-method")
-    assert default_method() in ("task-vectors", "pa-iaa", "probe", STANDIN) or default_method()
+
+
+
+def test_default_method_is_the_best_registered(monkeypatch):
+    import piaa.profiles.profile as pp
+
+    monkeypatch.setattr(pp, "available_methods", lambda: ["bestfit-ft", "pa-iaa", "probe", "task-vectors"])
+    assert default_method() == "task-vectors"
+    monkeypatch.setattr(pp, "available_methods", lambda: ["probe", "pa-iaa", "zzz"])
+    assert pp.default_candidates() == ["pa-iaa", "probe"]
+    monkeypatch.setattr(pp, "available_methods", lambda: ["zzz"])
+    assert default_method() == "zzz"
+    monkeypatch.setattr(pp, "available_methods", lambda: [])
+    with pytest.raises(MethodUnavailable, match="no personalization method is installed"):
+        default_method()
 
 
 def test_unreadable_rated_images_are_left_out_with_a_note(photos, store, tmp_path):
@@ -324,3 +338,16 @@ def test_explain_reads_known_accessors_when_no_explain():
                                                                                "valence": 0.1})
     assert tv["zero-shot SROCC of each task model on your ratings"]["valence"] == pytest.approx(0.2)
     assert explain_estimator(object()) is None
+
+
+def test_default_falls_back_when_a_methods_model_files_are_missing(photos, store):
+    from piaa.profiles.ratings_import import ratings_from_mapping
+
+    paths, ratings = photos
+    rated = ratings_from_mapping(dict(zip(map(str, paths), ratings)))
+    prof = Profile.fit_first_usable("anna", rated, ["test-missing-asset", STANDIN], store=store, scorer=FakeScorer())
+    assert prof.method == STANDIN
+    assert any("test-missing-asset" in n and "bank is missing" in n for n in prof.meta["notes"])
+    assert any("test-missing-asset" in n for n in Profile.load("anna", store=store).meta["notes"])
+    with pytest.raises(MethodUnavailable, match="no usable personalization method.*bank is missing"):
+        Profile.fit_first_usable("bob", rated, ["test-missing-asset"], store=store, scorer=FakeScorer())

@@ -100,3 +100,11 @@ def test_support_photos_are_rated_by_redness(tmp_path):
     paths, ratings = make_photos(tmp_path, 12)
     F = colour_features(paths)
     assert np.corrcoef(F[:, 0], ratings)[0, 1] > 0.9
+
+
+@register_personalizer("test-missing-asset")
+class MissingAssetPersonalizer:
+    """Registered, but its shipped model file is absent (like a task bank not built in this installation)."""
+
+    def fit(self, X, y):
+        raise FileNotFoundError("/nowhere/bank: the default task bank is missing")

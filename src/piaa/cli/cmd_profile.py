@@ -101,7 +101,7 @@ def _store(args):
 # ---- create ------------------------------------------------------------------------------------------------------
 def run_create(args) -> int:
     from piaa.profiles.assess import verdict
-    from piaa.profiles.profile import MethodUnavailable, Profile, resolve_method
+    from piaa.profiles.profile import MethodUnavailable, Profile, default_candidates, resolve_method
     from piaa.profiles.ratings_import import ProfileInputError, ratings_from_csv, ratings_from_xmp
 
     try:
@@ -109,7 +109,7 @@ def run_create(args) -> int:
         if store.exists(args.name) and not args.overwrite:
             return _err(f"a profile named {args.name!r} already exists in {store.path} "
                         "(use --overwrite, or `piaa profile delete` first)")
-        method = resolve_method(args.method)
+        methods = [resolve_method(args.method)] if args.method else default_candidates()
         if args.ratings:
             rated = ratings_from_csv(args.ratings, images_root=args.images, scale=args.scale, user=args.user)
         else:
@@ -120,21 +120,23 @@ def run_create(args) -> int:
         return _err(str(exc))
     for n in rated.notes:
         print(f"note: {n}", file=sys.stderr)
-    print(f"learning {args.name!r} with {method} from {len(rated)} ratings "
+    print(f"learning {args.name!r} with {' or '.join(methods)} from {len(rated)} ratings "
           f"(scale {rated.scale[0]:g}..{rated.scale[1]:g}) ...", file=sys.stderr)
     try:
-        prof = Profile.fit_rated(args.name, rated, method, store=store, folds=args.folds, assess=not args.no_assess,
-                                 overwrite=args.overwrite, progress=True)
+        prof = Profile.fit_first_usable(args.name, rated, methods, store=store, folds=args.folds,
+                                        assess=not args.no_assess, overwrite=args.overwrite, progress=True)
     except (ProfileInputError, MethodUnavailable) as exc:
         return _err(str(exc))
     except Exception as exc:  # a method that fails on this data: say which, and what to try
-        others = [m for m in _methods() if m != method]
-        return _err(f"method {method!r} failed: {type(exc).__name__}: {exc}"
+        others = [m for m in _methods() if m not in methods]
+        return _err(f"method {methods[-1]!r} failed: {type(exc).__name__}: {exc}"
                     + (f"\n(try another --method: {', '.join(others)})" if others else ""))
+    for n in prof.meta.get("notes", [])[len(rated.notes):]:
+        print(f"note: {n}", file=sys.stderr)
     if args.format == "json":
         print(json.dumps({"name": prof.name, "method": prof.method, "n_ratings": len(prof.ratings),
                           "scale": list(prof.scale), "store": str(store.path), "assessment": prof.assessment,
-                          "notes": rated.notes}, indent=2))
+                          "notes": prof.meta.get("notes", [])}, indent=2))
     else:
         print(f"profile {prof.name!r} created: {prof.method}, {len(prof.ratings)} ratings "
               f"(scale {prof.scale[0]:g}..{prof.scale[1]:g}), stored in {store.path}")

@@ -39,12 +39,17 @@ def available_methods() -> List[str]:
 
 def default_method() -> str:
     """The best registered method: task-vectors > pa-iaa > probe (then any other registered one)."""
+    return default_candidates()[0]
+
+
+def default_candidates() -> List[str]:
+    """Methods tried, in order, when none is named: the preferred ones that are registered (else all)."""
     avail = available_methods()
-    for m in PREFERRED_METHODS:
-        if m in avail:
-            return m
+    pref = [m for m in PREFERRED_METHODS if m in avail]
+    if pref:
+        return pref
     if avail:
-        return avail[0]
+        return avail
     raise MethodUnavailable("no personalization method is installed (expected one of: "
                             f"{', '.join(PREFERRED_METHODS)})")
 
@@ -111,7 +116,7 @@ class Profile:
         st = _open_store(store) if save else (store if isinstance(store, ProfileStore) else None)
         if save and st.exists(name) and not overwrite:
             raise ValueError(f"a profile named {name!r} already exists in {st.path}; delete it or pick another name")
-        method = resolve_method(method)
+        methods = [resolve_method(method)] if method is not None else default_candidates()
         if ratings is not None:
             rated = ratings_from_mapping(ratings, scale=scale)
         elif csv is not None:
@@ -120,8 +125,33 @@ class Profile:
             from piaa.profiles.ratings_import import ratings_from_xmp
 
             rated = ratings_from_xmp(xmp_folder)
-        return cls.fit_rated(name, rated, method, store=st, params=params, scorer=scorer, folds=folds, seed=seed,
-                             assess=assess, save=save, overwrite=overwrite, progress=progress)
+        return cls.fit_first_usable(name, rated, methods, store=st, params=params, scorer=scorer, folds=folds,
+                                    seed=seed, assess=assess, save=save, overwrite=overwrite, progress=progress)
+
+    @classmethod
+    def fit_first_usable(cls, name: str, rated: RatedImages, methods: Sequence[str], **kw) -> "Profile":
+        """Fit with the first of ``methods`` whose shipped model files are present.
+
+        A registered method can still lack its data (a task bank or network not built in this installation):
+        it then fails at once with ``FileNotFoundError``, and the next method is tried; the profile's notes say
+        which method was skipped and why. Any other failure is raised.
+        """
+        skipped = []
+        for i, m in enumerate(methods):
+            try:
+                prof = cls.fit_rated(name, rated, m, **kw)
+            except FileNotFoundError as exc:
+                if i == len(methods) - 1:
+                    raise MethodUnavailable(f"no usable personalization method: "
+                                            + "; ".join(skipped + [f"{m}: {exc}"])) from None
+                skipped.append(f"{m}: {exc}")
+                continue
+            if skipped:
+                prof.meta.setdefault("notes", []).extend(f"method skipped, not usable here: {s}" for s in skipped)
+                if prof.store is not None:
+                    prof.save(overwrite=True)
+            return prof
+        raise MethodUnavailable("no personalization method given")
 
     @classmethod
     def fit_rated(cls, name: str, rated: RatedImages, method: str, store=None, params=None, scorer=None,
@@ -174,7 +204,7 @@ class Profile:
             assessment["generic_model"] = gen.scorer_name(scorer)
         est = fit(np.arange(len(paths)))
         ratings = [(p, float(s), o) for p, s, o in zip(paths, rated.scores, rated.origins)]
-        meta = {"version": 1, "source": rated.source, "notes": rated.notes, "uses_offset": uses_offset,
+        meta = {"version": 1, "source": rated.source, "notes": list(rated.notes), "uses_offset": uses_offset,
                 "generic_model": gen.scorer_name(scorer), "params": _jsonable(params or {}),
                 "piaa_version": _piaa_version()}
         prof = cls(name, method, est, rated.scale, model_scale, ratings, assessment, meta, store=store,
@@ -346,4 +376,5 @@ def _piaa_version() -> str:
     return __version__
 
 
-__all__ = ["Profile", "ProfileInputError", "MethodUnavailable", "available_methods", "default_method"]
+__all__ = ["Profile", "ProfileInputError", "MethodUnavailable", "available_methods", "default_method",
+           "default_candidates"]
