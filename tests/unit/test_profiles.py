@@ -351,3 +351,11 @@ def test_default_falls_back_when_a_methods_model_files_are_missing(photos, store
     assert any("test-missing-asset" in n for n in Profile.load("anna", store=store).meta["notes"])
     with pytest.raises(MethodUnavailable, match="no usable personalization method.*bank is missing"):
         Profile.fit_first_usable("bob", rated, ["test-missing-asset"], store=store, scorer=FakeScorer())
+
+
+def test_rank_a_folder_directly(photos, store):
+    paths, _ = photos
+    prof = _create(photos, store)
+    recs = prof.rank(paths[0].parent)
+    assert sorted(r["path"] for r in recs) == sorted(map(str, paths))
+    assert len(prof.score(str(paths[0].parent))) == len(paths)

@@ -234,8 +234,8 @@ def describe_profile(info: dict, ratings) -> str:
         srt = sorted(ratings, key=lambda r: -r[1])
         top = ", ".join(f"{Path(r[0]).name} ({r[1]:g})" for r in srt[:3])
         low = ", ".join(f"{Path(r[0]).name} ({r[1]:g})" for r in srt[-3:][::-1])
-        lines.append(f"you liked   {top}")
-        lines.append(f"you disliked {low}")
+        lines.append(f"rated high {top}")
+        lines.append(f"rated low  {low}")
     return "\n".join(lines)
 
 

@@ -260,7 +260,7 @@ class Profile:
 
     def score_with_errors(self, paths: Sequence) -> Tuple[np.ndarray, Dict[int, str]]:
         """Predicted scores on the person's own scale (NaN where a photo failed) and per-photo errors."""
-        paths = [str(p) for p in paths]
+        paths = [str(p) for p in _expand(paths)]
         if not paths:
             return np.zeros(0), {}
         errors: Dict[int, str] = {}
@@ -291,7 +291,8 @@ class Profile:
         return _map_scale(pred, self.model_scale, self.scale), errors
 
     def score(self, paths: Sequence) -> np.ndarray:
-        """Predicted scores on the person's own rating scale; NaN for photos that could not be scored."""
+        """Predicted scores on the person's own rating scale; NaN for photos that could not be scored.
+        ``paths``: image paths, or one folder (its photos, not recursive)."""
         return self.score_with_errors(paths)[0]
 
     def rank(self, paths: Sequence, top: Optional[int] = None) -> List[dict]:
@@ -299,8 +300,9 @@ class Profile:
         Stars are score quintiles within ``paths`` (see :mod:`piaa.profiles.ranking`)."""
         from piaa.profiles.ranking import rank_records
 
+        paths = _expand(paths)
         scores, errors = self.score_with_errors(paths)
-        return rank_records(list(paths), scores, errors, top=top)
+        return rank_records(paths, scores, errors, top=top)
 
     def explain(self) -> Dict[str, Any]:
         """The taste in numbers: the personalizer's own explanation when it has one (task weights, trait
@@ -329,6 +331,15 @@ class Profile:
 
 
 # ---- helpers ---------------------------------------------------------------------------------------------------
+def _expand(paths) -> List[str]:
+    """A single folder/file path -> its photos; a sequence of paths is kept as given."""
+    if isinstance(paths, (str, os.PathLike)):
+        from piaa.io.images import iter_image_files
+
+        return [str(p) for p in iter_image_files(paths)]
+    return [str(p) for p in paths]
+
+
 def _map_scale(x, src: Tuple[float, float], dst: Tuple[float, float]) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     if src[1] == src[0]:
