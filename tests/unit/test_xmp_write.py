@@ -168,3 +168,22 @@ def test_permissions_kept_and_no_temp_files_left(tmp_path):
 
 def test_error_records_are_skipped(tmp_path):
     assert plan_writes([{"path": str(tmp_path / "x.jpg"), "error": "not an image", "stars": None}]) == []
+
+
+def test_default_namespace_escapes_comments_and_pis_survive_an_edit():
+    doc = (b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>\n<x:xmpmeta xmlns:x="adobe:ns:meta/">'
+           b'<RDF xmlns="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><!-- c --><Description '
+           b'xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+           b'dc:title="a &amp; b &lt;c&gt; &quot;q&quot;&#10;line2"><xmp:Label>Red &amp; blue</xmp:Label>'
+           b'<?pi data?></Description></RDF></x:xmpmeta>\n<?xpacket end="w"?>')
+    pkt = parse_packet(doc)
+    assert pkt.rating() is None
+    pkt.set_predicted(4, 3.2, "x & y")
+    out = pkt.to_bytes()
+    again = parse_packet(out)
+    assert again.rating() == 4 and again.predicted_marker() == 4
+    assert flatten(out) == flatten(doc)
+    assert b"<!-- c -->" in out and b"<?pi data?>" in out and out.endswith(b'\n<?xpacket end="w"?>')
+    desc = again.descriptions()[0]
+    assert desc.get("{http://purl.org/dc/elements/1.1/}title") == 'a & b <c> "q"\nline2'
+    assert desc.get(f"{{{NS_PIAA}}}Profile") == "x & y"
