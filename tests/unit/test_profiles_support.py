@@ -15,14 +15,21 @@ from piaa.personalize.registry import register_personalizer
 STANDIN = "test-standin"
 
 
+_MEMO = {}
+
+
 def colour_features(paths):
-    """Mean R, G, B of each image in [0, 1]; NaN row for a file that cannot be decoded."""
+    """Mean R, G, B of each image in [0, 1]; NaN row for a file that cannot be decoded (memoized per file)."""
     from piaa.io.images import ImageLoadError, load_image
 
     out = np.full((len(paths), 3), np.nan)
     for i, p in enumerate(paths):
         try:
-            out[i] = np.asarray(load_image(p, target_size=16), dtype=float).reshape(-1, 3).mean(0) / 255.0
+            st = Path(p).stat()
+            key = (str(p), st.st_size, st.st_mtime_ns)
+            if key not in _MEMO:
+                _MEMO[key] = np.asarray(load_image(p, target_size=16), dtype=float).reshape(-1, 3).mean(0) / 255.0
+            out[i] = _MEMO[key]
         except (ImageLoadError, OSError):
             pass
     return out
