@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import ClassVar, Dict, List, Sequence
+from typing import ClassVar, Dict, Sequence
 
 import numpy as np
 import pandas as pd

@@ -1,0 +1,193 @@
+"""Trait targets for PA_IAA's trait head: "the traits of the people who like image i" (DESIGN.md §1A).
+
+The paper trains its trait head on Big-Five scores attached to images. Here traits come from the raters
+themselves: for image ``i`` rated by people ``u`` with (standardized) trait ``z_u``,
+
+    t_i = Σ_u w_ui z_u / Σ_u |w_ui|,    w_ui = r_ui − mean_u(r)   (the rater's centered rating of i)
+
+so people who like ``i`` more than they like their average image pull the target toward their trait, people who
+dislike it push it away. Centering per rater removes scale use (a lenient rater says nothing by rating high);
+normalizing by ``Σ|w|`` keeps the target on the trait's z-scale whatever the number of raters. Each target is
+then divided by ``margin × max_i |t_i|`` (margin 1.1) so all targets lie strictly inside (−1, 1) for tanh; the
+scale factors are kept so predictions can be read back in z units.
+
+Traits are numeric columns, or string columns with a known ordinal/binary coding (OASIS-beauty politics,
+education, gender, income); other text columns are ignored. Big-Five columns (PsychoFlickr, PARA) are numeric and
+work unchanged. ``rank_traits`` measures each candidate: the split-half reliability of its image targets (does an
+independent half of the raters give the same "liker profile" per image?) — a trait whose targets are noise
+cannot help the fusion, however it is weighted — and ``select_traits`` picks five reliable, mutually
+non-redundant ones.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+# codings of OASIS-beauty's text traits; unknown / "notSay" levels become NaN (rater ignored for that trait)
+ORDINAL_CODINGS: Dict[str, Dict[str, float]] = {
+    "politic": {"strongLiberal": -3, "moderateLiberal": -2, "slightLiberal": -1, "neutral": 0,
+                "slightConservative": 1, "moderateConservative": 2, "strongConservative": 3},
+    "education": {"gradeSchool": 0, "highSchool": 1, "someCollege": 2, "collegeDegree": 3, "graduateDegree": 4},
+    "gender": {"male": 0, "female": 1},
+    # income is garbled in the source; only the three readable levels are used
+    "income": {"<$70k": 0, "<$100k": 1, "$100k+": 2},
+}
+# the names used in docs/CLI for OASIS-beauty's columns
+TRAIT_ALIASES = {"politics": "politic"}
+DEFAULT_CANDIDATES = ("PHQ", "TEPS_ant", "TEPS_con", "age", "politic", "gender", "mood_1", "education", "income")
+TARGET_MARGIN = 1.1
+
+
+def encode_traits(users: pd.DataFrame, columns: Optional[Sequence[str]] = None) -> pd.DataFrame:
+    """Numeric trait table (float, NaN = unknown) from a users table; text columns via ``ORDINAL_CODINGS``.
+
+    ``columns=None`` keeps every numeric column and every coded text column.
+    """
+    if users is None or not len(users):
+        raise ValueError("no users table: trait targets need per-person traits (a users CSV)")
+    cols = list(users.columns) if columns is None else [TRAIT_ALIASES.get(c, c) for c in columns]
+    out = {}
+    for c in cols:
+        if c not in users.columns:
+            raise KeyError(f"trait {c!r} not in the users table; columns: {list(users.columns)}")
+        s = users[c]
+        if pd.api.types.is_numeric_dtype(s):
+            out[c] = s.astype(float)
+        elif c in ORDINAL_CODINGS:
+            out[c] = s.astype(str).str.strip().map(ORDINAL_CODINGS[c]).astype(float)
+        elif columns is not None:
+            raise ValueError(f"trait {c!r} is text without a known coding; known: {sorted(ORDINAL_CODINGS)}")
+    df = pd.DataFrame(out, index=users.index.astype(str))
+    df.index.name = "user"
+    return df
+
+
+def standardize(traits: pd.DataFrame, users: Optional[Sequence[str]] = None) -> pd.DataFrame:
+    """z-score each trait over ``users`` (the training raters); constant traits raise."""
+    t = traits if users is None else traits.reindex([str(u) for u in users])
+    mu, sd = t.mean(), t.std(ddof=0)
+    bad = [c for c in t.columns if not np.isfinite(sd[c]) or sd[c] == 0]
+    if bad:
+        raise ValueError(f"trait(s) {bad} are constant or missing among the raters; cannot standardize")
+    return (t - mu) / sd
+
+
+def centered_ratings(ratings: pd.DataFrame) -> pd.DataFrame:
+    """``ratings`` with a ``weight`` column: each rating minus the rater's mean rating."""
+    r = ratings[["user", "image", "score"]].copy()
+    r["user"] = r["user"].astype(str)
+    r["weight"] = r["score"] - r.groupby("user")["score"].transform("mean")
+    return r
+
+
+def _liker_profile(weighted: pd.DataFrame, z: pd.DataFrame) -> pd.DataFrame:
+    """Σ w z / Σ |w| per image and trait, ignoring raters whose trait is unknown."""
+    zz = z.reindex(weighted["user"].to_numpy())
+    w = weighted["weight"].to_numpy()[:, None]
+    known = zz.notna().to_numpy()
+    num = np.where(known, w * np.nan_to_num(zz.to_numpy()), 0.0)
+    den = np.where(known, np.abs(w), 0.0)
+    img = weighted["image"].to_numpy()
+    num_df = pd.DataFrame(num, columns=z.columns).groupby(img).sum()
+    den_df = pd.DataFrame(den, columns=z.columns).groupby(img).sum()
+    return num_df / den_df.where(den_df > 0)
+
+
+@dataclass
+class TraitTargets:
+    """Per-image targets in (−1, 1) for the trait head, with what is needed to read them back."""
+
+    traits: List[str]
+    targets: pd.DataFrame              # index image, columns traits, values in (−1, 1)
+    scale: np.ndarray                  # targets * scale = liker profile in trait z-units
+    n_raters: pd.Series = field(default=None)  # raters per image
+
+    def to_meta(self) -> dict:
+        return {"traits": list(self.traits), "scale": [float(s) for s in self.scale]}
+
+
+def trait_targets(ratings: pd.DataFrame, users: pd.DataFrame, traits: Sequence[str],
+                  images: Optional[Sequence[str]] = None, margin: float = TARGET_MARGIN) -> TraitTargets:
+    """Trait targets of every image in ``ratings`` (or only ``images``) from the raters' traits.
+
+    ``ratings`` (columns user, image, score) must hold only training ratings; traits are standardized over the
+    raters present in it. Images whose raters all lack a trait get 0 (the average rater) for that trait.
+    """
+    traits = [TRAIT_ALIASES.get(t, t) for t in traits]
+    r = centered_ratings(ratings)
+    enc = encode_traits(users, traits)
+    raters = sorted(set(r["user"]) & set(enc.index))
+    if not raters:
+        raise ValueError("none of the raters has an entry in the users table")
+    z = standardize(enc, raters)
+    r = r[r["user"].isin(raters)]
+    prof = _liker_profile(r, z).fillna(0.0)
+    if images is not None:
+        prof = prof.reindex(list(images)).fillna(0.0)
+    peak = prof.abs().max().to_numpy()
+    scale = margin * np.where(peak > 0, peak, 1.0)
+    targets = prof / scale
+    targets.index.name = "image"
+    return TraitTargets(traits=traits, targets=targets, scale=scale, n_raters=r.groupby("image").size())
+
+
+def dataset_trait_targets(dataset, traits: Sequence[str], images: Optional[Sequence[str]] = None,
+                          users: Optional[pd.DataFrame] = None) -> TraitTargets:
+    """``trait_targets`` over any ``RatingsDataset`` with a users table (OASIS-beauty, PsychoFlickr, PARA...)."""
+    users = dataset.users if users is None else users
+    if users is None:
+        raise ValueError(f"{dataset.name} has no users table: trait targets need per-person traits")
+    return trait_targets(dataset.ratings, users, traits, images=images)
+
+
+def rank_traits(ratings: pd.DataFrame, users: pd.DataFrame, candidates: Sequence[str] = DEFAULT_CANDIDATES,
+                n_splits: int = 20, seed: int = 0) -> pd.DataFrame:
+    """Split-half reliability of each candidate's image targets, plus how complete the trait is.
+
+    For each of ``n_splits`` random halvings of the raters, the liker profiles of both halves are correlated
+    across images (Pearson); ``reliability`` is the mean. Noise traits give ≈ 0.
+    """
+    cands = [TRAIT_ALIASES.get(c, c) for c in candidates if TRAIT_ALIASES.get(c, c) in users.columns]
+    r = centered_ratings(ratings)
+    enc = encode_traits(users, cands)
+    raters = np.array(sorted(set(r["user"]) & set(enc.index)))
+    z = standardize(enc, raters)
+    rng = np.random.default_rng(seed)
+    rel = {c: [] for c in cands}
+    for _ in range(n_splits):
+        half = set(rng.permutation(raters)[: len(raters) // 2])
+        in_a = r["user"].isin(half)
+        pa, pb = _liker_profile(r[in_a], z), _liker_profile(r[~in_a], z)
+        common = pa.index.intersection(pb.index)
+        for c in cands:
+            a, b = pa.loc[common, c], pb.loc[common, c]
+            ok = a.notna() & b.notna()
+            rel[c].append(float(np.corrcoef(a[ok], b[ok])[0, 1]) if ok.sum() > 2 else np.nan)
+    out = pd.DataFrame({
+        "reliability": {c: float(np.nanmean(v)) for c, v in rel.items()},
+        "reliability_sd": {c: float(np.nanstd(v)) for c, v in rel.items()},
+        "known_fraction": {c: float(enc.loc[raters, c].notna().mean()) for c in cands},
+    })
+    out.index.name = "trait"
+    return out.sort_values("reliability", ascending=False)
+
+
+def select_traits(ratings: pd.DataFrame, users: pd.DataFrame, candidates: Sequence[str] = DEFAULT_CANDIDATES,
+                  n: int = 5, max_corr: float = 0.7, seed: int = 0) -> List[str]:
+    """Greedy choice of ``n`` traits: most reliable first, skipping a trait whose image targets correlate above
+    ``max_corr`` (absolute) with one already chosen (it would repeat the same signal)."""
+    ranking = rank_traits(ratings, users, candidates, seed=seed)
+    tt = trait_targets(ratings, users, list(ranking.index))
+    corr = tt.targets.corr().abs()
+    chosen: List[str] = []
+    for c in ranking.index:
+        if all(corr.loc[c, d] <= max_corr for d in chosen):
+            chosen.append(c)
+        if len(chosen) == n:
+            break
+    if len(chosen) < n:  # fewer non-redundant candidates than asked: fill with the next most reliable
+        chosen += [c for c in ranking.index if c not in chosen][: n - len(chosen)]
+    return chosen

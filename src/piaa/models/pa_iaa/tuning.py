@@ -1,0 +1,93 @@
+"""Choosing the training settings of the cached-feature heads on training images only.
+
+For an OASIS fold (test subset s), the three training subsets are split: two train, the third validates (its
+raters are different people, so the trait targets of the validation images are independent). Every candidate
+setting is trained and scored on the validation subset: the generic score's SROCC against mean beauty, the
+distribution loss and the trait head's mean correlation with its targets. The test subset is never read.
+
+    python -m piaa.models.pa_iaa.tuning --test-subset subset1 --output docs/benchmarks/pa_iaa_tuning.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from piaa.models.pa_iaa.build import default_shared_data, distribution_targets, extractor_inputs, traits_task
+from piaa.models.pa_iaa.network import PAIAANet
+from piaa.models.pa_iaa.train import PAPER_CONFIG, train_network
+
+
+def run(data_root: Path, test_subset: str, val_subset: str, lrs, epochs_list, variant: str, hidden, seed: int = 0):
+    from piaa.data import load_dataset
+
+    ds = load_dataset("oasis-beauty", data_root / "oasis-beauty")
+    subsets = sorted(k for k, v in ds.split_kinds.items() if v == "image")
+    if test_subset not in subsets or val_subset not in subsets or val_subset == test_subset:
+        raise SystemExit(f"--test-subset/--val-subset must be two different of {subsets}")
+    train_imgs = [i for s in subsets if s not in (test_subset, val_subset) for i in ds.splits[s]]
+    val_imgs = list(ds.splits[val_subset])
+    from dataclasses import replace as dc_replace
+
+    def part(images):
+        return dc_replace(ds, ratings=ds.ratings[ds.ratings["image"].isin(set(images))].reset_index(drop=True))
+
+    tr, va = part(train_imgs), part(val_imgs)
+    root = Path(ds.images_root)
+    sec_tr = traits_task(tr, root, seed=seed)
+    traits = sec_tr.names
+    sec_va = traits_task(va, root, traits=traits)
+    inputs = extractor_inputs(variant=variant)
+    Da, Dv = distribution_targets(tr), distribution_targets(va)
+    Xa = inputs([root / i for i in Da.index])
+    Xp = inputs([root / i for i in sec_tr.images])
+    Xv = inputs([root / i for i in Dv.index])
+    Xvp = inputs([root / i for i in sec_va.images])
+    val = {"X_a": Xv, "Y_a": Dv.to_numpy(np.float32), "X_p": Xvp, "Y_p": sec_va.targets.to_numpy(np.float32)}
+    results = []
+    for lr in lrs:  # lr decays per epoch whatever the total, so one run to max(epochs) holds every shorter run
+        cfg = replace(PAPER_CONFIG, lr_heads=lr, epochs=max(epochs_list), seed=seed)
+        net = PAIAANet(Xa.shape[1], tr.scale.values, len(traits), "traits", traits, hidden=hidden, variant=variant)
+        t0 = time.time()
+        hist = train_network(net, Xa, Da.to_numpy(np.float32), Xp, sec_tr.targets.to_numpy(np.float32), cfg, val=val,
+                             val_epochs=set(epochs_list))
+        secs = round(time.time() - t0, 2)
+        for epochs in epochs_list:
+            h = hist[epochs - 1]
+            rec = {"lr_heads": lr, "epochs": epochs, "hidden": list(hidden), "variant": variant,
+                   "seconds_total": secs}
+            rec.update({k: h[k] for k in ("L_a", "L_p", "val_L_a", "val_L_p", "val_srocc", "val_second_r")})
+            print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in rec.items()}),
+                  file=sys.stderr)
+            results.append(rec)
+    return {"test_subset": test_subset, "val_subset": val_subset, "traits": traits, "results": results}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=default_shared_data(),
+                    help="folder holding oasis-beauty/ and oasis/ (default: $PIAA_SHARED_DATA or ../shared/data)")
+    ap.add_argument("--test-subset", default="subset1")
+    ap.add_argument("--val-subset", default="subset2")
+    ap.add_argument("--lrs", default="1e-4,1e-3,1e-2")
+    ap.add_argument("--epochs", default="10,30")
+    ap.add_argument("--variant", default="multilevel")
+    ap.add_argument("--hidden", default="1024,512")
+    ap.add_argument("--output", type=Path)
+    a = ap.parse_args(argv)
+    out = run(a.data, a.test_subset, a.val_subset, [float(x) for x in a.lrs.split(",")],
+              [int(x) for x in a.epochs.split(",")], a.variant, [int(h) for h in a.hidden.split(",") if h])
+    if a.output:
+        from piaa.personalize.state import atomic_write_bytes
+
+        atomic_write_bytes(a.output, json.dumps(out, indent=1).encode())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""PA_IAA inter-task fusion as a personalizer (scikit-learn contract, DESIGN.md §1A and §4).
+
+    from piaa.personalize import make_personalizer
+    est = make_personalizer("pa-iaa")              # the shipped OASIS network, ridge fusion
+    est.fit(my_photos[:50], my_stars[:50])
+    est.predict(other_photos)
+    est.trait_weights()                            # {"TEPS_con": 0.8, ...}: what the fit says about the taste
+
+The multi-task network is frozen and only referenced: the fitted state holds ``w_b`` (+ bias, or the MLP's
+weights) and the network's reference (``default:NAME`` / ``file:PATH``) and fingerprint, so a profile is a few
+hundred bytes and loading it with a different network fails loudly instead of predicting nonsense.
+
+``X`` may be image paths / PIL images (features via the cached FeatureExtractor), a precomputed array of the
+network's input rows, or a dict of precomputed network outputs (``score``, ``second``, ``hidden``; what
+``PAIAANet.predict_arrays`` returns) — the evaluation runner uses the latter to run the network once per fold.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Union
+
+import numpy as np
+
+from piaa.models.pa_iaa.fusion import FusionMLP, fit_linear
+from piaa.personalize.registry import register_personalizer
+
+_PARAMS = ("fusion", "solver", "alpha", "bias", "lr", "steps", "momentum", "mlp_hidden", "mlp_steps", "mlp_lr",
+           "mlp_weight_decay", "seed")
+
+
+@register_personalizer("pa-iaa")
+class PAIAAPersonalizer:
+    """``s_b = s_a + w_b · p + b`` on a frozen PA_IAA (or MT_IAA) network.
+
+    network: a ``PAIAANet``, a reference string (``"default:NAME"``, ``"file:PATH"``) or None (shipped default).
+    fusion: "linear" (the paper's per-person w_b) or "mlp" (the authors' code: w predicted per image).
+    solver: "ridge" (closed form; ``alpha="loo"`` picks it by leave-one-out on the support images) or "sgd"
+    (the paper's lr 1e-4 with momentum 0.9 for ``steps`` full-batch steps).
+    bias: fit a per-person offset b (does not change rankings; keeps w from absorbing the mean shift).
+    """
+
+    method_name = "pa-iaa"
+
+    def __init__(self, network: Union[None, str, Any] = None, fusion: str = "linear", solver: str = "ridge",
+                 alpha: Union[str, float] = "loo", bias: bool = True, lr: float = 1e-4, steps: int = 1000,
+                 momentum: float = 0.9, mlp_hidden: int = 32, mlp_steps: int = 300, mlp_lr: float = 1e-3,
+                 mlp_weight_decay: float = 1e-2, seed: int = 0, cache="default"):
+        self.network = network
+        self.fusion = fusion
+        self.solver = solver
+        self.alpha = alpha
+        self.bias = bias
+        self.lr = lr
+        self.steps = steps
+        self.momentum = momentum
+        self.mlp_hidden = mlp_hidden
+        self.mlp_steps = mlp_steps
+        self.mlp_lr = mlp_lr
+        self.mlp_weight_decay = mlp_weight_decay
+        self.seed = seed
+        self.cache = cache
+
+    # ---- sklearn-style parameter access -----------------------------------------------------------------------
+    def get_params(self, deep: bool = False) -> Dict[str, Any]:
+        return {k: getattr(self, k) for k in ("network",) + _PARAMS + ("cache",)}
+
+    def set_params(self, **params) -> "PAIAAPersonalizer":
+        for k, v in params.items():
+            if k not in self.get_params():
+                raise ValueError(f"unknown parameter {k!r} for PAIAAPersonalizer")
+            setattr(self, k, v)
+        return self
+
+    # ---- network and inputs -----------------------------------------------------------------------------------
+    def _net(self):
+        if getattr(self, "network_", None) is not None:
+            return self.network_
+        from piaa.models.pa_iaa.default import resolve_network
+
+        net = self.network if hasattr(self.network, "predict_arrays") else resolve_network(self.network)
+        self.network_ = net
+        return net
+
+    def _outputs(self, X) -> Dict[str, np.ndarray]:
+        if isinstance(X, dict):
+            missing = [k for k in ("score", "second") if k not in X]
+            if missing:
+                raise ValueError(f"precomputed outputs lack {missing}; pass PAIAANet.predict_arrays(...) results")
+            return X
+        net = self._net()
+        if isinstance(X, np.ndarray) and X.dtype != object:
+            rows = X.reshape(len(X), -1)
+        else:
+            rows, errors = net.extract_inputs(list(X), cache=self.cache)
+            if errors:
+                i, msg = next(iter(errors.items()))
+                raise ValueError(f"{len(errors)} image(s) could not be read, e.g. #{i} {list(X)[i]}: {msg}")
+        return net.predict_arrays(rows)
+
+    # ---- fit / predict ----------------------------------------------------------------------------------------
+    def fit(self, X, y) -> "PAIAAPersonalizer":
+        y = np.asarray(y, dtype=float).ravel()
+        out = self._outputs(X)
+        s_a, P = np.asarray(out["score"], float), np.asarray(out["second"], float)
+        if len(y) != len(s_a):
+            raise ValueError(f"{len(s_a)} images but {len(y)} scores")
+        ok = np.isfinite(y) & np.isfinite(s_a) & np.isfinite(P).all(1)
+        if ok.sum() < 2:
+            raise ValueError("need at least 2 rated images with features to fit a PA_IAA fusion")
+        if self.fusion == "linear":
+            w, b, a = fit_linear(s_a[ok], P[ok], y[ok], self.solver, self.alpha, self.bias, self.lr, self.steps,
+                                 self.momentum)
+            self.w_, self.b_, self.alpha_ = np.asarray(w, float), float(b), a
+            self.mlp_ = None
+        elif self.fusion == "mlp":
+            if "hidden" not in out:
+                raise ValueError("the MLP fusion needs the network's hidden descriptor ('hidden' output)")
+            self.mlp_ = FusionMLP(self.mlp_hidden, self.mlp_steps, self.mlp_lr, self.mlp_weight_decay,
+                                  self.seed).fit(s_a[ok], P[ok], np.asarray(out["hidden"])[ok], y[ok])
+            self.w_, self.b_, self.alpha_ = None, float(self.mlp_.params["b"][0]), None
+        else:
+            raise ValueError(f"unknown fusion {self.fusion!r}; use 'linear' or 'mlp'")
+        self.n_support_ = int(ok.sum())
+        self.network_fingerprint_ = self._fingerprint()
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        self._check_fitted()
+        out = self._outputs(X)
+        s_a, P = np.asarray(out["score"], float), np.asarray(out["second"], float)
+        if self.mlp_ is not None:
+            return self.mlp_.predict(s_a, P, np.asarray(out["hidden"]))
+        return s_a + P @ self.w_ + self.b_
+
+    def predict_generic(self, X) -> np.ndarray:
+        """The network's generic score ``s_a`` (what the fusion starts from)."""
+        return np.asarray(self._outputs(X)["score"], float)
+
+    def trait_weights(self) -> Dict[str, float]:
+        """``w_b`` by trait name (linear fusion); positive = this person likes images liked by people high in it."""
+        self._check_fitted()
+        if self.w_ is None:
+            raise ValueError("the MLP fusion has per-image weights, not one vector")
+        names = self._net().config["second_names"]
+        return {str(n): float(v) for n, v in zip(names, self.w_)}
+
+    # ---- state ------------------------------------------------------------------------------------------------
+    def _fingerprint(self) -> Optional[str]:
+        net = self.network if hasattr(self.network, "predict_arrays") else getattr(self, "network_", None)
+        if net is None:
+            return None
+        if getattr(net, "_fp_cache", None) is None:
+            net._fp_cache = net.fingerprint()
+        return net._fp_cache
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "n_support_"):
+            raise RuntimeError("PAIAAPersonalizer is not fitted; call fit(images, scores) first")
+
+    def state_dict(self) -> Dict[str, Any]:
+        self._check_fitted()
+        net = self.network if hasattr(self.network, "predict_arrays") else getattr(self, "network_", None)
+        ref = getattr(net, "source", None) if net is not None else self.network
+        params = {k: getattr(self, k) for k in _PARAMS}
+        meta = {"method": "pa-iaa", "version": 1, "params": params, "network": ref,
+                "network_fingerprint": self.network_fingerprint_, "n_support": self.n_support_,
+                "alpha": self.alpha_, "bias": self.b_,
+                "second_names": list(net.config["second_names"]) if net is not None else None}
+        arrays = {}
+        if self.mlp_ is not None:
+            arrays = {f"mlp_{k}": v for k, v in self.mlp_.params.items()}
+        else:
+            arrays["w"] = np.asarray(self.w_, dtype=np.float64)
+        return {"meta": meta, "arrays": arrays}
+
+    @classmethod
+    def from_state_dict(cls, state: Dict[str, Any], network=None) -> "PAIAAPersonalizer":
+        """Rebuild a fitted personalizer; ``network`` overrides the recorded reference (must match its
+        fingerprint)."""
+        meta, arrays = state["meta"], state["arrays"]
+        if meta.get("method") != "pa-iaa":
+            raise ValueError(f"not a pa-iaa state (method={meta.get('method')!r})")
+        ref = network if network is not None else meta.get("network")
+        if ref is None:
+            raise ValueError("this state was fitted with an in-memory network that has no file reference; "
+                             "pass network=<PAIAANet> to from_state_dict")
+        est = cls(network=ref, **meta["params"])
+        net = est._net()
+        fp = meta.get("network_fingerprint")
+        if fp and net.fingerprint() != fp:
+            raise ValueError(f"network {getattr(net, 'source', ref)!r} has fingerprint {net.fingerprint()} but the "
+                             f"state was fitted with {fp}; refit the profile")
+        est.network_fingerprint_ = fp
+        est.n_support_ = int(meta["n_support"])
+        est.alpha_ = meta.get("alpha")
+        est.b_ = float(meta.get("bias") or 0.0)
+        if "w" in arrays:
+            est.w_, est.mlp_ = np.asarray(arrays["w"], dtype=float), None
+        else:
+            mlp = FusionMLP(est.mlp_hidden, est.mlp_steps, est.mlp_lr, est.mlp_weight_decay, est.seed)
+            mlp.params = {k[len("mlp_"):]: np.asarray(v) for k, v in arrays.items() if k.startswith("mlp_")}
+            est.mlp_, est.w_ = mlp, None
+        return est

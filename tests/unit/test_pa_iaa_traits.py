@@ -1,0 +1,104 @@
+"""Trait targets of PA_IAA's trait head, checked against values computed by hand."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from piaa.data.ratings import RatingsDataset, Scale
+from piaa.models.pa_iaa.traits import (
+    TARGET_MARGIN,
+    encode_traits,
+    rank_traits,
+    select_traits,
+    trait_targets,
+)
+
+
+def _ratings(rows):
+    return pd.DataFrame(rows, columns=["user", "image", "score"]).astype({"user": str, "score": float})
+
+
+def _tiny():
+    # u1 likes A and dislikes B, u3 the opposite, u2 rates both the same, u4 has no known trait x
+    ratings = _ratings([("u1", "A", 5), ("u1", "B", 1), ("u2", "A", 3), ("u2", "B", 3),
+                        ("u3", "A", 1), ("u3", "B", 5), ("u4", "A", 7), ("u4", "B", 1)])
+    users = pd.DataFrame({"x": [0.0, 1.0, 2.0, np.nan],
+                          "politic": ["strongLiberal", "neutral", "strongConservative", "notSay"]},
+                         index=pd.Index(["u1", "u2", "u3", "u4"], name="user"))
+    return ratings, users
+
+
+def test_targets_match_hand_computation():
+    ratings, users = _tiny()
+    tt = trait_targets(ratings, users, ["x"])
+    # z over the three raters with x: mean 1, population sd sqrt(2/3) -> z = -1.2247, 0, 1.2247
+    # centered weights: u1 A +2 B -2; u2 0 0; u3 A -2 B +2 (u4 has no x: ignored)
+    z = 1.0 / np.sqrt(2.0 / 3.0)
+    t_a = (2 * -z + 0 + -2 * z) / 4.0
+    t_b = -t_a
+    peak = abs(t_a)
+    assert tt.targets.loc["A", "x"] == pytest.approx(t_a / (TARGET_MARGIN * peak))
+    assert tt.targets.loc["B", "x"] == pytest.approx(t_b / (TARGET_MARGIN * peak))
+    assert tt.scale[0] == pytest.approx(TARGET_MARGIN * peak)
+    assert (tt.targets.abs() < 1).all().all()
+
+
+def test_ordinal_coding_and_missing_level():
+    ratings, users = _tiny()
+    enc = encode_traits(users, ["politics"])  # alias of politic
+    assert enc["politic"].tolist()[:3] == [-3.0, 0.0, 3.0]
+    assert np.isnan(enc["politic"].iloc[3])  # notSay -> unknown
+    tt = trait_targets(ratings, users, ["politics"])
+    # same z pattern as x (symmetric coding) -> the same targets
+    assert tt.targets["politic"].to_numpy() == pytest.approx(trait_targets(ratings, users, ["x"]).targets["x"].to_numpy())
+
+
+def test_text_trait_without_coding_is_an_error():
+    ratings, users = _tiny()
+    users = users.assign(colour=["red", "blue", "red", "blue"])
+    with pytest.raises(ValueError, match="colour"):
+        trait_targets(ratings, users, ["colour"])
+    with pytest.raises(KeyError, match="nope"):
+        trait_targets(ratings, users, ["nope"])
+
+
+def _synthetic_study(n_users=120, n_images=40, seed=0):
+    """Raters whose liking of image i depends on their trait 'signal' (not on 'noise')."""
+    rng = np.random.default_rng(seed)
+    signal, noise = rng.normal(size=n_users), rng.normal(size=n_users)
+    img_effect = rng.normal(size=n_images)
+    rows = []
+    for u in range(n_users):
+        s = 4 + 1.5 * signal[u] * img_effect + rng.normal(scale=0.5, size=n_images)
+        rows += [(f"u{u}", f"img{i}", float(np.clip(np.rint(s[i]), 1, 7))) for i in range(n_images)]
+    users = pd.DataFrame({"signal": signal, "noise": noise, "signal_copy": signal * 2 + 1,
+                          "weak": signal + rng.normal(scale=3, size=n_users)},
+                         index=pd.Index([f"u{u}" for u in range(n_users)], name="user"))
+    return _ratings(rows), users, img_effect
+
+
+def test_reliability_ranks_real_signal_above_noise():
+    ratings, users, img_effect = _synthetic_study()
+    rk = rank_traits(ratings, users, ["signal", "noise"], n_splits=5)
+    assert rk.index[0] == "signal"
+    assert rk.loc["signal", "reliability"] > 0.8
+    assert abs(rk.loc["noise", "reliability"]) < 0.5
+    tt = trait_targets(ratings, users, ["signal"])
+    assert np.corrcoef(tt.targets["signal"].reindex([f"img{i}" for i in range(40)]), img_effect)[0, 1] > 0.8
+
+
+def test_select_skips_redundant_trait():
+    ratings, users, _ = _synthetic_study()
+    chosen = select_traits(ratings, users, ["signal", "signal_copy", "noise", "weak"], n=2, max_corr=0.7)
+    assert chosen[0] in ("signal", "signal_copy")
+    assert not {"signal", "signal_copy"} <= set(chosen)  # the copy carries the same targets
+
+
+def test_generic_over_a_ratings_dataset():
+    from piaa.models.pa_iaa.traits import dataset_trait_targets
+
+    ratings, users, _ = _synthetic_study(n_users=20, n_images=6)
+    ds = RatingsDataset("big-five-like", ratings, Scale(1, 7, 7), users=users)
+    tt = dataset_trait_targets(ds, ["signal", "noise"])
+    assert tt.targets.shape == (6, 2)
+    with pytest.raises(ValueError, match="users"):
+        dataset_trait_targets(RatingsDataset("no-users", ratings, Scale(1, 7, 7)), ["signal"])
