@@ -26,7 +26,8 @@ def compare_engines(paths: Sequence, backbone: str = "efficientnet_lite0", varia
     head_fn maps features ``[n, d]`` to outputs (e.g. scores ``[n]``); it is timed as part of each run.
     Each engine is built (timed separately as ``build_s``) and warmed up on ``warmup`` images first; then the
     engines run in turn ``repeats`` times (interleaved, so a burst of load elsewhere on the machine hits all
-    of them alike). ``images_per_s`` uses the median run time. Differences are taken against the "torch" run
+    of them alike). ``images_per_s`` uses the median wall time; ``cpu_ms_per_image`` the median CPU time of
+    all the process's threads (on a shared machine it shows the cost even when others take the cores). Differences are taken against the "torch" run
     (added to the list when missing), over rows that every engine decoded.
     """
     from piaa.features import FeatureExtractor
@@ -48,14 +49,15 @@ def compare_engines(paths: Sequence, backbone: str = "efficientnet_lite0", varia
         fx._engine = engine  # the one just built and timed
         fx.extract(paths[:warmup])
         extractors[name] = fx
-        report[name] = {"engine_used": engine.name, "build_s": round(build_s, 3), "seconds": []}
+        report[name] = {"engine_used": engine.name, "build_s": round(build_s, 3), "seconds": [],
+                        "cpu_seconds": []}
         if hasattr(engine, "verified_max_abs_diff"):
             report[name]["verify_max_abs_diff"] = engine.verified_max_abs_diff
 
     outputs: Dict[str, tuple] = {}
     for _ in range(max(1, repeats)):
         for name in names:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             res = extractors[name].extract(paths)
             head = None
             if head_fn is not None:
@@ -64,6 +66,7 @@ def compare_engines(paths: Sequence, backbone: str = "efficientnet_lite0", varia
                 head = np.full((len(paths), *head_ok.shape[1:]), np.nan)
                 head[ok] = head_ok
             report[name]["seconds"].append(round(time.perf_counter() - t0, 4))
+            report[name]["cpu_seconds"].append(round(time.process_time() - c0, 4))
             outputs[name] = (res, head)
 
     ref_res, ref_head = outputs["torch"]
@@ -74,6 +77,8 @@ def compare_engines(paths: Sequence, backbone: str = "efficientnet_lite0", varia
         row = report[name]
         med = statistics.median(row["seconds"])
         row["images_per_s"] = round(len(paths) / med, 2) if med > 0 else None
+        # CPU time of all threads per image: what the run costs whatever else the machine is doing
+        row["cpu_ms_per_image"] = round(1000 * statistics.median(row["cpu_seconds"]) / len(paths), 2)
         res, head = outputs[name]
         row["n_errors"] = len(res.errors)
         row["max_abs_diff_features"] = _max_diff(res.features[common], ref_res.features[common])
