@@ -179,3 +179,21 @@ def test_parallel_lanes_give_the_same_features(tmp_path, tiny):
     parallel = fx.extract(paths)
     assert not serial.errors and not parallel.errors
     assert np.abs(parallel.features - serial.features).max() <= 1e-4
+
+
+def test_compare_engines_reports_speed_and_agreement(tmp_path, tiny):
+    from piaa.bench.throughput import compare_engines
+
+    paths = [_save(tmp_path / f"c{i}.jpg", 40 + i) for i in range(6)] + [tmp_path / "missing.jpg"]
+    out = compare_engines(paths, backbone=tiny, variant="multilevel", head_fn=lambda f: f.sum(axis=1),
+                          engines=("onnx",), repeats=2, warmup=2)
+    assert out["n_images"] == 7 and set(out["engines"]) == {"torch", "onnx"}
+    torch_row, onnx_row = out["engines"]["torch"], out["engines"]["onnx"]
+    assert onnx_row["engine_used"] == "onnx" and torch_row["engine_used"] == "torch"
+    assert len(onnx_row["seconds"]) == 2 and onnx_row["images_per_s"] > 0 and onnx_row["cpu_ms_per_image"] > 0
+    assert onnx_row["n_errors"] == torch_row["n_errors"] == 1
+    assert torch_row["max_abs_diff_features"] == 0.0
+    assert onnx_row["max_abs_diff_features"] <= 1e-4
+    assert onnx_row["max_abs_diff_head"] <= 1e-3
+    with pytest.raises(ValueError, match="at least one image"):
+        compare_engines([], backbone=tiny)
