@@ -1,0 +1,206 @@
+"""Task-vector customization and the paper's ablations as evaluation methods (DESIGN.md §1B/§1C).
+
+``prepare(fold)`` builds one task bank per fold from ``fold.tasks`` (every TaskSource is a task; images of the
+test fold never enter them) -- or loads it from ``fold.workdir`` when a bank with the same task data and
+options was built before -- and shares it through ``fold.shared`` with every other tv method of the fold.
+For the head-only split it then projects every test image of the fold through fc1 of θ_pre and of every τ_k
+once, so a person-trial only gathers rows and runs the small λ optimization.
+
+Options (``[methods.<name>]``): bank options ``backbone, split, pool, hidden, head_steps, head_lr,
+head_weight_decay, top_epochs, top_lr, tau_dtype, taste_groups`` and personalizer options ``steps, lr, T, reg,
+weight_decay, bt_scale, init, loss, layer_agnostic`` (Best-fit FT: ``steps, lr, weight_decay, loss``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+from piaa.evaluation.methods.base import FoldData, Method
+from piaa.evaluation.methods.registry import register_method
+from piaa.models.task_vectors.bank import TaskBank
+from piaa.models.task_vectors.spec import TaskModelSpec, template_for
+from piaa.models.task_vectors.train import TrainConfig
+
+BANK_KEYS = ("backbone", "split", "pool", "hidden", "seed", "head_steps", "head_lr", "head_weight_decay",
+             "top_epochs", "top_lr", "top_batch_size", "tau_dtype", "taste_groups")
+TV_KEYS = ("steps", "lr", "T", "reg", "weight_decay", "bt_scale", "init", "loss", "layer_agnostic", "engine")
+FT_KEYS = ("steps", "lr", "weight_decay", "loss")
+# defaults chosen on training-fold-only validation (bench/task_vectors_tune.py, docs/benchmarks/task_vectors.md)
+TV_DEFAULTS: Dict[str, object] = {}
+
+
+def _split_bank_options(options: dict):
+    spec_kw = {k: options[k] for k in ("backbone", "split", "pool", "hidden", "seed") if k in options}
+    train_kw = {k: options[k] for k in ("head_steps", "head_lr", "head_weight_decay", "top_epochs", "top_lr",
+                                        "top_batch_size") if k in options}
+    return TaskModelSpec(**spec_kw), TrainConfig(**train_kw), str(options.get("tau_dtype", "float16")), \
+        int(options.get("taste_groups", 0))
+
+
+def _task_data(fold: FoldData, spec: TaskModelSpec, taste_groups: int):
+    from piaa.models.task_vectors.tasks import task_from_source, taste_group_tasks
+
+    tasks = [task_from_source(src) for src in fold.tasks]
+    if taste_groups:
+        src = fold.task(fold.generic_task)
+        feats = fold.features.get(src.image_paths(), backbone=spec.backbone, variant="pooled")
+        tasks += taste_group_tasks(src, taste_groups, feats, seed=fold.seed)
+    return tasks
+
+
+def _fingerprint(tasks, spec, cfg, tau_dtype) -> str:
+    h = hashlib.sha256(json.dumps({"spec": spec.to_json(), "train": cfg.to_json(), "tau": tau_dtype},
+                                  sort_keys=True).encode())
+    for t in tasks:
+        h.update(json.dumps(t.fingerprint_parts(), default=str).encode())
+    return h.hexdigest()[:16]
+
+
+def fold_bank(fold: FoldData, options: dict) -> TaskBank:
+    """The fold's task bank: built once, shared by every tv method, cached on disk in ``fold.workdir``."""
+    spec, cfg, tau_dtype, taste_groups = _split_bank_options(options)
+    tasks = _task_data(fold, spec, taste_groups)
+    key = _fingerprint(tasks, spec, cfg, tau_dtype)
+
+    def build():
+        from piaa.models.task_vectors.build import build_bank
+        from piaa.models.task_vectors.inputs import inputs_from_provider
+
+        path = None if fold.workdir is None else Path(fold.workdir) / f"task_bank_{key}"
+        if path is not None and (path / "bank.json").exists():
+            try:
+                return TaskBank.load(path)
+            except (ValueError, OSError) as exc:
+                print(f"warning: rebuilding task bank ({exc})", file=sys.stderr)
+        bank = build_bank(spec, tasks, lambda paths: inputs_from_provider(spec, fold.features, paths), cfg,
+                          tau_dtype=tau_dtype, extra={"fold": fold.fold, "data_key": key})
+        if path is not None:
+            bank.save(path)
+            bank = TaskBank.load(path)
+        return bank
+
+    return fold.shared_get(f"task-bank:{key}", build)
+
+
+class _BankMethod(Method):
+    """Shared plumbing: the fold's bank, inputs memoized per image, head projections per fold."""
+
+    own_keys: Sequence[str] = TV_KEYS
+
+    def _check_options(self):
+        unknown = sorted(set(self.options) - set(BANK_KEYS) - set(self.own_keys))
+        if unknown:
+            raise ValueError(f"{self.name}: unknown option(s) {unknown}; bank options {list(BANK_KEYS)}, "
+                             f"method options {list(self.own_keys)}")
+
+    def prepare(self, fold: FoldData) -> None:
+        from piaa.models.task_vectors.engine import HeadProjections, is_head_only
+
+        self._check_options()
+        self.fold = fold
+        self.bank = fold_bank(fold, self.options)
+        self.template = template_for(fold.test_scale.min, fold.test_scale.max)
+        self._row: Dict[str, int] = {}
+        self._X: List[np.ndarray] = []
+        self._proj = None
+        self.head_only = is_head_only(self.bank)
+        if fold.test_images:
+            self._inputs(fold.test_images)
+        if self.head_only:
+            key = f"task-bank-proj:{self.bank.fingerprint}"
+            X = self._matrix()
+            self._proj = fold.shared_get(key, lambda: (dict(self._row), HeadProjections(self.bank, X)))
+
+    def _matrix(self) -> np.ndarray:
+        return np.concatenate(self._X) if self._X else np.zeros((0, 0), np.float32)
+
+    def _inputs(self, paths: Sequence[Path]) -> np.ndarray:
+        from piaa.models.task_vectors.inputs import inputs_from_provider
+
+        keys = [str(p) for p in paths]
+        todo = [k for k in dict.fromkeys(keys) if k not in self._row]
+        if todo:
+            X = inputs_from_provider(self.bank.spec, self.fold.features, [Path(k) for k in todo])
+            base = sum(len(a) for a in self._X)
+            for i, k in enumerate(todo):
+                self._row[k] = base + i
+            self._X.append(X)
+        M = self._matrix()
+        return M[[self._row[k] for k in keys]]
+
+    def _problem(self, paths: Sequence[Path]):
+        """(λ-problem over the readable images among ``paths``, mask of those images); uses the fold's
+        projections when every image is in them."""
+        from piaa.models.task_vectors.engine import HeadOnlyProblem, make_problem
+
+        keys = [str(p) for p in paths]
+        if self._proj is not None:
+            rows, proj = self._proj
+            if all(k in rows for k in keys):
+                idx = np.array([rows[k] for k in keys], dtype=int)
+                ok = np.isfinite(proj.A0[idx]).all(axis=1)
+                return HeadOnlyProblem(self.bank, None, self.template, proj=proj.take(idx[ok])), ok
+        X = self._inputs(paths)
+        ok = np.isfinite(X).all(axis=1)
+        return make_problem(self.bank, X[ok], self.template), ok
+
+
+class _TaskVectorMethod(_BankMethod):
+    overrides: Dict[str, object] = {}
+
+    def _personalizer(self):
+        from piaa.personalize.task_vectors import TaskVectorPersonalizer
+
+        kw = dict(TV_DEFAULTS)
+        kw.update(self.overrides)
+        kw.update({k: v for k, v in self.options.items() if k in TV_KEYS})
+        return TaskVectorPersonalizer(bank=self.bank, scale=(self.fold.test_scale.min, self.fold.test_scale.max), **kw)
+
+    def personalize(self, support, support_scores, query) -> np.ndarray:
+        y = np.asarray(support_scores, np.float64)
+        ps, ok_s = self._problem(support)
+        if ok_s.sum() < 2:
+            raise RuntimeError(f"{self.name}: fewer than 2 support images have features")
+        est = self._personalizer().fit_problem(ps, y[ok_s])
+        pq, ok_q = self._problem(query)
+        out = np.full(len(query), np.nan)
+        out[ok_q] = pq.scores(est.coefficients())
+        return out
+
+
+def _tv_method(cls_name: str, name: str, description: str, overrides: dict) -> type:
+    """Register a task-vector method variant (the paper's ablations differ only in personalizer options)."""
+    cls = type(cls_name, (_TaskVectorMethod,), {"name": name, "description": description, "overrides": overrides})
+    return register_method(cls)
+
+
+TaskVectors = _tv_method("TaskVectors", "task-vectors",
+                         "task-vector customization (Yeo et al. 2024): per-person λ over layer-wise task vectors", {})
+TVUniformInit = _tv_method("TVUniformInit", "tv-uniform-init", "task vectors, ablation: uniform λ init (T → ∞)",
+                           {"init": "uniform"})
+TVBestfitInit = _tv_method("TVBestfitInit", "tv-bestfit-init", "task vectors, ablation: best-fit λ init (T → 0)",
+                           {"init": "bestfit"})
+TVMSE = _tv_method("TVMSE", "tv-mse", "task vectors, ablation: MSE loss instead of Bradley–Terry", {"loss": "mse"})
+TVLayerAgnostic = _tv_method("TVLayerAgnostic", "tv-layer-agnostic",
+                             "task vectors, ablation: one λ per task for every layer", {"layer_agnostic": True})
+
+
+@register_method
+class BestFitFTMethod(_BankMethod):
+    name = "bestfit-ft"
+    description = "Best-fit FT: fine-tune the task model with the best zero-shot SROCC on the support images"
+    own_keys = FT_KEYS
+
+    def personalize(self, support, support_scores, query) -> np.ndarray:
+        from piaa.personalize.task_vectors import BestFitFT
+
+        Xs = self._inputs(support)
+        Xq = self._inputs(query)
+        kw = {k: v for k, v in self.options.items() if k in FT_KEYS}
+        est = BestFitFT(bank=self.bank, scale=(self.fold.test_scale.min, self.fold.test_scale.max), **kw)
+        return est.fit(Xs, support_scores).predict(Xq)

@@ -1,0 +1,115 @@
+"""The one architecture every task model shares (DESIGN.md §1B + §1C) and how its inputs are laid out.
+
+A task model is ``backbone layers [split, n)`` (trainable, above the split) -> global-average pooling -> two
+linear layers (``fc1``: pooled -> hidden, ReLU; ``fc2``: hidden -> 10) -> softmax -> score = dot(p, template),
+where the template is 10 values spanning the task's scale. Identical parameter shapes for every task is what
+makes task vectors (differences of parameters) addable.
+
+``pool="multilevel"`` feeds fc1 with the pooled output of *every* backbone layer (3120-d for Lite0) instead of
+only the last one (1280-d); on OASIS it gives the better generic model (DESIGN.md §3). Layers below the split
+are frozen, so their pooled outputs are cached features too.
+
+Inputs are one flat float array per image: ``[prefix | trunk]`` where ``prefix`` = pooled outputs of the layers
+below the split (multilevel only) and ``trunk`` = the activation map after layer ``split - 1`` (absent when
+``split == n``: nothing of the backbone runs at personalization time).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import List, Optional, Tuple
+
+import numpy as np
+
+N_OUT = 10  # every task model predicts a distribution over 10 template values
+
+
+def template_for(lo: float, hi: float, n: int = N_OUT) -> np.ndarray:
+    """10 equally spaced values spanning [lo, hi] (1..7 scale -> 1, 1.67, ..., 7)."""
+    return np.linspace(float(lo), float(hi), n)
+
+
+@dataclass(frozen=True)
+class TaskModelSpec:
+    backbone: str = "efficientnet_lite0"
+    split: int = 18          # first layer that runs above the split; == num_layers: only the linear head
+    pool: str = "last"        # "last" (paper: pooled last layer) or "multilevel"
+    hidden: int = 64
+    seed: int = 0            # seed of the shared head initialization
+
+    def __post_init__(self):
+        if self.pool not in ("last", "multilevel"):
+            raise ValueError(f"pool must be 'last' or 'multilevel', not {self.pool!r}")
+        if self.split < 0:
+            raise ValueError(f"split must be >= 0, not {self.split}")
+        if self.hidden < 1:
+            raise ValueError("hidden must be >= 1")
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict) -> "TaskModelSpec":
+        return cls(**{k: d[k] for k in ("backbone", "split", "pool", "hidden", "seed") if k in d})
+
+
+@dataclass(frozen=True)
+class InputLayout:
+    """Where each part of the flat input lives, derived from the spec and the backbone's layer shapes."""
+
+    num_layers: int
+    layer_channels: Tuple[int, ...]
+    trunk_shape: Optional[Tuple[int, int, int]]   # (C, H, W) of the activation entering layer ``split``
+    prefix_dim: int                                # pooled dims of layers below the split (multilevel only)
+    head_dim: int                                  # input dim of fc1
+
+    @property
+    def trunk_dim(self) -> int:
+        return 0 if self.trunk_shape is None else int(np.prod(self.trunk_shape))
+
+    @property
+    def input_dim(self) -> int:
+        return self.prefix_dim + self.trunk_dim
+
+
+def layer_output_shapes(backbone_name: str) -> List[Tuple[int, int, int]]:
+    """(C, H, W) after every layer, computed once with a dummy forward pass (cached per backbone)."""
+    if backbone_name not in _SHAPES:
+        import torch
+
+        from piaa.backbones import create_backbone
+
+        bb = create_backbone(backbone_name)
+        size = bb.cfg.input_size
+        x = torch.zeros(1, 3, size, size)
+        shapes = []
+        with torch.no_grad():
+            for layer in bb.layers:
+                x = layer(x)
+                shapes.append(tuple(int(s) for s in x.shape[1:]))
+        _SHAPES[backbone_name] = shapes
+    return _SHAPES[backbone_name]
+
+
+_SHAPES: dict = {}
+
+
+def input_layout(spec: TaskModelSpec) -> InputLayout:
+    shapes = layer_output_shapes(spec.backbone)
+    n = len(shapes)
+    if spec.split > n:
+        raise ValueError(f"split {spec.split} is beyond {spec.backbone}'s {n} layers (use 0..{n})")
+    channels = tuple(s[0] for s in shapes)
+    if spec.split == 0:
+        from piaa.backbones import get_pretrained_cfg
+
+        size = get_pretrained_cfg(spec.backbone).input_size
+        trunk = (3, size, size)
+    elif spec.split < n:
+        trunk = shapes[spec.split - 1]
+    else:
+        trunk = None
+    prefix = int(sum(channels[: spec.split])) if spec.pool == "multilevel" else 0
+    if spec.split == n and spec.pool == "last":
+        prefix = channels[-1]  # the pooled last layer is the whole input
+    head = int(sum(channels)) if spec.pool == "multilevel" else channels[-1]
+    return InputLayout(n, channels, trunk, prefix, head)

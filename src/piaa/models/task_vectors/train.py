@@ -1,0 +1,79 @@
+"""Fine-tuning one task model from the shared pretrained weights: head first (top frozen), then the top layers.
+
+Both stages minimize the cross-entropy between the predicted 10-value distribution and the task's soft target
+distribution. Stage 1 trains fc1/fc2 on pooled features computed once (cheap, full batch); stage 2 (only when
+backbone layers sit above the split) trains every parameter above the split with a smaller learning rate.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Dict
+
+import numpy as np
+import torch
+
+from piaa.models.task_vectors.net import TopNet, get_params, set_params
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    head_steps: int = 50         # full-batch AdamW steps on the head (stage 1)
+    head_lr: float = 3e-3
+    head_weight_decay: float = 0.1
+    top_epochs: int = 3          # epochs over all layers above the split (stage 2; skipped when none)
+    top_lr: float = 1e-4
+    top_batch_size: int = 32
+    seed: int = 0
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict) -> "TrainConfig":
+        known = set(cls.__dataclass_fields__)
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown training option(s): {', '.join(sorted(unknown))}; known: {sorted(known)}")
+        return cls(**d)
+
+
+def _soft_ce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return -(target * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+
+
+def train_task_model(net: TopNet, theta_pre: Dict[str, np.ndarray], X: np.ndarray, targets: np.ndarray,
+                     cfg: TrainConfig = TrainConfig()) -> Dict[str, np.ndarray]:
+    """Return θ_k (every parameter above the split) fine-tuned on (X, targets), starting from θ_pre.
+
+    ``net`` is reused as scratch space (its parameters are overwritten with θ_pre first)."""
+    if len(X) == 0:
+        raise ValueError("no training images with features for this task")
+    set_params(net, theta_pre)
+    net.eval()
+    g = torch.Generator().manual_seed(cfg.seed)
+    y = torch.as_tensor(np.asarray(targets, np.float32))
+    xt = torch.as_tensor(np.asarray(X, np.float32))
+    # stage 1: head only, on pooled features of the (frozen) pretrained top
+    with torch.no_grad():
+        z = torch.cat([net.pooled(xt[s:s + 128]) for s in range(0, len(xt), 128)])
+    head = [net.fc1.weight, net.fc1.bias, net.fc2.weight, net.fc2.bias]
+    opt = torch.optim.AdamW(head, lr=cfg.head_lr, weight_decay=cfg.head_weight_decay)
+    for _ in range(cfg.head_steps):
+        opt.zero_grad()
+        loss = _soft_ce(net.head(z), y)
+        loss.backward()
+        opt.step()
+    # stage 2: everything above the split
+    top = [p for n, p in net.named_parameters() if n.startswith("layers.")]
+    if top and cfg.top_epochs > 0:
+        opt = torch.optim.AdamW([{"params": top, "lr": cfg.top_lr}, {"params": head, "lr": cfg.top_lr * 10}],
+                                weight_decay=cfg.head_weight_decay)
+        for _ in range(cfg.top_epochs):
+            perm = torch.randperm(len(xt), generator=g)
+            for s in range(0, len(xt), cfg.top_batch_size):
+                idx = perm[s:s + cfg.top_batch_size]
+                opt.zero_grad()
+                loss = _soft_ce(net(xt[idx]), y[idx])
+                loss.backward()
+                opt.step()
+    return get_params(net)
