@@ -91,3 +91,14 @@ def test_soft_distributions_keep_the_mean():
 
 def test_rescale_maps_scales_linearly():
     np.testing.assert_allclose(rescale([1, 4, 7], Scale(1, 7, 7), Scale(1, 5, 5)), [1, 3, 5])
+
+
+@pytest.mark.parametrize("n, d", [(12, 50), (50, 12)])
+def test_matches_closed_form_ridge(n, d):
+    rng = np.random.default_rng(n)
+    X, y = rng.normal(size=(n, d)), rng.normal(size=n)
+    est = ProbePersonalizer(alphas=(0.5,), feature_mean=np.zeros(d), feature_scale=np.ones(d)).fit(X, y)
+    Xc, yc = X - X.mean(0), y - y.mean()
+    coef = np.linalg.solve(Xc.T @ Xc + est.alpha_ * np.eye(d), Xc.T @ yc)
+    np.testing.assert_allclose(est.coef_, coef, atol=1e-8)
+    np.testing.assert_allclose(est.predict(X[:3]), X[:3] @ coef + y.mean() - X.mean(0) @ coef, atol=1e-8)

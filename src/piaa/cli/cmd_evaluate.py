@@ -25,8 +25,8 @@ def register(subparsers):
     p = subparsers.add_parser("evaluate", help="run a PIAA evaluation experiment (folds, k-shot trials, methods)",
                               description=__doc__.split(":", 1)[1].strip(), epilog=EPILOG,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("experiment", help="experiment TOML file")
-    p.add_argument("-o", "--output", required=True, help="RESULT.json to write")
+    p.add_argument("experiment", nargs="?", help="experiment TOML file")
+    p.add_argument("-o", "--output", help="RESULT.json to write (required unless --list-methods)")
     p.add_argument("--report", help="also write a Markdown report here (and a per-person gain PNG beside it)")
     p.add_argument("--methods", help="comma-separated methods to run instead of [test] methods")
     p.add_argument("--workdir", help="folder for checkpoints and fold artifacts (default: OUTPUT.work/)")
@@ -34,6 +34,9 @@ def register(subparsers):
                    help="skip methods that are not registered (with a warning) instead of failing")
     p.add_argument("--no-resume", action="store_true", help="ignore existing checkpoints and recompute everything")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    p.add_argument("--blas-threads", type=int, default=1,
+                   help="numpy BLAS threads while methods run (default 1: per-person fits are small and extra "
+                        "threads only contend; 0 = library default)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--list-methods", action="store_true", help="print the registered methods and exit")
     p.set_defaults(func=run)
@@ -49,6 +52,9 @@ def run(args) -> int:
             tag = " [reference]" if cls.reference else (" [zero-shot]" if cls.zero_shot else "")
             print(f"{m}{tag}: {cls.description}")
         return 0
+    if not args.experiment or not args.output:
+        print("error: give EXPERIMENT.toml and --output RESULT.json (see piaa evaluate --help)", file=sys.stderr)
+        return 2
     if args.threads:
         import torch
 
@@ -64,7 +70,8 @@ def run(args) -> int:
     try:
         exp = load_experiment(args.experiment)
         result = run_experiment(exp, RunOptions(workdir=workdir, methods=methods, skip_missing=args.skip_missing,
-                                                resume=not args.no_resume, progress=not args.quiet))
+                                                resume=not args.no_resume, progress=not args.quiet,
+                                                blas_threads=args.blas_threads or None))
     except (ExperimentError, RatingsFormatError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

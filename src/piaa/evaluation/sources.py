@@ -42,14 +42,9 @@ def image_paths(root: Path, images) -> List[str]:
     """``root/image`` as normalized absolute path strings; the root is resolved once (symlinks), each id is only
     joined and normalized, once per distinct id (rating tables repeat ids thousands of times)."""
     base = str(Path(root).resolve())
-    memo: Dict[str, str] = {}
-    out = []
-    for i in images:
-        p = memo.get(i)
-        if p is None:
-            p = memo[i] = os.path.normpath(os.path.join(base, i))
-        out.append(p)
-    return out
+    ids = pd.Series(np.asarray(list(images) if not hasattr(images, "__array__") else images, dtype=object))
+    memo = {i: os.path.normpath(os.path.join(base, i)) for i in ids.unique()}
+    return ids.map(memo).tolist()
 
 
 def stable_hash(*parts) -> int:

@@ -17,6 +17,18 @@ from piaa.personalize.registry import register_personalizer
 DEFAULT_ALPHA_GRID = tuple(float(a) for a in np.logspace(-3, 3, 13))
 
 
+def _left_spectrum(Zc: np.ndarray):
+    """Left singular vectors U and squared singular values of ``Zc``. With fewer rows than columns (10-100
+    rated images, thousands of feature dimensions) the eigendecomposition of the n x n Gram matrix is ~10x
+    cheaper than an SVD and gives the same U and s^2."""
+    n, d = Zc.shape
+    if n <= d:
+        s2, U = np.linalg.eigh(Zc @ Zc.T)
+        return U, np.clip(s2, 0.0, None)
+    U, s, _ = np.linalg.svd(Zc, full_matrices=False)
+    return U, s ** 2
+
+
 @register_personalizer("probe")
 class ProbePersonalizer:
     """Ridge on (standardized) features fitted to the residual ``y - offset``; scikit-learn contract.
@@ -66,8 +78,7 @@ class ProbePersonalizer:
         zc = Z.mean(axis=0)
         rc = r.mean()
         Zc, rr = Z - zc, r - rc
-        U, s, Vt = np.linalg.svd(Zc, full_matrices=False)
-        s2 = s ** 2
+        U, s2 = _left_spectrum(Zc)
         base = float(s2.mean()) if s2.size and s2.mean() > 0 else 1.0
         alphas = np.atleast_1d(np.asarray(self.alphas, dtype=float)) * base
         Ur = U.T @ rr
@@ -84,7 +95,7 @@ class ProbePersonalizer:
                 best = (err, a)
         self.loo_mse_, a = best
         self.alpha_ = float(a)
-        coef = Vt.T @ ((s / (s2 + a)) * Ur)
+        coef = Zc.T @ (U @ (Ur / (s2 + a)))  # = V diag(s/(s^2+a)) U^T r, without forming V
         self.coef_ = coef
         self.intercept_ = float(rc - zc @ coef)
         self.n_features_in_ = X.shape[1]

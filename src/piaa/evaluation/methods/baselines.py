@@ -48,11 +48,13 @@ def soft_distributions(means: np.ndarray, scale: Scale) -> np.ndarray:
 
 def task_distributions(task: TaskSource, images: Sequence[str]) -> np.ndarray:
     """Training targets of a task: per-image score distributions (soft one-hot of the mean for per-image tasks)."""
+    from piaa.models.giaa import distributions_from_ratings
+
     ds = task.dataset
     if task.per_image or ds.ratings.groupby("image").size().max() == 1:
         means = ds.image_means().reindex(list(images)).to_numpy()
         return soft_distributions(means, ds.scale)
-    return ds.image_distributions().reindex(list(images)).to_numpy(dtype=float)
+    return distributions_from_ratings(ds, images)
 
 
 def rescale(scores: np.ndarray, src: Scale, dst: Scale) -> np.ndarray:
@@ -60,11 +62,10 @@ def rescale(scores: np.ndarray, src: Scale, dst: Scale) -> np.ndarray:
 
 
 class GenericModel:
-    """A fitted generic head plus what methods need around it: scores on the test scale (memoized per image)
-    and the training features' mean/std (for standardizing features without touching test data)."""
+    """A fitted generic head plus scores on the test scale, memoized per image."""
 
     def __init__(self, head, task: TaskSource, test_scale: Scale, features, backbone: str, variant: str,
-                 feature_mean: np.ndarray, feature_std: np.ndarray, n_train: int):
+                 n_train: int):
         self.head = head
         self.task = task
         self.task_scale = task.scale
@@ -72,8 +73,6 @@ class GenericModel:
         self.features = features
         self.backbone = backbone
         self.variant = variant
-        self.feature_mean = feature_mean
-        self.feature_std = feature_std
         self.n_train = n_train
         self._memo: Dict[str, float] = {}
 
@@ -129,10 +128,22 @@ def train_generic_model(fold: FoldData, backbone: str, variant: str, head_option
     D = task_distributions(task, [i for i, k in zip(images, ok) if k])
     opts = {"seed": fold.seed, **head_options}
     head = GenericHead(task.scale, **opts).fit(X, D)
-    std = X.std(axis=0)
-    return GenericModel(head, task, fold.test_scale, fold.features, backbone, variant,
-                        feature_mean=X.mean(axis=0).astype(np.float64),
-                        feature_std=np.where(std > 1e-8, std, 1.0).astype(np.float64), n_train=int(ok.sum()))
+    return GenericModel(head, task, fold.test_scale, fold.features, backbone, variant, n_train=int(ok.sum()))
+
+
+def shared_feature_stats(fold: FoldData, backbone: str, variant: str):
+    """(mean, std) per feature dimension over the generic task's images of this fold (training data only),
+    for standardizing features without looking at test images."""
+    def build():
+        task = fold.task(fold.generic_task)
+        X = fold.features.get(task.image_paths(), backbone=backbone, variant=variant)
+        X = np.asarray(X[np.isfinite(X).all(axis=1)], dtype=np.float64)
+        if len(X) < 2:
+            raise RuntimeError(f"generic task {task.name!r} has fewer than 2 images with features")
+        std = X.std(axis=0)
+        return X.mean(axis=0), np.where(std > 1e-8, std, 1.0)
+
+    return fold.shared_get(f"feature-stats:{backbone}:{variant}", build)
 
 
 def _split_options(options: dict, own: Sequence[str]):
@@ -175,7 +186,8 @@ class ProbeMethod(Method):
         self.standardize = self.options.get("standardize", "train")
         if self.standardize not in ("train", "support"):
             raise ValueError("probe: standardize must be 'train' (generic task's features) or 'support'")
-        self.model = shared_generic_model(fold, self.backbone, self.variant, head)
+        self.model = shared_generic_model(fold, self.backbone, self.variant, head) if self.residual else None
+        self.stats = shared_feature_stats(fold, self.backbone, self.variant) if self.standardize == "train" else None
 
     def personalize(self, support, support_scores, query) -> np.ndarray:
         from piaa.personalize.probe import DEFAULT_ALPHA_GRID, ProbePersonalizer
@@ -184,8 +196,7 @@ class ProbeMethod(Method):
         Xs, Xq = feats[:len(support)], feats[len(support):]
         off_s = self.model.scores(support) if self.residual else None
         off_q = self.model.scores(query) if self.residual else None
-        stats = {"feature_mean": self.model.feature_mean, "feature_scale": self.model.feature_std} \
-            if self.standardize == "train" else {}
+        stats = {"feature_mean": self.stats[0], "feature_scale": self.stats[1]} if self.stats else {}
         est = ProbePersonalizer(alphas=self.options.get("alphas", DEFAULT_ALPHA_GRID), backbone=self.backbone,
                                 variant=self.variant, **stats)
         est.fit(Xs, support_scores, offset=off_s)

@@ -53,6 +53,13 @@ def _task_data(fold: FoldData, spec: TaskModelSpec, taste_groups: int):
     return tasks
 
 
+def prior_ratings(src):
+    """Per-person ratings (user, path, score) of a task's raters: where each task's population prior comes from
+    (training raters only: the fold's tasks never hold test images)."""
+    r = src.dataset.ratings
+    return r.assign(path=[str(p) for p in src.image_paths(r["image"].tolist())])[["user", "path", "score"]]
+
+
 def _fingerprint(tasks, spec, cfg, tau_dtype) -> str:
     h = hashlib.sha256(json.dumps({"spec": spec.to_json(), "train": cfg.to_json(), "tau": tau_dtype},
                                   sort_keys=True).encode())
@@ -78,7 +85,8 @@ def fold_bank(fold: FoldData, options: dict) -> TaskBank:
             except (ValueError, OSError) as exc:
                 print(f"warning: rebuilding task bank ({exc})", file=sys.stderr)
         bank = build_bank(spec, tasks, lambda paths: inputs_from_provider(spec, fold.features, paths), cfg,
-                          tau_dtype=tau_dtype, extra={"fold": fold.fold, "data_key": key})
+                          tau_dtype=tau_dtype, extra={"fold": fold.fold, "data_key": key},
+                          prior_ratings=prior_ratings(fold.task(fold.generic_task)))
         if path is not None:
             bank.save(path)
             bank = TaskBank.load(path)
