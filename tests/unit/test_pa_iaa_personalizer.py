@@ -36,7 +36,7 @@ def test_registered_under_pa_iaa():
 
 def test_ridge_recovers_person_weights(net):
     X, y, _ = _person(net)
-    est = PAIAAPersonalizer(network=net, alpha=1e-4).fit(X, y)
+    est = PAIAAPersonalizer(network=net, solver="ridge", alpha=1e-4).fit(X, y)
     assert est.w_ == pytest.approx([1.5, -1.0, 0.0, 0.5, 0.0], abs=0.15)
     assert est.b_ == pytest.approx(0.3, abs=0.1)
     assert set(est.trait_weights()) == {f"t{i}" for i in range(5)}
@@ -151,3 +151,19 @@ def test_image_paths_go_through_the_feature_extractor(tmp_path):
     np.testing.assert_allclose(est.predict(paths), est.predict(rows), rtol=1e-5)
     with pytest.raises(ValueError, match="could not be read"):
         est.predict(paths + [tmp_path / "missing.jpg"])
+
+
+def test_score_range_maps_generic_score(net):
+    X, y, out = _person(net)
+    est = PAIAAPersonalizer(network=net, score_range=(1, 5), steps=0).fit(X, (y - 1) / 6 * 4 + 1)
+    np.testing.assert_allclose(est.predict_generic(X), 1 + (out["score"] - 1) / 6 * 4, rtol=1e-6)
+    est2 = PAIAAPersonalizer.from_state_dict(state_from_bytes(state_to_bytes(est.state_dict())), network=net)
+    np.testing.assert_array_equal(est.predict(X), est2.predict(X))
+
+
+def test_generic_scale_option(net):
+    X, y, out = _person(net)
+    est = PAIAAPersonalizer(network=net, solver="ridge", generic_scale=True, alpha=1e-4).fit(X, 2 * y)
+    assert est.a_ == pytest.approx(2.0, abs=0.2)
+    est2 = PAIAAPersonalizer.from_state_dict(state_from_bytes(state_to_bytes(est.state_dict())), network=net)
+    np.testing.assert_array_equal(est.predict(X), est2.predict(X))

@@ -16,15 +16,15 @@ network's input rows, or a dict of precomputed network outputs (``score``, ``sec
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Sequence, Union
 
 import numpy as np
 
-from piaa.models.pa_iaa.fusion import FusionMLP, fit_linear
+from piaa.models.pa_iaa.fusion import FusionMLP, fit_linear, loo_alpha, ridge_fusion_scaled
 from piaa.personalize.registry import register_personalizer
 
-_PARAMS = ("fusion", "solver", "alpha", "bias", "lr", "steps", "momentum", "mlp_hidden", "mlp_steps", "mlp_lr",
-           "mlp_weight_decay", "seed")
+_PARAMS = ("fusion", "solver", "alpha", "bias", "generic_scale", "score_range", "lr", "steps", "momentum",
+           "mlp_hidden", "mlp_steps", "mlp_lr", "mlp_weight_decay", "seed")
 
 
 @register_personalizer("pa-iaa")
@@ -33,15 +33,22 @@ class PAIAAPersonalizer:
 
     network: a ``PAIAANet``, a reference string (``"default:NAME"``, ``"file:PATH"``) or None (shipped default).
     fusion: "linear" (the paper's per-person w_b) or "mlp" (the authors' code: w predicted per image).
-    solver: "ridge" (closed form; ``alpha="loo"`` picks it by leave-one-out on the support images) or "sgd"
-    (the paper's lr 1e-4 with momentum 0.9 for ``steps`` full-batch steps).
+    solver: "sgd" (default: the paper's lr 1e-4 with momentum 0.9, ``steps`` full-batch steps from w = 0 — the
+    step budget acts as shrinkage; 3000 chosen on validation people, docs/pa_iaa.md) or "ridge" (closed form;
+    ``alpha="loo"`` picks alpha by leave-one-out on the support images).
     bias: fit a per-person offset b (does not change rankings; keeps w from absorbing the mean shift).
+    score_range: (min, max) of the person's rating scale; the network's generic score is mapped linearly from
+    its own scale (OASIS 1–7) onto it, so e.g. 1–5 stars need no offset/scale learning. None: the network's scale.
+    generic_scale: also fit a factor on s_a (``a·s_a + w·p + b``, ridge only): how much this person follows the
+    crowd relative to the traits.
     """
 
     method_name = "pa-iaa"
 
-    def __init__(self, network: Union[None, str, Any] = None, fusion: str = "linear", solver: str = "ridge",
-                 alpha: Union[str, float] = "loo", bias: bool = True, lr: float = 1e-4, steps: int = 1000,
+    def __init__(self, network: Union[None, str, Any] = None, fusion: str = "linear", solver: str = "sgd",
+                 alpha: Union[str, float] = "loo", bias: bool = True, generic_scale: bool = False,
+                 score_range: Optional[Sequence[float]] = None,
+                 lr: float = 1e-4, steps: int = 3000,
                  momentum: float = 0.9, mlp_hidden: int = 32, mlp_steps: int = 300, mlp_lr: float = 1e-3,
                  mlp_weight_decay: float = 1e-2, seed: int = 0, cache="default"):
         self.network = network
@@ -49,6 +56,8 @@ class PAIAAPersonalizer:
         self.solver = solver
         self.alpha = alpha
         self.bias = bias
+        self.generic_scale = generic_scale
+        self.score_range = score_range
         self.lr = lr
         self.steps = steps
         self.momentum = momentum
@@ -96,17 +105,33 @@ class PAIAAPersonalizer:
                 raise ValueError(f"{len(errors)} image(s) could not be read, e.g. #{i} {list(X)[i]}: {msg}")
         return net.predict_arrays(rows)
 
+    def _generic(self, out) -> np.ndarray:
+        """Generic score, on ``score_range`` when given."""
+        s_a = np.asarray(out["score"], float)
+        if self.score_range is None:
+            return s_a
+        lo, hi = (float(v) for v in self.score_range)
+        vals = self._net().config["bucket_values"]
+        return lo + (s_a - vals[0]) / (vals[-1] - vals[0]) * (hi - lo)
+
     # ---- fit / predict ----------------------------------------------------------------------------------------
     def fit(self, X, y) -> "PAIAAPersonalizer":
         y = np.asarray(y, dtype=float).ravel()
         out = self._outputs(X)
-        s_a, P = np.asarray(out["score"], float), np.asarray(out["second"], float)
+        s_a, P = self._generic(out), np.asarray(out["second"], float)
         if len(y) != len(s_a):
             raise ValueError(f"{len(s_a)} images but {len(y)} scores")
         ok = np.isfinite(y) & np.isfinite(s_a) & np.isfinite(P).all(1)
         if ok.sum() < 2:
             raise ValueError("need at least 2 rated images with features to fit a PA_IAA fusion")
-        if self.fusion == "linear":
+        self.a_ = 1.0
+        if self.fusion == "linear" and self.generic_scale:
+            if self.solver != "ridge":
+                raise ValueError("generic_scale=True needs solver='ridge'")
+            a = loo_alpha(s_a[ok], P[ok], y[ok], True) if self.alpha == "loo" else float(self.alpha)
+            w, b, self.a_ = ridge_fusion_scaled(s_a[ok], P[ok], y[ok], a)
+            self.w_, self.b_, self.alpha_, self.mlp_ = np.asarray(w, float), float(b), a, None
+        elif self.fusion == "linear":
             w, b, a = fit_linear(s_a[ok], P[ok], y[ok], self.solver, self.alpha, self.bias, self.lr, self.steps,
                                  self.momentum)
             self.w_, self.b_, self.alpha_ = np.asarray(w, float), float(b), a
@@ -126,14 +151,14 @@ class PAIAAPersonalizer:
     def predict(self, X) -> np.ndarray:
         self._check_fitted()
         out = self._outputs(X)
-        s_a, P = np.asarray(out["score"], float), np.asarray(out["second"], float)
+        s_a, P = self._generic(out), np.asarray(out["second"], float)
         if self.mlp_ is not None:
             return self.mlp_.predict(s_a, P, np.asarray(out["hidden"]))
-        return s_a + P @ self.w_ + self.b_
+        return self.a_ * s_a + P @ self.w_ + self.b_
 
     def predict_generic(self, X) -> np.ndarray:
-        """The network's generic score ``s_a`` (what the fusion starts from)."""
-        return np.asarray(self._outputs(X)["score"], float)
+        """The network's generic score ``s_a`` (what the fusion starts from), on ``score_range`` when given."""
+        return self._generic(self._outputs(X))
 
     def trait_weights(self) -> Dict[str, float]:
         """``w_b`` by trait name (linear fusion); positive = this person likes images liked by people high in it."""
@@ -163,7 +188,7 @@ class PAIAAPersonalizer:
         params = {k: getattr(self, k) for k in _PARAMS}
         meta = {"method": "pa-iaa", "version": 1, "params": params, "network": ref,
                 "network_fingerprint": self.network_fingerprint_, "n_support": self.n_support_,
-                "alpha": self.alpha_, "bias": self.b_,
+                "alpha": self.alpha_, "bias": self.b_, "generic_factor": self.a_,
                 "second_names": list(net.config["second_names"]) if net is not None else None}
         arrays = {}
         if self.mlp_ is not None:
@@ -193,6 +218,7 @@ class PAIAAPersonalizer:
         est.n_support_ = int(meta["n_support"])
         est.alpha_ = meta.get("alpha")
         est.b_ = float(meta.get("bias") or 0.0)
+        est.a_ = float(meta.get("generic_factor", 1.0))
         if "w" in arrays:
             est.w_, est.mlp_ = np.asarray(arrays["w"], dtype=float), None
         else:

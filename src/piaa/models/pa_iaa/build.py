@@ -97,6 +97,9 @@ def build_network(aes_dataset, aes_root, second: SecondTask, inputs_fn: InputsFn
     same = list(dist.index) == list(second.images) and Path(aes_root) == second.images_root
     X_p = X_a if same else np.asarray(inputs_fn([second.images_root / i for i in second.images]), dtype=np.float32)
     X_a, X_p = X_a.reshape(len(X_a), -1), X_p.reshape(len(X_p), -1)
+    import torch
+
+    torch.manual_seed(config.seed)  # the heads' initial weights, so a fold's network is reproducible
     net = PAIAANet(in_dim=X_a.shape[1] if split is None else 0, bucket_values=aes_dataset.scale.values,
                    second_dim=second.targets.shape[1], second_kind=second.kind, second_names=second.names,
                    hidden=hidden, backbone=backbone, variant=variant, split=split,

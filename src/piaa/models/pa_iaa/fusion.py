@@ -41,6 +41,16 @@ def ridge_fusion(s_a: np.ndarray, P: np.ndarray, y: np.ndarray, alpha: float, bi
     return (coef[:-1], float(coef[-1])) if bias else (coef, 0.0)
 
 
+def ridge_fusion_scaled(s_a, P, y, alpha: float) -> Tuple[np.ndarray, float, float]:
+    """``y ≈ a·s_a + P w + b`` (a, b unpenalized): lets a person follow the crowd's score more or less than the
+    traits. Returns (w, b, a)."""
+    A = np.concatenate([np.asarray(P, float), np.asarray(s_a, float)[:, None], np.ones((len(P), 1))], axis=1)
+    pen = np.full(A.shape[1], float(alpha))
+    pen[-2:] = 1e-8
+    coef = np.linalg.solve(A.T @ A + np.diag(pen), A.T @ np.asarray(y, float))
+    return coef[:-2], float(coef[-1]), float(coef[-2])
+
+
 def loo_alpha(s_a: np.ndarray, P: np.ndarray, y: np.ndarray, bias: bool = True,
               grid: Sequence[float] = ALPHA_GRID) -> float:
     """Alpha with the smallest exact leave-one-out squared error (hat-matrix shortcut) on the support set."""

@@ -17,13 +17,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from piaa.models.pa_iaa.build import default_shared_data, distribution_targets, extractor_inputs, traits_task
 from piaa.models.pa_iaa.network import PAIAANet
 from piaa.models.pa_iaa.train import PAPER_CONFIG, train_network
 
 
-def run(data_root: Path, test_subset: str, val_subset: str, lrs, epochs_list, variant: str, hidden, seed: int = 0):
+def run(data_root: Path, test_subset: str, val_subset: str, lrs, epochs_list, variant: str, hidden, seed: int = 0,
+        personalize: bool = False, people: int = 40):
     from piaa.data import load_dataset
 
     ds = load_dataset("oasis-beauty", data_root / "oasis-beauty")
@@ -51,7 +53,20 @@ def run(data_root: Path, test_subset: str, val_subset: str, lrs, epochs_list, va
     val = {"X_a": Xv, "Y_a": Dv.to_numpy(np.float32), "X_p": Xvp, "Y_p": sec_va.targets.to_numpy(np.float32)}
     results = []
     for lr in lrs:  # lr decays per epoch whatever the total, so one run to max(epochs) holds every shorter run
+        if personalize:  # one run per (lr, epochs): the fusion needs the network as it is at that epoch
+            for epochs in epochs_list:
+                cfg = replace(PAPER_CONFIG, lr_heads=lr, epochs=epochs, seed=seed)
+                torch.manual_seed(seed)
+                net = PAIAANet(Xa.shape[1], tr.scale.values, len(traits), "traits", traits, hidden=hidden,
+                               variant=variant)
+                train_network(net, Xa, Da.to_numpy(np.float32), Xp, sec_tr.targets.to_numpy(np.float32), cfg)
+                rec = {"lr_heads": lr, "epochs": epochs, "personalization": val_personalization(
+                    net, va, root, inputs, people=people, seed=seed)}
+                print(json.dumps(rec), file=sys.stderr)
+                results.append(rec)
+            continue
         cfg = replace(PAPER_CONFIG, lr_heads=lr, epochs=max(epochs_list), seed=seed)
+        torch.manual_seed(seed)
         net = PAIAANet(Xa.shape[1], tr.scale.values, len(traits), "traits", traits, hidden=hidden, variant=variant)
         t0 = time.time()
         hist = train_network(net, Xa, Da.to_numpy(np.float32), Xp, sec_tr.targets.to_numpy(np.float32), cfg, val=val,
@@ -68,6 +83,56 @@ def run(data_root: Path, test_subset: str, val_subset: str, lrs, epochs_list, va
     return {"test_subset": test_subset, "val_subset": val_subset, "traits": traits, "results": results}
 
 
+FUSION_VARIANTS = {
+    "ridge_loo_bias": {"solver": "ridge", "alpha": "loo", "bias": True},
+    "ridge_loo_nobias": {"solver": "ridge", "alpha": "loo", "bias": False},
+    "ridge_loo_scaled": {"solver": "ridge", "alpha": "loo", "generic_scale": True},
+    "sgd_paper_300": {"solver": "sgd", "lr": 1e-4, "steps": 300, "bias": True},
+    "sgd_paper_1000": {"solver": "sgd", "lr": 1e-4, "steps": 1000, "bias": True},
+    "sgd_paper_3000": {"solver": "sgd", "lr": 1e-4, "steps": 3000, "bias": True},
+    "sgd_paper_1000_nobias": {"solver": "sgd", "lr": 1e-4, "steps": 1000, "bias": False},
+    "mlp": {"fusion": "mlp"},
+}
+
+
+def val_personalization(net, dataset, root: Path, inputs, shots=(10, 100), people: int = 40, trials: int = 3,
+                        seed: int = 0, variants=FUSION_VARIANTS):
+    """Per-person SROCC on validation people (raters of the validation subset, their own ratings only):
+    the network's generic score alone vs each fusion variant. Returns {variant: {shots: mean SROCC}}."""
+    from piaa.metrics import srocc
+    from piaa.personalize.pa_iaa import PAIAAPersonalizer
+
+    images = dataset.image_ids
+    out = net.predict_arrays(inputs([root / i for i in images]))
+    pos = {im: i for i, im in enumerate(images)}
+    rng = np.random.default_rng(seed)
+    users = sorted(dataset.user_ids)
+    users = list(rng.permutation(users)[:people])
+    res = {name: {k: [] for k in shots} for name in ["generic", *variants]}
+    w_norm = {k: [] for k in shots}
+    for u in users:
+        r = dataset.ratings_of(u)
+        idx = np.array([pos[i] for i in r.index])
+        y = r.to_numpy(float)
+        for k in shots:
+            if len(y) <= k + 5:
+                continue
+            for t in range(trials):
+                perm = np.random.default_rng(seed * 1000 + t).permutation(len(y))
+                s, q = perm[:k], perm[k:]
+                sub = {n: v[idx[s]] for n, v in out.items()}
+                qry = {n: v[idx[q]] for n, v in out.items()}
+                res["generic"][k].append(srocc(qry["score"], y[q]))
+                for name, kw in variants.items():
+                    est = PAIAAPersonalizer(network=net, seed=t, **kw).fit(sub, y[s])
+                    res[name][k].append(srocc(est.predict(qry), y[q]))
+                    if name == "sgd_paper_1000":
+                        w_norm[k].append(float(np.abs(est.w_).max()))
+    summary = {name: {str(k): float(np.nanmean(v)) for k, v in d.items()} for name, d in res.items()}
+    summary["sgd_paper_max_abs_w"] = {str(k): float(np.mean(v)) if v else None for k, v in w_norm.items()}
+    return summary
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=default_shared_data(),
@@ -78,10 +143,14 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", default="10,30")
     ap.add_argument("--variant", default="multilevel")
     ap.add_argument("--hidden", default="1024,512")
+    ap.add_argument("--personalize", action="store_true",
+                    help="also score fusion variants on validation people at the best epoch of each lr")
+    ap.add_argument("--people", type=int, default=40)
     ap.add_argument("--output", type=Path)
     a = ap.parse_args(argv)
     out = run(a.data, a.test_subset, a.val_subset, [float(x) for x in a.lrs.split(",")],
-              [int(x) for x in a.epochs.split(",")], a.variant, [int(h) for h in a.hidden.split(",") if h])
+              [int(x) for x in a.epochs.split(",")], a.variant, [int(h) for h in a.hidden.split(",") if h],
+              personalize=a.personalize, people=a.people)
     if a.output:
         from piaa.personalize.state import atomic_write_bytes
 
