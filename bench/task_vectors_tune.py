@@ -33,6 +33,8 @@ CONFIGS = {
     "layer-agnostic": {"layer_agnostic": True},
     "mse": {"loss": "mse"},
     "init only": {"steps": 0},
+    "prior 30 lr 1e-3 100 steps 1/img": {"prior_strength": 30, "lr": 1e-3, "steps": 100, "steps_per_image": 1},
+    "prior 30 lr 1e-3 100 steps 0.5/img": {"prior_strength": 30, "lr": 1e-3, "steps": 100, "steps_per_image": 0.5},
     "prior 30 init only": {"steps": 0, "prior_strength": 30},
     "prior 100 init only": {"steps": 0, "prior_strength": 100},
     "prior 30 lr 1e-3 100 steps": {"prior_strength": 30, "lr": 1e-3, "steps": 100},

@@ -40,14 +40,15 @@ def run_train(args) -> int:
 
         torch.set_num_threads(args.threads)
     try:
-        spec, cfg, tau_dtype, tasks, warnings = load_task_config(args.config)
+        spec, cfg, tau_dtype, tasks, warnings, prior = load_task_config(args.config)
     except TaskConfigError as exc:
         return _fail(exc)
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     bank = build_bank(spec, tasks, lambda paths: inputs_for_paths(spec, paths, cache=args.cache,
                                                                   progress=not args.quiet),
-                      cfg, tau_dtype=tau_dtype, progress=not args.quiet, extra={"config": str(args.config)})
+                      cfg, tau_dtype=tau_dtype, progress=not args.quiet, extra={"config": str(args.config)},
+                      prior_ratings=prior)
     path = bank.save(args.output)
     print(f"wrote {path} ({bank.num_tasks} tasks, fingerprint {bank.fingerprint})")
     return 0
@@ -67,10 +68,13 @@ def run_show(args) -> int:
     print(f"bank {info['path']}  fingerprint {info['fingerprint']}")
     print(f"model: {s['backbone']} split {s['split']} pool {s['pool']} hidden {s['hidden']}; "
           f"{info['param_tensors']} tensors / {info['params_per_task']} values per task vector ({info['tau_dtype']})")
-    print(f"{'task':28s} {'scale':>10s} {'images':>7s} {'train SROCC':>11s}")
+    print(f"{'task':28s} {'scale':>10s} {'images':>7s} {'train SROCC':>11s} {'prior SROCC':>11s}")
     for t in info["tasks"]:
         sc = t["scale"]
-        print(f"{t['name']:28s} {sc[0]:>4g}..{sc[1]:<4g} {t.get('n_images_used', 0):>7d} {t.get('train_srocc', float('nan')):>11.3f}")
+        print(f"{t['name']:28s} {sc[0]:>4g}..{sc[1]:<4g} {t.get('n_images_used', 0):>7d} "
+              f"{t.get('train_srocc', float('nan')):>11.3f} {t.get('prior_srocc', float('nan')):>11.3f}")
+    print("train SROCC: task model vs its own training means (in-sample); prior SROCC: mean per-person SROCC "
+          "on the prior task's raters")
     return 0
 
 

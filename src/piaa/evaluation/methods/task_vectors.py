@@ -1,5 +1,8 @@
 """Task-vector customization and the paper's ablations as evaluation methods (DESIGN.md §1B/§1C).
 
+Method defaults are the personalizer's (chosen on training-fold-only validation); ``tv-paper`` is the paper's
+recipe and the ablations change one thing each relative to ``task-vectors``.
+
 ``prepare(fold)`` builds one task bank per fold from ``fold.tasks`` (every TaskSource is a task; images of the
 test fold never enter them) -- or loads it from ``fold.workdir`` when a bank with the same task data and
 options was built before -- and shares it through ``fold.shared`` with every other tv method of the fold.
@@ -8,7 +11,8 @@ once, so a person-trial only gathers rows and runs the small λ optimization.
 
 Options (``[methods.<name>]``): bank options ``backbone, split, pool, hidden, head_steps, head_lr,
 head_weight_decay, top_epochs, top_lr, tau_dtype, taste_groups`` and personalizer options ``steps, lr, T, reg,
-weight_decay, bt_scale, init, loss, layer_agnostic`` (Best-fit FT: ``steps, lr, weight_decay, loss``).
+weight_decay, bt_scale, init, loss, layer_agnostic, prior_strength, steps_per_image`` (Best-fit FT: ``steps, lr,
+weight_decay, loss``).
 """
 from __future__ import annotations
 
@@ -28,10 +32,9 @@ from piaa.models.task_vectors.train import TrainConfig
 
 BANK_KEYS = ("backbone", "split", "pool", "hidden", "seed", "head_steps", "head_lr", "head_weight_decay",
              "top_epochs", "top_lr", "top_batch_size", "tau_dtype", "taste_groups")
-TV_KEYS = ("steps", "lr", "T", "reg", "weight_decay", "bt_scale", "init", "loss", "layer_agnostic", "engine")
+TV_KEYS = ("steps", "lr", "T", "reg", "weight_decay", "bt_scale", "init", "loss", "layer_agnostic", "engine",
+           "prior_strength", "steps_per_image")
 FT_KEYS = ("steps", "lr", "weight_decay", "loss")
-# defaults chosen on training-fold-only validation (bench/task_vectors_tune.py, docs/benchmarks/task_vectors.md)
-TV_DEFAULTS: Dict[str, object] = {}
 
 
 def _split_bank_options(options: dict):
@@ -164,8 +167,7 @@ class _TaskVectorMethod(_BankMethod):
     def _personalizer(self):
         from piaa.personalize.task_vectors import TaskVectorPersonalizer
 
-        kw = dict(TV_DEFAULTS)
-        kw.update(self.overrides)
+        kw = dict(self.overrides)
         kw.update({k: v for k, v in self.options.items() if k in TV_KEYS})
         return TaskVectorPersonalizer(bank=self.bank, scale=(self.fold.test_scale.min, self.fold.test_scale.max), **kw)
 
@@ -189,6 +191,9 @@ def _tv_method(cls_name: str, name: str, description: str, overrides: dict) -> t
 
 TaskVectors = _tv_method("TaskVectors", "task-vectors",
                          "task-vector customization (Yeo et al. 2024): per-person λ over layer-wise task vectors", {})
+TVPaper = _tv_method("TVPaper", "tv-paper",
+                     "task vectors with the paper's recipe: plain adaptive init, 500 AdamW steps, lr 1e-2",
+                     {"steps": 500, "lr": 1e-2, "prior_strength": 0.0, "steps_per_image": None})
 TVUniformInit = _tv_method("TVUniformInit", "tv-uniform-init", "task vectors, ablation: uniform λ init (T → ∞)",
                            {"init": "uniform"})
 TVBestfitInit = _tv_method("TVBestfitInit", "tv-bestfit-init", "task vectors, ablation: best-fit λ init (T → 0)",

@@ -92,11 +92,11 @@ def task_priors(bank: TaskBank, ratings, inputs: Callable, min_ratings: int = 10
 
 
 def load_default_bank() -> TaskBank:
-    """The bank shipped in ``piaa/assets`` (all-OASIS tasks; built by ``bench/task_vectors_default_bank.py``)."""
+    """The bank shipped in ``piaa/assets`` (all-OASIS tasks), built by
+    ``piaa tasks train configs/tasks_oasis.toml --output src/piaa/assets/task_bank_default``."""
     if not (DEFAULT_BANK_DIR / "bank.json").exists():
         raise FileNotFoundError(f"the default task bank is missing at {DEFAULT_BANK_DIR}; rebuild it with "
-                                "`python bench/task_vectors_default_bank.py` or `piaa tasks train "
-                                "configs/tasks_oasis.toml --output <dir>`")
+                                "`piaa tasks train configs/tasks_oasis.toml --output src/piaa/assets/task_bank_default`")
     return TaskBank.load(DEFAULT_BANK_DIR)
 
 

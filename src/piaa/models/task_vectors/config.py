@@ -3,7 +3,8 @@
 ``[[tasks]]`` tables use exactly the evaluation experiment's format (ratings, images, scale, users, where,
 rating_column, single_user, criterion, ...; see docs/experiments.md), so a bank can be built from the task list
 of an experiment. An optional ``[model]`` table sets the architecture and training (``backbone, split, pool,
-hidden, seed, head_steps, head_lr, head_weight_decay, top_epochs, top_lr, top_batch_size, tau_dtype``) and
+hidden, seed, head_steps, head_lr, head_weight_decay, top_epochs, top_lr, top_batch_size, tau_dtype``;
+``prior_task`` names the task whose per-person ratings give every task's population prior) and
 ``exclude_images`` (a file with one image path per line, relative to each task's images) keeps held-out images
 out of every task. Relative paths resolve against the config file's folder.
 """
@@ -24,7 +25,7 @@ else:  # pragma: no cover
 
 SPEC_KEYS = ("backbone", "split", "pool", "hidden", "seed")
 TRAIN_KEYS = ("head_steps", "head_lr", "head_weight_decay", "top_epochs", "top_lr", "top_batch_size")
-MODEL_KEYS = set(SPEC_KEYS) | set(TRAIN_KEYS) | {"tau_dtype"}
+MODEL_KEYS = set(SPEC_KEYS) | set(TRAIN_KEYS) | {"tau_dtype", "prior_task"}
 
 
 class TaskConfigError(ValueError):
@@ -41,8 +42,8 @@ def _read_toml(path: Path) -> dict:
             raise TaskConfigError(f"{path}: not a valid UTF-8 TOML file: {exc}") from None
 
 
-def load_task_config(path) -> Tuple[TaskModelSpec, TrainConfig, str, List[TaskData], List[str]]:
-    """(spec, training config, tau dtype, tasks, warnings) of a config file."""
+def load_task_config(path) -> Tuple[TaskModelSpec, TrainConfig, str, List[TaskData], List[str], object]:
+    """(spec, training config, tau dtype, tasks, warnings, prior ratings or None) of a config file."""
     from piaa.evaluation.experiment import ExperimentError, TaskSpec, _TASK_KEYS, _check_keys, _source_fields
     from piaa.evaluation.sources import load_source
 
@@ -71,7 +72,7 @@ def load_task_config(path) -> Tuple[TaskModelSpec, TrainConfig, str, List[TaskDa
     tasks_raw = raw.get("tasks")
     if not isinstance(tasks_raw, list) or not tasks_raw:
         raise TaskConfigError(f"{path}: at least one [[tasks]] table is required")
-    tasks, warnings = [], []
+    tasks, warnings, prior = [], [], None
     for i, t in enumerate(tasks_raw):
         label = f"[[tasks]] {t.get('name', '#' + str(i + 1))!r}"
         try:
@@ -86,6 +87,8 @@ def load_task_config(path) -> Tuple[TaskModelSpec, TrainConfig, str, List[TaskDa
         r = src.dataset.ratings
         if exclude:
             r = r[~r["image"].isin(exclude)]
+        if ts.name == model.get("prior_task"):
+            prior = r.assign(path=[str(src.images_root / i) for i in r["image"]])[["user", "path", "score"]]
         tasks.append(task_from_ratings(ts.name, r, src.images_root, src.dataset.scale,
                                        {"source": str(ts.ratings.name), "where": ts.where,
                                         "per_image": bool(src.per_image), "criterion": ts.criterion,
@@ -93,4 +96,6 @@ def load_task_config(path) -> Tuple[TaskModelSpec, TrainConfig, str, List[TaskDa
     names = [t.name for t in tasks]
     if len(set(names)) != len(names):
         raise TaskConfigError(f"{path}: task names must be unique: {names}")
-    return spec, cfg, str(model.get("tau_dtype", "float16")), tasks, warnings
+    if model.get("prior_task") and prior is None:
+        raise TaskConfigError(f"{path}: [model] prior_task = {model['prior_task']!r} is not a task name: {names}")
+    return spec, cfg, str(model.get("tau_dtype", "float16")), tasks, warnings, prior
