@@ -101,6 +101,10 @@ def test_state_round_trip_is_exact(tmp_path):
     net3 = load_network(tmp_path / "net16.npz")
     assert np.abs(net3.predict_arrays(X)["score"] - a["score"]).max() < 0.05
     assert net3.fingerprint() != net.fingerprint()
+    save_network(net, tmp_path / "net8.npz", dtype="int8")
+    net8 = load_network(tmp_path / "net8.npz")
+    assert np.abs(net8.predict_arrays(X)["score"] - a["score"]).max() < 0.05
+    assert (tmp_path / "net8.npz").stat().st_size < (tmp_path / "net16.npz").stat().st_size
     with open(tmp_path / "net.npz", "rb") as fh:  # no pickle inside
         assert b"pickle" not in fh.read()
 

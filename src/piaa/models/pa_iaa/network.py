@@ -196,12 +196,21 @@ class PAIAANet(nn.Module):
 
     # ---- state ------------------------------------------------------------------------------------------------
     def state_dict_arrays(self, dtype: str = "float32") -> Dict[str, np.ndarray]:
+        """Weights as numpy arrays. ``dtype="int8"``: every weight matrix stored as int8 with one float32 scale
+        per output row (``NAME@scale``; symmetric, max-abs), the rest float16 — half the size of float16."""
         arrays = {}
         for k, v in self.state_dict().items():
             a = v.detach().cpu().numpy()
-            if a.dtype.kind == "f" and not k.startswith(("feat_mean", "feat_std", "values")):
-                a = a.astype(dtype)
-            arrays[k] = a
+            exact = k.startswith(("feat_mean", "feat_std", "values")) or a.dtype.kind != "f"
+            if exact:
+                arrays[k] = a
+            elif dtype == "int8" and a.ndim == 2:
+                scale = np.abs(a).max(axis=1, keepdims=True) / 127.0
+                scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
+                arrays[k] = np.clip(np.rint(a / scale), -127, 127).astype(np.int8)
+                arrays[f"{k}@scale"] = scale
+            else:
+                arrays[k] = a.astype("float16" if dtype == "int8" else dtype)
         return arrays
 
     def to_state(self, dtype: str = "float32") -> dict:
@@ -216,8 +225,12 @@ class PAIAANet(nn.Module):
             raise ValueError(f"not a PA_IAA network state (kind={meta.get('kind')!r})")
         cfg = dict(meta["config"])
         net = cls(info=meta.get("info"), **cfg)
+        arrays = dict(state["arrays"])
+        for k in [k for k in arrays if k.endswith("@scale")]:  # int8 rows back to float
+            name = k[: -len("@scale")]
+            arrays[name] = np.asarray(arrays.pop(name), np.float32) * np.asarray(arrays.pop(k), np.float32)
         sd = {k: torch.from_numpy(np.asarray(v, dtype=np.float32) if np.asarray(v).dtype.kind == "f"
-                                  else np.asarray(v)) for k, v in state["arrays"].items()}
+                                  else np.asarray(v)) for k, v in arrays.items()}
         missing, unexpected = net.load_state_dict(sd, strict=False)
         if missing or unexpected:
             raise ValueError(f"network state does not match its config: missing {missing}, unexpected {unexpected}")
