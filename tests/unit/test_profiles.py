@@ -359,3 +359,21 @@ def test_rank_a_folder_directly(photos, store):
     recs = prof.rank(paths[0].parent)
     assert sorted(r["path"] for r in recs) == sorted(map(str, paths))
     assert len(prof.score(str(paths[0].parent))) == len(paths)
+
+
+@pytest.mark.parametrize("returned", [
+    np.array([1.0, np.nan, 3.0]),
+    [1.0, None, 3.0],
+    [{"score": 1.0}, {"error": "not an image"}, {"score": 3.0}],
+    type("Result", (), {"scores": [1.0, np.nan, 3.0], "errors": {1: "not an image"}})(),
+])
+def test_generic_scores_accepts_the_shapes_a_scorer_may_return(returned):
+    class S:
+        def score(self, paths):
+            return returned
+
+    g = gen.generic_scores(S(), ["a", "b", "c"])
+    assert g.scores[0] == 1.0 and g.scores[2] == 3.0 and np.isnan(g.scores[1])
+    assert list(g.errors) == [1]
+    with pytest.raises(RuntimeError, match="returned 3 scores for 2 photos"):
+        gen.generic_scores(S(), ["a", "b"])
