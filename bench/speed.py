@@ -1,6 +1,7 @@
 """End-to-end scoring throughput, torch eager vs ONNX Runtime, on the OASIS photos (prints JSON).
 
-    .venv/bin/python bench/speed.py [--images DIR] [--limit N] [--repeats R] [--variant pooled]
+    .venv/bin/python bench/speed.py [--images DIR] [--limit N] [--repeats R] [--variant pooled] [--ort-threads N]
+    .venv/bin/python bench/speed.py --stages --limit 200    # CPU cost of each stage, one thread
 
 The head is the GIAA default model's when ``piaa.load_scorer`` provides one, else a fixed random linear head
 (so the head's cost and its agreement across engines are still measured). Results go to
@@ -10,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 import numpy as np
 
-from piaa.bench.throughput import compare_engines
+from piaa.bench.throughput import compare_engines, stage_costs
 from piaa.io.images import iter_image_files
 from piaa.paths import shared_data_dir
 
@@ -51,14 +53,28 @@ def main(argv=None) -> int:
     ap.add_argument("--backbone", default="efficientnet_lite0")
     ap.add_argument("--variant", default="pooled")
     ap.add_argument("--engines", default="torch,onnx", help="comma-separated engine names")
+    ap.add_argument("--ort-threads", type=int, default=0,
+                    help="intra-op threads per ONNX Runtime call (default 1, with one decode+network lane per "
+                         "core); e.g. 2 for one lane using both cores")
+    ap.add_argument("--stages", action="store_true",
+                    help="instead: CPU ms per image of decode / resize / normalize / network, one thread")
     args = ap.parse_args(argv)
+    if args.ort_threads:
+        os.environ["PIAA_ORT_THREADS"] = str(args.ort_threads)
     paths = iter_image_files(args.images)
     if args.limit:
         paths = paths[:args.limit]
+    if args.stages:
+        out = stage_costs(paths, backbone=args.backbone, variant=args.variant,
+                          engines=tuple(args.engines.split(",")))
+        json.dump(out, sys.stdout, indent=2)
+        print()
+        return 0
     head_name, head = default_head(args.backbone, args.variant)
     out = compare_engines(paths, backbone=args.backbone, variant=args.variant, head_fn=head,
                           engines=tuple(args.engines.split(",")), repeats=args.repeats)
     out["head_name"] = head_name
+    out["ort_threads"] = int(os.environ.get("PIAA_ORT_THREADS", 1))
     out["images"] = args.images
     json.dump(out, sys.stdout, indent=2)
     print()

@@ -125,3 +125,51 @@ def _machine(cores: int) -> dict:
     except ImportError:  # pragma: no cover
         pass
     return info
+
+
+def stage_costs(paths: Sequence, backbone: str = "efficientnet_lite0", variant: str = "pooled",
+                engines: Sequence[str] = ("torch", "onnx"), batch: int = 4) -> dict:
+    """CPU milliseconds per image of each stage, run one after another on one thread.
+
+    Stages: decode (``load_image`` with the network's target size), resize, normalize, and the network per
+    engine at ``batch`` images per call. CPU time rather than wall time, so the split is meaningful on a
+    shared machine; torch is limited to one intra-op thread for the measurement (and restored after).
+    """
+    import torch
+
+    from piaa.backbones import get_pretrained_cfg
+    from piaa.backbones.preprocess import resize_for, to_array
+    from piaa.features.engines import OnnxEngine, TorchEngine
+    from piaa.io.images import load_image
+
+    cfg = get_pretrained_cfg(backbone)
+    data = [open(p, "rb").read() for p in paths]
+    n = len(data)
+    if not n:
+        raise ValueError("stage_costs needs at least one image path")
+    out: Dict[str, float] = {}
+
+    def timed(key, fn):
+        c0 = time.process_time()
+        result = fn()
+        out[key] = round(1000 * (time.process_time() - c0) / n, 3)
+        return result
+
+    images = timed("decode_ms", lambda: [load_image(d, target_size=cfg.input_size) for d in data])
+    resized = timed("resize_ms", lambda: [resize_for(im, cfg) for im in images])
+    arrays = timed("normalize_ms", lambda: [to_array(im, cfg) for im in resized])
+    batches = [np.stack(arrays[i:i + batch]) for i in range(0, n, batch)]
+    threads = torch.get_num_threads()
+    try:
+        for name in engines:
+            if name == "torch":
+                engine = TorchEngine(backbone, variant)
+                torch.set_num_threads(1)
+            else:
+                engine = OnnxEngine(backbone, variant, intra_op_threads=1)
+            engine(batches[0])  # warm-up (allocations, kernel selection)
+            timed(f"network_{name}_ms", lambda: [engine(b) for b in batches])
+    finally:
+        torch.set_num_threads(threads)
+    return {"backbone": backbone, "variant": variant, "n_images": n, "batch": batch, "threads": 1,
+            "cpu_ms_per_image": out, "machine": {**_machine(1), "load_average_1m": _load()}}
