@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from piaa.models.pa_iaa.fusion import loo_alpha, ridge_fusion, sgd_fusion
+from piaa.models.pa_iaa.fusion import loo_alpha, ridge_fusion, sgd_fusion, sgd_fusion_loop
 from piaa.models.pa_iaa.network import PAIAANet, save_network
 from piaa.personalize import get_personalizer_class, make_personalizer
 from piaa.personalize.pa_iaa import PAIAAPersonalizer
@@ -167,3 +167,13 @@ def test_generic_scale_option(net):
     assert est.a_ == pytest.approx(2.0, abs=0.2)
     est2 = PAIAAPersonalizer.from_state_dict(state_from_bytes(state_to_bytes(est.state_dict())), network=net)
     np.testing.assert_array_equal(est.predict(X), est2.predict(X))
+
+
+@pytest.mark.parametrize("steps,bias", [(0, True), (1, True), (7, False), (3000, True)])
+def test_closed_form_sgd_equals_the_step_loop(steps, bias):
+    rng = np.random.default_rng(steps)
+    s_a, P, y = rng.normal(size=25), rng.uniform(-0.5, 0.5, size=(25, 5)), rng.normal(size=25) + 2
+    w1, b1 = sgd_fusion(s_a, P, y, lr=1e-3, steps=steps, bias=bias)
+    w2, b2 = sgd_fusion_loop(s_a, P, y, lr=1e-3, steps=steps, bias=bias)
+    np.testing.assert_allclose(w1, w2, rtol=1e-8, atol=1e-10)
+    assert b1 == pytest.approx(b2, rel=1e-8, abs=1e-10)

@@ -25,7 +25,7 @@ from piaa.models.pa_iaa.train import PAPER_CONFIG, train_network
 
 
 def run(data_root: Path, test_subset: str, val_subset: str, lrs, epochs_list, variant: str, hidden, seed: int = 0,
-        personalize: bool = False, people: int = 40):
+        personalize: bool = False, people: int = 40, split=None, lr_backbone: float = 1e-5):
     from piaa.data import load_dataset
 
     ds = load_dataset("oasis-beauty", data_root / "oasis-beauty")
@@ -44,7 +44,7 @@ def run(data_root: Path, test_subset: str, val_subset: str, lrs, epochs_list, va
     sec_tr = traits_task(tr, root, seed=seed)
     traits = sec_tr.names
     sec_va = traits_task(va, root, traits=traits)
-    inputs = extractor_inputs(variant=variant)
+    inputs = extractor_inputs(variant=variant, split=split, progress=True)
     Da, Dv = distribution_targets(tr), distribution_targets(va)
     Xa = inputs([root / i for i in Da.index])
     Xp = inputs([root / i for i in sec_tr.images])
@@ -55,26 +55,28 @@ def run(data_root: Path, test_subset: str, val_subset: str, lrs, epochs_list, va
     for lr in lrs:  # lr decays per epoch whatever the total, so one run to max(epochs) holds every shorter run
         if personalize:  # one run per (lr, epochs): the fusion needs the network as it is at that epoch
             for epochs in epochs_list:
-                cfg = replace(PAPER_CONFIG, lr_heads=lr, epochs=epochs, seed=seed)
+                cfg = replace(PAPER_CONFIG, lr_heads=lr, epochs=epochs, seed=seed, lr_backbone=lr_backbone)
                 torch.manual_seed(seed)
-                net = PAIAANet(Xa.shape[1], tr.scale.values, len(traits), "traits", traits, hidden=hidden,
-                               variant=variant)
+                net = PAIAANet(0 if split else Xa.shape[1], tr.scale.values, len(traits), "traits", traits,
+                               hidden=hidden, variant=variant, split=split)
                 train_network(net, Xa, Da.to_numpy(np.float32), Xp, sec_tr.targets.to_numpy(np.float32), cfg)
                 rec = {"lr_heads": lr, "epochs": epochs, "personalization": val_personalization(
                     net, va, root, inputs, people=people, seed=seed)}
                 print(json.dumps(rec), file=sys.stderr)
                 results.append(rec)
             continue
-        cfg = replace(PAPER_CONFIG, lr_heads=lr, epochs=max(epochs_list), seed=seed)
+        cfg = replace(PAPER_CONFIG, lr_heads=lr, epochs=max(epochs_list), seed=seed, lr_backbone=lr_backbone)
         torch.manual_seed(seed)
-        net = PAIAANet(Xa.shape[1], tr.scale.values, len(traits), "traits", traits, hidden=hidden, variant=variant)
+        net = PAIAANet(0 if split else Xa.shape[1], tr.scale.values, len(traits), "traits", traits, hidden=hidden,
+                       variant=variant, split=split)
         t0 = time.time()
         hist = train_network(net, Xa, Da.to_numpy(np.float32), Xp, sec_tr.targets.to_numpy(np.float32), cfg, val=val,
                              val_epochs=set(epochs_list))
         secs = round(time.time() - t0, 2)
         for epochs in epochs_list:
             h = hist[epochs - 1]
-            rec = {"lr_heads": lr, "epochs": epochs, "hidden": list(hidden), "variant": variant,
+            rec = {"lr_heads": lr, "epochs": epochs, "hidden": list(hidden), "variant": variant, "split": split,
+                   "lr_backbone": lr_backbone,
                    "seconds_total": secs}
             rec.update({k: h[k] for k in ("L_a", "L_p", "val_L_a", "val_L_p", "val_srocc", "val_second_r")})
             print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in rec.items()}),
@@ -143,6 +145,9 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", default="10,30")
     ap.add_argument("--variant", default="multilevel")
     ap.add_argument("--hidden", default="1024,512")
+    ap.add_argument("--split", type=int, default=None,
+                    help="finetune-top mode: also train backbone layers SPLIT..end on cached trunk activations")
+    ap.add_argument("--lr-backbone", type=float, default=1e-5)
     ap.add_argument("--personalize", action="store_true",
                     help="also score fusion variants on validation people at the best epoch of each lr")
     ap.add_argument("--people", type=int, default=40)
@@ -150,7 +155,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     out = run(a.data, a.test_subset, a.val_subset, [float(x) for x in a.lrs.split(",")],
               [int(x) for x in a.epochs.split(",")], a.variant, [int(h) for h in a.hidden.split(",") if h],
-              personalize=a.personalize, people=a.people)
+              personalize=a.personalize, people=a.people, split=a.split, lr_backbone=a.lr_backbone)
     if a.output:
         from piaa.personalize.state import atomic_write_bytes
 
