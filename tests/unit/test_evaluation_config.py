@@ -154,3 +154,29 @@ def test_read_folds_errors(tmp_path):
     p.write_text("image,fold\na.jpg,s1\n")
     with pytest.raises(Exception, match="missing column"):
         read_folds(p, "subset")
+
+
+def test_cli_reports_experiment_errors(tmp_path, capsys):
+    from piaa.cli.main import main
+
+    p = write_experiment(tmp_path, methods=["no-such-method"])
+    assert main(["evaluate", str(p), "--output", str(tmp_path / "r.json"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "unknown method(s) ['no-such-method']" in err and "crowd-oracle" in err and "--skip-missing" in err
+    assert not (tmp_path / "r.json").exists()
+    assert main(["evaluate"]) == 2
+
+
+def test_cli_writes_result_and_report(tmp_path, capsys):
+    from piaa.cli.main import main
+
+    p = write_experiment(tmp_path, methods=["crowd-oracle"])
+    out = tmp_path / "out" / "r.json"
+    assert main(["evaluate", str(p), "-o", str(out), "--report", str(tmp_path / "out" / "r.md"), "--quiet"]) == 0
+    import json
+
+    res = json.loads(out.read_text())
+    assert res["methods"]["crowd-oracle"]["0"]["n_people"] == 24
+    assert (tmp_path / "out" / "r.work" / "checkpoints" / "crowd-oracle" / "f1.json").is_file()
+    assert "crowd-oracle (reference)" in (tmp_path / "out" / "r.md").read_text()
+    assert "crowd-oracle: 0-shot" in capsys.readouterr().out
