@@ -69,6 +69,20 @@ def fold_tasks(beauty, norms, train_images, populations=POPULATIONS, criteria=("
     return tasks
 
 
+def validation_setup(outer: str, val: str, threads: int = 1):
+    """(beauty, norms, training images, prior ratings) for outer test subset ``outer`` and inner validation
+    subset ``val``: the training images are the two other subsets; prior ratings = their raters' ratings."""
+    import torch
+
+    torch.set_num_threads(threads)  # one thread: the shared 2-core machine punishes contention
+    beauty, norms = load_oasis()
+    subsets = sorted(s for s in beauty.splits if s.startswith("subset"))
+    train_images = [i for s in subsets if s not in (outer, val) for i in beauty.splits[s]]
+    prior = beauty.ratings[beauty.ratings["image"].isin(set(train_images))]
+    prior = prior.assign(path=[str(OASIS_IMAGES / i) for i in prior["image"]])
+    return beauty, norms, train_images, prior
+
+
 def subset_images(beauty, name):
     return beauty.splits[name]
 

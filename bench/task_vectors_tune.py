@@ -69,21 +69,13 @@ def main(argv=None):
     ap.add_argument("--head-wd", type=float, default=0.1)
     ap.add_argument("--out", default=None)
     a = ap.parse_args(argv)
-    import torch
-
-    torch.set_num_threads(1)  # the shared 2-core machine: one thread avoids contention
-    beauty, norms = C.load_oasis()
-    subsets = sorted(s for s in beauty.splits if s.startswith("subset"))
-    train_subsets = [s for s in subsets if s not in (a.outer, a.val)]
-    train_images = [i for s in train_subsets for i in beauty.splits[s]]
+    beauty, norms, train_images, prior = C.validation_setup(a.outer, a.val)
     spec = TaskModelSpec(split=18, pool=a.pool, hidden=a.hidden)
     feats = C.FeatureTable(spec)
     pops = C.POPULATIONS if a.populations == "all" else {p: C.POPULATIONS[p] for p in a.populations.split(",")}
     tasks = C.fold_tasks(beauty, norms, train_images, populations=pops, taste_groups=a.taste_groups,
                          features_fn=feats.paths_fn)
     t0 = time.perf_counter()
-    prior = beauty.ratings[beauty.ratings["image"].isin(set(train_images))].assign(
-        path=lambda d: [str(C.OASIS_IMAGES / i) for i in d["image"]])
     bank = build_bank(spec, tasks, feats.paths_fn, TrainConfig(head_steps=a.head_steps, head_weight_decay=a.head_wd),
                       progress=True, prior_ratings=prior)
     build_s = time.perf_counter() - t0

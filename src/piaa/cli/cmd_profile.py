@@ -127,6 +127,10 @@ def run_create(args) -> int:
                                         assess=not args.no_assess, overwrite=args.overwrite, progress=True)
     except (ProfileInputError, MethodUnavailable) as exc:
         return _err(str(exc))
+    except RuntimeError as exc:
+        if "generic model" in str(exc):
+            return _err(str(exc))
+        return _err(f"method {_method_label(methods)!r} failed: {exc}")
     except Exception as exc:  # a method that fails on this data: say which, and what to try
         others = [m for m in _methods() if m not in methods]
         return _err(f"method {methods[-1]!r} failed: {type(exc).__name__}: {exc}"
@@ -146,6 +150,10 @@ def run_create(args) -> int:
     if args.format == "json" and a.get("better_than_generic") is False:
         print("warning: the profile is not better than the generic model on your own ratings", file=sys.stderr)
     return 0
+
+
+def _method_label(methods):
+    return methods[-1] if len(methods) == 1 else " / ".join(methods)
 
 
 def _methods():

@@ -27,7 +27,11 @@ def load_generic(name: Optional[str] = None):
             raise RuntimeError("the generic scoring model is not available in this installation "
                                "(piaa.models.scorer is missing)") from None
         raise
-    return load_scorer(name) if name is not None else load_scorer()
+    try:
+        return load_scorer(name) if name is not None else load_scorer()
+    except (KeyError, FileNotFoundError, ValueError) as exc:
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        raise RuntimeError(f"the generic model could not be loaded: {msg}") from None
 
 
 def score_range(scorer) -> Optional[Tuple[float, float]]:
