@@ -92,7 +92,8 @@ def main(argv=None):
                                       n_trials=a.trials, label="zero-shot beauty:all"))
     names = list(CONFIGS) if a.configs == "all" else a.configs.split(";")
     for name in names:
-        kw = CONFIGS[name] if name in CONFIGS else json.loads(name)
+        # every configuration is relative to the paper's recipe (the personalizer's defaults are the outcome)
+        kw = {**TaskVectorPersonalizer.PAPER, **(CONFIGS[name] if name in CONFIGS else json.loads(name))}
 
         def run(Xs, ys, Xq, kw=kw):
             return TaskVectorPersonalizer(bank=bank, scale=(1, 7), **kw).fit(Xs, ys).predict(Xq)
