@@ -281,7 +281,7 @@ class GenericHead:
         return self.predict_distribution(X) @ self.bucket_values
 
     # ---- state -----------------------------------------------------------------------------------------------
-    def state_dict(self, dtype: str = "float32") -> Dict[str, dict]:
+    def state_dict(self, dtype: str = "float64") -> Dict[str, dict]:
         """``{"meta": json-able params, "arrays": {name: ndarray}}``; save with ``piaa.personalize.state``.
 
         ``dtype="float16"`` halves the size (the shipped default model uses it after checking its scores).

@@ -1,0 +1,51 @@
+"""``piaa models``: the scoring models available, with what their numbers mean."""
+from __future__ import annotations
+
+import json
+import sys
+
+
+def register(subparsers):
+    p = subparsers.add_parser("models", help="list the scoring models (score range, backbone, training data)",
+                              description="List the embedded scoring models: score range, whether lower is "
+                                          "better, backbone and feature variant, training data and measured "
+                                          "4-fold SROCC.")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.set_defaults(func=run_models)
+
+
+def run_models(args) -> int:
+    from piaa.models.scorer import DEFAULT_MODEL, list_models, model_info
+
+    infos = []
+    for name in list_models():
+        try:
+            info = model_info(name)
+        except ValueError as exc:
+            print(f"warning: {exc}", file=sys.stderr)
+            continue
+        info["default"] = name == DEFAULT_MODEL
+        infos.append(info)
+    if args.format == "json":
+        keep = ("name", "default", "score_range", "lower_better", "backbone", "variant", "training_data",
+                "description", "metrics", "weights_dtype", "file")
+        print(json.dumps([{k: i.get(k) for k in keep} for i in infos], indent=2))
+        return 0 if infos else 1
+    if not infos:
+        print("no scoring models installed", file=sys.stderr)
+        return 1
+    for i in infos:
+        lo, hi = i["score_range"]
+        srocc = (i.get("metrics") or {}).get("srocc")
+        lines = [
+            f"{i['name']}{'  (default)' if i['default'] else ''}",
+            f"  score range   {lo:g}-{hi:g}, {'lower' if i['lower_better'] else 'higher'} is better",
+            f"  backbone      {i['backbone']} ({i['variant']} features)",
+            f"  trained on    {i['training_data']}",
+        ]
+        if srocc is not None:
+            m = i["metrics"]
+            lines.append(f"  4-fold GIAA   SROCC {m['srocc']:.3f}  PLCC {m['plcc']:.3f}  ACC {m['acc']:.3f}  "
+                         f"EMD {m['emd']:.3f}  (OASIS beauty, held-out image subsets)")
+        print("\n".join(lines))
+    return 0

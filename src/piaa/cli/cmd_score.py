@@ -1,0 +1,100 @@
+"""``piaa score PATH...``: generic aesthetic score of photos with an embedded model, one record per input."""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+
+_EPILOG = """\
+examples:
+  piaa score photo.jpg                          # a table: path, score (1-7), error
+  piaa score ~/Photos --recursive --format csv --output scores.csv
+  piaa score a.jpg b.png --format json          # records with the predicted 7-bucket distribution
+
+Scores are the expected beauty on the model's scale (see `piaa models`: 1-7, higher is more beautiful).
+A file that cannot be read or decoded gets an error record; the others are still scored. The exit code is
+0 when at least one photo was scored, 1 when none could be (or no photo was found), 2 on bad arguments.
+"""
+
+
+def register(subparsers):
+    p = subparsers.add_parser("score", help="score photos with a generic aesthetics model",
+                              description="Score photos (files or folders) with a generic aesthetics model.",
+                              epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image files and/or folders")
+    p.add_argument("--model", default=None, help="model name from `piaa models` or a model .npz file "
+                                                 "(default: the embedded default model)")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table", help="output format")
+    p.add_argument("--output", "-o", metavar="FILE", default=None,
+                   help="write the records to FILE (atomically) instead of stdout")
+    p.add_argument("--recursive", "-r", action="store_true", help="include photos in sub-folders")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
+    p.add_argument("--batch-size", type=int, default=32, help="photos per network call (default 32)")
+    p.add_argument("--engine", default="auto", help="feature engine: auto (ONNX when verified), torch or onnx")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_score)
+
+
+def _err(msg: str) -> int:
+    print(f"error: {msg}", file=sys.stderr)
+    return 1
+
+
+def run_score(args) -> int:
+    from piaa.io.images import iter_image_files
+    from piaa.models.scorer import load_scorer
+
+    if args.batch_size < 1:
+        print("error: --batch-size must be >= 1", file=sys.stderr)
+        return 2
+    try:
+        paths = iter_image_files(args.paths, recursive=args.recursive)
+    except FileNotFoundError as exc:
+        return _err(str(exc))
+    if not paths:
+        return _err(f"no photos found in {', '.join(args.paths)}"
+                    + ("" if args.recursive else " (sub-folders are searched with --recursive)"))
+    try:
+        scorer = load_scorer(args.model, engine=args.engine, cache=None if args.no_cache else "default",
+                             batch_size=args.batch_size)
+    except (KeyError, FileNotFoundError, ValueError) as exc:
+        return _err(str(exc.args[0]) if isinstance(exc, KeyError) else str(exc))
+    records = scorer.score([str(p) for p in paths], progress=not args.quiet and sys.stderr.isatty())
+    text = render(records, args.format, scorer)
+    if args.output:
+        from piaa.personalize.state import atomic_write_bytes
+
+        atomic_write_bytes(args.output, text.encode("utf-8"))
+    else:
+        sys.stdout.write(text)
+    n_ok = sum("score" in r for r in records)
+    n_err = len(records) - n_ok
+    if n_err:
+        print(f"{n_ok} scored, {n_err} could not be scored", file=sys.stderr)
+    return 0 if n_ok else 1
+
+
+def render(records, fmt: str, scorer) -> str:
+    """Records as JSON (a list), CSV (path, score, error, p1..pN) or an aligned text table."""
+    if fmt == "json":
+        return json.dumps(records, indent=2) + "\n"
+    values = [float(v) for v in scorer.bucket_values]
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["path", "score", "error"] + [f"p_{v:g}" for v in values])
+        for r in records:
+            if "score" in r:
+                w.writerow([r["path"], f"{r['score']:.4f}", ""] + [f"{p:.4f}" for p in r["distribution"]])
+            else:
+                w.writerow([r["path"], "", r["error"]] + [""] * len(values))
+        return buf.getvalue()
+    lo, hi = scorer.score_range
+    width = min(max([len(r["path"]) for r in records] + [4]), 80)
+    lines = [f"{'path':<{width}}  score ({lo:g}-{hi:g})"]
+    for r in records:
+        cell = f"{r['score']:.3f}" if "score" in r else f"error: {r['error']}"
+        lines.append(f"{r['path']:<{width}}  {cell}")
+    return "\n".join(lines) + "\n"
