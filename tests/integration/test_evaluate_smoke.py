@@ -27,6 +27,9 @@ def test_smoke_experiment_runs_and_resumes(shared_data, tmp_path, capsys):
         cell = m[name]["0" if name != "probe" else "10"]
         assert cell["n_people"] == 8 and len(cell["per_person"]) == 8
         assert -1 <= cell["srocc_mean"] <= 1
+    for name in ("pa-iaa", "task-vectors"):  # teammates' methods, when registered
+        if name in m:
+            assert m[name]["10"]["n_people"] == 8 and -1 <= m[name]["10"]["srocc_mean"] <= 1
     # real signal: the crowd and the generic model agree with people better than chance
     assert m["crowd-oracle"]["0"]["srocc_mean"] > 0.2
     assert m["generic"]["0"]["srocc_mean"] > 0.1
