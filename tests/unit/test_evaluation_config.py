@@ -180,3 +180,24 @@ def test_cli_writes_result_and_report(tmp_path, capsys):
     assert (tmp_path / "out" / "r.work" / "checkpoints" / "crowd-oracle" / "f1.json").is_file()
     assert "crowd-oracle (reference)" in (tmp_path / "out" / "r.md").read_text()
     assert "crowd-oracle: 0-shot" in capsys.readouterr().out
+
+
+def test_a_file_with_several_criteria_needs_one(tmp_path):
+    exp = load_experiment(write_experiment(tmp_path))
+    p = tmp_path / "crit.csv"
+    p.write_text("user,image,rating_type,rating\n1,img01.jpg,appeal,3\n1,img01.jpg,realism,4\n")
+    exp.test.ratings = p
+    with pytest.raises(ExperimentError, match=r"mixes several criteria \['appeal', 'realism'\]"):
+        load_source(exp.test, "test")
+    exp.test.criterion = "realism"
+    assert load_source(exp.test, "test").dataset.ratings["score"].tolist() == [4.0]
+
+
+def test_bad_method_options_are_reported(tmp_path):
+    from piaa.evaluation.runner import RunOptions, run_experiment
+    from test_evaluation_fixtures import FakeFeatures
+
+    exp = load_experiment(write_experiment(tmp_path, methods=["crowd-oracle"],
+                                           extra="\n[methods.crowd-oracle]\nfoo = 1\n"))
+    with pytest.raises(ExperimentError, match="method 'crowd-oracle' cannot start.*foo"):
+        run_experiment(exp, RunOptions(workdir=tmp_path / "w", features=FakeFeatures(), progress=False))

@@ -144,10 +144,14 @@ def _eligible(plan: FoldPlan, k: int, min_ratings: int):
 
 def evaluate_method_on_fold(name: str, exp: Experiment, plan: FoldPlan, fold: FoldData, opts: RunOptions) -> dict:
     cls = get_method_class(name)
-    method: Method = cls(**exp.method_options.get(name, {}))
     label = f"{name} / fold {plan.name}"
     t0 = time.perf_counter()
-    method.prepare(fold)
+    try:
+        method: Method = cls(**exp.method_options.get(name, {}))
+        method.prepare(fold)
+    except (TypeError, ValueError, KeyError) as exc:  # bad [methods.<name>] options or unusable task data
+        raise ExperimentError(f"method {name!r} cannot start on fold {plan.name}: {type(exc).__name__}: {exc} "
+                              f"(check [methods.{name}] and the tasks)") from exc
     rec: Dict[str, Any] = {"prepare_seconds": time.perf_counter() - t0, "shots": {}, "matched": {}}
     spec = exp.test
     shots = [k for k in spec.shots if k > 0]

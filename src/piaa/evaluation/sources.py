@@ -68,6 +68,10 @@ def load_source(spec: SourceSpec, label: str, seed: int = 0, warnings: Optional[
     for note in ds.notes:
         if "scale inferred" in note:
             warnings.append(f"{label}: {note} (set scale = [min, max] to be explicit)")
+    if spec.criterion is None and "criterion" in ds.ratings.columns and ds.ratings["criterion"].nunique() > 1:
+        raise ExperimentError(
+            f"{label}: {spec.ratings} mixes several criteria {ds.criteria}; choose one with criterion = \"...\" "
+            f"(a person's appeal and realism ratings of an image are different questions)")
     if not spec.images.is_dir():
         raise ExperimentError(f"{label}: images folder not found: {spec.images}")
     r = ds.ratings

@@ -122,7 +122,7 @@ class _BankMethod(Method):
         self.head_only = is_head_only(self.bank)
         if fold.test_images:
             self._inputs(fold.test_images)
-        if self.head_only:
+        if self.head_only and self._row:
             key = f"task-bank-proj:{self.bank.fingerprint}"
             X = self._matrix()
             self._proj = fold.shared_get(key, lambda: (dict(self._row), HeadProjections(self.bank, X)))
