@@ -125,8 +125,9 @@ class TaskBank:
 
     # ---- persistence -----------------------------------------------------------------------------------------
     def _meta(self) -> dict:
+        # a list, not a dict: the order of the parameter tensors is the order of the rows of every λ
         return {"format": BANK_FORMAT, "spec": self.spec.to_json(), "tau_dtype": self.tau_dtype,
-                "params": {n: list(s) for n, s in self.param_shapes.items()}, "tasks": self.tasks,
+                "params": [[n, list(s)] for n, s in self.param_shapes.items()], "tasks": self.tasks,
                 "extra": self.extra}
 
     def save(self, path) -> Path:
@@ -161,7 +162,10 @@ class TaskBank:
             raise ValueError(f"{meta_path}: unsupported bank format {meta.get('format')!r} (expected {BANK_FORMAT})")
         if not (path / "params.npz").exists():
             raise FileNotFoundError(f"{path}: params.npz is missing")
-        return cls(TaskModelSpec.from_json(meta["spec"]), meta["params"], meta["tasks"],
+        params = meta["params"]
+        if not isinstance(params, list):
+            raise ValueError(f"{meta_path}: 'params' must be a list of [name, shape] pairs")
+        return cls(TaskModelSpec.from_json(meta["spec"]), {n: tuple(sh) for n, sh in params}, meta["tasks"],
                    tau_dtype=meta.get("tau_dtype", "float16"), path=path, fingerprint=meta.get("fingerprint"),
                    extra=meta.get("extra"))
 

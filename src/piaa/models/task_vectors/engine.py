@@ -22,7 +22,7 @@ HEAD_PARAMS = ("fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias")
 
 
 def is_head_only(bank: TaskBank) -> bool:
-    return tuple(bank.param_names) == HEAD_PARAMS and input_layout(bank.spec).trunk_shape is None
+    return sorted(bank.param_names) == sorted(HEAD_PARAMS) and input_layout(bank.spec).trunk_shape is None
 
 
 def head_scores(params: Dict[str, np.ndarray], X: np.ndarray, template: np.ndarray) -> np.ndarray:
@@ -79,6 +79,8 @@ class HeadOnlyProblem:
         pre = bank.theta_pre
         self.K = bank.num_tasks
         self.t = np.asarray(template, np.float32)
+        # row of λ for fc1.weight, fc1.bias, fc2.weight, fc2.bias (the bank's parameter order)
+        self.rows = [bank.param_names.index(n) for n in HEAD_PARAMS]
         self.W2, self.b2 = pre["fc2.weight"], pre["fc2.bias"]
         self.Tb1 = bank.tau_stack("fc1.bias")                    # K, h
         self.TW2 = bank.tau_stack("fc2.weight")                  # K, o, h
@@ -91,7 +93,7 @@ class HeadOnlyProblem:
         self._cache = None
 
     def scores(self, lam: np.ndarray) -> np.ndarray:
-        lam = np.asarray(lam, np.float32)
+        lam = np.asarray(lam, np.float32)[self.rows]
         z1 = self.A0 + (lam[0] @ self.AK2).reshape(self.A0.shape) + lam[1] @ self.Tb1
         a1 = np.maximum(z1, 0.0)
         W2 = self.W2 + np.tensordot(lam[2], self.TW2, axes=1)
@@ -106,13 +108,15 @@ class HeadOnlyProblem:
         z1, a1, W2, p, s = self._cache
         ds = np.asarray(ds, np.float32)
         dz2 = p * (self.t[None, :] - s[:, None]) * ds[:, None]
-        g = np.empty((4, self.K), np.float64)
+        g = np.empty((4, self.K), np.float64)  # rows in HEAD_PARAMS order, permuted to the bank's at the end
         g[2] = self.TW2f @ (dz2.T @ a1).ravel()
         g[3] = self.Tb2 @ dz2.sum(0)
         dz1 = (dz2 @ W2) * (z1 > 0)
         g[0] = self.AK2 @ dz1.ravel()
         g[1] = self.Tb1 @ dz1.sum(0)
-        return g
+        out = np.empty_like(g)
+        out[self.rows] = g
+        return out
 
     def task_scores(self) -> np.ndarray:
         """[K, n] zero-shot scores of every task model (λ = one-hot)."""
