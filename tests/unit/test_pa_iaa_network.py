@@ -62,7 +62,8 @@ def test_joint_training_lowers_both_losses():
     X, Y_a, Y_p = _data()
     net = _net()
     before = evaluate_losses(net, X, Y_a, X, Y_p)
-    hist = train_network(net, X, Y_a, X, Y_p, replace(PAPER_CONFIG, epochs=40, lr_heads=3e-2, lr_decay=1.0, batch_size=16))
+    cfg = replace(PAPER_CONFIG, epochs=40, lr_heads=3e-2, lr_decay=1.0, batch_size=16)
+    hist = train_network(net, X, Y_a, X, Y_p, cfg)
     after = evaluate_losses(net, X, Y_a, X, Y_p)
     assert after["val_L_a"] < 0.5 * before["val_L_a"]
     assert after["val_L_p"] < 0.5 * before["val_L_p"]

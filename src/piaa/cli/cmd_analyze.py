@@ -57,13 +57,13 @@ def traits_table(net, paths, ratings_dir=None, progress=False):
         means = ds.image_means().reindex(imgs).to_numpy()
         if net.config["second_kind"] == "traits":
             tt = trait_targets(ds.ratings, ds.users, names, images=imgs)
-            true = (means, tt.targets.to_numpy(), ds.image_means().index.isin(imgs))
+            true = (means, tt.targets.to_numpy())
     rows = []
     for j, name in enumerate(names):
         row = {"trait": name, "srocc_pred": float(srocc(out["score"][ok], out["second"][ok, j])),
                "n_images": int(ok.sum())}
         if true is not None:
-            m, tgt, _ = true
+            m, tgt = true
             sel = ok & np.isfinite(m)
             row["srocc_true"] = float(srocc(m[sel], tgt[sel, j])) if sel.sum() > 2 else float("nan")
         rows.append(row)

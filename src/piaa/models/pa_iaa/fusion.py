@@ -30,7 +30,8 @@ def _design(P: np.ndarray, bias: bool) -> np.ndarray:
     return np.concatenate([P, np.ones((len(P), 1))], axis=1) if bias else P
 
 
-def ridge_fusion(s_a: np.ndarray, P: np.ndarray, y: np.ndarray, alpha: float, bias: bool = True) -> Tuple[np.ndarray, float]:
+def ridge_fusion(s_a: np.ndarray, P: np.ndarray, y: np.ndarray, alpha: float,
+                 bias: bool = True) -> Tuple[np.ndarray, float]:
     """Closed-form minimizer of ``Σ (y - s_a - P w - b)² + alpha |w|²`` (b unpenalized)."""
     r = np.asarray(y, float) - np.asarray(s_a, float)
     A = _design(np.asarray(P, float), bias)

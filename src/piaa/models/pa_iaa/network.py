@@ -152,7 +152,7 @@ class PAIAANet(nn.Module):
         n = len(X)
         out = {"probs": np.full((n, self.n_buckets), np.nan, np.float32),
                "second": np.full((n, self.config["second_dim"]), np.nan, np.float32),
-               "hidden": np.full((n, self.config["hidden"][-1] if self.config["hidden"] else self.n_buckets),
+               "hidden": np.full((n, self.config["hidden"][-1] if self.config["hidden"] else self.feat_mean.shape[0]),
                                  np.nan, np.float32)}
         idx = np.flatnonzero(ok)
         for s in range(0, len(idx), batch_size):
