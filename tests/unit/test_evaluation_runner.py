@@ -263,3 +263,19 @@ def test_report_and_gain_plot(tmp_path):
     assert out.is_file() and out.read_bytes()[:4] == b"\x89PNG"
     del res["zero_shot_on_queries"]["generic"]
     assert gain_plot(res, tmp_path / "none.png") is None
+
+
+def test_a_failing_method_names_the_person_and_draw(tmp_path):
+    class Broken(Method):
+        name = "spy-broken"
+
+        def personalize(self, support, support_scores, query):
+            raise np.linalg.LinAlgError("singular")
+
+    registry.register_method(Broken)
+    try:
+        with pytest.raises(RuntimeError, match=r"'spy-broken' failed on person '1' \(fold f1, k=3, trial 0\).*"
+                                               r"LinAlgError: singular"):
+            _run(tmp_path, ["spy-broken"])
+    finally:
+        registry._REGISTRY.pop("spy-broken", None)

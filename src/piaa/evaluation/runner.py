@@ -166,8 +166,10 @@ def evaluate_method_on_fold(name: str, exp: Experiment, plan: FoldPlan, fold: Fo
         for person in _bar(plan.people, opts, f"{label} zero-shot"):
             ctx(person)
             t = time.perf_counter()
-            pred = _check_pred(method.predict_generic([Path(p) for p in person.paths]), len(person.paths), name)
+            with _context(name, plan.name, person.user, 0, 0):
+                pred = method.predict_generic([Path(p) for p in person.paths])
             dt = time.perf_counter() - t
+            pred = _check_pred(pred, len(person.paths), name)
             _add(cell, person.key, person.scores, pred, dt)
             for k in shots:
                 if len(person.scores) < max(spec.min_ratings, k + 2):
@@ -192,12 +194,23 @@ def evaluate_method_on_fold(name: str, exp: Experiment, plan: FoldPlan, fold: Fo
                 q = np.ones(len(person.scores), dtype=bool)
                 q[idx] = False
                 t = time.perf_counter()
-                pred = method.personalize(list(paths[idx]), person.scores[idx].copy(), list(paths[q]))
+                with _context(name, plan.name, person.user, k, trial):
+                    pred = method.personalize(list(paths[idx]), person.scores[idx].copy(), list(paths[q]))
                 dt = time.perf_counter() - t
                 pred = _check_pred(pred, int(q.sum()), name)
                 _add(cell, person.key, person.scores[q], pred, dt)
         rec["shots"][str(k)] = cell
     return rec
+
+
+@contextlib.contextmanager
+def _context(method: str, fold: str, user: str, k: int, trial: int):
+    """Say which person and draw a method failed on (the finished folds stay checkpointed)."""
+    try:
+        yield
+    except Exception as exc:
+        raise RuntimeError(f"method {method!r} failed on person {user!r} (fold {fold}, k={k}, trial {trial}): "
+                           f"{type(exc).__name__}: {exc}") from exc
 
 
 def _query_mask(seed, fold, person, trial, k) -> np.ndarray:

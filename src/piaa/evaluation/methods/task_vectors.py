@@ -102,6 +102,7 @@ class _BankMethod(Method):
     """Shared plumbing: the fold's bank, inputs memoized per image, head projections per fold."""
 
     own_keys: Sequence[str] = TV_KEYS
+    bank_overrides: Dict[str, object] = {}
 
     def _check_options(self):
         unknown = sorted(set(self.options) - set(BANK_KEYS) - set(self.own_keys))
@@ -114,7 +115,7 @@ class _BankMethod(Method):
 
         self._check_options()
         self.fold = fold
-        self.bank = fold_bank(fold, self.options)
+        self.bank = fold_bank(fold, {**self.bank_overrides, **self.options})
         self.template = template_for(fold.test_scale.min, fold.test_scale.max)
         self._row: Dict[str, int] = {}
         self._X: List[np.ndarray] = []
@@ -183,9 +184,10 @@ class _TaskVectorMethod(_BankMethod):
         return out
 
 
-def _tv_method(cls_name: str, name: str, description: str, overrides: dict) -> type:
+def _tv_method(cls_name: str, name: str, description: str, overrides: dict, bank_overrides=None) -> type:
     """Register a task-vector method variant (the paper's ablations differ only in personalizer options)."""
-    cls = type(cls_name, (_TaskVectorMethod,), {"name": name, "description": description, "overrides": overrides})
+    cls = type(cls_name, (_TaskVectorMethod,), {"name": name, "description": description, "overrides": overrides,
+                                                "bank_overrides": dict(bank_overrides or {})})
     return register_method(cls)
 
 
@@ -194,6 +196,9 @@ TaskVectors = _tv_method("TaskVectors", "task-vectors",
 TVPaper = _tv_method("TVPaper", "tv-paper",
                      "task vectors with the paper's recipe: plain adaptive init, 500 AdamW steps, lr 1e-2",
                      {"steps": 500, "lr": 1e-2, "prior_strength": 0.0, "steps_per_image": None})
+TVTasteGroups = _tv_method("TVTasteGroups", "tv-taste-groups",
+                           "task vectors + 6 taste-group tasks (k-means of the generic task's raters by taste)",
+                           {}, {"taste_groups": 6})
 TVUniformInit = _tv_method("TVUniformInit", "tv-uniform-init", "task vectors, ablation: uniform λ init (T → ∞)",
                            {"init": "uniform"})
 TVBestfitInit = _tv_method("TVBestfitInit", "tv-bestfit-init", "task vectors, ablation: best-fit λ init (T → 0)",
