@@ -103,3 +103,13 @@ def test_generic_over_a_ratings_dataset():
     assert tt.targets.shape == (6, 2)
     with pytest.raises(ValueError, match="users"):
         dataset_trait_targets(RatingsDataset("no-users", ratings, Scale(1, 7, 7)), ["signal"])
+
+
+def test_any_users_table_works_without_oasis_names():
+    """Big-Five style columns (none of OASIS's names): every numeric column is a candidate."""
+    ratings, users, _ = _synthetic_study(n_users=60, n_images=20)
+    big5 = users.rename(columns={"signal": "openness", "noise": "neuroticism", "signal_copy": "extraversion",
+                                 "weak": "agreeableness"}).assign(conscientiousness=1.0, note="x")
+    chosen = select_traits(ratings, big5, n=5)
+    assert set(chosen) <= {"openness", "neuroticism", "extraversion", "agreeableness"}  # constant/text dropped
+    assert len(chosen) == 4

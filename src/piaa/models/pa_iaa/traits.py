@@ -143,6 +143,21 @@ def dataset_trait_targets(dataset, traits: Sequence[str], images: Optional[Seque
     return trait_targets(dataset.ratings, users, traits, images=images)
 
 
+def candidate_traits(users: pd.DataFrame, candidates: Optional[Sequence[str]] = DEFAULT_CANDIDATES,
+                     min_known: int = 10) -> List[str]:
+    """Usable trait columns: ``candidates`` present in ``users`` (OASIS-beauty's documented list by default); when
+    none of them is there (PsychoFlickr/PARA Big-Five, anyone's own traits CSV) every numeric or coded column.
+    Columns known for fewer than ``min_known`` people or constant are dropped."""
+    names = [TRAIT_ALIASES.get(c, c) for c in (candidates or [])]
+    names = [c for c in names if c in users.columns]
+    enc = encode_traits(users, names) if names else encode_traits(users)
+    keep = [c for c in enc.columns if enc[c].notna().sum() >= min_known and enc[c].nunique(dropna=True) > 1]
+    if not keep:
+        raise ValueError(f"no usable trait column among {list(users.columns)} (need numeric or coded text columns "
+                         f"known for at least {min_known} people)")
+    return keep
+
+
 def rank_traits(ratings: pd.DataFrame, users: pd.DataFrame, candidates: Sequence[str] = DEFAULT_CANDIDATES,
                 n_splits: int = 20, seed: int = 0) -> pd.DataFrame:
     """Split-half reliability of each candidate's image targets, plus how complete the trait is.
@@ -150,7 +165,7 @@ def rank_traits(ratings: pd.DataFrame, users: pd.DataFrame, candidates: Sequence
     For each of ``n_splits`` random halvings of the raters, the liker profiles of both halves are correlated
     across images (Pearson); ``reliability`` is the mean. Noise traits give ≈ 0.
     """
-    cands = [TRAIT_ALIASES.get(c, c) for c in candidates if TRAIT_ALIASES.get(c, c) in users.columns]
+    cands = candidate_traits(users, candidates)
     r = centered_ratings(ratings)
     enc = encode_traits(users, cands)
     raters = np.array(sorted(set(r["user"]) & set(enc.index)))
@@ -190,4 +205,4 @@ def select_traits(ratings: pd.DataFrame, users: pd.DataFrame, candidates: Sequen
             break
     if len(chosen) < n:  # fewer non-redundant candidates than asked: fill with the next most reliable
         chosen += [c for c in ranking.index if c not in chosen][: n - len(chosen)]
-    return chosen
+    return chosen  # fewer than n only when fewer usable traits exist
