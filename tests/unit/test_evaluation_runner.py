@@ -279,3 +279,13 @@ def test_a_failing_method_names_the_person_and_draw(tmp_path):
             _run(tmp_path, ["spy-broken"])
     finally:
         registry._REGISTRY.pop("spy-broken", None)
+
+
+def test_checkpoints_are_tied_to_the_method_source(tmp_path):
+    from piaa.evaluation.methods.baselines import CrowdOracle
+    from piaa.evaluation.runner import code_stamp
+
+    assert code_stamp(SpyA) == code_stamp(SpyB) != code_stamp(CrowdOracle)
+    _run(tmp_path, ["spy-a"])
+    rec = json.loads((tmp_path / "work" / "checkpoints" / "spy-a" / "f1.json").read_text())
+    assert rec["fingerprint"].endswith("-" + code_stamp(SpyA))

@@ -98,7 +98,7 @@ def run_experiment(exp: Experiment, opts: RunOptions) -> Dict[str, Any]:
                         test_images=[Path(p) for p in sorted(set(plan.test_ratings["path"]))])
         for name in methods:
             ck = workdir / "checkpoints" / _safe(name) / f"{_safe(plan.name)}.json"
-            fp = exp.fingerprint(name)
+            fp = f"{exp.fingerprint(name)}-{code_stamp(get_method_class(name))}"
             rec = _load_checkpoint(ck, fp) if opts.resume else None
             if rec is not None:
                 print(f"[{name} / fold {plan.name}] resumed from {ck}", file=opts.log)
@@ -309,6 +309,19 @@ def _natural(item):
 # ---- checkpoints -----------------------------------------------------------------------------------------------
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name) or "_"
+
+
+def code_stamp(cls: type) -> str:
+    """Hash of the source file defining a method: editing the method's module invalidates its checkpoints.
+    (Changes in modules it imports are not seen; use --no-resume after those.)"""
+    import hashlib
+    import inspect
+
+    try:
+        src = Path(inspect.getsourcefile(cls) or "").read_bytes()
+    except (OSError, TypeError):
+        return "nosource"
+    return hashlib.sha256(src).hexdigest()[:10]
 
 
 def _load_checkpoint(path: Path, fingerprint: str) -> Optional[dict]:
