@@ -289,3 +289,34 @@ def test_checkpoints_are_tied_to_the_method_source(tmp_path):
     _run(tmp_path, ["spy-a"])
     rec = json.loads((tmp_path / "work" / "checkpoints" / "spy-a" / "f1.json").read_text())
     assert rec["fingerprint"].endswith("-" + code_stamp(SpyA))
+
+
+def test_cached_feature_provider_memoizes_per_backbone_and_variant(capsys):
+    from types import SimpleNamespace
+
+    from piaa.evaluation.features import CachedFeatureProvider
+
+    calls = []
+
+    class Stub:
+        def __init__(self, variant):
+            self.variant = variant
+
+        def extract(self, paths):
+            calls.append((self.variant, list(paths)))
+            feats = np.array([[len(p), 1.0 if self.variant == "pooled" else 2.0] for p in paths])
+            errors = {i: "cannot decode" for i, p in enumerate(paths) if p.endswith("bad.jpg")}
+            feats[list(errors)] = np.nan
+            return SimpleNamespace(features=feats, errors=errors)
+
+    fp = CachedFeatureProvider(progress=False)
+    fp._extractor = lambda backbone, variant: Stub(variant)
+    a = fp.get([Path("/x/a.jpg"), Path("/x/bad.jpg")], variant="pooled")
+    b = fp.get([Path("/x/bad.jpg"), Path("/x/a.jpg"), Path("/x/cc.jpg")], variant="pooled")
+    c = fp.get([Path("/x/a.jpg")], variant="multilevel")
+    assert calls == [("pooled", ["/x/a.jpg", "/x/bad.jpg"]), ("pooled", ["/x/cc.jpg"]),
+                     ("multilevel", ["/x/a.jpg"])]
+    assert a[0, 1] == 1.0 and np.isnan(a[1]).all() and np.isnan(b[0]).all() and b[2, 0] == len("/x/cc.jpg")
+    assert c[0, 1] == 2.0
+    assert "no features for /x/bad.jpg: cannot decode" in capsys.readouterr().err
+    assert list(fp.errors) == ["/x/bad.jpg"]
