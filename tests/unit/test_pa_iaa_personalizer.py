@@ -177,3 +177,13 @@ def test_closed_form_sgd_equals_the_step_loop(steps, bias):
     w2, b2 = sgd_fusion_loop(s_a, P, y, lr=1e-3, steps=steps, bias=bias)
     np.testing.assert_allclose(w1, w2, rtol=1e-8, atol=1e-10)
     assert b1 == pytest.approx(b2, rel=1e-8, abs=1e-10)
+
+
+def test_outputs_with_a_network_reference_keep_the_reference(net, tmp_path):
+    path = tmp_path / "ref.npz"
+    save_network(net, path)
+    X, y, out = _person(net)
+    est = PAIAAPersonalizer(network=f"file:{path}").fit(out, y)  # precomputed outputs, network by reference
+    state = est.state_dict()
+    assert state["meta"]["network"] == f"file:{path}" and state["meta"]["network_fingerprint"]
+    np.testing.assert_array_equal(PAIAAPersonalizer.from_state_dict(state).predict(out), est.predict(out))

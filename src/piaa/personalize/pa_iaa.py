@@ -169,10 +169,8 @@ class PAIAAPersonalizer:
         return {str(n): float(v) for n, v in zip(names, self.w_)}
 
     # ---- state ------------------------------------------------------------------------------------------------
-    def _fingerprint(self) -> Optional[str]:
-        net = self.network if hasattr(self.network, "predict_arrays") else getattr(self, "network_", None)
-        if net is None:
-            return None
+    def _fingerprint(self) -> str:
+        net = self._net()
         if getattr(net, "_fp_cache", None) is None:
             net._fp_cache = net.fingerprint()
         return net._fp_cache
@@ -183,13 +181,13 @@ class PAIAAPersonalizer:
 
     def state_dict(self) -> Dict[str, Any]:
         self._check_fitted()
-        net = self.network if hasattr(self.network, "predict_arrays") else getattr(self, "network_", None)
-        ref = getattr(net, "source", None) if net is not None else self.network
+        net = self._net()
+        ref = getattr(net, "source", None)
         params = {k: getattr(self, k) for k in _PARAMS}
         meta = {"method": "pa-iaa", "version": 1, "params": params, "network": ref,
                 "network_fingerprint": self.network_fingerprint_, "n_support": self.n_support_,
                 "alpha": self.alpha_, "bias": self.b_, "generic_factor": self.a_,
-                "second_names": list(net.config["second_names"]) if net is not None else None}
+                "second_names": list(net.config["second_names"])}
         arrays = {}
         if self.mlp_ is not None:
             arrays = {f"mlp_{k}": v for k, v in self.mlp_.params.items()}
