@@ -77,6 +77,8 @@ class PAIAAPersonalizer:
             if k not in self.get_params():
                 raise ValueError(f"unknown parameter {k!r} for PAIAAPersonalizer")
             setattr(self, k, v)
+        if "network" in params:  # forget the network resolved from the old reference
+            self.network_ = None
         return self
 
     # ---- network and inputs -----------------------------------------------------------------------------------
