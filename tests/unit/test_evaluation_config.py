@@ -41,6 +41,8 @@ def test_absolute_paths_are_kept(tmp_path):
     (lambda r: r["tasks"].append(dict(r["tasks"][0])), "used twice"),
     (lambda r: r["tasks"][0].pop("images"), "needs images"),
     (lambda r: r.pop("test"), "[test] table is required"),
+    (lambda r: r["test"].update(only_folds=["a"]), "only_folds needs folds"),
+    (lambda r: r["test"].update(fold_column="subset"), "fold_column needs folds"),
 ])
 def test_bad_experiment_files_fail_with_a_clear_message(change, message):
     raw = _minimal()

@@ -175,6 +175,10 @@ def parse_experiment(raw: Dict[str, Any], base_dir, path: Optional[Path] = None)
     if "folds" in test_raw:
         test.folds = _path(test_raw["folds"], base_dir, where, "[test] folds")
     test.fold_column = str(test_raw.get("fold_column", "fold"))
+    if "only_folds" in test_raw and test.folds is None:
+        raise ExperimentError(f"{where}: [test] only_folds needs folds = \"<folds CSV>\"")
+    if "fold_column" in test_raw and test.folds is None:
+        raise ExperimentError(f"{where}: [test] fold_column needs folds = \"<folds CSV>\"")
     if "only_folds" in test_raw:
         test.only_folds = [str(f) for f in _list(test_raw["only_folds"], where, "[test] only_folds")]
     shots = _list(test_raw.get("shots", [10, 100]), where, "[test] shots")
