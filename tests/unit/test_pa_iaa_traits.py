@@ -113,3 +113,16 @@ def test_any_users_table_works_without_oasis_names():
     chosen = select_traits(ratings, big5, n=5)
     assert set(chosen) <= {"openness", "neuroticism", "extraversion", "agreeableness"}  # constant/text dropped
     assert len(chosen) == 4
+
+
+def test_zscore_weighting_evens_out_scale_use():
+    # u1 and u2 have the same taste (A over B); u1 uses the whole scale, u2 two neighbouring points
+    ratings = _ratings([("u1", "A", 7), ("u1", "B", 1), ("u2", "A", 4), ("u2", "B", 3)])
+    users = pd.DataFrame({"x": [1.0, -1.0]}, index=pd.Index(["u1", "u2"], name="user"))
+    # centered weights: u1 +3/-3, u2 +0.5/-0.5 -> A: (3*1 + 0.5*-1) / 3.5 ; z-scored: both +1/-1 -> A: 0
+    raw = trait_targets(ratings, users, ["x"]).targets.loc["A", "x"] * trait_targets(ratings, users, ["x"]).scale[0]
+    assert raw == pytest.approx(2.5 / 3.5)
+    z = trait_targets(ratings, users, ["x"], weighting="zscore")
+    assert z.targets.loc["A", "x"] == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="weighting"):
+        trait_targets(ratings, users, ["x"], weighting="rank")

@@ -12,7 +12,8 @@ Options (``[methods.<name>]``; every one optional):
   trunk activations), hidden ([1024, 512]), epochs, lr_heads, lr_backbone, batch_size, gamma, momentum,
   weight_decay, lr_decay, seed — training; traits ("auto" = five chosen per fold by split-half reliability on
   the fold's training ratings, or a list), trait_tasks (list of task names; default: the generic task if it has
-  users, else the first task with users), second_task (mt-iaa) — data; solver ("ridge" | "sgd"), alpha ("loo" or
+  users, else the first task with users), trait_weighting ("centered" | "zscore", see ``traits.py``),
+  second_task (mt-iaa) — data; solver ("ridge" | "sgd"), alpha ("loo" or
   a number), bias, lr, steps (sgd), mlp_hidden, mlp_steps, mlp_lr, mlp_weight_decay — fusion.
 
 The network is trained once per fold and shared (``fold.shared_get``) by every method with the same training
@@ -35,7 +36,8 @@ from piaa.evaluation.methods.registry import register_method
 
 _TRAIN_KEYS = ("epochs", "lr_heads", "lr_backbone", "batch_size", "gamma", "momentum", "weight_decay", "lr_decay",
                "seed")
-_NET_KEYS = ("backbone", "variant", "split", "hidden", "traits", "trait_tasks", "second_task") + _TRAIN_KEYS
+_NET_KEYS = ("backbone", "variant", "split", "hidden", "traits", "trait_tasks", "trait_weighting",
+             "second_task") + _TRAIN_KEYS
 _FUSION_KEYS = ("solver", "alpha", "bias", "lr", "steps", "momentum_fusion", "mlp_hidden", "mlp_steps", "mlp_lr",
                 "mlp_weight_decay")
 
@@ -70,8 +72,8 @@ class _PAIAABase(Method):
             net_opts.pop("second_task", None)
         else:
             net_opts.setdefault("second_task", "valence")
-            net_opts.pop("traits", None)
-            net_opts.pop("trait_tasks", None)
+            for k in ("traits", "trait_tasks", "trait_weighting"):
+                net_opts.pop(k, None)
         key = f"pa-iaa-net:{self.second_kind}:" + hashlib.sha256(
             json.dumps(net_opts, sort_keys=True, default=str).encode()).hexdigest()[:12]
         self.net = fold.shared_get(key, lambda: self._train(fold, net_opts))
@@ -96,7 +98,8 @@ class _PAIAABase(Method):
                                      f"`users = ...` (per-person traits) for the trait head")
                 tasks = [aes] if aes in with_users else [with_users[0]]
             ds, users, root = _combine_trait_tasks(tasks)
-            second = traits_task(ds, root, users=users, traits=opts.get("traits", "auto"), seed=fold.seed)
+            second = traits_task(ds, root, users=users, traits=opts.get("traits", "auto"), seed=fold.seed,
+                                 weighting=opts.get("trait_weighting", "centered"))
         else:
             t = fold.task(opts["second_task"])
             second = aesthetics_task(t.dataset, t.images_root, name=t.name)

@@ -60,17 +60,17 @@ class SecondTask:
 
 
 def traits_task(dataset, images_root, users: Optional[pd.DataFrame] = None, traits="auto",
-                images: Optional[Sequence[str]] = None, seed: int = 0) -> SecondTask:
+                images: Optional[Sequence[str]] = None, seed: int = 0, weighting: str = "centered") -> SecondTask:
     """Trait targets from a ratings dataset with per-person traits; ``traits="auto"`` picks five by
     split-half reliability on these (training) ratings (see ``traits.select_traits``)."""
     users = dataset.users if users is None else users
     if users is None:
         raise ValueError(f"{dataset.name}: trait task needs a users table")
     if traits == "auto":
-        traits = select_traits(dataset.ratings, users, seed=seed)
-    tt = trait_targets(dataset.ratings, users, list(traits), images=images)
+        traits = select_traits(dataset.ratings, users, seed=seed, weighting=weighting)
+    tt = trait_targets(dataset.ratings, users, list(traits), images=images, weighting=weighting)
     return SecondTask("traits", list(tt.targets.index), Path(images_root), tt.targets, list(tt.traits),
-                      meta=tt.to_meta())
+                      meta={**tt.to_meta(), "weighting": weighting})
 
 
 def aesthetics_task(dataset, images_root, images: Optional[Sequence[str]] = None, name: str = "") -> SecondTask:

@@ -75,11 +75,22 @@ def standardize(traits: pd.DataFrame, users: Optional[Sequence[str]] = None) -> 
     return (t - mu) / sd
 
 
-def centered_ratings(ratings: pd.DataFrame) -> pd.DataFrame:
-    """``ratings`` with a ``weight`` column: each rating minus the rater's mean rating."""
+WEIGHTINGS = ("centered", "zscore")
+
+
+def centered_ratings(ratings: pd.DataFrame, weighting: str = "centered") -> pd.DataFrame:
+    """``ratings`` with a ``weight`` column: each rating minus the rater's mean rating ("centered"), or that
+    divided by the rater's rating SD ("zscore": a rater who uses the whole scale weighs no more than one who uses
+    two points of it; raters who gave one value throughout get weight 0)."""
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"unknown weighting {weighting!r}; use one of {WEIGHTINGS}")
     r = ratings[["user", "image", "score"]].copy()
     r["user"] = r["user"].astype(str)
-    r["weight"] = r["score"] - r.groupby("user")["score"].transform("mean")
+    g = r.groupby("user")["score"]
+    r["weight"] = r["score"] - g.transform("mean")
+    if weighting == "zscore":
+        sd = g.transform(lambda x: x.std(ddof=0))
+        r["weight"] = np.where(sd > 0, r["weight"] / sd.where(sd > 0, 1.0), 0.0)
     return r
 
 
@@ -110,14 +121,15 @@ class TraitTargets:
 
 
 def trait_targets(ratings: pd.DataFrame, users: pd.DataFrame, traits: Sequence[str],
-                  images: Optional[Sequence[str]] = None, margin: float = TARGET_MARGIN) -> TraitTargets:
+                  images: Optional[Sequence[str]] = None, margin: float = TARGET_MARGIN,
+                  weighting: str = "centered") -> TraitTargets:
     """Trait targets of every image in ``ratings`` (or only ``images``) from the raters' traits.
 
     ``ratings`` (columns user, image, score) must hold only training ratings; traits are standardized over the
     raters present in it. Images whose raters all lack a trait get 0 (the average rater) for that trait.
     """
     traits = [TRAIT_ALIASES.get(t, t) for t in traits]
-    r = centered_ratings(ratings)
+    r = centered_ratings(ratings, weighting)
     enc = encode_traits(users, traits)
     raters = sorted(set(r["user"]) & set(enc.index))
     if not raters:
@@ -159,14 +171,14 @@ def candidate_traits(users: pd.DataFrame, candidates: Optional[Sequence[str]] = 
 
 
 def rank_traits(ratings: pd.DataFrame, users: pd.DataFrame, candidates: Sequence[str] = DEFAULT_CANDIDATES,
-                n_splits: int = 20, seed: int = 0) -> pd.DataFrame:
+                n_splits: int = 20, seed: int = 0, weighting: str = "centered") -> pd.DataFrame:
     """Split-half reliability of each candidate's image targets, plus how complete the trait is.
 
     For each of ``n_splits`` random halvings of the raters, the liker profiles of both halves are correlated
     across images (Pearson); ``reliability`` is the mean. Noise traits give ≈ 0.
     """
     cands = candidate_traits(users, candidates)
-    r = centered_ratings(ratings)
+    r = centered_ratings(ratings, weighting)
     enc = encode_traits(users, cands)
     raters = np.array(sorted(set(r["user"]) & set(enc.index)))
     z = standardize(enc, raters)
@@ -191,11 +203,11 @@ def rank_traits(ratings: pd.DataFrame, users: pd.DataFrame, candidates: Sequence
 
 
 def select_traits(ratings: pd.DataFrame, users: pd.DataFrame, candidates: Sequence[str] = DEFAULT_CANDIDATES,
-                  n: int = 5, max_corr: float = 0.7, seed: int = 0) -> List[str]:
+                  n: int = 5, max_corr: float = 0.7, seed: int = 0, weighting: str = "centered") -> List[str]:
     """Greedy choice of ``n`` traits: most reliable first, skipping a trait whose image targets correlate above
     ``max_corr`` (absolute) with one already chosen (it would repeat the same signal)."""
-    ranking = rank_traits(ratings, users, candidates, seed=seed)
-    tt = trait_targets(ratings, users, list(ranking.index))
+    ranking = rank_traits(ratings, users, candidates, seed=seed, weighting=weighting)
+    tt = trait_targets(ratings, users, list(ranking.index), weighting=weighting)
     corr = tt.targets.corr().abs()
     chosen: List[str] = []
     for c in ranking.index:

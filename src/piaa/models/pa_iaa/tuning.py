@@ -25,7 +25,8 @@ from piaa.models.pa_iaa.train import PAPER_CONFIG, train_network
 
 
 def run(data_root: Path, test_subset: str, val_subset: str, lrs, epochs_list, variant: str, hidden, seed: int = 0,
-        personalize: bool = False, people: int = 40, split=None, lr_backbone: float = 1e-5):
+        personalize: bool = False, people: int = 40, split=None, lr_backbone: float = 1e-5,
+        weighting: str = "centered"):
     from piaa.data import load_dataset
 
     ds = load_dataset("oasis-beauty", data_root / "oasis-beauty")
@@ -41,9 +42,9 @@ def run(data_root: Path, test_subset: str, val_subset: str, lrs, epochs_list, va
 
     tr, va = part(train_imgs), part(val_imgs)
     root = Path(ds.images_root)
-    sec_tr = traits_task(tr, root, seed=seed)
+    sec_tr = traits_task(tr, root, seed=seed, weighting=weighting)
     traits = sec_tr.names
-    sec_va = traits_task(va, root, traits=traits)
+    sec_va = traits_task(va, root, traits=traits, weighting=weighting)
     inputs = extractor_inputs(variant=variant, split=split, progress=True)
     Da, Dv = distribution_targets(tr), distribution_targets(va)
     Xa = inputs([root / i for i in Da.index])
@@ -82,7 +83,8 @@ def run(data_root: Path, test_subset: str, val_subset: str, lrs, epochs_list, va
             print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in rec.items()}),
                   file=sys.stderr)
             results.append(rec)
-    return {"test_subset": test_subset, "val_subset": val_subset, "traits": traits, "results": results}
+    return {"test_subset": test_subset, "val_subset": val_subset, "traits": traits, "weighting": weighting,
+            "results": results}
 
 
 FUSION_VARIANTS = {
@@ -148,6 +150,8 @@ def main(argv=None) -> int:
     ap.add_argument("--split", type=int, default=None,
                     help="finetune-top mode: also train backbone layers SPLIT..end on cached trunk activations")
     ap.add_argument("--lr-backbone", type=float, default=1e-5)
+    ap.add_argument("--weighting", default="centered", choices=["centered", "zscore"],
+                    help="rater weights of the trait targets")
     ap.add_argument("--personalize", action="store_true",
                     help="also score fusion variants on validation people at the best epoch of each lr")
     ap.add_argument("--people", type=int, default=40)
@@ -155,7 +159,8 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     out = run(a.data, a.test_subset, a.val_subset, [float(x) for x in a.lrs.split(",")],
               [int(x) for x in a.epochs.split(",")], a.variant, [int(h) for h in a.hidden.split(",") if h],
-              personalize=a.personalize, people=a.people, split=a.split, lr_backbone=a.lr_backbone)
+              personalize=a.personalize, people=a.people, split=a.split, lr_backbone=a.lr_backbone,
+              weighting=a.weighting)
     if a.output:
         from piaa.personalize.state import atomic_write_bytes
 
