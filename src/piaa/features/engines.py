@@ -5,9 +5,10 @@ Two engines are registered:
 - ``"torch"`` runs the registered backbone eagerly (the reference every other engine is checked against).
 - ``"onnx"`` exports backbone + feature variant once with ``torch.onnx.export`` (dynamic batch axis) into the
   user cache dir and runs it in ONNX Runtime with all graph optimizations (BN folded into convs, ReLU6 fused,
-  NCHWc layout). Before the graph is used it is run on a fixed random batch next to the eager model; if any
-  output differs by more than ``VERIFY_ATOL`` (1e-4) the engine is refused and torch is used instead, with a
-  warning -- an export that silently changes outputs is worse than a slow one.
+  NCHWc layout). Before the graph is used it is run on a fixed batch of photo-like inputs next to the eager
+  model; if any output differs by more than ``VERIFY_ATOL`` (1e-4; for unpooled trunk activations see
+  ``verify_against_eager``) the engine is refused and torch is used instead, with a warning -- an export
+  that silently changes outputs is worse than a slow one.
 
 ``"auto"`` (the FeatureExtractor default) is onnx when it builds and verifies, else torch.
 
@@ -21,7 +22,8 @@ to give each call more intra-op threads instead.
 Export details: the TF-"SAME" padding of EfficientNet-Lite is computed from the input shape at run time in
 eager mode; for export a copy of the network gets that padding frozen for the configured input size
 (symmetric pads become the conv's own padding, asymmetric ones a constant ``Pad`` that ORT fuses into the
-conv). The optimized graph is then just convolutions and poolings.
+conv). The optimized graph is then just convolutions and poolings. Global pooling is exported as two 1-D
+means (``_pool_accurately``), which keeps pooled features within ~2e-5 of eager on real photos.
 """
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ from typing import Callable, Dict, Optional
 import numpy as np
 
 VERIFY_ATOL = 1e-4
-EXPORT_FORMAT_VERSION = "2"  # bump when the export procedure changes: old files are then ignored
+EXPORT_FORMAT_VERSION = "3"  # bump when the export procedure changes: old files are then ignored
 ONNX_OPSET = 17
 
 _ENGINES: Dict[str, Callable] = {}
@@ -171,8 +173,23 @@ def export_key(backbone: str, cfg, variant: str, weights: str) -> str:
     return f"{backbone}-{variant}-{digest}.onnx"
 
 
+def _pool_accurately(x):
+    """Global average pool as two 1-D means (over W, then H).
+
+    Same value as ``x.mean(dim=(2, 3))``, but ONNX Runtime's single ReduceMean over a 112x112 map accumulates
+    12544 floats and drifts ~1e-4 from the exact mean on real photos (measured: 9.8e-5 vs a float64 forward,
+    eager torch 1.2e-5); two means of 112 values each stay at ~2e-5.
+    """
+    return x.mean(dim=3).mean(dim=2) if x.dim() == 4 else x
+
+
 def _variant_module(model, variant: str):
-    """The nn.Module that torch.onnx.export traces: input batch -> the variant's output."""
+    """The nn.Module that torch.onnx.export traces: input batch -> the variant's output.
+
+    "pooled" and "multilevel" are rebuilt from the Backbone protocol (``layers``) with ``_pool_accurately``;
+    anything a custom backbone does differently is caught by the verification against eager.
+    """
+    import torch
     import torch.nn as nn
 
     class VariantForward(nn.Module):
@@ -181,6 +198,14 @@ def _variant_module(model, variant: str):
             self.backbone = model
 
         def forward(self, x):
+            if variant == "pooled":
+                return _pool_accurately(self.backbone.forward_range(x))
+            if variant == "multilevel":
+                pooled = []
+                for layer in self.backbone.layers:
+                    x = layer(x)
+                    pooled.append(_pool_accurately(x))
+                return torch.cat(pooled, dim=1)
             return self.backbone.forward_variant(x, variant)
 
     return VariantForward().eval()
@@ -256,10 +281,29 @@ def export_onnx(model, variant: str, input_size: int, path: Path) -> Path:
     return path
 
 
-def verification_batch(input_size: int, n: int = 3) -> np.ndarray:
-    """Fixed pseudo-random batch (odd size, so the dynamic batch axis is exercised too)."""
+def verification_batch(cfg) -> np.ndarray:
+    """Fixed pseudo-random batch of photo-like inputs, normalized with the backbone's own mean/std.
+
+    White noise alone is too easy: its activations average out. Real photos have large smooth regions whose
+    activations add up coherently in the global pooling, which is where float32 accumulation order shows. So
+    the batch mixes pixel noise, smooth colour fields (a few random colours blown up), a flat gray image, a
+    saturated one and a sharp-edged one. Odd batch size, so the dynamic batch axis is exercised too.
+    """
     rng = np.random.default_rng(20240601)
-    return rng.standard_normal((n, 3, input_size, input_size)).astype(np.float32)
+    s = cfg.input_size
+    yy, xx = np.mgrid[0:s, 0:s] / max(s - 1, 1)
+    imgs = [rng.random((s, s, 3))]
+    corners = rng.random((4, 3))  # bilinear blend of four random corner colours
+    imgs.append((corners[0] * (1 - yy)[..., None] * (1 - xx)[..., None] + corners[1] * (1 - yy)[..., None] *
+                 xx[..., None] + corners[2] * yy[..., None] * (1 - xx)[..., None] +
+                 corners[3] * (yy * xx)[..., None]))
+    imgs.append(np.full((s, s, 3), 0.5) + 0.01 * rng.standard_normal((s, s, 3)))
+    imgs.append(np.ones((s, s, 3)) * np.array([1.0, 0.9, 0.0]))
+    imgs.append(np.where(((yy * 8).astype(int) + (xx * 8).astype(int))[..., None] % 2 == 0, 0.95, 0.05)
+                * np.ones(3))
+    batch = np.clip(np.stack(imgs), 0, 1)
+    batch = (batch - np.asarray(cfg.mean)) / np.asarray(cfg.std)
+    return np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32)
 
 
 class OnnxEngine:
@@ -304,19 +348,42 @@ class OnnxEngine:
             self.session = ort.InferenceSession(str(self.path), so, providers=["CPUExecutionProvider"])
         self._input = self.session.get_inputs()[0].name
 
-        x = verification_batch(cfg.input_size)
-        with torch.inference_mode():
-            ref = model.forward_variant(torch.from_numpy(x), variant).float().numpy()
-        got = self(x)
-        self.verified_max_abs_diff = float(np.max(np.abs(got - ref))) if ref.size else 0.0
-        if got.shape != ref.shape or not self.verified_max_abs_diff <= VERIFY_ATOL:
-            raise EngineVerificationError(
-                f"ONNX export of {backbone}/{variant} ({self.path}) differs from eager PyTorch: shape "
-                f"{got.shape} vs {ref.shape}, max abs diff {self.verified_max_abs_diff:.3g} > {VERIFY_ATOL}")
+        self.verified_max_abs_diff, self.verify_tolerance = verify_against_eager(self, model, variant, cfg)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         out = self.session.run(None, {self._input: np.ascontiguousarray(batch, dtype=np.float32)})[0]
         return out.astype(np.float32, copy=False)
+
+
+def verify_against_eager(engine, model, variant: str, cfg) -> tuple:
+    """Run ``verification_batch`` through ``engine`` and the eager model; return (max abs diff, tolerance).
+
+    The tolerance is ``VERIFY_ATOL`` (1e-4). Only where eager float32 is itself not that exact -- large
+    unpooled activations ("trunkK", values up to ~40 in EfficientNet-Lite) -- it becomes twice eager's own
+    rounding error, measured against a float64 forward of the same batch: an export must then be as close to
+    eager as float32 arithmetic allows, and no engine has to be more exact than the reference it is judged by.
+    Raises EngineVerificationError beyond it.
+    """
+    import torch
+
+    x = verification_batch(cfg)
+    with torch.inference_mode():
+        ref = model.forward_variant(torch.from_numpy(x), variant).float().numpy()
+    got = engine(x)
+    if got.shape != ref.shape:
+        raise EngineVerificationError(f"{engine.name} engine of {cfg.weights or 'backbone'}/{variant} returns "
+                                      f"shape {got.shape}, eager PyTorch {ref.shape}")
+    diff = float(np.max(np.abs(got - ref))) if ref.size else 0.0
+    tol = VERIFY_ATOL
+    if not diff <= tol:
+        with torch.inference_mode():
+            exact = copy.deepcopy(model).double().forward_variant(torch.from_numpy(x).double(), variant).numpy()
+        tol = max(VERIFY_ATOL, 2.0 * float(np.max(np.abs(ref - exact))))
+    if not diff <= tol:
+        raise EngineVerificationError(
+            f"{engine.name} export of {variant} features ({getattr(engine, 'path', '')}) differs from eager "
+            f"PyTorch: max abs diff {diff:.3g} > tolerance {tol:.3g}")
+    return diff, tol
 
 
 def _build_verified_or_torch(backbone: str, variant: str, quiet_import: bool = False):
