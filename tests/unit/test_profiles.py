@@ -377,3 +377,29 @@ def test_generic_scores_accepts_the_shapes_a_scorer_may_return(returned):
     assert list(g.errors) == [1]
     with pytest.raises(RuntimeError, match="returned 3 scores for 2 photos"):
         gen.generic_scores(S(), ["a", "b"])
+
+
+def test_cross_validate_is_paired_per_fold_and_out_of_fold():
+    from piaa.profiles.assess import cross_validate, fold_ids, verdict
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=30)
+    generic = y + rng.normal(scale=2.0, size=30)
+    seen = []
+
+    def fit_predict(train, test):
+        seen.append((set(train), set(test)))
+        return y[test] + rng.normal(scale=0.1, size=len(test))   # a near-perfect person model
+
+    rec = cross_validate(fit_predict, y, generic, k=5, seed=3)
+    assert all(not (tr & te) for tr, te in seen) and set().union(*(te for _, te in seen)) == set(range(30))
+    folds = fold_ids(30, 5, 3)
+    from piaa.metrics import srocc
+
+    expect_g = np.mean([srocc(generic[folds == f], y[folds == f]) for f in range(5)])
+    assert rec["generic_srocc"] == pytest.approx(expect_g)
+    assert rec["method_srocc"] > 0.9 and rec["better_than_generic"] is True and rec["gain_se"] > 0
+    assert "knows you: " in verdict(rec) and "warning" not in verdict(rec)
+    flat = dict(rec, method_srocc=0.40, generic_srocc=0.42, gain_se=0.05)
+    v = verdict(flat)
+    assert "within the noise of 30 ratings (±0.10)" in v and "warning: the profile is NOT better" in v
