@@ -132,7 +132,11 @@ def run_speed(args) -> int:
     if not paths:
         print("error: no photos to time", file=sys.stderr)
         return 1
-    rep = speed_benchmark(paths, args.model, engines=tuple(args.engines.split(",")), repeats=args.repeats)
+    try:
+        rep = speed_benchmark(paths, args.model, engines=tuple(args.engines.split(",")), repeats=args.repeats)
+    except (KeyError, ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     text = json.dumps(rep, indent=2)
     print(text)
     if args.output:

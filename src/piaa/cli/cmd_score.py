@@ -42,20 +42,29 @@ def _err(msg: str) -> int:
     return 1
 
 
-def run_score(args) -> int:
+def _inputs(items, recursive: bool):
+    """(image files, None) or ([], message): a missing path or an empty selection is a usage problem."""
     from piaa.io.images import iter_image_files
+
+    try:
+        found = iter_image_files(items, recursive=recursive)
+    except FileNotFoundError as exc:
+        return [], str(exc)
+    if found:
+        return found, None
+    hint = "" if recursive else "; add --recursive to look in sub-folders"
+    return [], "nothing to score: no image files in " + ", ".join(map(str, items)) + hint
+
+
+def run_score(args) -> int:
     from piaa.models.scorer import load_scorer
 
     if args.batch_size < 1:
         print("error: --batch-size must be >= 1", file=sys.stderr)
         return 2
-    try:
-        paths = iter_image_files(args.paths, recursive=args.recursive)
-    except FileNotFoundError as exc:
-        return _err(str(exc))
-    if not paths:
-        return _err(f"no photos found in {', '.join(args.paths)}"
-                    + ("" if args.recursive else " (sub-folders are searched with --recursive)"))
+    paths, problem = _inputs(args.paths, args.recursive)
+    if problem:
+        return _err(problem)
     try:
         scorer = load_scorer(args.model, engine=args.engine, cache=None if args.no_cache else "default",
                              batch_size=args.batch_size)

@@ -1,13 +1,13 @@
 """Train the embedded default scoring model: a GenericHead on ALL 900 OASIS images, OASIS-beauty distributions.
 
 The head's options are chosen by leave-one-subset-out CV over the four OASIS image subsets (no separate test
-data exists once every image is used for training; the honest held-out numbers come from ``piaa bench giaa``,
-whose JSON can be passed in as ``metrics_json`` so the model file and card carry them). The weights are stored
+data exists once every image is used for training). The honest held-out numbers come from ``piaa bench giaa``
+with the same options; its JSON report, saved next to the model file as ``<model>.bench.json``, is what
+``piaa models`` and ``Scorer.info["metrics"]`` show. The weights are stored
 as float16 when that changes no score by more than ``FP16_TOL`` on the training images, else float32.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -22,30 +22,18 @@ TRAINING_DATA = ("OASIS (Kurdi et al. 2017), all 900 images; targets: per-image 
 DEFAULT_HEAD_OPTIONS = {"n_models": 3}
 
 
-def summarize_benchmark(rep: dict) -> dict:
-    """The parts of a ``piaa bench giaa`` report a model record keeps."""
-    s = rep["summary"]
-    return {
-        "protocol": "4-fold GIAA on OASIS beauty (train 3 image subsets, test the 4th), options by CV on "
-                    "training subsets only",
-        "backbones": rep.get("backbones"), "variant": rep.get("variant"),
-        "srocc": round(s["srocc"]["mean"], 4), "srocc_std": round(s["srocc"]["std"], 4),
-        "plcc": round(s["plcc"]["mean"], 4), "acc": round(s["acc"]["mean"], 4), "emd": round(s["emd"]["mean"], 4),
-        "srocc_folds": [round(f["srocc"], 4) for f in rep["folds"]],
-        "date": rep.get("date"),
-    }
-
-
 def train_default_model(output: Path, backbone: str = "efficientnet_lite0", variant: str = "multilevel",
                         head_options: Optional[dict] = None, grid: Optional[Sequence[dict]] = DEFAULT_GRID,
-                        seed: int = 0, name: str = DEFAULT_MODEL, metrics_json: Optional[Path] = None,
+                        seed: int = 0, name: str = DEFAULT_MODEL,
                         data_dir: Optional[Path] = None, engine: str = "auto", progress: bool = True) -> dict:
     """Fit, check, and write the model file atomically; returns a summary (options, dtype, fp16 diff...)."""
     from piaa.models.giaa_bench import extract_features, load_oasis
     from piaa.personalize.state import save_state
 
     ds, images, subsets, paths = load_oasis(data_dir)
-    X = extract_features(paths, [backbone], variant, engine=engine, progress=progress)
+    backbones = [b for b in backbone.replace(",", "+").split("+") if b]
+    backbone = "+".join(backbones)
+    X = extract_features(paths, backbones, variant, engine=engine, progress=progress)
     ok = np.isfinite(X).all(axis=1)
     if not ok.all():
         bad = [images[i] for i in np.flatnonzero(~ok)][:3]
@@ -58,7 +46,6 @@ def train_default_model(output: Path, backbone: str = "efficientnet_lite0", vari
         opts, table = select_params(X, D, ds.scale, grid=grid, base=base, seed=seed, groups=subsets,
                                     progress=progress)
     head = GenericHead(ds.scale, **opts).fit(X, D)
-    metrics = summarize_benchmark(json.loads(Path(metrics_json).read_text())) if metrics_json else {}
     extra = {"head_options": {k: v for k, v in opts.items() if k != "scale"},
              "selection_cv": table, "n_train_images": int(len(X)), "scale": "1-7 (OASIS beauty)",
              "limitations": "900 OASIS photos only; raters were US online participants; measures 'beauty' of "
@@ -68,19 +55,19 @@ def train_default_model(output: Path, backbone: str = "efficientnet_lite0", vari
             f"trained on OASIS beauty")
     ref = head.predict(X)
     dtype, max_diff = "float32", 0.0
-    state16 = make_model_state(head, name, backbone, variant, TRAINING_DATA, desc, metrics, dtype="float16",
+    state16 = make_model_state(head, name, backbone, variant, TRAINING_DATA, desc, dtype="float16",
                                extra=extra)
     diff16 = float(np.max(np.abs(GenericHead.from_state_dict(state16).predict(X) - ref)))
     if diff16 <= FP16_TOL:
         state, dtype, max_diff = state16, "float16", diff16
     else:
-        state = make_model_state(head, name, backbone, variant, TRAINING_DATA, desc, metrics, extra=extra)
+        state = make_model_state(head, name, backbone, variant, TRAINING_DATA, desc, extra=extra)
     state["meta"]["model"]["weights_dtype"] = dtype
     state["meta"]["model"]["max_abs_score_diff_vs_float64"] = max_diff if dtype == "float16" else None
     save_state(output, state)
     return {"output": str(output), "options": opts, "dtype": dtype, "fp16_max_abs_diff": diff16,
             "size_bytes": Path(output).stat().st_size, "train_srocc": _train_srocc(ref, D, ds.scale.values),
-            "selection_cv": table, "metrics": metrics}
+            "selection_cv": table}
 
 
 def _train_srocc(pred, D, values) -> float:

@@ -167,6 +167,9 @@ def speed_benchmark(paths: Sequence[Path], model: Optional[str] = None, engines=
     from piaa.models.scorer import load_scorer
 
     scorer = load_scorer(model)
+    if len(scorer.backbones) > 1:
+        raise ValueError(f"{scorer.name} concatenates {scorer.backbone}; the speed benchmark times "
+                         "single-backbone models")
     rep = compare_engines(list(paths), scorer.backbone, scorer.variant, head_fn=scorer.score_features,
                           engines=engines, repeats=repeats)
     rep["model"] = scorer.name

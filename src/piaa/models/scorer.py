@@ -4,7 +4,8 @@ A scoring model file is a pickle-free ``.npz`` (``piaa.personalize.state``) hold
 :class:`~piaa.models.giaa.GenericHead` plus a ``model`` record in its metadata: the backbone and feature variant
 it was trained on, ``score_range``, ``lower_better``, the training data and the measured metrics. Every
 ``*.npz`` under ``piaa/assets/models`` is a built-in model; ``load_scorer(path)`` also loads a file of one's
-own (made with ``piaa train default --output FILE``).
+own (made with ``piaa train default --output FILE``). Held-out metrics come from ``<model>.bench.json`` beside
+the file (the ``piaa bench giaa --output`` report of the same recipe).
 
     >>> import piaa
     >>> scorer = piaa.load_scorer()             # the default model
@@ -71,6 +72,38 @@ def model_info(name: Optional[str] = None) -> dict:
     path = model_path(name)
     info = dict(read_model_file(path)["meta"]["model"])
     info["file"] = str(path)
+    return _attach_metrics(info, path)
+
+
+def bench_report_path(model_file) -> Path:
+    """Where a model's held-out benchmark report lives: ``<model>.bench.json`` beside the model file."""
+    p = Path(model_file)
+    return p.with_name(p.stem + ".bench.json")
+
+
+def summarize_benchmark(rep: dict) -> dict:
+    """The held-out metrics of a ``piaa bench giaa --output`` report that a model record shows."""
+    s = rep["summary"]
+    return {
+        "protocol": "4-fold GIAA on OASIS beauty (train on 3 image subsets, test on the 4th; head options by "
+                    "CV on the training subsets only)",
+        "backbones": rep.get("backbones"), "variant": rep.get("variant"),
+        "srocc": round(s["srocc"]["mean"], 4), "srocc_std": round(s["srocc"]["std"], 4),
+        "plcc": round(s["plcc"]["mean"], 4), "acc": round(s["acc"]["mean"], 4), "emd": round(s["emd"]["mean"], 4),
+        "srocc_folds": [round(f["srocc"], 4) for f in rep["folds"]],
+        "head_options": rep.get("head_options"), "date": rep.get("date"),
+    }
+
+
+def _attach_metrics(info: dict, model_file: Path) -> dict:
+    rp = bench_report_path(model_file)
+    if not info.get("metrics") and rp.is_file():
+        import json
+
+        try:
+            info["metrics"] = summarize_benchmark(json.loads(rp.read_text()))
+        except (ValueError, KeyError, TypeError):
+            info["metrics"] = {}
     return info
 
 
@@ -105,6 +138,8 @@ class Scorer:
         self.score_range = (float(lo), float(hi))
         self.lower_better = bool(info.get("lower_better", False))
         self.backbone = str(info["backbone"])
+        # a model may concatenate the features of several backbones ("a+b"), in that order
+        self.backbones = self.backbone.split("+")
         self.variant = str(info["variant"])
         self.engine = engine
         self.cache = cache
@@ -121,14 +156,25 @@ class Scorer:
         return self.head.bucket_values
 
     @property
-    def extractor(self):
+    def extractors(self) -> list:
         if self._extractor is None:
             from piaa.features import FeatureExtractor
 
             kw = {} if self.workers is None else {"workers": self.workers}
-            self._extractor = FeatureExtractor(self.backbone, self.variant, cache=self.cache,
-                                               batch_size=self.batch_size, engine=self.engine, **kw)
+            self._extractor = [FeatureExtractor(bb, self.variant, cache=self.cache, batch_size=self.batch_size,
+                                                engine=self.engine, **kw) for bb in self.backbones]
         return self._extractor
+
+    def features(self, items: Sequence, progress: bool = False):
+        """(features [n, d] with NaN rows for failures, {index: error}) of this model's backbone(s)."""
+        blocks, errors = [], {}
+        for fx in self.extractors:
+            fx.progress = progress
+            res = fx.extract(items)
+            blocks.append(res.features)
+            for i, msg in res.errors.items():
+                errors.setdefault(i, msg)
+        return (blocks[0] if len(blocks) == 1 else np.hstack(blocks)), errors
 
     # ---- on features -----------------------------------------------------------------------------------------
     def score_features(self, X) -> np.ndarray:
@@ -150,19 +196,18 @@ class Scorer:
         items = list(images)
         if not items:
             return []
-        fx = self.extractor
-        fx.progress = progress
-        res = fx.extract(items)
-        ok = res.ok
+        X, errors = self.features(items, progress=progress)
+        ok = np.ones(len(items), dtype=bool)
+        ok[list(errors)] = False
         records: List[dict] = []
         dist = np.zeros((len(items), len(self.bucket_values)))
         if ok.any():
-            dist[ok] = self.head.predict_distribution(res.features[ok])
+            dist[ok] = self.head.predict_distribution(X[ok])
         scores = dist @ self.bucket_values
         for i, src in enumerate(items):
             label = os.fspath(src) if isinstance(src, (str, os.PathLike)) else f"<image {i}>"
             if not ok[i]:
-                records.append({"path": label, "error": res.errors.get(i, "could not be scored")})
+                records.append({"path": label, "error": errors.get(i, "could not be scored")})
             else:
                 records.append({"path": label, "score": float(scores[i]),
                                 "distribution": [float(p) for p in dist[i]]})
@@ -179,6 +224,6 @@ def load_scorer(name: Optional[str] = None, engine: str = "auto", cache="default
     path = model_path(name)
     state = read_model_file(path)
     head = GenericHead.from_state_dict(state)
-    info = dict(state["meta"]["model"])
+    info = _attach_metrics(dict(state["meta"]["model"]), path)
     info.setdefault("file", str(path))
     return Scorer(head, info, engine=engine, cache=cache, batch_size=batch_size, workers=workers)
