@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 
 _GIAA_EPILOG = """\
@@ -110,7 +111,7 @@ def run_giaa(args) -> int:
     except (FileNotFoundError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    rep["command"] = "piaa " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else None
+    rep["command"] = "piaa " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["bench"] else None
     print(format_report(rep))
     if args.speed:
         rep["speed"] = speed_benchmark(_paths([], args.limit))
