@@ -12,12 +12,13 @@ Two engines are registered:
 
 ``"auto"`` (the FeatureExtractor default) is onnx when it builds and verifies, else torch.
 
-Why ``intra_op_num_threads=1`` with several concurrent calls instead of one call using every core: on this
-kind of small CPU box (2 cores, often shared) an EfficientNet-Lite0 forward at batch 2-4 is latency bound,
-and two independent single-threaded runs (each also decoding its own images) measured ~2x the throughput of
-one run split across two threads. The engine therefore publishes ``max_concurrency`` = cores and the
-extractor runs that many decode+network lanes (see ``FeatureExtractor._compute``). Set ``PIAA_ORT_THREADS``
-to give each call more intra-op threads instead.
+Why ``intra_op_num_threads=1`` with several concurrent calls instead of one call using every core: an
+EfficientNet-Lite0 forward at batch 2-4 is small, and splitting each operator across threads makes every
+operator wait for its slowest thread -- on a shared machine, for a thread that another program has pushed
+off its core. Independent single-threaded lanes (each decoding its own images, then running the network)
+never wait for each other, and cost the same CPU per image (docs/benchmarks/speed.md). The engine publishes
+``max_concurrency`` = cores and the extractor runs that many lanes (see ``FeatureExtractor._compute``).
+``PIAA_ORT_THREADS=N`` gives each call N intra-op threads (and cores / N lanes) instead.
 
 Export details: the TF-"SAME" padding of EfficientNet-Lite is computed from the input shape at run time in
 eager mode; for export a copy of the network gets that padding frozen for the configured input size
@@ -93,13 +94,26 @@ def clear_engines() -> None:
 
 def cpu_cores() -> int:
     """Cores this process may use (``PIAA_THREADS`` overrides, e.g. to share a machine)."""
-    env = os.environ.get("PIAA_THREADS")
+    env = _int_env("PIAA_THREADS")
     if env:
-        return max(1, int(env))
+        return env
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def _int_env(name: str) -> Optional[int]:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"environment variable {name} must be a positive integer, got {raw!r}")
+    return value
 
 
 def set_torch_threads() -> None:
@@ -328,8 +342,7 @@ class OnnxEngine:
             export_onnx(model, variant, cfg.input_size, self.path)
 
         cores = cpu_cores()
-        env = os.environ.get("PIAA_ORT_THREADS")
-        intra = intra_op_threads or (int(env) if env else 1)
+        intra = intra_op_threads or _int_env("PIAA_ORT_THREADS") or 1
         self.intra_op_threads = max(1, intra)
         self.max_concurrency = concurrency or max(1, cores // self.intra_op_threads)
         so = ort.SessionOptions()
