@@ -117,6 +117,9 @@ def test_evaluation_methods_on_a_synthetic_fold(photos, tmp_path):
         m.prepare(fold)
         preds[name] = m.personalize(sup, person["score"].to_numpy()[:6], qry)
         assert preds[name].shape == (len(qry),) and np.isfinite(preds[name]).all()
+    zs = make_method("tv-zero", **{k: v for k, v in opts.items() if k != "steps"})
+    zs.prepare(fold)
+    assert np.isfinite(zs.predict_generic(qry)).all()
     assert len([k for k in fold.shared if k.startswith("task-bank:")]) == 1  # one bank for every tv method
     assert len(list((tmp_path / "work").glob("task_bank_*/bank.json"))) == 1
     # the on-disk bank is reused by a fresh fold with the same data

@@ -222,3 +222,23 @@ class BestFitFTMethod(_BankMethod):
         kw = {k: v for k, v in self.options.items() if k in FT_KEYS}
         est = BestFitFT(bank=self.bank, scale=(self.fold.test_scale.min, self.fold.test_scale.max), **kw)
         return est.fit(Xs, support_scores).predict(Xq)
+
+
+@register_method
+class TVZeroShot(_BankMethod):
+    """The bank's own generic task model (λ = one-hot of the fold's generic task), without personalization:
+    separates what the task models themselves reach from what the per-person λ add."""
+
+    name = "tv-zero"
+    zero_shot = True
+    description = "task-vector bank's generic task model, zero-shot (λ = one-hot of the generic task)"
+    own_keys = ()
+
+    def predict_generic(self, query) -> np.ndarray:
+        k = self.bank.task_names.index(self.fold.generic_task)
+        lam = np.zeros((len(self.bank.param_names), self.bank.num_tasks))
+        lam[:, k] = 1.0
+        pq, ok = self._problem(query)
+        out = np.full(len(query), np.nan)
+        out[ok] = pq.scores(lam)
+        return out
