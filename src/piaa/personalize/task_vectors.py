@@ -315,7 +315,9 @@ class BestFitFT:
     _bank = TaskVectorPersonalizer._bank
     _template = TaskVectorPersonalizer._template
 
-    def fit(self, X, y) -> "BestFitFT":
+    def fit(self, X, y, task_scores: Optional[np.ndarray] = None) -> "BestFitFT":
+        """``task_scores`` [K, n]: the task models' scores on X when already known (the evaluation computes them
+        from per-fold projections); otherwise they are computed here."""
         import torch
         from torch.func import functional_call
 
@@ -329,8 +331,7 @@ class BestFitFT:
         if len(y) < 2:
             raise ValueError("need at least 2 rated images with readable pixels to personalize")
         t = self._template(bank)
-        prob = make_problem(bank, Xa, t)
-        ts = prob.task_scores()
+        ts = make_problem(bank, Xa, t).task_scores() if task_scores is None else np.asarray(task_scores)[:, ok]
         self.task_srocc_ = np.array([_ranks_srocc(ts[k], y) for k in range(bank.num_tasks)])
         self.best_task_ = int(np.argmax(self.task_srocc_))
         net = bank.top_net()

@@ -219,9 +219,13 @@ class BestFitFTMethod(_BankMethod):
 
         Xs = self._inputs(support)
         Xq = self._inputs(query)
+        ok = np.isfinite(Xs).all(axis=1)
+        ps, _ = self._problem(support)  # task models' scores from the fold's projections
+        ts = np.full((self.bank.num_tasks, len(support)), np.nan)
+        ts[:, ok] = ps.task_scores()
         kw = {k: v for k, v in self.options.items() if k in FT_KEYS}
         est = BestFitFT(bank=self.bank, scale=(self.fold.test_scale.min, self.fold.test_scale.max), **kw)
-        return est.fit(Xs, support_scores).predict(Xq)
+        return est.fit(Xs, support_scores, task_scores=ts).predict(Xq)
 
 
 @register_method
