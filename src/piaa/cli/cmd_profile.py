@@ -120,7 +120,8 @@ def run_create(args) -> int:
         return _err(str(exc))
     for n in rated.notes:
         print(f"note: {n}", file=sys.stderr)
-    print(f"learning {args.name!r} with {' or '.join(methods)} from {len(rated)} ratings "
+    how = methods[0] + (f" (else {', '.join(methods[1:])}, if its model files are missing)" if len(methods) > 1 else "")
+    print(f"learning {args.name!r} with {how} from {len(rated)} ratings "
           f"(scale {rated.scale[0]:g}..{rated.scale[1]:g}) ...", file=sys.stderr)
     try:
         prof = Profile.fit_first_usable(args.name, rated, methods, store=store, folds=args.folds,

@@ -40,6 +40,8 @@ class XmpAction:
         verb = {"create": "would create" if dry_run else "created",
                 "update": "would update" if dry_run else "updated",
                 "unchanged": "unchanged", "keep": "kept", "error": "skipped"}[self.action]
+        if self.action in ("keep", "error"):
+            return f"{verb:<12} {self.sidecar}  {self.reason}; predicted {self.stars}★"
         return f"{verb:<12} {self.sidecar}  {self.stars}★  ({self.reason})"
 
 
