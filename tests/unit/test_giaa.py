@@ -110,3 +110,14 @@ def test_select_params_uses_given_folds_only_and_picks_better_option():
     assert len(table) == 2 and len(table[0]["cv_srocc_folds"]) == 3
     folds = kfold_indices(10, 3, seed=0)
     assert sorted(np.concatenate(folds).tolist()) == list(range(10))
+
+
+def test_float16_state_keeps_tiny_feature_scales():
+    X, D, _ = synthetic(n=60, d=8)
+    X[:, 3] = 1.0 + np.linspace(0, 1e-6, 60)  # std ~3e-7: zero in float16
+    head = GenericHead(SCALE, **FAST).fit(X, D)
+    state = head.state_dict(dtype="float16")
+    assert state["arrays"]["feature_std"].dtype == np.float32
+    assert state["arrays"]["components"].dtype == np.float16
+    half = GenericHead.from_state_dict(state)
+    assert np.isfinite(half.predict(X)).all()

@@ -284,16 +284,19 @@ class GenericHead:
     def state_dict(self, dtype: str = "float64") -> Dict[str, dict]:
         """``{"meta": json-able params, "arrays": {name: ndarray}}``; save with ``piaa.personalize.state``.
 
-        ``dtype="float16"`` halves the size (the shipped default model uses it after checking its scores).
+        ``dtype="float16"`` halves the size of the matrices (the shipped default model uses it after checking
+        its scores); the per-dimension mean/std vectors are kept in at least float32.
         """
         self._check_fitted()
         params = self.get_params()
         sc = as_scale(self.scale)
         params["scale"] = {"min": sc.min, "max": sc.max, "buckets": sc.buckets}
         params["hidden"] = [int(h) for h in self.hidden]
+        # per-dimension statistics stay at least float32: some feature std's are below float16's range
+        vec_dtype = np.promote_types(dtype, np.float32)
         arrays = {
-            "feature_mean": self.feature_mean_.astype(dtype),
-            "feature_std": self.feature_std_.astype(dtype),
+            "feature_mean": self.feature_mean_.astype(vec_dtype),
+            "feature_std": self.feature_std_.astype(vec_dtype),
             "components": self.components_.astype(dtype),
         }
         for m, layers in enumerate(self.layers_):
