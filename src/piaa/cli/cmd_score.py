@@ -78,6 +78,7 @@ def run_score(args) -> int:
         atomic_write_bytes(args.output, text.encode("utf-8"))
     else:
         sys.stdout.write(text)
+        sys.stdout.flush()
     n_ok = sum("score" in r for r in records)
     n_err = len(records) - n_ok
     if n_err:
