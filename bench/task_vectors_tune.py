@@ -33,6 +33,8 @@ CONFIGS = {
     "layer-agnostic": {"layer_agnostic": True},
     "mse": {"loss": "mse"},
     "init only": {"steps": 0},
+    "chosen": {"prior_strength": 30, "lr": 1e-3, "steps": 100, "steps_per_image": 1},
+    "chosen, lr 1e-2": {"prior_strength": 30, "lr": 1e-2, "steps": 100, "steps_per_image": 1},
     "prior 30 lr 1e-3 100 steps 1/img": {"prior_strength": 30, "lr": 1e-3, "steps": 100, "steps_per_image": 1},
     "prior 30 lr 1e-3 100 steps 0.5/img": {"prior_strength": 30, "lr": 1e-3, "steps": 100, "steps_per_image": 0.5},
     "prior 30 init only": {"steps": 0, "prior_strength": 30},
@@ -67,6 +69,7 @@ def main(argv=None):
     ap.add_argument("--configs", default="all", help="comma list of config names or 'all'")
     ap.add_argument("--head-steps", type=int, default=50)
     ap.add_argument("--head-wd", type=float, default=0.1)
+    ap.add_argument("--anchor", default="", help="anchor task: θ_pre = that task's model (see TrainConfig)")
     ap.add_argument("--out", default=None)
     a = ap.parse_args(argv)
     beauty, norms, train_images, prior = C.validation_setup(a.outer, a.val)
@@ -76,7 +79,7 @@ def main(argv=None):
     tasks = C.fold_tasks(beauty, norms, train_images, populations=pops, taste_groups=a.taste_groups,
                          features_fn=feats.paths_fn)
     t0 = time.perf_counter()
-    bank = build_bank(spec, tasks, feats.paths_fn, TrainConfig(head_steps=a.head_steps, head_weight_decay=a.head_wd),
+    bank = build_bank(spec, tasks, feats.paths_fn, TrainConfig(head_steps=a.head_steps, head_weight_decay=a.head_wd, anchor_task=a.anchor),
                       progress=True, prior_ratings=prior)
     build_s = time.perf_counter() - t0
     print(f"bank: {bank.num_tasks} tasks in {build_s:.1f}s",

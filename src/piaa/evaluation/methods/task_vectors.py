@@ -31,7 +31,7 @@ from piaa.models.task_vectors.spec import TaskModelSpec, template_for
 from piaa.models.task_vectors.train import TrainConfig
 
 BANK_KEYS = ("backbone", "split", "pool", "hidden", "seed", "head_steps", "head_lr", "head_weight_decay",
-             "top_epochs", "top_lr", "top_batch_size", "tau_dtype", "taste_groups")
+             "top_epochs", "top_lr", "top_batch_size", "tau_dtype", "taste_groups", "anchor_task")
 TV_KEYS = ("steps", "lr", "T", "reg", "weight_decay", "bt_scale", "init", "loss", "layer_agnostic", "engine",
            "prior_strength", "steps_per_image")
 FT_KEYS = ("steps", "lr", "weight_decay", "loss")
@@ -40,7 +40,7 @@ FT_KEYS = ("steps", "lr", "weight_decay", "loss")
 def _split_bank_options(options: dict):
     spec_kw = {k: options[k] for k in ("backbone", "split", "pool", "hidden", "seed") if k in options}
     train_kw = {k: options[k] for k in ("head_steps", "head_lr", "head_weight_decay", "top_epochs", "top_lr",
-                                        "top_batch_size") if k in options}
+                                        "top_batch_size", "anchor_task") if k in options}
     return TaskModelSpec(**spec_kw), TrainConfig(**train_kw), str(options.get("tau_dtype", "float16")), \
         int(options.get("taste_groups", 0))
 

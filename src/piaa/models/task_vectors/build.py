@@ -31,6 +31,12 @@ def build_bank(spec: TaskModelSpec, tasks: List[TaskData], inputs: Callable[[Lis
         raise ValueError(f"task names must be unique: {names}")
     net = build_top(spec)
     theta_pre = get_params(net)
+    if cfg.anchor_task:
+        if cfg.anchor_task not in names:
+            raise ValueError(f"anchor_task {cfg.anchor_task!r} is not a task: {names}")
+        anchor = tasks[names.index(cfg.anchor_task)]
+        Xa, ya, _, _ = drop_missing(anchor, inputs(anchor.paths))
+        theta_pre = train_task_model(net, theta_pre, Xa, ya, cfg)
     shapes = {n: tuple(a.shape) for n, a in theta_pre.items()}
     taus, meta = [], []
     it = tasks

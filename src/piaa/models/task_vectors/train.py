@@ -24,6 +24,9 @@ class TrainConfig:
     top_lr: float = 1e-4
     top_batch_size: int = 32
     seed: int = 0
+    # "" = the paper: θ_pre is the pretrained backbone + a random head. A task name: that task is trained first
+    # and its model becomes θ_pre, so every task is a fine-tuned deviation of it and λ = 0 is that model.
+    anchor_task: str = ""
 
     def to_json(self) -> dict:
         return asdict(self)
