@@ -121,3 +121,18 @@ def test_float16_state_keeps_tiny_feature_scales():
     assert state["arrays"]["components"].dtype == np.float16
     half = GenericHead.from_state_dict(state)
     assert np.isfinite(half.predict(X)).all()
+
+
+def test_bench_helpers_metrics_and_head_option_parsing():
+    from piaa.cli.cmd_bench import parse_head_options
+    from piaa.models.giaa_bench import giaa_fold_metrics
+
+    assert parse_head_options(["n_models=3", "hidden=256,128", "loss=emd", "components=none", "lr=0.01"]) == {
+        "n_models": 3, "hidden": (256, 128), "loss": "emd", "components": None, "lr": 0.01}
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        parse_head_options(["n_models"])
+    true = np.eye(7)[[0, 3, 6]]
+    m = giaa_fold_metrics(true.copy(), true, np.arange(1, 8), threshold=4)
+    assert m["srocc"] == pytest.approx(1) and m["acc"] == 1 and m["emd"] == 0 and m["n_test"] == 3
+    flipped = giaa_fold_metrics(true[::-1].copy(), true, np.arange(1, 8), threshold=4)
+    assert flipped["srocc"] == pytest.approx(-1) and flipped["emd"] > 0
