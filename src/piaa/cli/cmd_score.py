@@ -76,6 +76,7 @@ def run_score(args) -> int:
         from piaa.personalize.state import atomic_write_bytes
 
         atomic_write_bytes(args.output, text.encode("utf-8"))
+        _umask_mode(args.output)
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -84,6 +85,18 @@ def run_score(args) -> int:
     if n_err:
         print(f"{n_ok} scored, {n_err} could not be scored", file=sys.stderr)
     return 0 if n_ok else 1
+
+
+def _umask_mode(path) -> None:
+    """Give the atomically written file the usual mode (the temp file it was renamed from is 0600)."""
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    try:
+        os.chmod(path, 0o666 & ~mask)
+    except OSError:
+        pass
 
 
 def render(records, fmt: str, scorer) -> str:
