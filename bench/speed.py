@@ -56,8 +56,8 @@ def main(argv=None) -> int:
                     help="feature variant (default: the default model's, else pooled)")
     ap.add_argument("--engines", default="torch,onnx", help="comma-separated engine names")
     ap.add_argument("--ort-threads", type=int, default=0,
-                    help="intra-op threads per ONNX Runtime call (default 1, with one decode+network lane per "
-                         "core); e.g. 2 for one lane using both cores")
+                    help="intra-op threads per ONNX Runtime call (default: all cores in one call); 1 runs one "
+                         "single-threaded decode+network lane per core instead")
     ap.add_argument("--stages", action="store_true",
                     help="instead: CPU ms per image of decode / resize / normalize / network, one thread")
     args = ap.parse_args(argv)
@@ -76,7 +76,6 @@ def main(argv=None) -> int:
     out = compare_engines(paths, backbone=args.backbone, variant=variant, head_fn=head,
                           engines=tuple(args.engines.split(",")), repeats=args.repeats)
     out["head_name"] = head_name
-    out["ort_threads"] = int(os.environ.get("PIAA_ORT_THREADS", 1))
     out["images"] = args.images
     json.dump(out, sys.stdout, indent=2)
     print()

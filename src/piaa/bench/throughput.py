@@ -53,6 +53,9 @@ def compare_engines(paths: Sequence, backbone: str = "efficientnet_lite0", varia
                         "cpu_seconds": []}
         if hasattr(engine, "verified_max_abs_diff"):
             report[name]["verify_max_abs_diff"] = engine.verified_max_abs_diff
+        if hasattr(engine, "intra_op_threads"):
+            report[name]["layout"] = {"intra_op_threads": engine.intra_op_threads,
+                                      "concurrent_calls": engine.max_concurrency}
 
     outputs: Dict[str, tuple] = {}
     for _ in range(max(1, repeats)):

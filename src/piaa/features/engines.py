@@ -12,13 +12,12 @@ Two engines are registered:
 
 ``"auto"`` (the FeatureExtractor default) is onnx when it builds and verifies, else torch.
 
-Why ``intra_op_num_threads=1`` with several concurrent calls instead of one call using every core: an
-EfficientNet-Lite0 forward at batch 2-4 is small, and splitting each operator across threads makes every
-operator wait for its slowest thread -- on a shared machine, for a thread that another program has pushed
-off its core. Independent single-threaded lanes (each decoding its own images, then running the network)
-never wait for each other, and cost the same CPU per image (docs/benchmarks/speed.md). The engine publishes
-``max_concurrency`` = cores and the extractor runs that many lanes (see ``FeatureExtractor._compute``).
-``PIAA_ORT_THREADS=N`` gives each call N intra-op threads (and cores / N lanes) instead.
+Threads: by default one session call uses every core (``intra_op_num_threads`` = cores, worker threads do
+not spin) and the extractor decodes the next batch in another thread meanwhile. The alternative layout --
+one single-threaded call per core, each lane decoding its own images -- costs the same CPU per image; on
+the shared 2-core machine the default layout got the larger share of the CPU and the higher throughput in
+each paired run (docs/benchmarks/speed.md). ``PIAA_ORT_THREADS=N`` sets N intra-op threads per call and
+cores / N concurrent calls (``PIAA_ORT_THREADS=1``: the lane layout).
 
 Export details: the TF-"SAME" padding of EfficientNet-Lite is computed from the input shape at run time in
 eager mode; for export a copy of the network gets that padding frozen for the configured input size
@@ -342,7 +341,7 @@ class OnnxEngine:
             export_onnx(model, variant, cfg.input_size, self.path)
 
         cores = cpu_cores()
-        intra = intra_op_threads or _int_env("PIAA_ORT_THREADS") or 1
+        intra = intra_op_threads or _int_env("PIAA_ORT_THREADS") or cores
         self.intra_op_threads = max(1, intra)
         self.max_concurrency = concurrency or max(1, cores // self.intra_op_threads)
         so = ort.SessionOptions()
