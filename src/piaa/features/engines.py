@@ -189,9 +189,9 @@ def export_key(backbone: str, cfg, variant: str, weights: str) -> str:
 def _pool_accurately(x):
     """Global average pool as two 1-D means (over W, then H).
 
-    Same value as ``x.mean(dim=(2, 3))``, but ONNX Runtime's single ReduceMean over a 112x112 map accumulates
-    12544 floats and drifts ~1e-4 from the exact mean on real photos (measured: 9.8e-5 vs a float64 forward,
-    eager torch 1.2e-5); two means of 112 values each stay at ~2e-5.
+    Same value as ``x.mean(dim=(2, 3))``, but ONNX Runtime's single ReduceMean over a 112x112 map averages
+    12544 floats and put multilevel features up to 1.5e-4 away from eager on real photos; two means of 112
+    values each stay within ~2.4e-5 (docs/benchmarks/speed.md).
     """
     return x.mean(dim=3).mean(dim=2) if x.dim() == 4 else x
 
