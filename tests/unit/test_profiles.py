@@ -129,9 +129,9 @@ def test_default_method_is_the_best_registered(monkeypatch):
     import piaa.profiles.profile as pp
 
     monkeypatch.setattr(pp, "available_methods", lambda: ["bestfit-ft", "pa-iaa", "probe", "task-vectors"])
-    assert default_method() == "task-vectors"
-    monkeypatch.setattr(pp, "available_methods", lambda: ["probe", "pa-iaa", "zzz"])
-    assert pp.default_candidates() == ["pa-iaa", "probe"]
+    assert default_method() == "probe"
+    monkeypatch.setattr(pp, "available_methods", lambda: ["task-vectors", "pa-iaa", "zzz"])
+    assert pp.default_candidates() == ["pa-iaa", "task-vectors"]
     monkeypatch.setattr(pp, "available_methods", lambda: ["zzz"])
     assert default_method() == "zzz"
     monkeypatch.setattr(pp, "available_methods", lambda: [])
