@@ -1,6 +1,5 @@
 """GenericHead: learns an ordering, outputs distributions, round-trips its state, validates input."""
 import numpy as np
-import pandas as pd
 import pytest
 
 from piaa.data.ratings import RatingsDataset, Scale, make_ratings

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from tiny_backbone import CHANNELS, register_tiny, one_torch_thread  # noqa: F401
 

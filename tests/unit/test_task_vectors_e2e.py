@@ -4,7 +4,6 @@ Also runs the evaluation methods on a synthetic FoldData and the CLI on a small 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

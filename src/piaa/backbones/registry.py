@@ -10,9 +10,8 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, Tuple
 
-import numpy as np
 
 # TF EfficientNet-Lite was trained on (x - 127) / 128 with x in 0..255.
 LITE_MEAN = (127.0 / 255.0,) * 3

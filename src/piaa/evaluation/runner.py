@@ -22,7 +22,7 @@ import re
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -48,7 +48,7 @@ class RunOptions:
     resume: bool = True
     progress: bool = True
     features: Optional[FeatureProvider] = None
-    log: Any = field(default=sys.stderr)
+    log: Any = None                           # a text stream; None = the sys.stderr of the moment
     # numpy BLAS threads while methods run: per-person problems are tiny (100 x 3000), and on a busy machine
     # OpenBLAS threads spin-waiting for each other made one ridge fit 80x slower than a single thread
     blas_threads: Optional[int] = 1
@@ -84,7 +84,7 @@ def run_experiment(exp: Experiment, opts: RunOptions) -> Dict[str, Any]:
     folds = read_folds(exp.test.folds, exp.test.fold_column) if exp.test.folds else None
     plans = plan_folds(exp, tasks, test, folds, warnings)
     for w in warnings:
-        print(f"warning: {w}", file=opts.log)
+        print(f"warning: {w}", file=opts.log or sys.stderr)
 
     if opts.features is None:
         from piaa.evaluation.features import CachedFeatureProvider
@@ -101,7 +101,7 @@ def run_experiment(exp: Experiment, opts: RunOptions) -> Dict[str, Any]:
             fp = f"{exp.fingerprint(name)}-{code_stamp(get_method_class(name))}"
             rec = _load_checkpoint(ck, fp) if opts.resume else None
             if rec is not None:
-                print(f"[{name} / fold {plan.name}] resumed from {ck}", file=opts.log)
+                print(f"[{name} / fold {plan.name}] resumed from {ck}", file=opts.log or sys.stderr)
             else:
                 with blas_limit(opts.blas_threads):
                     rec = evaluate_method_on_fold(name, exp, plan, fold, opts)
@@ -182,7 +182,7 @@ def evaluate_method_on_fold(name: str, exp: Experiment, plan: FoldPlan, fold: Fo
         return rec
 
     if 0 in spec.shots:
-        print(f"warning: {name} needs rated images; shots 0 is reported for zero-shot methods only", file=opts.log)
+        print(f"warning: {name} needs rated images; shots 0 is reported for zero-shot methods only", file=opts.log or sys.stderr)
     for k in shots:
         cell = _cell()
         people = _eligible(plan, k, spec.min_ratings)

@@ -328,7 +328,6 @@ class OnnxEngine:
     def __init__(self, backbone: str, variant: str, intra_op_threads: Optional[int] = None,
                  concurrency: Optional[int] = None, cache_dir: Optional[Path] = None):
         import onnxruntime as ort
-        import torch
 
         from piaa.backbones import create_backbone
 

@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import IO, Any, Union
 
 import numpy as np
-from PIL import Image, ImageFile
+from PIL import Image
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",

@@ -8,7 +8,7 @@ mean squared singular value of the centred support features, which makes it inde
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 

@@ -145,7 +145,7 @@ class Profile:
                 prof = cls.fit_rated(name, rated, m, **kw)
             except FileNotFoundError as exc:
                 if i == len(methods) - 1:
-                    raise MethodUnavailable(f"no usable personalization method: "
+                    raise MethodUnavailable("no usable personalization method: "
                                             + "; ".join(skipped + [f"{m}: {exc}"])) from None
                 skipped.append(f"{m}: {exc}")
                 continue
