@@ -13,12 +13,11 @@ lazily so a missing optional module never breaks the others.
 """
 from __future__ import annotations
 
-import importlib
+from piaa.plugins import import_plugins
 from typing import Callable, Dict
 
 _REGISTRY: Dict[str, type] = {}
 _KNOWN_MODULES = ("piaa.personalize.pa_iaa", "piaa.personalize.task_vectors", "piaa.personalize.probe")
-_loaded = False
 
 
 def register_personalizer(name: str) -> Callable[[type], type]:
@@ -31,16 +30,7 @@ def register_personalizer(name: str) -> Callable[[type], type]:
 
 
 def _load_known() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for mod in _KNOWN_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod:
-                raise
+    import_plugins(_KNOWN_MODULES)
 
 
 def list_personalizers() -> list:

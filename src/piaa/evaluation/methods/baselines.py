@@ -32,18 +32,8 @@ DEFAULT_VARIANT = "multilevel"
 
 
 def soft_distributions(means: np.ndarray, scale: Scale) -> np.ndarray:
-    """One score per image -> a distribution over the scale's buckets whose mean is that score (mass split
-    between the two nearest buckets)."""
-    pos = (np.clip(np.asarray(means, dtype=float), scale.min, scale.max) - scale.min) / (scale.max - scale.min)
-    pos = pos * (scale.buckets - 1)
-    lo = np.floor(pos).astype(int)
-    hi = np.minimum(lo + 1, scale.buckets - 1)
-    w = pos - lo
-    out = np.zeros((len(pos), scale.buckets))
-    rows = np.arange(len(pos))
-    out[rows, lo] += 1.0 - w
-    out[rows, hi] += w
-    return out
+    """One score per image -> a distribution over the scale's buckets whose mean is that score."""
+    return scale.soft_onehot(means)
 
 
 def task_distributions(task: TaskSource, images: Sequence[str]) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Evaluation methods by name (``methods = ["generic", "probe", ...]`` in an experiment file)."""
 from __future__ import annotations
 
-import importlib
+from piaa.plugins import import_plugins
 from typing import Dict
 
 from piaa.evaluation.methods.base import Method
@@ -12,7 +12,6 @@ _KNOWN_MODULES = (
     "piaa.evaluation.methods.pa_iaa",         # pa-iaa, mt-iaa (+ variants)
     "piaa.evaluation.methods.task_vectors",   # task-vectors and its ablations
 )
-_loaded = False
 
 
 def register_method(cls: type) -> type:
@@ -23,16 +22,7 @@ def register_method(cls: type) -> type:
 
 
 def _load_known() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for mod in _KNOWN_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod:
-                raise
+    import_plugins(_KNOWN_MODULES)
 
 
 def list_methods() -> list:

@@ -31,13 +31,7 @@ def distribution_targets(dataset, images: Optional[Sequence[str]] = None) -> pd.
     if len(counts) and int(counts.max()) == 1:
         m = dataset.image_means()
         sc = dataset.scale
-        pos = np.clip((m.to_numpy() - sc.min) / (sc.max - sc.min) * (sc.buckets - 1), 0, sc.buckets - 1)
-        lo = np.floor(pos).astype(int)
-        hi = np.minimum(lo + 1, sc.buckets - 1)
-        frac = pos - lo
-        d = np.zeros((len(m), sc.buckets))
-        d[np.arange(len(m)), lo] += 1 - frac
-        d[np.arange(len(m)), hi] += frac
+        d = sc.soft_onehot(m.to_numpy())
         out = pd.DataFrame(d, index=m.index, columns=[f"dist_{i}" for i in range(sc.buckets)])
     else:
         out = dataset.image_distributions()

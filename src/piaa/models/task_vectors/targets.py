@@ -10,20 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from piaa.data.ratings import soft_onehot as _soft_onehot
 from piaa.models.task_vectors.spec import N_OUT
 
 
 def soft_onehot(scores, lo: float, hi: float, n: int = N_OUT) -> np.ndarray:
     """[m, n] rows summing to 1 with ``row @ linspace(lo, hi, n) == score`` (scores clipped to [lo, hi])."""
-    s = np.clip(np.asarray(scores, dtype=np.float64), lo, hi)
-    pos = (s - lo) / (hi - lo) * (n - 1)
-    left = np.clip(np.floor(pos).astype(int), 0, n - 2)
-    frac = pos - left
-    out = np.zeros((len(s), n))
-    rows = np.arange(len(s))
-    out[rows, left] = 1.0 - frac
-    out[rows, left + 1] += frac
-    return out
+    return _soft_onehot(scores, lo, hi, n)
 
 
 def image_targets(ratings: pd.DataFrame, lo: float, hi: float) -> pd.DataFrame:
