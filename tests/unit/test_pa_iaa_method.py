@@ -97,3 +97,59 @@ def test_bad_options_and_missing_users():
         make_method("pa-iaa", hidden=[16], epochs=1).prepare(fold)
     with pytest.raises(KeyError, match="arousal"):
         make_method("mt-iaa", hidden=[16], epochs=1, second_task="arousal").prepare(fold)
+
+
+def _test_people(images, feats, seed=1, n=30):
+    """Test people of the synthetic fold: same taste model (TEPS_con x style), their own traits."""
+    rng = np.random.default_rng(seed)
+    users = pd.DataFrame({"age": rng.uniform(18, 70, n), "PHQ": rng.uniform(0, 27, n),
+                          "TEPS_con": rng.normal(4, 1, n), "mood_1": rng.uniform(0, 100, n),
+                          "gender": rng.choice(["male", "female"], n)},
+                         index=pd.Index([f"t{u}" for u in range(n)], name="user"))
+    quality = np.array([feats[im][0] for im in images])
+    style = np.array([feats[im][1] for im in images])
+    rows = []
+    for u, tc in zip(users.index, users["TEPS_con"]):
+        s = 4 + quality + (tc - 4) * style + rng.normal(scale=0.5, size=len(images))
+        rows += [(u, im, float(np.clip(np.rint(v), 1, 7)), str(ROOT / im)) for im, v in zip(images, s)]
+    return pd.DataFrame(rows, columns=["user", "image", "score", "path"]), users
+
+
+def test_trait_oracle_uses_the_other_test_people_and_beats_the_head():
+    from piaa.evaluation.methods.base import ReferenceContext
+    from piaa.metrics import srocc
+
+    fold, images, feats, train_users = _fold()
+    ratings, users = _test_people(images, feats)
+    opts = {**FAST, "solver": "ridge"}
+    oracle = make_method("pa-iaa-trait-oracle", **opts)
+    assert oracle.reference and not oracle.zero_shot
+    oracle.prepare(fold)
+    me = "t3"
+    oracle.reference_context = ReferenceContext(ratings=ratings, user=me, users=users)
+    prof = oracle._profiles([ROOT / im for im in images])
+    # direct: rating-weighted mean of the other test people's z-scored TEPS_con (training raters' mean/sd)
+    t = train_users["TEPS_con"]
+    z = (users["TEPS_con"] - t.mean()) / t.std(ddof=0)
+    others = ratings[ratings["user"] != me].copy()
+    others["w"] = others["score"] - others.groupby("user")["score"].transform("mean")
+    others["wz"] = others["w"] * others["user"].map(z)
+    g = others.groupby("image")
+    direct = (g["wz"].sum() / g["w"].apply(lambda w: w.abs().sum())).reindex(images).to_numpy()
+    j = oracle.traits.index("TEPS_con")
+    np.testing.assert_allclose(prof[:, j] * oracle.unit[j], direct, atol=1e-9)
+    # with true liker profiles the fusion follows a high-TEPS_con person's taste better than the trait head
+    head = make_method("pa-iaa", **opts)
+    head.prepare(fold)
+    me = users["TEPS_con"].idxmax()
+    oracle.reference_context = ReferenceContext(ratings=ratings, user=me, users=users)
+    mine = ratings[ratings["user"] == me]
+    sup, qry = mine.iloc[:30], mine.iloc[30:]
+    sp, qp = [Path(p) for p in sup["path"]], [Path(p) for p in qry["path"]]
+    s_oracle = srocc(qry["score"], oracle.personalize(sp, sup["score"].to_numpy(), qp))
+    s_head = srocc(qry["score"], head.personalize(sp, sup["score"].to_numpy(), qp))
+    assert s_oracle > s_head, (s_oracle, s_head)
+    oracle.reference_context = ReferenceContext(ratings=ratings, user=me, users=None)
+    oracle._sums_for = None
+    with pytest.raises(ValueError, match="test people's traits"):
+        oracle.personalize(sp, sup["score"].to_numpy(), qp)

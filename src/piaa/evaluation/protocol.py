@@ -39,6 +39,7 @@ class FoldPlan:
     people: List[TestPerson]
     test_images: List[str]       # absolute paths of this fold's test images
     skipped_people: int = 0      # fewer than min_ratings
+    test_users: Optional[pd.DataFrame] = None  # the test people's traits (references only), when [test] has users
 
 
 def draw_support(seed: int, fold: str, user: str, trial: int, k: int, n: int) -> np.ndarray:
@@ -80,6 +81,7 @@ def plan_folds(exp: Experiment, tasks: List[LoadedSource], test: LoadedSource, f
                     f"them out"
                 )
         plans.append(_plan("all", [_restrict(s, set()) for s in tasks], tr, spec, test_paths))
+        plans[0].test_users = test.users
         return plans
     fold_of = tr["image"].map(folds)
     unassigned = fold_of.isna()
@@ -105,6 +107,7 @@ def plan_folds(exp: Experiment, tasks: List[LoadedSource], test: LoadedSource, f
         for t in plan.tasks:  # the guarantee the protocol rests on
             assert not (set(image_paths(t.images_root, t.dataset.image_ids)) & fold_paths), \
                 f"fold {f}: task {t.name} holds test images"
+        plan.test_users = test.users
         plans.append(plan)
     # a person tested in two folds gets one per_person entry per fold
     seen: Dict[str, int] = {}

@@ -158,7 +158,8 @@ def evaluate_method_on_fold(name: str, exp: Experiment, plan: FoldPlan, fold: Fo
 
     def ctx(person):
         if cls.reference:
-            method.reference_context = ReferenceContext(ratings=plan.test_ratings, user=person.user)
+            method.reference_context = ReferenceContext(ratings=plan.test_ratings, user=person.user,
+                                                        users=plan.test_users)
 
     if cls.zero_shot:
         cell = _cell()

@@ -87,12 +87,14 @@ class ReferenceContext:
     Before every ``predict_generic``/``personalize`` call of a reference method the runner sets
     ``method.reference_context`` to the ratings of every test person of the current fold (``ratings``: columns
     user, image, score, path — ``path`` is the absolute image path as a str, as in the query) and the id of the
-    person being evaluated (``user``). Ordinary methods never get it (their attribute stays ``None``), so a
-    method cannot peek at test ratings by accident.
+    person being evaluated (``user``), plus the test people's traits (``users``, indexed by user id as str) when
+    the experiment's ``[test]`` gives a users file. Ordinary methods never get it (their attribute stays
+    ``None``), so a method cannot peek at test ratings by accident.
     """
 
     ratings: pd.DataFrame
     user: str
+    users: Optional[pd.DataFrame] = None
 
 
 class Method:

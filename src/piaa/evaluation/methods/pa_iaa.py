@@ -6,6 +6,10 @@
 - ``pa-iaa-zero``: the same network's generic score ``s_a`` alone (zero-shot): isolates what the fusion adds.
 - ``mt-iaa``: the ablation — the trait head replaced by a second aesthetics task (``second_task`` option, default
   ``valence``), fusion over that head's distribution.
+- ``pa-iaa-trait-oracle`` (reference, not a method): the same fusion, but the trait head's prediction ``p`` is
+  replaced by the *true* liker profile of each image, computed from the other test people's ratings and traits
+  (the person evaluated left out). It is the ceiling of the trait route: what PA_IAA would reach with a perfect
+  trait head, so a gap between it and ``pa-iaa`` is the trait head's, not the fusion's.
 
 Options (``[methods.<name>]``; every one optional):
   backbone, variant ("multilevel" | "pooled"), split (int: also fine-tune backbone layers ``split..end`` on cached
@@ -88,16 +92,7 @@ class _PAIAABase(Method):
 
         aes = fold.task(fold.generic_task)
         if self.second_kind == "traits":
-            names = opts.get("trait_tasks")
-            if names:
-                tasks = [fold.task(n) for n in names]
-            else:
-                with_users = [t for t in fold.tasks if t.users is not None or t.dataset.users is not None]
-                if not with_users:
-                    raise ValueError(f"{self.name}: no task of fold {fold.fold} has a users table; give a task "
-                                     f"`users = ...` (per-person traits) for the trait head")
-                tasks = [aes] if aes in with_users else [with_users[0]]
-            ds, users, root = _combine_trait_tasks(tasks)
+            ds, users, root = self._trait_source(fold, opts)
             second = traits_task(ds, root, users=users, traits=opts.get("traits", "auto"), seed=fold.seed,
                                  weighting=opts.get("trait_weighting", "centered"))
         else:
@@ -121,6 +116,21 @@ class _PAIAABase(Method):
                             info={"fold": fold.fold, "generic_task": aes.name})
         net._inputs = inputs
         return net
+
+    def _trait_source(self, fold: FoldData, opts: dict):
+        """(ratings dataset, users table, images root) the trait targets are built from: the ``trait_tasks``, or
+        the generic task when it has a users table, else the first task that has one."""
+        names = opts.get("trait_tasks")
+        if names:
+            tasks = [fold.task(n) for n in names]
+        else:
+            aes = fold.task(fold.generic_task)
+            with_users = [t for t in fold.tasks if t.users is not None or t.dataset.users is not None]
+            if not with_users:
+                raise ValueError(f"{self.name}: no task of fold {fold.fold} has a users table; give a task "
+                                 f"`users = ...` (per-person traits) for the trait head")
+            tasks = [aes] if aes in with_users else [with_users[0]]
+        return _combine_trait_tasks(tasks)
 
     # ---- per-image outputs, computed once ---------------------------------------------------------------------
     def _lookup(self, paths: Sequence[Path]) -> Dict[str, np.ndarray]:
@@ -180,3 +190,73 @@ class MTIAAMethod(_PAIAABase):
     name = "mt-iaa"
     second_kind = "aesthetics"
     description = "MT_IAA ablation: trait head replaced by a second aesthetics task (second_task, default valence)"
+
+
+@register_method
+class PAIAATraitOracle(_PAIAABase):
+    """Reference: PA_IAA's fusion fed with the true liker profiles of the test images instead of the trait head's
+    predictions. Profiles come from the other test people of the fold (their centered ratings and traits,
+    standardized with the training raters' statistics, as the training targets are), in the head's units."""
+
+    name = "pa-iaa-trait-oracle"
+    reference = True
+    description = ("reference: PA_IAA fusion on the true liker profiles of the test images (other test people's "
+                   "ratings and traits) instead of the trait head: the ceiling of the trait route")
+
+    def prepare(self, fold: FoldData) -> None:
+        super().prepare(fold)
+        from piaa.models.pa_iaa.traits import encode_traits
+
+        second = self.net.info.get("second") or {}
+        self.traits = list(second.get("traits") or self.net.second_names)
+        self.unit = np.asarray(second.get("scale", np.ones(len(self.traits))), dtype=float)
+        self.weighting = second.get("weighting", "centered")
+        opts = {k: self.options[k] for k in ("trait_tasks",) if k in self.options}
+        ds, users, _ = self._trait_source(fold, opts)
+        raters = sorted(set(ds.ratings["user"].astype(str)) & set(users.index.astype(str)))
+        enc = encode_traits(users, self.traits).reindex(raters)
+        self.mu, self.sd = enc.mean(), enc.std(ddof=0).replace(0, np.nan)
+        self._sums_for = None
+
+    def _sums(self, ctx):
+        """Per image (path): Σ w·z and Σ |w| over every test rating, plus each rating's own terms."""
+        from piaa.models.pa_iaa.traits import centered_ratings, encode_traits
+
+        if ctx.users is None:
+            raise ValueError("pa-iaa-trait-oracle needs the test people's traits: give [test] users = \"...\"")
+        r = ctx.ratings[["user", "path", "score"]].rename(columns={"path": "image"})
+        w = centered_ratings(r, self.weighting)
+        z = ((encode_traits(ctx.users, self.traits) - self.mu) / self.sd).reindex(w["user"].to_numpy())
+        known = z.notna().to_numpy()
+        num = np.where(known, w["weight"].to_numpy()[:, None] * np.nan_to_num(z.to_numpy()), 0.0)
+        den = np.where(known, np.abs(w["weight"].to_numpy())[:, None], 0.0)
+        img = w["image"].to_numpy()
+        self._num = pd.DataFrame(num).groupby(img).sum()
+        self._den = pd.DataFrame(den).groupby(img).sum()
+        self._own = (w["user"].to_numpy(), img, num, den)
+        self._sums_for = ctx.ratings
+
+    def _profiles(self, paths) -> np.ndarray:
+        ctx = self.reference_context
+        if ctx is None:
+            raise RuntimeError("pa-iaa-trait-oracle needs the test ratings: the runner sets reference_context")
+        if self._sums_for is not ctx.ratings:
+            self._sums(ctx)
+        keys = [str(p) for p in paths]
+        num = self._num.reindex(keys).fillna(0.0).to_numpy()
+        den = self._den.reindex(keys).fillna(0.0).to_numpy()
+        users, img, onum, oden = self._own
+        mine = users == str(ctx.user)
+        if mine.any():  # leave the person evaluated out
+            own_num = pd.DataFrame(onum[mine]).groupby(img[mine]).sum().reindex(keys).fillna(0.0).to_numpy()
+            own_den = pd.DataFrame(oden[mine]).groupby(img[mine]).sum().reindex(keys).fillna(0.0).to_numpy()
+            num, den = num - own_num, den - own_den
+        with np.errstate(invalid="ignore", divide="ignore"):
+            prof = np.where(den > 1e-12, num / np.where(den > 1e-12, den, 1.0), 0.0)
+        return prof / self.unit
+
+    def personalize(self, support, support_scores, query) -> np.ndarray:
+        sub, qry = dict(self._lookup(support)), dict(self._lookup(query))
+        sub["second"], qry["second"] = self._profiles(support), self._profiles(query)
+        est = self._estimator().fit(sub, np.asarray(support_scores, dtype=float))
+        return est.predict(qry)
