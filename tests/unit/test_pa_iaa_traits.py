@@ -87,6 +87,44 @@ def test_reliability_ranks_real_signal_above_noise():
     assert np.corrcoef(tt.targets["signal"].reindex([f"img{i}" for i in range(40)]), img_effect)[0, 1] > 0.8
 
 
+def test_reliability_of_a_noise_trait_is_not_pushed_negative_by_popularity():
+    """Strongly popular/unpopular images and a trait unrelated to taste: the two halves' profiles must not
+    anti-correlate. (With one standardization over all raters the halves get ±δ × popularity, δ = the halves'
+    mean-trait difference: about −0.27 on these studies.)"""
+    rel = []
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        n_users, n_images = 200, 60
+        popularity = rng.normal(scale=1.5, size=n_images)
+        rows = []
+        for u in range(n_users):
+            s = 4 + popularity + rng.normal(scale=0.7, size=n_images)
+            rows += [(f"u{u}", f"img{i}", float(np.clip(np.rint(s[i]), 1, 7))) for i in range(n_images)]
+        users = pd.DataFrame({"noise": rng.normal(size=n_users)},
+                             index=pd.Index([f"u{u}" for u in range(n_users)]))
+        rel.append(rank_traits(_ratings(rows), users, ["noise"], n_splits=10)["reliability"]["noise"])
+    assert np.mean(rel) > -0.12, rel
+
+
+def test_residual_weighting_removes_popularity_times_scale_use():
+    """A trait that only goes with wide scale use: "centered" targets repeat popularity, "residual" ones do not."""
+    rng = np.random.default_rng(0)
+    n_users, n_images = 150, 50
+    popularity = rng.normal(size=n_images)
+    spread = rng.normal(size=n_users)                   # the trait: how wide the person uses the scale
+    rows = []
+    for u in range(n_users):
+        s = 4 + (1 + 0.4 * spread[u]) * popularity + rng.normal(scale=0.5, size=n_images)
+        rows += [(f"u{u}", f"img{i}", float(np.clip(np.rint(s[i]), 1, 7))) for i in range(n_images)]
+    users = pd.DataFrame({"spread": spread}, index=pd.Index([f"u{u}" for u in range(n_users)]))
+    order = [f"img{i}" for i in range(n_images)]
+    corr = {}
+    for w in ("centered", "residual"):
+        t = trait_targets(_ratings(rows), users, ["spread"], weighting=w).targets["spread"].reindex(order)
+        corr[w] = abs(np.corrcoef(t, popularity)[0, 1])
+    assert corr["centered"] > 0.8 and corr["residual"] < 0.4, corr
+
+
 def test_select_skips_redundant_trait():
     ratings, users, _ = _synthetic_study()
     chosen = select_traits(ratings, users, ["signal", "signal_copy", "noise", "weak"], n=2, max_corr=0.7)

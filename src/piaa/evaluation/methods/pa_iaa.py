@@ -16,7 +16,7 @@ Options (``[methods.<name>]``; every one optional):
   trunk activations), hidden ([1024, 512]), epochs, lr_heads, lr_backbone, batch_size, gamma, momentum,
   weight_decay, lr_decay, seed — training; traits ("auto" = five chosen per fold by split-half reliability on
   the fold's training ratings, or a list), trait_tasks (list of task names; default: the generic task if it has
-  users, else the first task with users), trait_weighting ("centered" | "zscore", see ``traits.py``),
+  users, else the first task with users), trait_weighting ("centered" | "zscore" | "residual", see ``traits.py``),
   second_task (mt-iaa) — data; solver ("ridge" | "sgd"), alpha ("loo" or
   a number), bias, lr, steps (sgd), mlp_hidden, mlp_steps, mlp_lr, mlp_weight_decay — fusion.
 
@@ -195,8 +195,10 @@ class MTIAAMethod(_PAIAABase):
 @register_method
 class PAIAATraitOracle(_PAIAABase):
     """Reference: PA_IAA's fusion fed with the true liker profiles of the test images instead of the trait head's
-    predictions. Profiles come from the other test people of the fold (their centered ratings and traits,
-    standardized with the training raters' statistics, as the training targets are), in the head's units."""
+    predictions. Profiles are defined as the training targets are (``traits.trait_targets``), over the fold's test
+    people instead of the training raters: their centered ratings, their traits standardized over themselves (a
+    chance difference between the two groups' mean trait would otherwise add ``δ × popularity`` to every
+    profile), read in the head's units; the person evaluated is left out."""
 
     name = "pa-iaa-trait-oracle"
     reference = True
@@ -205,17 +207,10 @@ class PAIAATraitOracle(_PAIAABase):
 
     def prepare(self, fold: FoldData) -> None:
         super().prepare(fold)
-        from piaa.models.pa_iaa.traits import encode_traits
-
         second = self.net.info.get("second") or {}
         self.traits = list(second.get("traits") or self.net.second_names)
         self.unit = np.asarray(second.get("scale", np.ones(len(self.traits))), dtype=float)
         self.weighting = second.get("weighting", "centered")
-        opts = {k: self.options[k] for k in ("trait_tasks",) if k in self.options}
-        ds, users, _ = self._trait_source(fold, opts)
-        raters = sorted(set(ds.ratings["user"].astype(str)) & set(users.index.astype(str)))
-        enc = encode_traits(users, self.traits).reindex(raters)
-        self.mu, self.sd = enc.mean(), enc.std(ddof=0).replace(0, np.nan)
         self._sums_for = None
 
     def _sums(self, ctx):
@@ -226,7 +221,10 @@ class PAIAATraitOracle(_PAIAABase):
             raise ValueError("pa-iaa-trait-oracle needs the test people's traits: give [test] users = \"...\"")
         r = ctx.ratings[["user", "path", "score"]].rename(columns={"path": "image"})
         w = centered_ratings(r, self.weighting)
-        z = ((encode_traits(ctx.users, self.traits) - self.mu) / self.sd).reindex(w["user"].to_numpy())
+        enc = encode_traits(ctx.users, self.traits)
+        people = enc.reindex(sorted(set(w["user"]) & set(enc.index)))
+        sd = people.std(ddof=0)
+        z = ((enc - people.mean()) / sd.where(sd > 0)).reindex(w["user"].to_numpy())
         known = z.notna().to_numpy()
         num = np.where(known, w["weight"].to_numpy()[:, None] * np.nan_to_num(z.to_numpy()), 0.0)
         den = np.where(known, np.abs(w["weight"].to_numpy())[:, None], 0.0)

@@ -75,13 +75,28 @@ def standardize(traits: pd.DataFrame, users: Optional[Sequence[str]] = None) -> 
     return (t - mu) / sd
 
 
-WEIGHTINGS = ("centered", "zscore")
+def _standardize_known(enc: pd.DataFrame, users) -> pd.DataFrame:
+    """``standardize`` over ``users`` that tolerates a trait constant within them (it becomes all-NaN: no signal)."""
+    t = enc.reindex([str(u) for u in users])
+    sd = t.std(ddof=0)
+    return (t - t.mean()) / sd.where(sd > 0)
+
+
+WEIGHTINGS = ("centered", "zscore", "residual")
 
 
 def centered_ratings(ratings: pd.DataFrame, weighting: str = "centered") -> pd.DataFrame:
-    """``ratings`` with a ``weight`` column: each rating minus the rater's mean rating ("centered"), or that
-    divided by the rater's rating SD ("zscore": a rater who uses the whole scale weighs no more than one who uses
-    two points of it; raters who gave one value throughout get weight 0)."""
+    """``ratings`` with a ``weight`` column saying how much each rater likes each image *for them*:
+
+    - "centered": the rating minus the rater's mean rating;
+    - "zscore": that divided by the rater's rating SD (a rater who uses the whole scale weighs no more than one
+      who uses two points of it; raters who gave one value throughout get weight 0);
+    - "residual": the rating minus the rater's own linear fit on the image's crowd mean (the other raters' mean
+      rating of it): what is left is taste, not popularity times scale use. With "centered" a rater who spreads
+      the scale wide pulls every popular image toward their traits, so any trait that goes with wide scale use
+      (OASIS: TEPS consummatory pleasure) yields targets that mostly repeat the generic score, and a trait
+      unrelated to taste still gets targets proportional to popularity.
+    """
     if weighting not in WEIGHTINGS:
         raise ValueError(f"unknown weighting {weighting!r}; use one of {WEIGHTINGS}")
     r = ratings[["user", "image", "score"]].copy()
@@ -91,7 +106,28 @@ def centered_ratings(ratings: pd.DataFrame, weighting: str = "centered") -> pd.D
     if weighting == "zscore":
         sd = g.transform(lambda x: x.std(ddof=0))
         r["weight"] = np.where(sd > 0, r["weight"] / sd.where(sd > 0, 1.0), 0.0)
+    elif weighting == "residual":
+        r["weight"] = _residual_on_crowd(r)
     return r
+
+
+def _residual_on_crowd(r: pd.DataFrame) -> np.ndarray:
+    """Per rater: rating − (a + b · crowd mean of the image without this rater), least squares over their images.
+    Images nobody else rated use the rater's own mean (no crowd to compare with)."""
+    y = r["score"].to_numpy(float)
+    by_img = r.groupby("image")["score"]
+    tot, cnt = by_img.transform("sum").to_numpy(float), by_img.transform("size").to_numpy(float)
+    has_crowd = cnt > 1
+    m = np.where(has_crowd, (tot - y) / np.where(has_crowd, cnt - 1, 1), np.nan)
+    df = pd.DataFrame({"u": r["user"].to_numpy(), "y": y, "m": m})
+    df["m"] = df["m"].fillna(df.groupby("u")["m"].transform("mean"))
+    gu = df.groupby("u")
+    mc = df["m"] - gu["m"].transform("mean")
+    yc = df["y"] - gu["y"].transform("mean")
+    var = (mc * mc).groupby(df["u"]).transform("mean")
+    cov = (mc * yc).groupby(df["u"]).transform("mean")
+    slope = np.where(var > 1e-12, cov / var.where(var > 1e-12, 1.0), 0.0)
+    return (yc - slope * mc.fillna(0.0)).fillna(0.0).to_numpy()
 
 
 def _liker_profile(weighted: pd.DataFrame, z: pd.DataFrame) -> pd.DataFrame:
@@ -175,19 +211,23 @@ def rank_traits(ratings: pd.DataFrame, users: pd.DataFrame, candidates: Sequence
     """Split-half reliability of each candidate's image targets, plus how complete the trait is.
 
     For each of ``n_splits`` random halvings of the raters, the liker profiles of both halves are correlated
-    across images (Pearson); ``reliability`` is the mean. Noise traits give ≈ 0.
+    across images (Pearson); ``reliability`` is the mean. Noise traits give ≈ 0. Each half's traits are
+    standardized over that half, as ``trait_targets`` does for a whole rater set: with one common standardization
+    a half whose mean trait is +δ gets a profile ``+δ × popularity`` and the other half ``−δ × popularity``, a
+    spurious *negative* correlation that buried real traits under chance differences between the halves.
     """
     cands = candidate_traits(users, candidates)
     r = centered_ratings(ratings, weighting)
     enc = encode_traits(users, cands)
     raters = np.array(sorted(set(r["user"]) & set(enc.index)))
-    z = standardize(enc, raters)
     rng = np.random.default_rng(seed)
     rel = {c: [] for c in cands}
     for _ in range(n_splits):
-        half = set(rng.permutation(raters)[: len(raters) // 2])
-        in_a = r["user"].isin(half)
-        pa, pb = _liker_profile(r[in_a], z), _liker_profile(r[~in_a], z)
+        perm = rng.permutation(raters)
+        half_a, half_b = perm[: len(raters) // 2], perm[len(raters) // 2:]
+        in_a = r["user"].isin(set(half_a))
+        pa = _liker_profile(r[in_a], _standardize_known(enc, half_a))
+        pb = _liker_profile(r[~in_a], _standardize_known(enc, half_b))
         common = pa.index.intersection(pb.index)
         for c in cands:
             a, b = pa.loc[common, c], pb.loc[common, c]

@@ -150,7 +150,7 @@ def main(argv=None) -> int:
     ap.add_argument("--split", type=int, default=None,
                     help="finetune-top mode: also train backbone layers SPLIT..end on cached trunk activations")
     ap.add_argument("--lr-backbone", type=float, default=1e-5)
-    ap.add_argument("--weighting", default="centered", choices=["centered", "zscore"],
+    ap.add_argument("--weighting", default="centered", choices=["centered", "zscore", "residual"],
                     help="rater weights of the trait targets")
     ap.add_argument("--personalize", action="store_true",
                     help="also score fusion variants on validation people at the best epoch of each lr")
