@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from piaa.models.pa_iaa.default import DEFAULT_TRAITS
+
 pytestmark = pytest.mark.shared_data
 
 
@@ -72,7 +74,7 @@ def test_shipped_network_round_trip_on_images(oasis):
     from piaa.personalize.state import state_from_bytes, state_to_bytes
 
     net = load_default_pa_iaa()
-    assert net.config["second_names"] == ["TEPS_con", "education", "gender", "politic", "age"]
+    assert tuple(net.config["second_names"]) == DEFAULT_TRAITS
     root = Path(oasis.images_root)
     person = oasis.splits["raters_subset1"][0]
     r = oasis.ratings_of(person).iloc[:24]
@@ -93,6 +95,6 @@ def test_analyze_traits_cli(tmp_path, shared_data):
                  "--output", str(out)])
     assert code == 0
     res = json.loads(out.read_text())
-    assert [r["trait"] for r in res["rows"]] == ["TEPS_con", "education", "gender", "politic", "age"]
+    assert tuple(r["trait"] for r in res["rows"]) == DEFAULT_TRAITS
     assert all(-1 <= r["srocc_pred"] <= 1 and -1 <= r["srocc_true"] <= 1 for r in res["rows"])
     assert res["rows"][0]["n_images"] == 30

@@ -16,7 +16,7 @@ Options (``[methods.<name>]``; every one optional):
   trunk activations), hidden ([1024, 512]), epochs, lr_heads, lr_backbone, batch_size, gamma, momentum,
   weight_decay, lr_decay, seed — training; traits ("auto" = five chosen per fold by split-half reliability on
   the fold's training ratings, or a list), trait_tasks (list of task names; default: the generic task if it has
-  users, else the first task with users), trait_weighting ("centered" | "zscore" | "residual", see ``traits.py``),
+  users, else the first task with users), trait_weighting ("residual" (default) | "centered" | "zscore", see ``traits.py``),
   second_task (mt-iaa) — data; solver ("ridge" | "sgd"), alpha ("loo" or
   a number), bias, lr, steps (sgd), mlp_hidden, mlp_steps, mlp_lr, mlp_weight_decay — fusion.
 
@@ -88,13 +88,14 @@ class _PAIAABase(Method):
 
     def _train(self, fold: FoldData, opts: dict):
         from piaa.models.pa_iaa.build import aesthetics_task, build_network, split_inputs, traits_task
+        from piaa.models.pa_iaa.traits import DEFAULT_WEIGHTING
         from piaa.models.pa_iaa.train import CACHED_HEADS_CONFIG
 
         aes = fold.task(fold.generic_task)
         if self.second_kind == "traits":
             ds, users, root = self._trait_source(fold, opts)
             second = traits_task(ds, root, users=users, traits=opts.get("traits", "auto"), seed=fold.seed,
-                                 weighting=opts.get("trait_weighting", "centered"))
+                                 weighting=opts.get("trait_weighting", DEFAULT_WEIGHTING))
         else:
             t = fold.task(opts["second_task"])
             second = aesthetics_task(t.dataset, t.images_root, name=t.name)

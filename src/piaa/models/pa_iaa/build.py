@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from piaa.models.pa_iaa.network import PAPER_HIDDEN, PAIAANet
-from piaa.models.pa_iaa.traits import select_traits, trait_targets
+from piaa.models.pa_iaa.traits import DEFAULT_WEIGHTING, select_traits, trait_targets
 from piaa.models.pa_iaa.train import CACHED_HEADS_CONFIG, TrainConfig, train_network
 
 InputsFn = Callable[[Sequence[Path]], np.ndarray]
@@ -54,7 +54,7 @@ class SecondTask:
 
 
 def traits_task(dataset, images_root, users: Optional[pd.DataFrame] = None, traits="auto",
-                images: Optional[Sequence[str]] = None, seed: int = 0, weighting: str = "centered") -> SecondTask:
+                images: Optional[Sequence[str]] = None, seed: int = 0, weighting: str = DEFAULT_WEIGHTING) -> SecondTask:
     """Trait targets from a ratings dataset with per-person traits; ``traits="auto"`` picks five by
     split-half reliability on these (training) ratings (see ``traits.select_traits``)."""
     users = dataset.users if users is None else users

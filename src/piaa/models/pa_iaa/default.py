@@ -20,8 +20,9 @@ from typing import Optional
 from piaa.models.pa_iaa.network import PAIAANet, load_network
 
 DEFAULT_NAME = "pa_iaa_oasis_lite0"
-# the five traits select_traits picks on all OASIS-beauty ratings (docs/pa_iaa.md, "which five traits")
-DEFAULT_TRAITS = ("TEPS_con", "education", "gender", "politic", "age")
+# the five traits select_traits picks on all OASIS-beauty ratings with the default ("residual") rater weighting
+# (docs/pa_iaa.md, "which five traits")
+DEFAULT_TRAITS = ("gender", "age", "politic", "PHQ", "TEPS_ant")
 
 
 def assets_dir() -> Path:

@@ -3,13 +3,17 @@
 The paper trains its trait head on Big-Five scores attached to images. Here traits come from the raters
 themselves: for image ``i`` rated by people ``u`` with (standardized) trait ``z_u``,
 
-    t_i = Σ_u w_ui z_u / Σ_u |w_ui|,    w_ui = r_ui − mean_u(r)   (the rater's centered rating of i)
+    t_i = Σ_u w_ui z_u / Σ_u |w_ui|
 
-so people who like ``i`` more than they like their average image pull the target toward their trait, people who
-dislike it push it away. Centering per rater removes scale use (a lenient rater says nothing by rating high);
-normalizing by ``Σ|w|`` keeps the target on the trait's z-scale whatever the number of raters. Each target is
-then divided by ``margin × max_i |t_i|`` (margin 1.1) so all targets lie strictly inside (−1, 1) for tanh; the
-scale factors are kept so predictions can be read back in z units.
+where ``w_ui`` says how much rater ``u`` likes ``i`` *for them*. The default ("residual") is the rating minus the
+rater's own linear fit on the image's crowd mean: what is left is taste. DESIGN.md's example weighting, the rating
+minus the rater's mean ("centered"), also carries popularity × scale use — a rater who spreads the scale wide
+pulls every popular image toward their traits — so a trait that merely goes with wide scale use (OASIS: TEPS
+consummatory pleasure) looked like the most reliable "taste" trait while its targets repeated the generic score.
+"zscore" (centered / the rater's SD) is offered too. Normalizing by ``Σ|w|`` keeps the target on the trait's
+z-scale whatever the number of raters. Each target is then divided by ``margin × max_i |t_i|`` (margin 1.1) so all
+targets lie strictly inside (−1, 1) for tanh; the scale factors are kept so predictions can be read back in z
+units.
 
 Traits are numeric columns, or string columns with a known ordinal/binary coding (OASIS-beauty politics,
 education, gender, income); other text columns are ignored. Big-Five columns (PsychoFlickr, PARA) are numeric and
@@ -83,9 +87,12 @@ def _standardize_known(enc: pd.DataFrame, users) -> pd.DataFrame:
 
 
 WEIGHTINGS = ("centered", "zscore", "residual")
+# chosen on validation people (docs/benchmarks/pa_iaa.md, "rater weighting"): +0.004 (paper SGD fusion) and
+# +0.01 (ridge fusion) SROCC at k = 100 over "centered", and traits chosen for taste rather than scale use
+DEFAULT_WEIGHTING = "residual"
 
 
-def centered_ratings(ratings: pd.DataFrame, weighting: str = "centered") -> pd.DataFrame:
+def centered_ratings(ratings: pd.DataFrame, weighting: str = DEFAULT_WEIGHTING) -> pd.DataFrame:
     """``ratings`` with a ``weight`` column saying how much each rater likes each image *for them*:
 
     - "centered": the rating minus the rater's mean rating;
@@ -158,7 +165,7 @@ class TraitTargets:
 
 def trait_targets(ratings: pd.DataFrame, users: pd.DataFrame, traits: Sequence[str],
                   images: Optional[Sequence[str]] = None, margin: float = TARGET_MARGIN,
-                  weighting: str = "centered") -> TraitTargets:
+                  weighting: str = DEFAULT_WEIGHTING) -> TraitTargets:
     """Trait targets of every image in ``ratings`` (or only ``images``) from the raters' traits.
 
     ``ratings`` (columns user, image, score) must hold only training ratings; traits are standardized over the
@@ -207,7 +214,7 @@ def candidate_traits(users: pd.DataFrame, candidates: Optional[Sequence[str]] = 
 
 
 def rank_traits(ratings: pd.DataFrame, users: pd.DataFrame, candidates: Sequence[str] = DEFAULT_CANDIDATES,
-                n_splits: int = 20, seed: int = 0, weighting: str = "centered") -> pd.DataFrame:
+                n_splits: int = 20, seed: int = 0, weighting: str = DEFAULT_WEIGHTING) -> pd.DataFrame:
     """Split-half reliability of each candidate's image targets, plus how complete the trait is.
 
     For each of ``n_splits`` random halvings of the raters, the liker profiles of both halves are correlated
@@ -243,7 +250,7 @@ def rank_traits(ratings: pd.DataFrame, users: pd.DataFrame, candidates: Sequence
 
 
 def select_traits(ratings: pd.DataFrame, users: pd.DataFrame, candidates: Sequence[str] = DEFAULT_CANDIDATES,
-                  n: int = 5, max_corr: float = 0.7, seed: int = 0, weighting: str = "centered") -> List[str]:
+                  n: int = 5, max_corr: float = 0.7, seed: int = 0, weighting: str = DEFAULT_WEIGHTING) -> List[str]:
     """Greedy choice of ``n`` traits: most reliable first, skipping a trait whose image targets correlate above
     ``max_corr`` (absolute) with one already chosen (it would repeat the same signal)."""
     ranking = rank_traits(ratings, users, candidates, seed=seed, weighting=weighting)

@@ -26,7 +26,7 @@ from piaa.models.pa_iaa.train import PAPER_CONFIG, train_network
 
 def run(data_root: Path, test_subset: str, val_subset: str, lrs, epochs_list, variant: str, hidden, seed: int = 0,
         personalize: bool = False, people: int = 40, split=None, lr_backbone: float = 1e-5,
-        weighting: str = "centered"):
+        weighting: str = "residual"):
     from piaa.data import load_dataset
 
     ds = load_dataset("oasis-beauty", data_root / "oasis-beauty")
@@ -61,8 +61,10 @@ def run(data_root: Path, test_subset: str, val_subset: str, lrs, epochs_list, va
                 net = PAIAANet(0 if split else Xa.shape[1], tr.scale.values, len(traits), "traits", traits,
                                hidden=hidden, variant=variant, split=split)
                 train_network(net, Xa, Da.to_numpy(np.float32), Xp, sec_tr.targets.to_numpy(np.float32), cfg)
+                sd = np.asarray(Xa, dtype=np.float64).std(axis=0)
+                stats = (np.asarray(Xa, dtype=np.float64).mean(axis=0), np.where(sd > 1e-8, sd, 1.0))
                 rec = {"lr_heads": lr, "epochs": epochs, "personalization": val_personalization(
-                    net, va, root, inputs, people=people, seed=seed)}
+                    net, va, root, inputs, people=people, seed=seed, feature_stats=stats)}
                 print(json.dumps(rec), file=sys.stderr)
                 results.append(rec)
             continue
@@ -100,19 +102,22 @@ FUSION_VARIANTS = {
 
 
 def val_personalization(net, dataset, root: Path, inputs, shots=(10, 100), people: int = 40, trials: int = 3,
-                        seed: int = 0, variants=FUSION_VARIANTS):
+                        seed: int = 0, variants=FUSION_VARIANTS, feature_stats=None):
     """Per-person SROCC on validation people (raters of the validation subset, their own ratings only):
-    the network's generic score alone vs each fusion variant. Returns {variant: {shots: mean SROCC}}."""
+    the network's generic score alone, the ridge probe on its residual (reference) and each fusion variant. Returns {variant: {shots: mean SROCC}}."""
     from piaa.metrics import srocc
     from piaa.personalize.pa_iaa import PAIAAPersonalizer
 
+    from piaa.personalize.probe import ProbePersonalizer
+
     images = dataset.image_ids
-    out = net.predict_arrays(inputs([root / i for i in images]))
+    X = np.asarray(inputs([root / i for i in images]), dtype=np.float32)
+    out = net.predict_arrays(X)
     pos = {im: i for i, im in enumerate(images)}
     rng = np.random.default_rng(seed)
     users = sorted(dataset.user_ids)
     users = list(rng.permutation(users)[:people])
-    res = {name: {k: [] for k in shots} for name in ["generic", *variants]}
+    res = {name: {k: [] for k in shots} for name in ["generic", "probe", *variants]}
     w_norm = {k: [] for k in shots}
     for u in users:
         r = dataset.ratings_of(u)
@@ -127,6 +132,10 @@ def val_personalization(net, dataset, root: Path, inputs, shots=(10, 100), peopl
                 sub = {n: v[idx[s]] for n, v in out.items()}
                 qry = {n: v[idx[q]] for n, v in out.items()}
                 res["generic"][k].append(srocc(qry["score"], y[q]))
+                # the per-person ridge probe on the network's input features, residual of s_a (reference)
+                stats = {"feature_mean": feature_stats[0], "feature_scale": feature_stats[1]} if feature_stats else {}
+                pr = ProbePersonalizer(**stats).fit(X[idx[s]], y[s], offset=sub["score"])
+                res["probe"][k].append(srocc(pr.predict(X[idx[q]], offset=qry["score"]), y[q]))
                 for name, kw in variants.items():
                     est = PAIAAPersonalizer(network=net, seed=t, **kw).fit(sub, y[s])
                     res[name][k].append(srocc(est.predict(qry), y[q]))
@@ -150,7 +159,7 @@ def main(argv=None) -> int:
     ap.add_argument("--split", type=int, default=None,
                     help="finetune-top mode: also train backbone layers SPLIT..end on cached trunk activations")
     ap.add_argument("--lr-backbone", type=float, default=1e-5)
-    ap.add_argument("--weighting", default="centered", choices=["centered", "zscore", "residual"],
+    ap.add_argument("--weighting", default="residual", choices=["centered", "zscore", "residual"],
                     help="rater weights of the trait targets")
     ap.add_argument("--personalize", action="store_true",
                     help="also score fusion variants on validation people at the best epoch of each lr")
