@@ -320,3 +320,85 @@ def test_cached_feature_provider_memoizes_per_backbone_and_variant(capsys):
     assert c[0, 1] == 2.0
     assert "no features for /x/bad.jpg: cannot decode" in capsys.readouterr().err
     assert list(fp.errors) == ["/x/bad.jpg"]
+
+
+def _user_fold_experiment(tmp_path, user_folds='4', extra=""):
+    p = write_experiment(tmp_path)
+    text = p.read_text().replace('folds = "data/folds.csv"\nfold_column = "subset"\n', f"user_folds = {user_folds}\n")
+    p.write_text(text + extra)
+    return load_experiment(p)
+
+
+def test_user_folds_hold_back_people_not_images(tmp_path):
+    exp = _user_fold_experiment(tmp_path)
+    tasks = [load_source(t, t.name) for t in exp.tasks]
+    test = load_source(exp.test, "test")
+    plans = plan_folds(exp, tasks, test, None, [])
+    assert [p.name for p in plans] == ["people1", "people2", "people3", "people4"]
+    tested = [p.user for plan in plans for p in plan.people]
+    assert sorted(tested) == sorted(set(tested)) and len(tested) == 24   # everyone tested exactly once
+    all_ratings = test.dataset.ratings
+    for plan in plans:
+        held = {p.user for p in plan.people}
+        assert len(held) == 6
+        by_name = {t.name: t for t in plan.tasks}
+        for name in ("all", "women"):  # same ratings file as the test: the fold's people are gone, nobody else
+            r = by_name[name].dataset.ratings
+            assert not set(r["user"]) & held
+            assert set(r["user"]) == set(tasks[[t.label for t in tasks].index(name)].dataset.ratings["user"]) - held
+            assert set(by_name[name].users.index) == set(r["user"])
+        # images are not held back: the task still rates the test people's images (rated by others)
+        test_imgs = set(plan.test_ratings["image"])
+        assert test_imgs <= set(by_name["all"].dataset.ratings["image"])
+        assert len(by_name["valence"].dataset.ratings) == len(tasks[2].dataset.ratings)  # another file: kept
+        assert set(plan.test_ratings["user"]) == held
+        assert len(plan.test_ratings) == int(all_ratings["user"].isin(held).sum())
+
+
+def test_user_folds_are_seeded_and_can_come_from_a_file(tmp_path):
+    from piaa.evaluation.protocol import user_fold_assignment
+
+    exp = _user_fold_experiment(tmp_path)
+    users = [str(u) for u in range(1, 25)]
+    a = user_fold_assignment(users, exp.test)
+    assert a == user_fold_assignment(list(reversed(users)), exp.test)
+    assert sorted(np.unique(list(a.values()), return_counts=True)[1]) == [6, 6, 6, 6]
+    exp.test.seed = 8
+    assert user_fold_assignment(users, exp.test) != a
+    (tmp_path / "data" / "ufolds.csv").write_text("user,part\n" + "".join(f"{u},{'A' if int(u) <= 12 else 'B'}\n"
+                                                                          for u in users))
+    exp2 = _user_fold_experiment(tmp_path / "b", '"data/ufolds.csv"', "")
+    exp2.test.user_folds = tmp_path / "data" / "ufolds.csv"
+    exp2.test.fold_column = "part"
+    plans = plan_folds(exp2, [load_source(t, t.name) for t in exp2.tasks], load_source(exp2.test, "test"), None, [])
+    assert [p.name for p in plans] == ["A", "B"]
+    assert {p.user for p in plans[0].people} == {str(u) for u in range(1, 13)}
+
+
+def test_user_folds_config_errors(tmp_path):
+    p = write_experiment(tmp_path)
+    base = p.read_text()
+    p.write_text(base.replace('fold_column = "subset"\n', 'fold_column = "subset"\nuser_folds = 4\n'))
+    with pytest.raises(ExperimentError, match="choose one protocol"):
+        load_experiment(p)
+    p.write_text(base.replace('folds = "data/folds.csv"\nfold_column = "subset"\n', "user_folds = 1\n"))
+    with pytest.raises(ExperimentError, match="at least 2"):
+        load_experiment(p)
+    p.write_text(base.replace('folds = "data/folds.csv"\nfold_column = "subset"\n', "user_folds = true\n"))
+    with pytest.raises(ExperimentError, match="number of folds or a CSV"):
+        load_experiment(p)
+
+
+def test_user_folds_run_end_to_end(tmp_path):
+    p = write_experiment(tmp_path, methods=["spy-a", "crowd-oracle"])
+    p.write_text(p.read_text().replace('folds = "data/folds.csv"\nfold_column = "subset"\n', "user_folds = 3\n"))
+    exp = load_experiment(p)
+    res = run_experiment(exp, RunOptions(workdir=tmp_path / "work", features=FakeFeatures(), progress=False))
+    assert [f["name"] for f in res["experiment"]["folds"]] == ["people1", "people2", "people3"]
+    assert res["experiment"]["test"]["user_folds"] == 3
+    assert res["methods"]["spy-a"]["5"]["n_people"] == 24
+    # the crowd oracle needs another person of the same fold on the same images: a few have none here
+    assert 0 < res["methods"]["crowd-oracle"]["0"]["n_people"] <= 24
+    for fold in PREPARED["spy-a"]:  # the test images are training images too (rated by the other people)
+        assert fold.test_images
+        assert set(fold.tasks[0].dataset.ratings["image"]) >= {Path(p).name for p in fold.test_images}

@@ -12,7 +12,7 @@ import json
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,6 +32,7 @@ _SOURCE_KEYS = {
 _TASK_KEYS = _SOURCE_KEYS | {"name", "per_image"}
 _TEST_KEYS = _SOURCE_KEYS | {
     "folds", "fold_column", "only_folds", "shots", "trials", "seed", "methods", "min_ratings", "max_people",
+    "user_folds",
 }
 _TOP_KEYS = {"name", "description", "generic", "tasks", "test", "methods"}
 
@@ -66,6 +67,9 @@ class TestSpec(SourceSpec):
     folds: Optional[Path] = None
     fold_column: str = "fold"
     only_folds: Optional[List[str]] = None
+    # held-back people instead of held-back images: a number of seeded random folds of the test people, or a CSV
+    # with columns user, <fold_column>
+    user_folds: Union[None, int, Path] = None
     shots: List[int] = field(default_factory=lambda: [10, 100])
     trials: int = 10
     seed: int = 0
@@ -95,8 +99,9 @@ class Experiment:
         payload = {"tasks": [_jsonable(asdict(t)) for t in self.tasks], "generic": self.generic,
                    "test": _jsonable({k: v for k, v in asdict(self.test).items() if k != "methods"})}
         files = {str(f) for t in [*self.tasks, self.test] for f in (t.ratings, t.users) if f is not None}
-        if self.test.folds is not None:
-            files.add(str(self.test.folds))
+        for f in (self.test.folds, self.test.user_folds):
+            if isinstance(f, Path):
+                files.add(str(f))
         payload["files"] = {f: _file_stamp(f) for f in sorted(files)}  # an edited ratings file invalidates too
         if method is not None:
             payload["method"] = method
@@ -175,10 +180,25 @@ def parse_experiment(raw: Dict[str, Any], base_dir, path: Optional[Path] = None)
     if "folds" in test_raw:
         test.folds = _path(test_raw["folds"], base_dir, where, "[test] folds")
     test.fold_column = str(test_raw.get("fold_column", "fold"))
-    if "only_folds" in test_raw and test.folds is None:
-        raise ExperimentError(f"{where}: [test] only_folds needs folds = \"<folds CSV>\"")
-    if "fold_column" in test_raw and test.folds is None:
-        raise ExperimentError(f"{where}: [test] fold_column needs folds = \"<folds CSV>\"")
+    if "user_folds" in test_raw:
+        uf = test_raw["user_folds"]
+        if "folds" in test_raw:
+            raise ExperimentError(f"{where}: [test] has both folds (held-back images) and user_folds (held-back "
+                                  f"people); choose one protocol")
+        if isinstance(uf, int) and not isinstance(uf, bool):
+            if uf < 2:
+                raise ExperimentError(f"{where}: [test] user_folds must be at least 2, got {uf}")
+            test.user_folds = uf
+        elif isinstance(uf, str):
+            test.user_folds = _path(uf, base_dir, where, "[test] user_folds")
+        else:
+            raise ExperimentError(f"{where}: [test] user_folds must be a number of folds or a CSV path "
+                                  f"(columns user, fold), got {uf!r}")
+    folded = test.folds is not None or test.user_folds is not None
+    if "only_folds" in test_raw and not folded:
+        raise ExperimentError(f"{where}: [test] only_folds needs folds = \"<folds CSV>\" or user_folds")
+    if "fold_column" in test_raw and not (test.folds is not None or isinstance(test.user_folds, Path)):
+        raise ExperimentError(f"{where}: [test] fold_column needs folds = \"<folds CSV>\" or a user_folds CSV")
     if "only_folds" in test_raw:
         test.only_folds = [str(f) for f in _list(test_raw["only_folds"], where, "[test] only_folds")]
     shots = _list(test_raw.get("shots", [10, 100]), where, "[test] shots")

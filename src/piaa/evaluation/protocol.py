@@ -7,12 +7,19 @@ live in different folders or files. Without folds there is one fold ``"all"``: t
 (cross-database) and every test person is evaluated on all their images; a test image that is also a task image
 is reported as possible leakage.
 
+Held-back-people protocol (``[test] user_folds``): the test people are split into folds (seeded at random, or by
+a ``user, fold`` CSV); for fold f every task read from the *same ratings file* as the test drops the ratings of
+f's people and keeps every image, so models have seen the images (rated by others) but never these people —
+the protocol of PARA's official user splits and of a new user joining a known collection. Tasks from other files
+hold other people and are kept whole.
+
 Supports are drawn from ``default_rng([seed, fold, person, trial, k])``: the draw depends on nothing else, so
 every method sees the same supports, and adding a method or a shot count never changes the others.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -69,6 +76,8 @@ def plan_folds(exp: Experiment, tasks: List[LoadedSource], test: LoadedSource, f
     spec = exp.test
     tr = test.dataset.ratings[["user", "image", "score"]].copy()
     tr["path"] = test.paths(tr["image"])
+    if spec.user_folds is not None:
+        return _number_people(_plan_user_folds(exp, tasks, test, tr))
     plans = []
     if folds is None:
         test_paths = set(tr["path"])
@@ -109,7 +118,11 @@ def plan_folds(exp: Experiment, tasks: List[LoadedSource], test: LoadedSource, f
                 f"fold {f}: task {t.name} holds test images"
         plan.test_users = test.users
         plans.append(plan)
-    # a person tested in two folds gets one per_person entry per fold
+    return _number_people(plans)
+
+
+def _number_people(plans: List[FoldPlan]) -> List[FoldPlan]:
+    """A person tested in two folds gets one per_person entry per fold (``user@fold``)."""
     seen: Dict[str, int] = {}
     for p in plans:
         for person in p.people:
@@ -118,6 +131,70 @@ def plan_folds(exp: Experiment, tasks: List[LoadedSource], test: LoadedSource, f
         for person in p.people:
             if seen[person.user] > 1:
                 person.key = f"{person.user}@{p.name}"
+    return plans
+
+
+def user_fold_assignment(users, spec) -> Dict[str, str]:
+    """``user -> fold`` for the held-back-people protocol: from the ``user_folds`` CSV, or ``user_folds`` seeded
+    random, equally sized folds named ``people1..N``."""
+    from piaa.evaluation.sources import read_folds
+
+    if isinstance(spec.user_folds, int):
+        ids = np.array(sorted({str(u) for u in users}))
+        n = int(spec.user_folds)
+        if len(ids) < n:
+            raise ExperimentError(f"[test] user_folds = {n} but only {len(ids)} test people")
+        order = np.random.default_rng([int(spec.seed), stable_hash("user_folds", n)]).permutation(len(ids))
+        return {str(ids[i]): f"people{j % n + 1}" for j, i in enumerate(order)}
+    return read_folds(spec.user_folds, spec.fold_column, image_column="user")
+
+
+def _same_file(a, b) -> bool:
+    try:
+        return a is not None and b is not None and Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
+
+
+def _without_people(src: LoadedSource, people: set) -> TaskSource:
+    r = src.dataset.ratings
+    r2 = r[~r["user"].astype(str).isin(people)].reset_index(drop=True)
+    if r2.empty:
+        raise ExperimentError(f"task {src.label!r} has no ratings left once the fold's test people are held back")
+    users = src.users
+    if users is not None:
+        users = users.loc[users.index.isin(set(r2["user"]))]
+    ds = replace(src.dataset, ratings=r2, users=users)
+    return TaskSource(name=src.label, dataset=ds, images_root=src.images_root, users=users, per_image=src.per_image)
+
+
+def _plan_user_folds(exp: Experiment, tasks: List[LoadedSource], test: LoadedSource,
+                     tr: pd.DataFrame) -> List[FoldPlan]:
+    spec = exp.test
+    fold_of_user = user_fold_assignment(tr["user"].unique(), spec)
+    fold = tr["user"].astype(str).map(fold_of_user)
+    if fold.isna().all():
+        raise ExperimentError(f"{spec.user_folds}: none of the test people is listed in the user folds file")
+    tr = tr[fold.notna()].assign(fold=fold[fold.notna()]).reset_index(drop=True)
+    names = sorted(set(tr["fold"]))
+    if spec.only_folds:
+        unknown = [f for f in spec.only_folds if f not in names]
+        if unknown:
+            raise ExperimentError(f"[test] only_folds names unknown fold(s) {unknown}; folds: {names}")
+        names = [f for f in names if f in spec.only_folds]
+    same_study = [_same_file(t.ratings, spec.ratings) for t in exp.tasks]
+    plans = []
+    for f in names:
+        rows = tr[tr["fold"] == f].drop(columns="fold").reset_index(drop=True)
+        held = set(rows["user"].astype(str))
+        fold_tasks = [_without_people(s, held) if same else _restrict(s, set())
+                      for s, same in zip(tasks, same_study)]
+        for t, same in zip(fold_tasks, same_study):  # the guarantee the protocol rests on
+            assert not same or not (set(t.dataset.ratings["user"].astype(str)) & held), \
+                f"fold {f}: task {t.name} holds ratings of the fold's test people"
+        plan = _plan(f, fold_tasks, rows, spec, set(rows["path"]))
+        plan.test_users = test.users
+        plans.append(plan)
     return plans
 
 
