@@ -155,3 +155,26 @@ def test_trait_oracle_uses_the_other_test_people_and_beats_the_head():
     oracle._sums_for = None
     with pytest.raises(ValueError, match="test people's traits"):
         oracle.personalize(sp, sup["score"].to_numpy(), qp)
+
+
+def test_pa_iaa_probe_adds_the_probe_to_the_fusion():
+    from piaa.evaluation.methods.baselines import shared_feature_stats
+    from piaa.personalize.probe import ProbePersonalizer
+
+    fold, images, feats, _ = _fold()
+    m = make_method("pa-iaa-probe", **FAST)
+    m.prepare(fold)
+    support, query = [ROOT / im for im in images[:30]], [ROOT / im for im in images[30:]]
+    y = np.array([4 + feats[im][0] + feats[im][2] for im in images[:30]])  # a taste along feature 2
+    pred = m.personalize(support, y, query)
+    fusion = make_method("pa-iaa", **FAST)
+    fusion.prepare(fold)
+    f_est = fusion._estimator().fit(fusion._lookup(support), y)
+    mean, scale = shared_feature_stats(fold, "efficientnet_lite0", "multilevel")
+    X = np.stack([feats[im] for im in images])
+    direct = ProbePersonalizer(feature_mean=mean, feature_scale=scale).fit(
+        X[:30], y, offset=f_est.predict(fusion._lookup(support))).predict(X[30:], offset=f_est.predict(fusion._lookup(query)))
+    np.testing.assert_allclose(pred, direct, rtol=1e-9, atol=1e-9)
+    # the probe stage picks up the taste along feature 2 that five traits cannot express
+    truth = np.array([feats[im][0] + feats[im][2] for im in images[30:]])
+    assert np.corrcoef(pred, truth)[0, 1] > np.corrcoef(fusion.personalize(support, y, query), truth)[0, 1]

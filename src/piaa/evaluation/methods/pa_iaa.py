@@ -6,6 +6,8 @@
 - ``pa-iaa-zero``: the same network's generic score ``s_a`` alone (zero-shot): isolates what the fusion adds.
 - ``mt-iaa``: the ablation — the trait head replaced by a second aesthetics task (``second_task`` option, default
   ``valence``), fusion over that head's distribution.
+- ``pa-iaa-probe``: PA_IAA's fusion, then the per-person ridge probe (as the ``probe`` baseline) fitted to what the
+  fusion still gets wrong: does the trait fusion add anything to the probe?
 - ``pa-iaa-trait-oracle`` (reference, not a method): the same fusion, but the trait head's prediction ``p`` is
   replaced by the *true* liker profile of each image, computed from the other test people's ratings and traits
   (the person evaluated left out). It is the ceiling of the trait route: what PA_IAA would reach with a perfect
@@ -191,6 +193,36 @@ class MTIAAMethod(_PAIAABase):
     name = "mt-iaa"
     second_kind = "aesthetics"
     description = "MT_IAA ablation: trait head replaced by a second aesthetics task (second_task, default valence)"
+
+
+@register_method
+class PAIAAProbeMethod(_PAIAABase):
+    """``s = s_a + w_b·p + b`` first, then ridge on image features fitted to the residual of that (the probe of
+    ``baselines.ProbeMethod`` with the fusion in place of the generic score as its offset). The probe's alpha is
+    chosen by leave-one-out on the support, as always; features and their standardization are the probe's."""
+
+    name = "pa-iaa-probe"
+    description = "PA_IAA fusion, then the per-person ridge probe on its residual (do the traits add to the probe?)"
+
+    def prepare(self, fold: FoldData) -> None:
+        super().prepare(fold)
+        from piaa.evaluation.methods.baselines import shared_feature_stats
+
+        self.backbone = self.options.get("backbone", "efficientnet_lite0")
+        self.variant = self.options.get("variant", "multilevel")
+        self.stats = shared_feature_stats(fold, self.backbone, self.variant)
+
+    def personalize(self, support, support_scores, query) -> np.ndarray:
+        from piaa.personalize.probe import ProbePersonalizer
+
+        y = np.asarray(support_scores, dtype=float)
+        sub, qry = self._lookup(support), self._lookup(query)
+        fusion = self._estimator().fit(sub, y)
+        feats = self.fold.features.get(list(support) + list(query), backbone=self.backbone, variant=self.variant)
+        probe = ProbePersonalizer(feature_mean=self.stats[0], feature_scale=self.stats[1], backbone=self.backbone,
+                                  variant=self.variant)
+        probe.fit(feats[:len(support)], y, offset=fusion.predict(sub))
+        return probe.predict(feats[len(support):], offset=fusion.predict(qry))
 
 
 @register_method
