@@ -50,7 +50,7 @@ def test_smoke_experiment_runs_and_resumes(shared_data, tmp_path, capsys):
 def test_shipped_experiments_parse(shared_data):
     from piaa.evaluation.experiment import load_experiment
 
-    for name in ("oasis_intra.toml", "oasis_to_avt.toml", "smoke.toml"):
+    for name in ("oasis_intra.toml", "oasis_to_avt.toml", "smoke.toml", "oasis_heldback_people.toml"):
         exp = load_experiment(EXPERIMENTS / name)
         for t in exp.tasks:
             assert t.ratings.is_file() and t.images.is_dir(), (name, t.name)
@@ -58,4 +58,31 @@ def test_shipped_experiments_parse(shared_data):
     intra = load_experiment(EXPERIMENTS / "oasis_intra.toml")
     assert intra.test.shots == [10, 100] and intra.test.trials == 10 and intra.test.fold_column == "subset"
     assert {"generic", "probe", "pa-iaa", "mt-iaa", "task-vectors", "tv-uniform-init", "tv-bestfit-init", "tv-mse",
-            "tv-layer-agnostic", "bestfit-ft", "crowd-oracle"} == set(intra.methods)
+            "tv-layer-agnostic", "bestfit-ft", "crowd-oracle", "pa-iaa-trait-oracle"} == set(intra.methods)
+    people = load_experiment(EXPERIMENTS / "oasis_heldback_people.toml")
+    assert people.test.user_folds == 4 and people.test.folds is None and set(people.methods) == set(intra.methods)
+
+
+@pytest.mark.shared_data
+def test_held_back_people_protocol_through_the_cli(shared_data, tmp_path):
+    """The smoke experiment turned into the held-back-people protocol: the fold's people vanish from the
+    training tasks, their images do not."""
+    text = (EXPERIMENTS / "smoke.toml").read_text()
+    text = text.replace('folds = "../../shared/data/oasis/subsets.csv"\nfold_column = "subset"\n', "user_folds = 3\n")
+    text = text.replace('only_folds = ["subset1"]', 'only_folds = ["people2"]').replace("../../shared", str(shared_data.parent))
+    # the fold's people rated images of all four subsets: sample more images so each keeps >= 20 ratings
+    text = text.replace("max_images = 40\n", "max_images = 100\n")
+    text = text.replace('[test]\n', '[test]\nusers = "../../shared/data/oasis-beauty/users.csv"\n'.replace(
+        "../../shared", str(shared_data.parent)))  # the trait oracle needs the test people's traits
+    text = text.replace('methods = ["generic", "probe", "crowd-oracle", "pa-iaa", "task-vectors"]',
+                        'methods = ["generic", "probe", "crowd-oracle", "pa-iaa", "pa-iaa-trait-oracle"]')
+    exp = tmp_path / "people.toml"
+    exp.write_text(text)
+    out = tmp_path / "people.json"
+    assert main(["evaluate", str(exp), "--output", str(out), "--quiet"]) == 0
+    res = json.loads(out.read_text())
+    fold = res["experiment"]["folds"][0]
+    assert fold["name"] == "people2" and res["experiment"]["test"]["user_folds"] == 3
+    m = res["methods"]
+    assert m["generic"]["0"]["n_people"] == 8 and m["pa-iaa"]["10"]["n_people"] == 8
+    assert m["crowd-oracle"]["0"]["srocc_mean"] > 0.2 and -1 <= m["pa-iaa-trait-oracle"]["10"]["srocc_mean"] <= 1
