@@ -11,6 +11,7 @@ _KNOWN_MODULES = (
     "piaa.evaluation.methods.baselines",      # generic, probe, crowd-oracle
     "piaa.evaluation.methods.pa_iaa",         # pa-iaa, mt-iaa (+ variants)
     "piaa.evaluation.methods.task_vectors",   # task-vectors and its ablations
+    "piaa.evaluation.methods.prior_probe",    # probe-prior (probe with a population taste prior)
 )
 
 

@@ -1,0 +1,218 @@
+"""The ridge probe with a population prior: what other people's tastes say about which directions matter.
+
+The plain probe (``piaa.personalize.probe``) fits ``y − generic ≈ w·z`` on a person's k rated images with an
+*isotropic* ridge: every standardized feature direction is equally likely to carry taste, so 100 images spread
+their evidence over 3,120 dimensions. People's deviations from the crowd are not isotropic — they vary along a
+few directions (people, animals, dark scenes ...) far more than along the rest. ``TastePrior`` learns that from a
+population of raters: each rater's own ridge coefficients ``β_p`` on their deviation from the crowd, and their
+covariance ``Σ_pop = Σ_p β_p β_pᵀ / n``. A person's probe then uses the Gaussian prior
+
+    w ~ N(0, (1 − mix) · I / s_iso + mix · Σ_pop / s_pop)
+
+(``s_iso``, ``s_pop`` put both parts on the same scale over the population's images), i.e. kernel ridge with
+``K = (1 − mix) · Z Zᵀ / s_iso + mix · (Z F)(Z F)ᵀ / s_pop`` where ``Σ_pop = F Fᵀ``. The overall strength is
+chosen per person by exact leave-one-out on their own ratings, as for the plain probe; ``mix = 0`` *is* the plain
+probe. Settings (``mix`` 0.5, ``alpha`` 0.5) were chosen on validation people of OASIS-beauty subsets 2 and 3 with
+models trained on the other two training subsets (docs/benchmarks/prior_probe.md); the test folds were not used.
+
+Deviations of the population's raters are measured against the leave-self-out crowd mean of each image (the
+other raters' mean), not against a model: that is the deviation a generic model at its best would leave.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from piaa.personalize.registry import register_personalizer
+
+DEFAULT_MIX = 0.5
+DEFAULT_RATER_ALPHA = 0.5
+DEFAULT_LAMBDA_GRID = tuple(float(a) for a in np.logspace(-2, 3, 11))
+
+
+@dataclass
+class TastePrior:
+    """Covariance of people's taste coefficients over standardized features, as a factor ``F`` (Σ = F Fᵀ)."""
+
+    factor: np.ndarray                 # d x r
+    feature_mean: np.ndarray           # d
+    feature_scale: np.ndarray          # d
+    iso_scale: float                   # mean |z|² over the population's images
+    pop_scale: float                   # mean |Fᵀz|² over the population's images
+    meta: Dict = field(default_factory=dict)
+
+    @property
+    def dim(self) -> int:
+        return int(self.factor.shape[0])
+
+    def standardize(self, X) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.dim:
+            raise ValueError(f"features of width {X.shape[-1]} do not match the taste prior's {self.dim}")
+        return (X - self.feature_mean) / self.feature_scale
+
+    # ---- learning the prior from a population of raters -------------------------------------------------------
+    @classmethod
+    def fit(cls, features: np.ndarray, ratings: pd.DataFrame, alpha: float = DEFAULT_RATER_ALPHA,
+            rank: Optional[int] = None, min_ratings: int = 10, meta: Optional[Dict] = None) -> "TastePrior":
+        """Learn the prior from ``ratings`` (columns user, image, score; ``image`` = row index into
+        ``features``). ``alpha`` is each rater's ridge strength relative to the mean |z|²; ``rank`` keeps the
+        leading directions only (None: all raters). Raters with fewer than ``min_ratings`` are skipped."""
+        X = np.asarray(features, dtype=np.float64)
+        if X.ndim != 2 or len(X) < 3:
+            raise ValueError("TastePrior.fit needs a 2-d feature array of at least 3 images")
+        r = ratings[["user", "image", "score"]].copy()
+        r["image"] = r["image"].astype(int)
+        if r["image"].min() < 0 or r["image"].max() >= len(X):
+            raise ValueError("ratings refer to image rows outside the feature array")
+        mean = X.mean(axis=0)
+        scale = X.std(axis=0)
+        scale = np.where(scale > 1e-8, scale, 1.0)
+        Z = (X - mean) / scale
+        iso = float(np.mean(np.sum(Z * Z, axis=1)))
+        dev = _deviation_from_crowd(r)
+        betas = []
+        for _, g in dev.groupby("user", sort=True):
+            if len(g) < min_ratings:
+                continue
+            Zp = Z[g["image"].to_numpy()]
+            d = g["dev"].to_numpy()
+            betas.append(Zp.T @ np.linalg.solve(Zp @ Zp.T + alpha * iso * np.eye(len(d)), d - d.mean()))
+        if len(betas) < 2:
+            raise ValueError(f"a taste prior needs at least 2 raters with >= {min_ratings} ratings, got {len(betas)}")
+        F = np.asarray(betas).T / np.sqrt(len(betas))           # d x people: F Fᵀ = mean β βᵀ
+        if rank is not None and rank < F.shape[1]:
+            U, s, _ = np.linalg.svd(F, full_matrices=False)
+            F = U[:, :rank] * s[:rank]
+        ZF = Z @ F
+        pop = float(np.mean(np.sum(ZF * ZF, axis=1)))
+        if not pop > 0:
+            raise ValueError("the raters' taste coefficients are all zero (nobody deviates from the crowd)")
+        info = {"raters": len(betas), "images": int(len(X)), "alpha": float(alpha), "rank": int(F.shape[1]),
+                **(meta or {})}
+        return cls(F.astype(np.float32), mean.astype(np.float32), scale.astype(np.float32), iso, pop, info)
+
+    # ---- pickle-free storage ------------------------------------------------------------------------------------
+    def to_arrays(self) -> Dict[str, np.ndarray]:
+        import json
+
+        return {"factor": self.factor.astype(np.float16), "feature_mean": self.feature_mean,
+                "feature_scale": self.feature_scale, "scales": np.array([self.iso_scale, self.pop_scale]),
+                "meta": np.frombuffer(json.dumps(self.meta).encode(), dtype=np.uint8)}
+
+    @classmethod
+    def from_arrays(cls, a) -> "TastePrior":
+        import json
+
+        meta = json.loads(bytes(np.asarray(a["meta"], dtype=np.uint8)).decode()) if "meta" in a else {}
+        sc = np.asarray(a["scales"], dtype=float)
+        return cls(np.asarray(a["factor"], dtype=np.float32), np.asarray(a["feature_mean"], dtype=np.float32),
+                   np.asarray(a["feature_scale"], dtype=np.float32), float(sc[0]), float(sc[1]), meta)
+
+    def save(self, path) -> None:
+        import io
+
+        from piaa.personalize.state import atomic_write_bytes
+
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **self.to_arrays())
+        atomic_write_bytes(path, buf.getvalue())
+
+    @classmethod
+    def load(cls, path) -> "TastePrior":
+        with np.load(path, allow_pickle=False) as a:
+            return cls.from_arrays({k: a[k] for k in a.files})
+
+
+def _deviation_from_crowd(r: pd.DataFrame) -> pd.DataFrame:
+    """Each rating minus the other raters' mean rating of the image (images nobody else rated are dropped)."""
+    g = r.groupby("image")["score"]
+    tot, cnt = g.transform("sum"), g.transform("size")
+    keep = cnt > 1
+    out = r[keep].copy()
+    out["dev"] = out["score"] - (tot[keep] - out["score"]) / (cnt[keep] - 1)
+    return out
+
+
+@register_personalizer("probe-prior")
+class PriorProbePersonalizer:
+    """Ridge probe on the residual of the generic score with a population taste prior; scikit-learn contract.
+
+    prior: a :class:`TastePrior` (or a path to one saved with ``TastePrior.save``).
+    mix: weight of the population part of the prior (0 = the plain isotropic probe).
+    lambdas: relative ridge strengths tried by leave-one-out on the person's own ratings.
+    """
+
+    def __init__(self, prior=None, mix: float = DEFAULT_MIX, lambdas: Sequence[float] = DEFAULT_LAMBDA_GRID,
+                 backbone: str = "efficientnet_lite0", variant: str = "multilevel"):
+        self.prior = prior
+        self.mix = mix
+        self.lambdas = lambdas
+        self.backbone = backbone
+        self.variant = variant
+
+    def get_params(self, deep: bool = False) -> Dict:
+        return {k: getattr(self, k) for k in ("prior", "mix", "lambdas", "backbone", "variant")}
+
+    def set_params(self, **params) -> "PriorProbePersonalizer":
+        for k, v in params.items():
+            if k not in self.get_params():
+                raise ValueError(f"unknown parameter {k!r} for PriorProbePersonalizer")
+            setattr(self, k, v)
+        return self
+
+    def _prior(self) -> TastePrior:
+        p = self.prior
+        if p is None:
+            raise ValueError("PriorProbePersonalizer needs a TastePrior (prior=...): fit one with TastePrior.fit on "
+                             "a population of raters")
+        return TastePrior.load(p) if not isinstance(p, TastePrior) else p
+
+    def fit(self, X, y, offset=None) -> "PriorProbePersonalizer":
+        if not 0.0 <= float(self.mix) <= 1.0:
+            raise ValueError(f"mix must be in [0, 1], got {self.mix}")
+        prior = self.prior_ = self._prior()
+        Z = prior.standardize(X)
+        y = np.asarray(y, dtype=float).reshape(-1)
+        if len(Z) != len(y):
+            raise ValueError(f"X has {len(Z)} rows but y has {len(y)} values")
+        if len(y) < 2:
+            raise ValueError("need at least 2 rated images")
+        if not np.isfinite(Z).all() or not np.isfinite(y).all():
+            raise ValueError("features and scores must be finite (drop unreadable images first)")
+        off = np.zeros(len(y)) if offset is None else np.asarray(offset, dtype=float).reshape(-1)
+        r = y - off
+        self.bias_ = float(r.mean())
+        r = r - self.bias_
+        a_iso, a_pop = (1.0 - float(self.mix)) / prior.iso_scale, float(self.mix) / prior.pop_scale
+        ZF = Z @ prior.factor.astype(np.float64)
+        K = a_iso * (Z @ Z.T) + a_pop * (ZF @ ZF.T)
+        s2, U = np.linalg.eigh(K)
+        s2 = np.clip(s2, 0.0, None)
+        scale = float(np.mean(s2)) if np.mean(s2) > 0 else 1.0
+        Ur = U.T @ r
+        best = None
+        for lam in self.lambdas:
+            h = s2 / (s2 + lam * scale)
+            fitted = U @ (h * Ur)
+            lev = (U * U) @ h
+            loo = (r - fitted) / np.clip(1.0 - lev, 1e-9, None)
+            err = float(np.mean(loo ** 2))
+            if best is None or err < best[0]:
+                best = (err, lam)
+        self.lambda_ = float(best[1])
+        c = U @ (Ur / (s2 + self.lambda_ * scale))
+        # primal weights: w = Σ_eff Zᵀ c, so predicting needs no support images
+        self.coef_ = a_iso * (Z.T @ c) + a_pop * (prior.factor.astype(np.float64) @ (ZF.T @ c))
+        self.n_support_ = int(len(y))
+        return self
+
+    def predict(self, X, offset=None) -> np.ndarray:
+        if not hasattr(self, "coef_"):
+            raise RuntimeError("PriorProbePersonalizer is not fitted; call fit first")
+        Z = self.prior_.standardize(X)
+        off = 0.0 if offset is None else np.asarray(offset, dtype=float).reshape(-1)
+        return off + Z @ self.coef_ + self.bias_
