@@ -75,11 +75,37 @@ def test_prior_round_trips_without_pickle(tmp_path):
     assert again.meta == prior.meta and again.iso_scale == pytest.approx(prior.iso_scale)
 
 
+def test_state_round_trip_and_unreadable_images(tmp_path):
+    from piaa.personalize import get_personalizer_class, load_state, save_state
+
+    X, ratings, quality, _ = _population()
+    prior = TastePrior.fit(X, ratings)
+    prior.save(tmp_path / "p.npz")
+    Xn = X[:30].copy()
+    Xn[3] = np.nan                                    # an unreadable photo: left out of the fit
+    est = PriorProbePersonalizer(prior=f"file:{tmp_path / 'p.npz'}").fit(Xn, quality[:30] + 1, offset=quality[:30])
+    assert est.n_support_ == 29 and est.prior_ref_ == f"file:{tmp_path / 'p.npz'}"
+    save_state(tmp_path / "est.npz", est.state_dict())
+    again = get_personalizer_class("probe-prior").from_state_dict(load_state(tmp_path / "est.npz"))
+    np.testing.assert_array_equal(est.predict(X[30:], offset=quality[30:]), again.predict(X[30:], offset=quality[30:]))
+    assert np.isnan(est.predict(Xn[:5])[3])
+
+
+def test_the_shipped_prior_loads_and_personalizes():
+    from piaa.personalize import make_personalizer
+
+    est = make_personalizer("probe-prior")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 3120)).astype(np.float32)
+    est.fit(X, np.arange(12.0) % 5 + 1)
+    assert est.prior_ref_ == "default:taste_prior_oasis_lite0" and np.isfinite(est.predict(X)).all()
+
+
 def test_clear_errors():
     X, ratings, _, _ = _population()
     prior = TastePrior.fit(X, ratings)
-    with pytest.raises(ValueError, match="needs a TastePrior"):
-        PriorProbePersonalizer().fit(X[:10], np.arange(10.0))
+    with pytest.raises(FileNotFoundError, match="not found"):
+        PriorProbePersonalizer(prior="nowhere.npz").fit(X[:10], np.arange(10.0))
     with pytest.raises(ValueError, match="mix"):
         PriorProbePersonalizer(prior=prior, mix=1.5).fit(X[:10], np.arange(10.0))
     with pytest.raises(ValueError, match="width"):

@@ -130,6 +130,8 @@ def test_default_method_is_the_best_registered(monkeypatch):
 
     monkeypatch.setattr(pp, "available_methods", lambda: ["bestfit-ft", "pa-iaa", "probe", "task-vectors"])
     assert default_method() == "probe"
+    monkeypatch.setattr(pp, "available_methods", lambda: ["pa-iaa", "probe", "probe-prior", "task-vectors"])
+    assert default_method() == "probe-prior"
     monkeypatch.setattr(pp, "available_methods", lambda: ["task-vectors", "pa-iaa", "zzz"])
     assert pp.default_candidates() == ["pa-iaa", "task-vectors"]
     monkeypatch.setattr(pp, "available_methods", lambda: ["zzz"])

@@ -4,7 +4,7 @@
     est = make_personalizer("pa-iaa")              # the shipped OASIS network, ridge fusion
     est.fit(my_photos[:50], my_stars[:50])
     est.predict(other_photos)
-    est.trait_weights()                            # {"TEPS_con": 0.8, ...}: what the fit says about the taste
+    est.trait_weights()                            # {"gender": 0.8, ...}: what the fit says about the taste
 
 The multi-task network is frozen and only referenced: the fitted state holds ``w_b`` (+ bias, or the MLP's
 weights) and the network's reference (``default:NAME`` / ``file:PATH``) and fingerprint, so a profile is a few

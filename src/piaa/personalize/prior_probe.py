@@ -141,9 +141,12 @@ def _deviation_from_crowd(r: pd.DataFrame) -> pd.DataFrame:
 class PriorProbePersonalizer:
     """Ridge probe on the residual of the generic score with a population taste prior; scikit-learn contract.
 
-    prior: a :class:`TastePrior` (or a path to one saved with ``TastePrior.save``).
+    prior: a :class:`TastePrior`, a reference ``"default:NAME"`` / ``"file:PATH"``, a path to a saved prior, or
+    None for the shipped prior (OASIS-beauty raters, EfficientNet-Lite0 multilevel features).
     mix: weight of the population part of the prior (0 = the plain isotropic probe).
     lambdas: relative ridge strengths tried by leave-one-out on the person's own ratings.
+    ``X`` may be image paths / PIL images (cached features of ``backbone``/``variant``) or feature rows; rows
+    with unreadable images (NaN) are left out of the fit and predict NaN.
     """
 
     def __init__(self, prior=None, mix: float = DEFAULT_MIX, lambdas: Sequence[float] = DEFAULT_LAMBDA_GRID,
@@ -164,31 +167,33 @@ class PriorProbePersonalizer:
             setattr(self, k, v)
         return self
 
-    def _prior(self) -> TastePrior:
-        p = self.prior
-        if p is None:
-            raise ValueError("PriorProbePersonalizer needs a TastePrior (prior=...): fit one with TastePrior.fit on "
-                             "a population of raters")
-        return TastePrior.load(p) if not isinstance(p, TastePrior) else p
+    def _prior(self):
+        """(TastePrior, reference string or None for an in-memory prior)."""
+        from piaa.personalize.default_prior import resolve_prior
+
+        return resolve_prior(self.prior)
 
     def fit(self, X, y, offset=None) -> "PriorProbePersonalizer":
+        from piaa.personalize.probe import feature_rows
+
         if not 0.0 <= float(self.mix) <= 1.0:
             raise ValueError(f"mix must be in [0, 1], got {self.mix}")
-        prior = self.prior_ = self._prior()
-        Z = prior.standardize(X)
+        prior, ref = self._prior()
+        X = feature_rows(X, self.backbone, self.variant)
         y = np.asarray(y, dtype=float).reshape(-1)
-        if len(Z) != len(y):
-            raise ValueError(f"X has {len(Z)} rows but y has {len(y)} values")
-        if len(y) < 2:
-            raise ValueError("need at least 2 rated images")
-        if not np.isfinite(Z).all() or not np.isfinite(y).all():
-            raise ValueError("features and scores must be finite (drop unreadable images first)")
+        if len(X) != len(y):
+            raise ValueError(f"X has {len(X)} rows but y has {len(y)} values")
         off = np.zeros(len(y)) if offset is None else np.asarray(offset, dtype=float).reshape(-1)
-        r = y - off
+        ok = np.isfinite(X).all(axis=1) & np.isfinite(y) & np.isfinite(off)
+        if ok.sum() < 2:
+            raise ValueError("need at least 2 rated images with features and scores")
+        Z = prior.standardize(X[ok])
+        r = y[ok] - off[ok]
         self.bias_ = float(r.mean())
         r = r - self.bias_
         a_iso, a_pop = (1.0 - float(self.mix)) / prior.iso_scale, float(self.mix) / prior.pop_scale
-        ZF = Z @ prior.factor.astype(np.float64)
+        F = prior.factor.astype(np.float64)
+        ZF = Z @ F
         K = a_iso * (Z @ Z.T) + a_pop * (ZF @ ZF.T)
         s2, U = np.linalg.eigh(K)
         s2 = np.clip(s2, 0.0, None)
@@ -197,22 +202,52 @@ class PriorProbePersonalizer:
         best = None
         for lam in self.lambdas:
             h = s2 / (s2 + lam * scale)
-            fitted = U @ (h * Ur)
-            lev = (U * U) @ h
-            loo = (r - fitted) / np.clip(1.0 - lev, 1e-9, None)
+            loo = (r - U @ (h * Ur)) / np.clip(1.0 - (U * U) @ h, 1e-9, None)
             err = float(np.mean(loo ** 2))
             if best is None or err < best[0]:
                 best = (err, lam)
-        self.lambda_ = float(best[1])
+        self.loo_mse_, self.lambda_ = float(best[0]), float(best[1])
         c = U @ (Ur / (s2 + self.lambda_ * scale))
-        # primal weights: w = Σ_eff Zᵀ c, so predicting needs no support images
-        self.coef_ = a_iso * (Z.T @ c) + a_pop * (prior.factor.astype(np.float64) @ (ZF.T @ c))
-        self.n_support_ = int(len(y))
+        # primal weights w = Σ_eff Zᵀ c: predicting needs neither the support images nor the prior
+        self.coef_ = a_iso * (Z.T @ c) + a_pop * (F @ (ZF.T @ c))
+        self.feature_mean_ = prior.feature_mean.astype(np.float64)
+        self.feature_scale_ = prior.feature_scale.astype(np.float64)
+        self.prior_ref_ = ref
+        self.n_support_ = int(ok.sum())
         return self
 
     def predict(self, X, offset=None) -> np.ndarray:
+        from piaa.personalize.probe import feature_rows
+
         if not hasattr(self, "coef_"):
             raise RuntimeError("PriorProbePersonalizer is not fitted; call fit first")
-        Z = self.prior_.standardize(X)
+        X = feature_rows(X, self.backbone, self.variant)
+        if X.shape[1] != len(self.coef_):
+            raise ValueError(f"features of width {X.shape[1]} do not match the fitted probe's {len(self.coef_)}")
         off = 0.0 if offset is None else np.asarray(offset, dtype=float).reshape(-1)
-        return off + Z @ self.coef_ + self.bias_
+        return off + ((X - self.feature_mean_) / self.feature_scale_) @ self.coef_ + self.bias_
+
+    # ---- state (no pickle) --------------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        if not hasattr(self, "coef_"):
+            raise RuntimeError("PriorProbePersonalizer is not fitted")
+        meta = {"method": "probe-prior", "version": 1, "backbone": self.backbone, "variant": self.variant,
+                "mix": float(self.mix), "lambdas": [float(a) for a in np.atleast_1d(self.lambdas)],
+                "lambda_": self.lambda_, "loo_mse_": self.loo_mse_, "bias_": self.bias_,
+                "n_support_": self.n_support_, "prior": self.prior_ref_}
+        arrays = {"coef_": self.coef_, "feature_mean_": self.feature_mean_, "feature_scale_": self.feature_scale_}
+        return {"meta": meta, "arrays": arrays}
+
+    @classmethod
+    def from_state_dict(cls, state: dict) -> "PriorProbePersonalizer":
+        meta, arrays = state["meta"], state["arrays"]
+        if meta.get("method") != "probe-prior":
+            raise ValueError(f"not a probe-prior state (method={meta.get('method')!r})")
+        est = cls(prior=meta.get("prior"), mix=meta["mix"], lambdas=tuple(meta["lambdas"]), backbone=meta["backbone"],
+                  variant=meta["variant"])
+        for k in ("coef_", "feature_mean_", "feature_scale_"):
+            setattr(est, k, np.asarray(arrays[k], dtype=np.float64))
+        est.lambda_, est.loo_mse_, est.bias_ = float(meta["lambda_"]), float(meta["loo_mse_"]), float(meta["bias_"])
+        est.n_support_ = int(meta["n_support_"])
+        est.prior_ref_ = meta.get("prior")
+        return est

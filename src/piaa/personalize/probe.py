@@ -17,6 +17,23 @@ from piaa.personalize.registry import register_personalizer
 DEFAULT_ALPHA_GRID = tuple(float(a) for a in np.logspace(-3, 3, 13))
 
 
+def feature_rows(X, backbone: str, variant: str) -> np.ndarray:
+    """A 2-D float array of features: ``X`` itself when it is already feature rows, else the cached features of
+    the image paths / PIL images in ``X`` (unreadable images give NaN rows)."""
+    if isinstance(X, np.ndarray) and X.dtype != object:
+        arr = X
+    elif len(X) and not isinstance(X[0], (str, bytes)) and np.ndim(X[0]) == 1:
+        arr = np.asarray(X)
+    else:  # image paths / PIL images
+        from piaa.features import FeatureExtractor
+
+        arr = FeatureExtractor(backbone, variant).extract(list(X)).features
+    arr = np.asarray(arr, dtype=np.float64)
+    if arr.ndim != 2:
+        raise ValueError(f"features must be a 2-D array, got shape {arr.shape}")
+    return arr
+
+
 def _left_spectrum(Zc: np.ndarray):
     """Left singular vectors U and squared singular values of ``Zc``. With fewer rows than columns (10-100
     rated images, thousands of feature dimensions) the eigendecomposition of the n x n Gram matrix is ~10x
@@ -111,18 +128,7 @@ class ProbePersonalizer:
         return off + ((X - self.mean_) / self.scale_) @ self.coef_ + self.intercept_
 
     def _features(self, X) -> np.ndarray:
-        if isinstance(X, np.ndarray) and X.dtype != object:
-            arr = X
-        elif len(X) and not isinstance(X[0], (str, bytes)) and np.ndim(X[0]) == 1:
-            arr = np.asarray(X)
-        else:  # image paths / PIL images
-            from piaa.features import FeatureExtractor
-
-            arr = FeatureExtractor(self.backbone, self.variant).extract(list(X)).features
-        arr = np.asarray(arr, dtype=np.float64)
-        if arr.ndim != 2:
-            raise ValueError(f"features must be a 2-D array, got shape {arr.shape}")
-        return arr
+        return feature_rows(X, self.backbone, self.variant)
 
     # ---- state -----------------------------------------------------------------------------------------------
     def get_params(self, deep: bool = True) -> dict:

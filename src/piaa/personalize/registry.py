@@ -17,7 +17,8 @@ from piaa.plugins import import_plugins
 from typing import Callable, Dict
 
 _REGISTRY: Dict[str, type] = {}
-_KNOWN_MODULES = ("piaa.personalize.pa_iaa", "piaa.personalize.task_vectors", "piaa.personalize.probe")
+_KNOWN_MODULES = ("piaa.personalize.pa_iaa", "piaa.personalize.task_vectors", "piaa.personalize.probe",
+                  "piaa.personalize.prior_probe")
 
 
 def register_personalizer(name: str) -> Callable[[type], type]:
