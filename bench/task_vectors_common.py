@@ -11,10 +11,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from piaa.data import load_dataset
-from piaa.data.ratings import AGGREGATE_USER, Scale
+from piaa.data.ratings import Scale
 from piaa.metrics import srocc
 from piaa.models.task_vectors.tasks import filter_users, task_from_ratings, taste_group_tasks
 from piaa.paths import shared_data_dir

@@ -26,3 +26,16 @@ def user_data_dir() -> Path:
 def default_cache_path() -> Path:
     env = os.environ.get("PIAA_CACHE")
     return Path(env) if env else user_data_dir() / "features.sqlite"
+
+
+def assets_dir() -> Path:
+    """The package's shipped models (installed with the package, never downloaded)."""
+    return Path(__file__).resolve().parent / "assets"
+
+
+def shipped_asset(filename: str, rebuild: str) -> Path:
+    """Path of a shipped asset; a missing one raises FileNotFoundError naming the command that rebuilds it."""
+    path = assets_dir() / filename
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: shipped asset missing; rebuild it with `{rebuild} --output {path}`")
+    return path

@@ -14,22 +14,19 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
+from piaa.paths import assets_dir, shipped_asset
 from piaa.personalize.prior_probe import DEFAULT_RATER_ALPHA, TastePrior
 
 DEFAULT_PRIOR = "taste_prior_oasis_lite0"
 
 
 def default_prior_path(name: str = DEFAULT_PRIOR) -> Path:
-    return Path(__file__).resolve().parents[1] / "assets" / f"{name}.npz"
+    return assets_dir() / f"{name}.npz"
 
 
 @lru_cache(maxsize=4)
 def load_default_prior(name: str = DEFAULT_PRIOR) -> TastePrior:
-    path = default_prior_path(name)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: shipped taste prior missing; rebuild it with "
-                                f"`python -m piaa.personalize.default_prior --output {path}`")
-    return TastePrior.load(path)
+    return TastePrior.load(shipped_asset(f"{name}.npz", "python -m piaa.personalize.default_prior"))
 
 
 def resolve_prior(prior):

@@ -18,15 +18,12 @@ from pathlib import Path
 from typing import Optional
 
 from piaa.models.pa_iaa.network import PAIAANet, load_network
+from piaa.paths import assets_dir, shipped_asset
 
 DEFAULT_NAME = "pa_iaa_oasis_lite0"
 # the five traits select_traits picks on all OASIS-beauty ratings with the default ("residual") rater weighting
 # (docs/pa_iaa.md, "which five traits")
 DEFAULT_TRAITS = ("gender", "age", "politic", "PHQ", "TEPS_ant")
-
-
-def assets_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "assets"
 
 
 def default_network_path(name: str = DEFAULT_NAME) -> Path:
@@ -36,11 +33,7 @@ def default_network_path(name: str = DEFAULT_NAME) -> Path:
 @lru_cache(maxsize=4)
 def load_default_pa_iaa(name: str = DEFAULT_NAME) -> PAIAANet:
     """The shipped network ``name`` (read once per process). Raises FileNotFoundError naming the rebuild command."""
-    path = default_network_path(name)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: shipped PA_IAA network missing; rebuild it with "
-                                f"`python -m piaa.models.pa_iaa.default --output {path}`")
-    net = load_network(path)
+    net = load_network(shipped_asset(f"{name}.npz", "python -m piaa.models.pa_iaa.default"))
     net.source = f"default:{name}"
     return net
 
