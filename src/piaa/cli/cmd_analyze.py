@@ -56,7 +56,9 @@ def traits_table(net, paths, ratings_dir=None, progress=False):
         imgs = [Path(p).name for p in paths]
         means = ds.image_means().reindex(imgs).to_numpy()
         if net.config["second_kind"] == "traits":
-            tt = trait_targets(ds.ratings, ds.users, names, images=imgs)
+            # the rater weighting the network's targets were built with (older networks: centered)
+            weighting = (net.info.get("second") or {}).get("weighting", "centered")
+            tt = trait_targets(ds.ratings, ds.users, names, images=imgs, weighting=weighting)
             true = (means, tt.targets.to_numpy())
     rows = []
     for j, name in enumerate(names):
