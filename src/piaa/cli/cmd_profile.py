@@ -39,8 +39,11 @@ def register(subparsers):
     src.add_argument("--ratings", metavar="FILE.csv", help="CSV with columns image,rating (score also accepted)")
     src.add_argument("--from-xmp", metavar="FOLDER", help="read star ratings from XMP sidecars / embedded XMP")
     c.add_argument("--method", default=None,
-                   help="personalization method: task-vectors, pa-iaa or probe (default: the best installed; "
-                        "`piaa profile methods` lists them)")
+                   help="personalization method: probe-prior, probe, pa-iaa or task-vectors (default: the best "
+                        "installed; `piaa profile methods` lists them)")
+    c.add_argument("--prior", metavar="PRIOR.npz", default=None,
+                   help="probe-prior: a taste prior built from your own community's ratings with "
+                        "`piaa profile prior` (default: the shipped OASIS prior)")
     c.add_argument("--images", metavar="ROOT", default=None, help="folder the CSV's image paths are relative to")
     c.add_argument("--scale", nargs=2, type=float, metavar=("MIN", "MAX"), default=None,
                    help="the rating scale (default: integer range of the ratings)")
@@ -82,6 +85,22 @@ def register(subparsers):
     _store_arg(im)
     im.set_defaults(func=run_import)
 
+    pr = sub.add_parser("prior", help="build a taste prior for probe-prior from many people's ratings",
+                        description="Learn which image directions people's tastes differ along from a ratings CSV "
+                                    "of many people (user,image,rating); use it with `piaa profile create "
+                                    "--prior FILE`. Each person needs at least 10 ratings, and images need at "
+                                    "least two raters.",
+                        epilog="example:\n  piaa profile prior --ratings club.csv --images ~/club-photos "
+                               "--output club_prior.npz",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    pr.add_argument("--ratings", metavar="FILE.csv", required=True, help="CSV with columns user,image,rating")
+    pr.add_argument("--images", metavar="ROOT", default=None, help="folder the image paths are relative to "
+                                                                   "(default: the CSV's folder)")
+    pr.add_argument("--output", "-o", metavar="PRIOR.npz", required=True, type=Path, help="where to write the prior")
+    pr.add_argument("--alpha", type=float, default=None, help="each rater's relative ridge strength (default 0.5)")
+    pr.add_argument("--quiet", action="store_true", help="no progress bar")
+    pr.set_defaults(func=run_prior)
+
     me = sub.add_parser("methods", help="list the personalization methods installed")
     me.set_defaults(func=run_methods)
     p.set_defaults(func=lambda a: p.print_help() or 2)
@@ -110,6 +129,14 @@ def run_create(args) -> int:
             return _err(f"a profile named {args.name!r} already exists in {store.path} "
                         "(use --overwrite, or `piaa profile delete` first)")
         methods = [resolve_method(args.method)] if args.method else default_candidates()
+        params = None
+        if args.prior:
+            if args.method not in (None, "probe-prior"):
+                return _err(f"--prior is for --method probe-prior, not {args.method!r}")
+            prior = Path(args.prior).expanduser()
+            if not prior.is_file():
+                return _err(f"taste prior not found: {prior}")
+            methods, params = ["probe-prior"], {"prior": f"file:{prior.resolve()}"}
         if args.ratings:
             rated = ratings_from_csv(args.ratings, images_root=args.images, scale=args.scale, user=args.user)
         else:
@@ -124,7 +151,7 @@ def run_create(args) -> int:
     print(f"learning {args.name!r} with {how} from {len(rated)} ratings "
           f"(scale {rated.scale[0]:g}..{rated.scale[1]:g}) ...", file=sys.stderr)
     try:
-        prof = Profile.fit_first_usable(args.name, rated, methods, store=store, folds=args.folds,
+        prof = Profile.fit_first_usable(args.name, rated, methods, store=store, folds=args.folds, params=params,
                                         assess=not args.no_assess, overwrite=args.overwrite, progress=True)
     except (ProfileInputError, MethodUnavailable) as exc:
         return _err(str(exc))
@@ -167,6 +194,46 @@ def _methods():
 
 
 # ---- list / show / delete -----------------------------------------------------------------------------------------
+def run_prior(args) -> int:
+    """Build a TastePrior from a community's ratings CSV."""
+    import numpy as np
+
+    from piaa.data.csv_reader import read_ratings_csv
+    from piaa.data.errors import RatingsFormatError
+    from piaa.features import FeatureExtractor
+    from piaa.personalize.prior_probe import DEFAULT_RATER_ALPHA, TastePrior
+
+    csv = Path(args.ratings).expanduser()
+    if not csv.is_file():
+        return _err(f"ratings file not found: {csv}")
+    root = Path(args.images).expanduser() if args.images else csv.parent
+    try:
+        ds = read_ratings_csv(csv, images_root=root)
+    except (RatingsFormatError, ValueError) as exc:
+        return _err(str(exc))
+    images = list(ds.image_ids)
+    print(f"{ds.ratings['user'].nunique()} people, {len(images)} images, {len(ds.ratings)} ratings; "
+          f"extracting features ...", file=sys.stderr)
+    res = FeatureExtractor("efficientnet_lite0", "multilevel", progress=not args.quiet).extract(
+        [root / i for i in images])
+    for i, msg in sorted(res.errors.items())[:5]:
+        print(f"note: skipped {images[i]}: {msg}", file=sys.stderr)
+    X = np.asarray(res.features, dtype=np.float64)
+    ok = np.isfinite(X).all(axis=1)
+    row = {im: j for j, im in enumerate(im for im, k in zip(images, ok) if k)}
+    r = ds.ratings[ds.ratings["image"].isin(row)].assign(image=lambda d: d["image"].map(row))
+    try:
+        prior = TastePrior.fit(X[ok], r, alpha=args.alpha if args.alpha is not None else DEFAULT_RATER_ALPHA,
+                               meta={"data": str(csv), "backbone": "efficientnet_lite0", "variant": "multilevel",
+                                     "built_by": "piaa profile prior"})
+    except ValueError as exc:
+        return _err(str(exc))
+    prior.save(args.output)
+    print(f"taste prior of {prior.meta['raters']} people over {prior.meta['images']} images written to "
+          f"{args.output} (use: piaa profile create NAME --ratings mine.csv --prior {args.output})")
+    return 0
+
+
 def run_list(args) -> int:
     store = _store(args)
     rows = store.list()
