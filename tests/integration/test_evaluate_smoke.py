@@ -27,7 +27,7 @@ def test_smoke_experiment_runs_and_resumes(shared_data, tmp_path, capsys):
         cell = m[name]["0" if name != "probe" else "10"]
         assert cell["n_people"] == 8 and len(cell["per_person"]) == 8
         assert -1 <= cell["srocc_mean"] <= 1
-    for name in ("pa-iaa", "task-vectors"):  # teammates' methods, when registered
+    for name in ("pa-iaa", "task-vectors", "probe-prior"):  # teammates' methods, when registered
         if name in m:
             assert m[name]["10"]["n_people"] == 8 and -1 <= m[name]["10"]["srocc_mean"] <= 1
     # real signal: the crowd and the generic model agree with people better than chance
@@ -74,7 +74,7 @@ def test_held_back_people_protocol_through_the_cli(shared_data, tmp_path):
     text = text.replace("max_images = 40\n", "max_images = 100\n")
     text = text.replace('[test]\n', '[test]\nusers = "../../shared/data/oasis-beauty/users.csv"\n'.replace(
         "../../shared", str(shared_data.parent)))  # the trait oracle needs the test people's traits
-    text = text.replace('methods = ["generic", "probe", "crowd-oracle", "pa-iaa", "task-vectors"]',
+    text = text.replace('methods = ["generic", "probe", "probe-prior", "crowd-oracle", "pa-iaa", "task-vectors"]',
                         'methods = ["generic", "probe", "crowd-oracle", "pa-iaa", "pa-iaa-trait-oracle"]')
     exp = tmp_path / "people.toml"
     exp.write_text(text)
