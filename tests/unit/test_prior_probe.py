@@ -38,12 +38,14 @@ def test_mix_zero_is_ridge_with_the_chosen_strength():
     y = quality[idx] + rng.normal(size=25)
     est = PriorProbePersonalizer(prior=prior, mix=0.0).fit(X[idx], y)
     Z = prior.standardize(X[idx])
-    K = Z @ Z.T / prior.iso_scale
+    Zc = Z - Z.mean(axis=0)                            # ridge with an unpenalized intercept
+    K = Zc @ Zc.T / prior.iso_scale
     lam = est.lambda_ * np.mean(np.clip(np.linalg.eigvalsh(K), 0, None))
     r = y - y.mean()
-    w = np.linalg.solve(Z.T @ Z + lam * prior.iso_scale * np.eye(D), Z.T @ r)   # primal ridge, same strength
+    w = np.linalg.solve(Zc.T @ Zc + lam * prior.iso_scale * np.eye(D), Zc.T @ r)   # primal ridge, same strength
     np.testing.assert_allclose(est.coef_, w, rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(est.predict(X[:5]), prior.standardize(X[:5]) @ w + y.mean(), rtol=1e-6)
+    b = y.mean() - Z.mean(axis=0) @ w
+    np.testing.assert_allclose(est.predict(X[:5]), prior.standardize(X[:5]) @ w + b, rtol=1e-6)
 
 
 def test_population_prior_finds_the_shared_taste_axis_with_few_ratings():

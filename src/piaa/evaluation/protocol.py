@@ -58,11 +58,15 @@ def draw_support(seed: int, fold: str, user: str, trial: int, k: int, n: int) ->
 def _restrict(src: LoadedSource, exclude_paths: set) -> TaskSource:
     r = src.dataset.ratings
     paths = pd.Series(src.paths(r["image"]), index=r.index)
-    keep = ~paths.isin(exclude_paths)
-    r2 = r[keep].reset_index(drop=True)
+    return _task_with(src, r[~paths.isin(exclude_paths)], "outside the test fold: all its images are test images "
+                                                          "of this fold")
+
+
+def _task_with(src: LoadedSource, ratings: pd.DataFrame, why_empty: str) -> TaskSource:
+    """The task ``src`` keeping only ``ratings`` (and the traits of the people left in them)."""
+    r2 = ratings.reset_index(drop=True)
     if r2.empty:
-        raise ExperimentError(f"task {src.label!r} has no ratings left outside the test fold: all its images are "
-                              f"test images of this fold")
+        raise ExperimentError(f"task {src.label!r} has no ratings left {why_empty}")
     users = src.users
     if users is not None:
         users = users.loc[users.index.isin(set(r2["user"]))]
@@ -102,11 +106,7 @@ def plan_folds(exp: Experiment, tasks: List[LoadedSource], test: LoadedSource, f
         warnings.append(f"{n} test image(s) are not in {spec.folds}; their ratings are not evaluated")
     tr = tr[~unassigned].assign(fold=fold_of[~unassigned]).reset_index(drop=True)
     names = sorted(set(folds.values()))
-    if spec.only_folds:
-        unknown = [f for f in spec.only_folds if f not in names]
-        if unknown:
-            raise ExperimentError(f"[test] only_folds names unknown fold(s) {unknown}; folds: {names}")
-        names = [f for f in names if f in spec.only_folds]
+    names = _selected_folds(names, spec)
     root = test.images_root
     for f in names:
         fold_paths = set(image_paths(root, [img for img, ff in folds.items() if ff == f]))
@@ -119,6 +119,16 @@ def plan_folds(exp: Experiment, tasks: List[LoadedSource], test: LoadedSource, f
         plan.test_users = test.users
         plans.append(plan)
     return _number_people(plans)
+
+
+def _selected_folds(names: List[str], spec) -> List[str]:
+    """``names`` restricted to ``[test] only_folds`` (an unknown name is an error)."""
+    if not spec.only_folds:
+        return names
+    unknown = [f for f in spec.only_folds if f not in names]
+    if unknown:
+        raise ExperimentError(f"[test] only_folds names unknown fold(s) {unknown}; folds: {names}")
+    return [f for f in names if f in spec.only_folds]
 
 
 def _number_people(plans: List[FoldPlan]) -> List[FoldPlan]:
@@ -158,14 +168,7 @@ def _same_file(a, b) -> bool:
 
 def _without_people(src: LoadedSource, people: set) -> TaskSource:
     r = src.dataset.ratings
-    r2 = r[~r["user"].astype(str).isin(people)].reset_index(drop=True)
-    if r2.empty:
-        raise ExperimentError(f"task {src.label!r} has no ratings left once the fold's test people are held back")
-    users = src.users
-    if users is not None:
-        users = users.loc[users.index.isin(set(r2["user"]))]
-    ds = replace(src.dataset, ratings=r2, users=users)
-    return TaskSource(name=src.label, dataset=ds, images_root=src.images_root, users=users, per_image=src.per_image)
+    return _task_with(src, r[~r["user"].astype(str).isin(people)], "once the fold's test people are held back")
 
 
 def _plan_user_folds(exp: Experiment, tasks: List[LoadedSource], test: LoadedSource,
@@ -177,11 +180,7 @@ def _plan_user_folds(exp: Experiment, tasks: List[LoadedSource], test: LoadedSou
         raise ExperimentError(f"{spec.user_folds}: none of the test people is listed in the user folds file")
     tr = tr[fold.notna()].assign(fold=fold[fold.notna()]).reset_index(drop=True)
     names = sorted(set(tr["fold"]))
-    if spec.only_folds:
-        unknown = [f for f in spec.only_folds if f not in names]
-        if unknown:
-            raise ExperimentError(f"[test] only_folds names unknown fold(s) {unknown}; folds: {names}")
-        names = [f for f in names if f in spec.only_folds]
+    names = _selected_folds(names, spec)
     same_study = [_same_file(t.ratings, spec.ratings) for t in exp.tasks]
     plans = []
     for f in names:

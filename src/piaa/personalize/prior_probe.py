@@ -22,6 +22,7 @@ other raters' mean), not against a model: that is the deviation a generic model 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Dict, Optional, Sequence
 
 import numpy as np
@@ -48,6 +49,11 @@ class TastePrior:
     @property
     def dim(self) -> int:
         return int(self.factor.shape[0])
+
+    @cached_property
+    def factor64(self) -> np.ndarray:
+        """The factor in float64, converted once (every personal fit multiplies by it)."""
+        return np.asarray(self.factor, dtype=np.float64)
 
     def standardize(self, X) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
@@ -175,7 +181,7 @@ class PriorProbePersonalizer:
         return resolve_prior(self.prior)
 
     def fit(self, X, y, offset=None) -> "PriorProbePersonalizer":
-        from piaa.personalize.probe import feature_rows
+        from piaa.personalize.probe import feature_rows, loo_ridge_strength
 
         if not 0.0 <= float(self.mix) <= 1.0:
             raise ValueError(f"mix must be in [0, 1], got {self.mix}")
@@ -190,27 +196,22 @@ class PriorProbePersonalizer:
             raise ValueError("need at least 2 rated images with features and scores")
         Z = prior.standardize(X[ok])
         r = y[ok] - off[ok]
-        self.bias_ = float(r.mean())
-        r = r - self.bias_
+        # centre over the support so the offset is an unpenalized intercept, as in the plain probe
+        zc, rc = Z.mean(axis=0), float(r.mean())
+        Zc, r = Z - zc, r - rc
         a_iso, a_pop = (1.0 - float(self.mix)) / prior.iso_scale, float(self.mix) / prior.pop_scale
-        F = prior.factor.astype(np.float64)
-        ZF = Z @ F
-        K = a_iso * (Z @ Z.T) + a_pop * (ZF @ ZF.T)
+        F = prior.factor64
+        ZF = Zc @ F
+        K = a_iso * (Zc @ Zc.T) + a_pop * (ZF @ ZF.T)
         s2, U = np.linalg.eigh(K)
         s2 = np.clip(s2, 0.0, None)
         scale = float(np.mean(s2)) if np.mean(s2) > 0 else 1.0
-        Ur = U.T @ r
-        best = None
-        for lam in self.lambdas:
-            h = s2 / (s2 + lam * scale)
-            loo = (r - U @ (h * Ur)) / np.clip(1.0 - (U * U) @ h, 1e-9, None)
-            err = float(np.mean(loo ** 2))
-            if best is None or err < best[0]:
-                best = (err, lam)
-        self.loo_mse_, self.lambda_ = float(best[0]), float(best[1])
-        c = U @ (Ur / (s2 + self.lambda_ * scale))
+        self.loo_mse_, strength = loo_ridge_strength(U, s2, r, [lam * scale for lam in self.lambdas])
+        self.lambda_ = strength / scale
+        c = U @ ((U.T @ r) / (s2 + strength))
         # primal weights w = Σ_eff Zᵀ c: predicting needs neither the support images nor the prior
-        self.coef_ = a_iso * (Z.T @ c) + a_pop * (F @ (ZF.T @ c))
+        self.coef_ = a_iso * (Zc.T @ c) + a_pop * (F @ (ZF.T @ c))
+        self.bias_ = float(rc - zc @ self.coef_)
         self.feature_mean_ = prior.feature_mean.astype(np.float64)
         self.feature_scale_ = prior.feature_scale.astype(np.float64)
         self.prior_ref_ = ref

@@ -34,6 +34,23 @@ def feature_rows(X, backbone: str, variant: str) -> np.ndarray:
     return arr
 
 
+def loo_ridge_strength(U: np.ndarray, s2: np.ndarray, r: np.ndarray, strengths) -> tuple:
+    """(exact leave-one-out MSE, strength) of the best ridge strength for centred targets ``r``, given the
+    eigenvectors ``U`` and eigenvalues ``s2`` of the centred support's Gram (kernel) matrix. The hat matrix
+    diagonal includes the intercept's 1/n, since the mean is fitted on the same images."""
+    Ur = U.T @ r
+    n = len(r)
+    best = None
+    for a in strengths:
+        shrink = s2 / (s2 + a)
+        h = (U ** 2) @ shrink + 1.0 / n
+        loo = (r - U @ (shrink * Ur)) / np.clip(1.0 - h, 1e-6, None)
+        err = float(np.mean(loo ** 2))
+        if best is None or err < best[0] - 1e-12:
+            best = (err, float(a))
+    return best
+
+
 def _left_spectrum(Zc: np.ndarray):
     """Left singular vectors U and squared singular values of ``Zc``. With fewer rows than columns (10-100
     rated images, thousands of feature dimensions) the eigendecomposition of the n x n Gram matrix is ~10x
@@ -98,21 +115,9 @@ class ProbePersonalizer:
         U, s2 = _left_spectrum(Zc)
         base = float(s2.mean()) if s2.size and s2.mean() > 0 else 1.0
         alphas = np.atleast_1d(np.asarray(self.alphas, dtype=float)) * base
-        Ur = U.T @ rr
-        n = len(rr)
-        best = None
-        for a in alphas:
-            shrink = s2 / (s2 + a)
-            fitted = U @ (shrink * Ur)
-            # hat matrix diagonal including the intercept's 1/n
-            h = (U ** 2) @ shrink + 1.0 / n
-            loo = (rr - fitted) / np.clip(1.0 - h, 1e-6, None)
-            err = float(np.mean(loo ** 2))
-            if best is None or err < best[0] - 1e-12:
-                best = (err, a)
-        self.loo_mse_, a = best
+        self.loo_mse_, a = loo_ridge_strength(U, s2, rr, alphas)
         self.alpha_ = float(a)
-        coef = Zc.T @ (U @ (Ur / (s2 + a)))  # = V diag(s/(s^2+a)) U^T r, without forming V
+        coef = Zc.T @ (U @ ((U.T @ rr) / (s2 + a)))  # = V diag(s/(s^2+a)) U^T r, without forming V
         self.coef_ = coef
         self.intercept_ = float(rc - zc @ coef)
         self.n_features_in_ = X.shape[1]

@@ -247,27 +247,21 @@ class PAIAATraitOracle(_PAIAABase):
         self._sums_for = None
 
     def _sums(self, ctx):
-        """Per image (path): Σ w·z and Σ |w| over every test rating, plus each rating's own terms."""
-        from piaa.models.pa_iaa.traits import centered_ratings, encode_traits
+        """Per image (path): Σ w·z and Σ |w| over every test rating (``traits.liker_sums``)."""
+        from piaa.models.pa_iaa.traits import centered_ratings, encode_traits, liker_sums, standardize_known
 
         if ctx.users is None:
             raise ValueError("pa-iaa-trait-oracle needs the test people's traits: give [test] users = \"...\"")
         r = ctx.ratings[["user", "path", "score"]].rename(columns={"path": "image"})
-        w = centered_ratings(r, self.weighting)
+        self._weighted = centered_ratings(r, self.weighting)
         enc = encode_traits(ctx.users, self.traits)
-        people = enc.reindex(sorted(set(w["user"]) & set(enc.index)))
-        sd = people.std(ddof=0)
-        z = ((enc - people.mean()) / sd.where(sd > 0)).reindex(w["user"].to_numpy())
-        known = z.notna().to_numpy()
-        num = np.where(known, w["weight"].to_numpy()[:, None] * np.nan_to_num(z.to_numpy()), 0.0)
-        den = np.where(known, np.abs(w["weight"].to_numpy())[:, None], 0.0)
-        img = w["image"].to_numpy()
-        self._num = pd.DataFrame(num).groupby(img).sum()
-        self._den = pd.DataFrame(den).groupby(img).sum()
-        self._own = (w["user"].to_numpy(), img, num, den)
+        self._z = standardize_known(enc, sorted(set(self._weighted["user"]) & set(enc.index)))
+        self._num, self._den = liker_sums(self._weighted, self._z)
         self._sums_for = ctx.ratings
 
     def _profiles(self, paths) -> np.ndarray:
+        from piaa.models.pa_iaa.traits import liker_sums
+
         ctx = self.reference_context
         if ctx is None:
             raise RuntimeError("pa-iaa-trait-oracle needs the test ratings: the runner sets reference_context")
@@ -276,12 +270,11 @@ class PAIAATraitOracle(_PAIAABase):
         keys = [str(p) for p in paths]
         num = self._num.reindex(keys).fillna(0.0).to_numpy()
         den = self._den.reindex(keys).fillna(0.0).to_numpy()
-        users, img, onum, oden = self._own
-        mine = users == str(ctx.user)
-        if mine.any():  # leave the person evaluated out
-            own_num = pd.DataFrame(onum[mine]).groupby(img[mine]).sum().reindex(keys).fillna(0.0).to_numpy()
-            own_den = pd.DataFrame(oden[mine]).groupby(img[mine]).sum().reindex(keys).fillna(0.0).to_numpy()
-            num, den = num - own_num, den - own_den
+        mine = self._weighted[self._weighted["user"] == str(ctx.user)]
+        if len(mine):  # leave the person evaluated out
+            own_num, own_den = liker_sums(mine, self._z)
+            num = num - own_num.reindex(keys).fillna(0.0).to_numpy()
+            den = den - own_den.reindex(keys).fillna(0.0).to_numpy()
         with np.errstate(invalid="ignore", divide="ignore"):
             prof = np.where(den > 1e-12, num / np.where(den > 1e-12, den, 1.0), 0.0)
         return prof / self.unit

@@ -79,7 +79,7 @@ def standardize(traits: pd.DataFrame, users: Optional[Sequence[str]] = None) -> 
     return (t - mu) / sd
 
 
-def _standardize_known(enc: pd.DataFrame, users) -> pd.DataFrame:
+def standardize_known(enc: pd.DataFrame, users) -> pd.DataFrame:
     """``standardize`` over ``users`` that tolerates a trait constant within them (it becomes all-NaN: no signal)."""
     t = enc.reindex([str(u) for u in users])
     sd = t.std(ddof=0)
@@ -137,16 +137,22 @@ def _residual_on_crowd(r: pd.DataFrame) -> np.ndarray:
     return (yc - slope * mc.fillna(0.0)).fillna(0.0).to_numpy()
 
 
-def _liker_profile(weighted: pd.DataFrame, z: pd.DataFrame) -> pd.DataFrame:
-    """Σ w z / Σ |w| per image and trait, ignoring raters whose trait is unknown."""
+def liker_sums(weighted: pd.DataFrame, z: pd.DataFrame):
+    """(Σ w z, Σ |w|) per image and trait, ignoring raters whose trait is unknown: the two parts of a liker
+    profile, kept apart so one rater's share can be subtracted (the trait-oracle reference leaves its person out)."""
     zz = z.reindex(weighted["user"].to_numpy())
     w = weighted["weight"].to_numpy()[:, None]
     known = zz.notna().to_numpy()
     num = np.where(known, w * np.nan_to_num(zz.to_numpy()), 0.0)
     den = np.where(known, np.abs(w), 0.0)
     img = weighted["image"].to_numpy()
-    num_df = pd.DataFrame(num, columns=z.columns).groupby(img).sum()
-    den_df = pd.DataFrame(den, columns=z.columns).groupby(img).sum()
+    return (pd.DataFrame(num, columns=z.columns).groupby(img).sum(),
+            pd.DataFrame(den, columns=z.columns).groupby(img).sum())
+
+
+def _liker_profile(weighted: pd.DataFrame, z: pd.DataFrame) -> pd.DataFrame:
+    """Σ w z / Σ |w| per image and trait, ignoring raters whose trait is unknown."""
+    num_df, den_df = liker_sums(weighted, z)
     return num_df / den_df.where(den_df > 0)
 
 
@@ -233,8 +239,8 @@ def rank_traits(ratings: pd.DataFrame, users: pd.DataFrame, candidates: Sequence
         perm = rng.permutation(raters)
         half_a, half_b = perm[: len(raters) // 2], perm[len(raters) // 2:]
         in_a = r["user"].isin(set(half_a))
-        pa = _liker_profile(r[in_a], _standardize_known(enc, half_a))
-        pb = _liker_profile(r[~in_a], _standardize_known(enc, half_b))
+        pa = _liker_profile(r[in_a], standardize_known(enc, half_a))
+        pb = _liker_profile(r[~in_a], standardize_known(enc, half_b))
         common = pa.index.intersection(pb.index)
         for c in cands:
             a, b = pa.loc[common, c], pb.loc[common, c]
