@@ -17,13 +17,14 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
+from piaa.errors import InputError
 from piaa.profiles.store import ProfileStore, check_name
 
 FORMAT = "piaa-profile"
 FORMAT_VERSION = 1
 
 
-class ProfileFileError(ValueError):
+class ProfileFileError(InputError):
     pass
 
 

@@ -17,6 +17,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
+from piaa.errors import InputError, PiaaError
+
+
 SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS profiles (
@@ -38,12 +41,12 @@ CREATE TABLE IF NOT EXISTS ratings (
 """
 
 
-class ProfileNotFound(KeyError):
+class ProfileNotFound(PiaaError, KeyError):
     def __str__(self):
         return self.args[0] if self.args else "profile not found"
 
 
-class ProfileExists(ValueError):
+class ProfileExists(InputError):
     pass
 
 
