@@ -13,7 +13,7 @@ import pytest
 from piaa.errors import InvalidParameterError, NotFittedError, PiaaError, StateError
 from piaa.personalize.base import Personalizer
 from piaa.personalize.registry import PERSONALIZERS, get_personalizer_class, list_personalizers
-from piaa.personalize.state import state_from_bytes, state_to_bytes
+from piaa.state import state_from_bytes, state_to_bytes
 
 SHIPPED = [n for n in list_personalizers() if not get_personalizer_class(n).__module__.startswith("test_")]
 

@@ -11,4 +11,4 @@ from piaa.personalize.registry import (  # noqa: F401
     make_personalizer,
     register_personalizer,
 )
-from piaa.personalize.state import load_state, save_state  # noqa: F401
+from piaa.state import load_state, save_state  # noqa: F401

@@ -124,7 +124,7 @@ class TastePrior:
     def save(self, path) -> None:
         import io
 
-        from piaa.personalize.state import atomic_write_bytes
+        from piaa.state import atomic_write_bytes
 
         buf = io.BytesIO()
         np.savez_compressed(buf, **self.to_arrays())

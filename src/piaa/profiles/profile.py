@@ -209,7 +209,7 @@ class Profile:
     @classmethod
     def load(cls, name: str, store=None, scorer=None) -> "Profile":
         from piaa.personalize.registry import get_personalizer_class
-        from piaa.personalize.state import state_from_bytes
+        from piaa.state import state_from_bytes
 
         st = _open_store(store)
         rec = st.load(name)
@@ -233,7 +233,7 @@ class Profile:
 
     def save(self, store=None, overwrite: bool = True) -> "Profile":
         """Write this profile (description, ratings, fitted state) to the store in one transaction."""
-        from piaa.personalize.state import state_to_bytes
+        from piaa.state import state_to_bytes
 
         st = _open_store(store if store is not None else self.store)
         blob = state_to_bytes(self.estimator.state_dict())
