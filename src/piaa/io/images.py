@@ -57,6 +57,7 @@ from typing import IO, Any, Union
 import numpy as np
 from PIL import Image
 
+from piaa.errors import PiaaError
 from piaa.io.raw import RAW_EXTENSIONS
 
 __all__ = [
@@ -120,7 +121,7 @@ _EXIF_ORIENTATION_TAG = 0x0112
 _JPEG_FORMATS = ("JPEG", "MPO")
 
 
-class ImageLoadError(Exception):
+class ImageLoadError(PiaaError):
     """An image could not be turned into RGB pixels.
 
     Attributes:
