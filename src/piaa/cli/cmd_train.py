@@ -44,7 +44,7 @@ def register(subparsers):
 
 def run_default(args) -> int:
     from piaa.cli.cmd_bench import parse_head_options
-    from piaa.models.default_model import train_default_model
+    from piaa.training.default_model import train_default_model
     from piaa.models.giaa import DEFAULT_GRID
 
     try:

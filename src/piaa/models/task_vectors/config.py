@@ -46,7 +46,7 @@ def _read_toml(path: Path) -> dict:
 def load_task_config(path) -> Tuple[TaskModelSpec, TrainConfig, str, List[TaskData], List[str], object]:
     """(spec, training config, tau dtype, tasks, warnings, prior ratings or None) of a config file."""
     from piaa.evaluation.experiment import ExperimentError, TaskSpec, _TASK_KEYS, _check_keys, _source_fields
-    from piaa.evaluation.sources import load_source
+    from piaa.data.sources import load_source
 
     path = Path(path)
     raw = _read_toml(path)
