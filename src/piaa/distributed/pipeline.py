@@ -28,6 +28,7 @@ import os
 import shutil
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence
@@ -73,7 +74,10 @@ def default_models() -> List[str]:
 class _PartActor:
     """Ray actor: one PartRunner (models loaded, engine verified) for the life of the worker."""
 
-    def __init__(self, config: dict):
+    config: dict = {}
+
+    def __init__(self):
+        config = self.config
         threads = config.get("threads")
         if threads:
             os.environ["PIAA_THREADS"] = str(threads)
@@ -221,6 +225,13 @@ def start_ray(ray_address: Optional[str] = None, num_cpus: Optional[int] = None)
             env = {k: v for k, v in os.environ.items() if k.startswith("PIAA_")}
             ray.init(address=ray_address, runtime_env={"env_vars": env} if env else None, **kw)
         else:
+            # local workers must import the same piaa as this driver (a checkout, not some installed copy)
+            import piaa
+
+            here = str(Path(piaa.__file__).resolve().parents[1])
+            path = os.environ.get("PYTHONPATH", "")
+            if here not in path.split(os.pathsep):
+                os.environ["PYTHONPATH"] = here + (os.pathsep + path if path else "")
             ray.init(num_cpus=num_cpus or _local_cores(), **kw)
     return ray
 
@@ -232,6 +243,8 @@ def _run_on_ray(todo: List[Part], parts_dir: Path, models, profiles, engine, cac
     ray = start_ray(ray_address, num_cpus=None if ray_address else ray_cpus)
     import ray.data
 
+    for name in ("ray", "ray.data"):  # our own progress line replaces Ray Data's log chatter
+        logging.getLogger(name).setLevel(logging.ERROR)
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     ctx.print_on_execution_start = False
@@ -246,10 +259,14 @@ def _run_on_ray(todo: List[Part], parts_dir: Path, models, profiles, engine, cac
     config = {"models": list(models), "profiles": list(profiles), "engine": engine, "cache": cache,
               "batch_size": batch_size, "parts_dir": str(parts_dir), "threads": threads,
               "profile_store": profile_store}
+    # locally a crashed worker is a real fault (rerun with --resume); on a cluster Ray restarts lost workers
+    restarts = {} if ray_address else {"max_restarts": 0}
+    actor = type("PartActor", (_PartActor,), {"config": config})  # config travels with the class
     ds = ray.data.from_items([{"part": p.to_json()} for p in todo], override_num_blocks=len(todo))
-    ds = ds.map_batches(_PartActor, batch_size=1, batch_format="numpy", fn_constructor_kwargs={"config": config},
-                        compute=ray.data.ActorPoolStrategy(size=n_workers),
-                        num_cpus=per_worker)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Ray deprecation notices about its own argument plumbing
+        ds = ds.map_batches(actor, batch_size=1, batch_format="numpy",
+                            compute=ray.data.ActorPoolStrategy(size=n_workers), num_cpus=per_worker, **restarts)
     total_new = sum(len(p) for p in todo)
     bar = _Progress(total_new, n_resumed, n_total, progress, log)
     try:
