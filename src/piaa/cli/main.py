@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "analyze",    # piaa analyze traits (Table IV)
     "profile",    # piaa profile create/list/show/delete/export/import
     "rank",       # piaa rank FOLDER
+    "cull",       # piaa cull FOLDER (groups of near-duplicates / bursts, keep the best)
 ]
 
 
