@@ -61,7 +61,7 @@ def run(args) -> int:
         torch.set_num_threads(args.threads)
     from piaa.data.errors import RatingsFormatError
     from piaa.evaluation.report import gain_plot, markdown_report
-    from piaa.evaluation.runner import RunOptions, run_experiment
+    from piaa.evaluation.runner import MethodFailed, RunOptions, run_experiment
     from piaa.personalize.state import atomic_write_bytes
 
     out = Path(args.output)
@@ -72,7 +72,7 @@ def run(args) -> int:
         result = run_experiment(exp, RunOptions(workdir=workdir, methods=methods, skip_missing=args.skip_missing,
                                                 resume=not args.no_resume, progress=not args.quiet,
                                                 blas_threads=args.blas_threads or None))
-    except (ExperimentError, RatingsFormatError) as exc:
+    except (ExperimentError, RatingsFormatError, MethodFailed) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     atomic_write_bytes(out, (json.dumps(result, indent=1, allow_nan=False) + "\n").encode("utf-8"))

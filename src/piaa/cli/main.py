@@ -57,6 +57,24 @@ def main(argv=None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a known domain error is one line, never a traceback
+        if not _is_user_error(exc):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+# Domain errors whose message is the whole story, by module (looked up in sys.modules: nothing is imported for
+# this, and a module that was never imported cannot have raised).
+_USER_ERRORS = {"piaa.profiles.store": ("ProfileStoreError",), "piaa.cli.output": ("OutputError",)}
+
+
+def _is_user_error(exc: BaseException) -> bool:
+    for modname, names in _USER_ERRORS.items():
+        mod = sys.modules.get(modname)
+        if mod is not None and isinstance(exc, tuple(getattr(mod, n) for n in names if hasattr(mod, n))):
+            return True
+    return False
 
 
 if __name__ == "__main__":

@@ -97,7 +97,7 @@ def apply_writes(actions: Sequence[XmpAction], scores: dict, profile: Optional[s
             pkt.set_predicted(a.stars, scores.get(a.image, float("nan")), profile)
             write_atomic(a.sidecar, pkt.to_bytes(), exclusive=a.action == "create")
             done.append(a)
-        except (XMPError, OSError, ValueError) as exc:
+        except (XMPError, OSError, ValueError, RecursionError) as exc:  # one bad sidecar never stops the rest
             done.append(XmpAction(a.image, a.sidecar, a.stars, "error", f"write failed: {exc}", a.previous))
     return done
 
