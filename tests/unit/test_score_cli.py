@@ -10,7 +10,7 @@ from PIL import Image
 from piaa.cli.main import main
 from piaa.models.giaa import GenericHead
 from piaa.models.scorer import load_scorer, make_model_state
-from piaa.personalize.state import save_state
+from piaa.state import save_state
 
 LITE0_MULTILEVEL_DIM = 3120
 
@@ -119,7 +119,7 @@ def test_cli_exit_codes(model_file, odd_folder, tmp_path, capsys):
     assert main(["score", str(empty), "--model", str(model_file)]) == 1
     assert "nothing to score" in capsys.readouterr().err
     assert main(["score", str(tmp_path / "nope"), "--model", str(model_file)]) == 1
-    assert main(["score", str(odd_folder), "--model", "no-such-model"]) == 1
+    assert main(["score", str(odd_folder), "--model", "no-such-model"]) == 2  # a bad argument
     assert "unknown scoring model" in capsys.readouterr().err
 
 

@@ -17,13 +17,14 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
+from piaa.errors import InputError
 from piaa.profiles.store import ProfileStore, check_name
 
 FORMAT = "piaa-profile"
 FORMAT_VERSION = 1
 
 
-class ProfileFileError(ValueError):
+class ProfileFileError(InputError):
     pass
 
 
@@ -52,7 +53,7 @@ def _decode_array(name: str, spec: Dict[str, Any]) -> np.ndarray:
 
 
 def export_profile(store: ProfileStore, name: str) -> Dict[str, Any]:
-    from piaa.personalize.state import state_from_bytes
+    from piaa.state import state_from_bytes
 
     rec = store.load(name)
     state = state_from_bytes(rec["state"])
@@ -189,7 +190,10 @@ def validate_document(data: Any, source: str = "profile file"):
         probs = []
         for e in exc.errors()[:3]:
             where = ".".join(str(x) for x in e.get("loc", ())) or "document"
-            probs.append(f"{where}: {e.get('msg', 'invalid')}")
+            if e.get("type") == "missing":
+                probs.append(f"missing field {where!r}")
+            else:
+                probs.append(f"{where}: {e.get('msg', 'invalid')}")
         more = f" (and {exc.error_count() - 3} more)" if exc.error_count() > 3 else ""
         raise ProfileFileError(f"{source}: not a valid profile export: {'; '.join(probs)}{more}") from None
 
@@ -201,7 +205,7 @@ def import_profile(store: ProfileStore, data: Dict[str, Any], name: Optional[str
     The whole document is checked before anything is stored: its schema (types, finite numbers, the scales),
     every array (numeric dtype, size matching its shape), the name, each rating inside the profile's scale, and
     -- when the method is installed -- that the fitted state loads into that method."""
-    from piaa.personalize.state import state_to_bytes
+    from piaa.state import state_to_bytes
 
     doc = validate_document(data, source)
     new_name = check_name(name if name is not None else doc.name)
