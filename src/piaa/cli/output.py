@@ -22,8 +22,10 @@ import stat
 import tempfile
 from pathlib import Path
 
+from piaa.errors import InputError
 
-class OutputError(ValueError):
+
+class OutputError(InputError):
     """The ``-o`` target cannot be written; the message names it and says why."""
 
 

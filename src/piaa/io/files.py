@@ -20,6 +20,8 @@ import os
 import stat
 from typing import BinaryIO, Optional
 
+from piaa.errors import PiaaError
+
 __all__ = [
     "FileTooLargeError", "MAX_IMAGE_BYTES", "MAX_TEXT_BYTES", "NotRegularFileError", "file_kind",
     "image_byte_cap", "open_regular", "read_regular",
@@ -31,11 +33,11 @@ MAX_IMAGE_BYTES = 1 << 30
 MAX_TEXT_BYTES = 64 << 20
 
 
-class NotRegularFileError(OSError):
+class NotRegularFileError(PiaaError, OSError):
     """The path is a FIFO, device, socket or directory: piaa only reads regular files."""
 
 
-class FileTooLargeError(OSError):
+class FileTooLargeError(PiaaError, OSError):
     """The file is larger than the cap for its kind."""
 
 

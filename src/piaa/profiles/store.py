@@ -50,7 +50,7 @@ class ProfileExists(InputError):
     pass
 
 
-class ProfileStoreError(ValueError):
+class ProfileStoreError(InputError):
     """The profile store file cannot be used (a folder, not an SQLite database, unreadable, locked...)."""
 
 
