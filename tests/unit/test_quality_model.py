@@ -10,7 +10,7 @@ from PIL import Image
 from piaa.cli.main import main
 from piaa.models.giaa import GenericHead
 from piaa.models.linear_head import RidgeHead, head_from_state, ridge_path
-from piaa.models.quality_model import choose_alpha, cross_validate, stratified_folds
+from piaa.training.quality_model import choose_alpha, cross_validate, stratified_folds
 from piaa.models.scorer import load_scorer, make_model_state, register_scoring_model, score_many, SCORING_MODELS
 from piaa.state import load_state, save_state
 

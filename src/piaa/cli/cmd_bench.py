@@ -25,6 +25,7 @@ def register(subparsers):
     g = sub.add_parser("giaa", help="4-fold generic aesthetics benchmark on OASIS beauty",
                        description="4-fold GIAA on OASIS beauty (../shared/data), per-fold and mean metrics.",
                        epilog=_GIAA_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    g.add_argument("--quiet", "-q", action="store_true", help="no progress bars (shown only on a terminal anyway)")
     g.add_argument("--backbone", default="efficientnet_lite0",
                    help="backbone name, or several joined by ',' whose features are concatenated")
     g.add_argument("--variant", default="multilevel", help="feature variant: multilevel (default) or pooled")
@@ -114,7 +115,7 @@ def _paths(items, limit):
 
 def run_giaa(args) -> int:
     from piaa.models.giaa import DEFAULT_GRID, GenericHead
-    from piaa.models.giaa_bench import format_report, run_giaa_benchmark, speed_benchmark
+    from piaa.bench.giaa import format_report, run_giaa_benchmark, speed_benchmark
 
     try:
         head = parse_head_options(args.head)
@@ -127,7 +128,7 @@ def run_giaa(args) -> int:
         rep = run_giaa_benchmark(backbones, args.variant, head_options=head,
                                  grid=None if args.no_select else DEFAULT_GRID,
                                  seed=args.seed, data_dir=args.data, engine=args.engine,
-                                 progress=sys.stderr.isatty())
+                                 progress=not getattr(args, "quiet", False) and sys.stderr.isatty())
     except (FileNotFoundError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -143,7 +144,7 @@ def run_giaa(args) -> int:
 
 
 def run_quality(args) -> int:
-    from piaa.models.quality_model import format_quality_report, run_quality_benchmark
+    from piaa.training.quality_model import format_quality_report, run_quality_benchmark
 
     backbones = [b.strip() for b in args.backbone.replace("+", ",").split(",") if b.strip()]
     try:
@@ -161,7 +162,7 @@ def run_quality(args) -> int:
 
 
 def run_speed(args) -> int:
-    from piaa.models.giaa_bench import speed_benchmark
+    from piaa.bench.giaa import speed_benchmark
 
     try:
         paths = _paths(args.paths, args.limit)

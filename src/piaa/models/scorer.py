@@ -37,7 +37,7 @@ def _is_asset(entry) -> bool:
 
 SCORING_MODELS: Registry = Registry("scoring model")
 for _a in list_assets("scorer"):
-    SCORING_MODELS.register(_a.name, _a)
+    SCORING_MODELS.register(_a.name, _a, aliases=_a.aliases)
 DEFAULT_MODEL = default_asset("scorer").name
 #: the shipped photo-quality model (technical quality 0-1, BIQ2021); ``load_scorer("quality")``
 QUALITY_MODEL = "biq2021-quality-lite0"
