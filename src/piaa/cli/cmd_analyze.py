@@ -20,9 +20,9 @@ def register(subparsers):
                     "real ratings: mean beauty vs the trait targets built from the raters' traits.",
         epilog="example:\n  piaa analyze traits --output traits.csv\n  piaa analyze traits --network file:my_net.npz "
                "--images DIR --no-ratings --format json")
-    from piaa.models.pa_iaa.build import default_shared_data
+    from piaa.paths import shared_data_dir  # not pa_iaa.build: --help must not import torch
 
-    data = default_shared_data()
+    data = shared_data_dir()
     t.add_argument("--network", default=None,
                    help="network reference: default:NAME (shipped; default) or file:PATH (a saved PAIAANet .npz)")
     t.add_argument("--images", type=Path, default=data / "oasis" / "images", help="folder of images to score")

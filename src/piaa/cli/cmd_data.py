@@ -22,13 +22,18 @@ def _parse_options(items):
     return opts
 
 
-def register(subparsers):
+def run_list(args) -> int:
     from piaa.data.registry import READERS
 
+    print("\n".join(READERS))
+    return 0
+
+
+def register(subparsers):
     p = subparsers.add_parser("data", help="inspect rating databases")
     sub = p.add_subparsers(dest="data_command", metavar="ACTION")
     ins = sub.add_parser("inspect", help="load a database and print what was found")
-    ins.add_argument("database", help=f"one of: {', '.join(READERS)}")
+    ins.add_argument("database", help="database name (`piaa data list` shows them)")
     ins.add_argument("path", help="folder holding the database's label files as published (or the CSV file)")
     ins.add_argument("--format", choices=["text", "json"], default="text")
     ins.add_argument("-o", "--option", action="append", metavar="KEY=VALUE",
@@ -37,7 +42,7 @@ def register(subparsers):
         ins.add_argument(f"--{col}", default=None, help=f"({col.replace('-', '_')} option)")
     ins.set_defaults(func=run_inspect)
     lst = sub.add_parser("list", help="list the known database names")
-    lst.set_defaults(func=lambda a: print("\n".join(READERS)) or 0)
+    lst.set_defaults(func=run_list)
     p.set_defaults(func=lambda a: p.print_help() or 2)
 
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from piaa.models.giaa import GenericHead
+if TYPE_CHECKING:  # imported where used: listing models must not load pandas (piaa models <= 0.5 s)
+    from piaa.models.giaa import GenericHead
 
 MODEL_KIND = "piaa.ScoringModel"
 DEFAULT_MODEL = "oasis-beauty-lite0"
@@ -107,7 +108,7 @@ def _attach_metrics(info: dict, model_file: Path) -> dict:
     return info
 
 
-def make_model_state(head: GenericHead, name: str, backbone: str, variant: str, training_data: str,
+def make_model_state(head: "GenericHead", name: str, backbone: str, variant: str, training_data: str,
                      description: str = "", metrics: Optional[dict] = None, dtype: str = "float32",
                      extra: Optional[dict] = None) -> dict:
     """Wrap a fitted head into a scoring-model state (save it with ``piaa.personalize.state.save_state``)."""
@@ -129,7 +130,7 @@ class Scorer:
     ``backbone``, ``variant``, ``bucket_values``, ``info`` (the model record).
     """
 
-    def __init__(self, head: GenericHead, info: dict, engine: str = "auto", cache="default",
+    def __init__(self, head: "GenericHead", info: dict, engine: str = "auto", cache="default",
                  batch_size: int = 32, workers: Optional[int] = None):
         self.head = head
         self.info = dict(info)
@@ -223,6 +224,8 @@ def load_scorer(name: Optional[str] = None, engine: str = "auto", cache="default
     """
     path = model_path(name)
     state = read_model_file(path)
+    from piaa.models.giaa import GenericHead
+
     head = GenericHead.from_state_dict(state)
     info = _attach_metrics(dict(state["meta"]["model"]), path)
     info.setdefault("file", str(path))
