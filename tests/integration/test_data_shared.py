@@ -83,3 +83,40 @@ def test_cli_text_and_error(shared_data, capsys, tmp_path):
     bad.write_text("user,image,rating\n1,a,x\n")
     assert main(["data", "inspect", "csv", str(bad)]) == 1
     assert "line 2" in capsys.readouterr().err
+
+
+def test_biq2021(shared_data, capsys):
+    ds = load_dataset("biq2021", shared_data / "biq2021")
+    assert len(ds.ratings) == 4000 and ds.is_aggregate and ds.ratings["score"].between(0, 1).all()
+    assert ds.scale == Scale(0, 1, 5) and len(ds.splits["test"]) == 2000
+    assert not set(ds.splits["test"]) & set(ds.image_ids)  # test MOS are held back: no rating for a test image
+    assert {s: len(ds.splits[s]) for s in ("ss01", "ss02", "ss03")} == {"ss01": 1001, "ss02": 1006, "ss03": 3993}
+    assert not any("missing" in n for n in ds.notes)  # every listed image is on disk
+    assert main(["data", "inspect", "biq2021", str(shared_data / "biq2021")]) == 0
+    out = capsys.readouterr().out
+    assert "images     4000" in out and "0..1, 5 buckets" in out and "test                     image  2000" in out
+
+
+def test_biq2021_as_an_experiment_task(shared_data, tmp_path):
+    from piaa.evaluation.experiment import load_experiment
+    from piaa.evaluation.sources import load_source
+
+    biq = shared_data / "biq2021"
+    (tmp_path / "e.toml").write_text(f"""
+[[tasks]]
+name = "photo-quality"
+ratings = "{biq / 'train.csv'}"
+images = "{biq / 'images'}"
+rating_column = "mos"
+single_user = "biq2021-mos"
+scale = [0, 1]
+
+[test]
+ratings = "{shared_data / 'oasis-beauty' / 'ratings.csv'}"
+images = "{shared_data / 'oasis' / 'images'}"
+methods = ["generic"]
+""")
+    warnings = []
+    src = load_source(load_experiment(tmp_path / "e.toml").tasks[0], "photo-quality", warnings=warnings)
+    assert src.per_image and len(src.dataset.ratings) == 4000 and not warnings
+    assert src.dataset.scale == Scale(0, 1, 11)

@@ -116,3 +116,47 @@ def test_psychoflickr_unknown_user(tmp_path):
     (d / "images" / "u3" / "1.jpg").write_bytes(b"")
     with pytest.raises(RatingsFormatError, match="unknown user"):
         load_dataset("psychoflickr", d)
+
+
+def _biq(tmp_path, with_images=True):
+    d = copy(tmp_path, "biq2021")
+    if with_images:
+        (d / "images").mkdir()
+        for name in ["ss01 (1).jpg", "ss02 (7).jpg", "ss03 (12).jpg", "ss01 (2).jpg", "ss03 (40).jpg"]:
+            (d / "images" / name).write_bytes(b"")
+    return d
+
+
+def test_biq2021_train_mos_test_list_and_subsets(tmp_path):
+    d = _biq(tmp_path)
+    ds = load_dataset("biq2021", d)
+    assert ds.scale == Scale(0, 1, 5) and ds.is_aggregate and len(ds.ratings) == 4
+    assert ds.image_means()["ss02 (7).jpg"] == pytest.approx(0.8114)
+    assert ds.splits["test"] == ["ss01 (2).jpg", "ss03 (40).jpg"]  # names with spaces, blank line skipped
+    assert "ss01 (2).jpg" not in ds.image_ids  # the test list has no MOS: never a rating
+    assert ds.splits["ss03"] == ["ss03 (12).jpg", "ss03 (13).jpg", "ss03 (40).jpg"]
+    assert ds.image_info.loc["ss01 (1).jpg", "subset"] == "ss01"
+    assert ds.images_root == str(d / "images")
+    assert any("1 listed image(s) missing" in n and "ss03 (13).jpg" in n for n in ds.notes)
+    assert load_dataset("biq", d / "train.csv").splits["train"] == ds.splits["train"]  # alias, file path
+
+
+def test_biq2021_errors(tmp_path):
+    d = _biq(tmp_path, with_images=False)
+    (d / "train.csv").write_text("image,mos\nss01 (1).jpg,0.3\nss01 (3).jpg,1.2\n")
+    with pytest.raises(RatingsFormatError, match=r"train.csv, line 3: 'mos' value 1.2 is above"):
+        load_dataset("biq2021", d)
+    (d / "train.csv").write_text("image,MOS\nss01 (1).jpg,0.3\n")
+    with pytest.raises(RatingsFormatError, match="missing column"):
+        load_dataset("biq2021", d)
+    (d / "train.csv").write_text("image,mos\nss01 (1).jpg,0.3\nss01 (2).jpg,0.4\n")
+    with pytest.raises(RatingsFormatError, match="test_images.txt, line 1: test image 'ss01 \\(2\\).jpg' is also"):
+        load_dataset("biq2021", d)
+    (d / "test_images.txt").write_text("ss03 (9).jpg\nss03 (9).jpg\n")
+    with pytest.raises(RatingsFormatError, match="line 2: image 'ss03 \\(9\\).jpg' listed twice"):
+        load_dataset("biq2021", d)
+    (d / "test_images.txt").unlink()
+    (d / "test.csv").write_text("image,mos\nss03 (9).jpg,0.7\n")  # the official split with MOS, if you have it
+    ds = load_dataset("biq2021", d)
+    assert ds.splits["test"] == ["ss03 (9).jpg"] and ds.image_means()["ss03 (9).jpg"] == pytest.approx(0.7)
+    assert any("images/ folder not found" in n for n in ds.notes)

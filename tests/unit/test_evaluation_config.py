@@ -203,3 +203,27 @@ def test_bad_method_options_are_reported(tmp_path):
                                            extra="\n[methods.crowd-oracle]\nfoo = 1\n"))
     with pytest.raises(ExperimentError, match="method 'crowd-oracle' cannot start.*foo"):
         run_experiment(exp, RunOptions(workdir=tmp_path / "w", features=FakeFeatures(), progress=False))
+
+
+def test_single_mos_task_on_a_zero_one_scale(tmp_path):
+    """A BIQ2021-style task (image,mos on 0-1, no user column): per-image, a continuous 11-bucket scale."""
+    (tmp_path / "img").mkdir()
+    for i in range(3):
+        (tmp_path / "img" / f"ss01 ({i}).jpg").write_bytes(b"")
+    (tmp_path / "train.csv").write_text("image,mos\nss01 (0).jpg,0.1\nss01 (1).jpg,0.55\nss01 (2).jpg,1\n")
+    raw = _minimal()
+    raw["tasks"] = [{"name": "photo-quality", "ratings": "train.csv", "images": "img", "rating_column": "mos",
+                     "single_user": True, "scale": [0, 1]}]
+    exp = parse_experiment(raw, base_dir=tmp_path)
+    assert exp.tasks[0].single_user == "photo-quality" and exp.generic == "photo-quality"
+    src = load_source(exp.tasks[0], "photo-quality")
+    assert src.per_image and src.dataset.scale.buckets == 11 and src.dataset.scale.max == 1.0
+    assert src.dataset.ratings["score"].tolist() == [0.1, 0.55, 1.0]
+    assert set(src.dataset.ratings["user"]) == {"photo-quality"}
+    raw["tasks"][0]["single_user"] = "biq2021-mos"
+    assert load_source(parse_experiment(raw, base_dir=tmp_path).tasks[0], "q").dataset.ratings["user"].iat[0] == "biq2021-mos"
+    raw["tasks"][0]["scale"] = [0, 1, 5]
+    assert load_source(parse_experiment(raw, base_dir=tmp_path).tasks[0], "q5").dataset.scale.buckets == 5
+    raw["tasks"][0]["rating_column"] = "MOS"
+    with pytest.raises(Exception, match="missing column"):
+        load_source(parse_experiment(raw, base_dir=tmp_path).tasks[0], "q6")

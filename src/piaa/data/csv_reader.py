@@ -12,9 +12,16 @@ from ._table import Table, check_duplicates, read_csv_table
 from .errors import RatingsFormatError
 from .ratings import RatingsDataset, Scale, make_ratings
 
+CONTINUOUS_BUCKETS = 11  # 0, .1, ... 1 on a [0, 1] scale
+
 
 def as_scale(scale) -> Optional[Scale]:
-    """Accept a :class:`Scale`, ``(min, max)`` (integer steps) or ``(min, max, buckets)``, or ``None``."""
+    """Accept a :class:`Scale`, ``(min, max)`` (integer steps) or ``(min, max, buckets)``, or ``None``.
+
+    A ``(min, max)`` range narrower than two whole steps (e.g. ``[0, 1]``, a normalised MOS) is a continuous
+    scale: one bucket per integer would give a 2-bucket scale that cannot hold a score distribution, so it gets
+    :data:`CONTINUOUS_BUCKETS` equally spaced buckets instead (pass buckets explicitly to choose otherwise).
+    """
     if scale is None or isinstance(scale, Scale):
         return scale
     if isinstance(scale, str):
@@ -22,6 +29,8 @@ def as_scale(scale) -> Optional[Scale]:
     vals = list(scale)
     if len(vals) == 2:
         lo, hi = float(vals[0]), float(vals[1])
+        if hi - lo < 2:
+            return Scale(lo, hi, CONTINUOUS_BUCKETS)
         return Scale(lo, hi, int(round(hi - lo)) + 1)
     if len(vals) == 3:
         return Scale(float(vals[0]), float(vals[1]), int(vals[2]))

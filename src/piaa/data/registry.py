@@ -7,6 +7,7 @@ from .csv_reader import read_ratings_csv
 from .ratings import RatingsDataset
 from .readers.aggregate import read_aadb, read_ava, read_koniq10k, read_spaq, read_tad66k
 from .readers.avtai import read_avt_ai
+from .readers.biq2021 import read_biq2021
 from .readers.oasis import read_oasis_beauty, read_oasis_norms
 from .readers.personal import read_flickr_aes, read_para, read_psychoflickr, read_real_cur
 
@@ -23,11 +24,13 @@ READERS = {
     "oasis-beauty": read_oasis_beauty,
     "oasis-norms": read_oasis_norms,
     "avt-ai": read_avt_ai,
+    "biq2021": read_biq2021,
     "csv": read_ratings_csv,
 }
 
 ALIASES = {"flickr": "flickr-aes", "flickraes": "flickr-aes", "koniq": "koniq10k", "koniq-10k": "koniq10k",
-           "realcur": "real-cur", "oasis": "oasis-beauty", "avtai": "avt-ai", "avt": "avt-ai"}
+           "realcur": "real-cur", "oasis": "oasis-beauty", "avtai": "avt-ai", "avt": "avt-ai",
+           "biq": "biq2021", "biq-2021": "biq2021"}
 
 
 def list_databases() -> list:

@@ -50,7 +50,8 @@ class SourceSpec:
     user_column: str = "user"
     image_column: str = "image"
     rating_column: str = "rating"
-    single_user: Optional[str] = None     # the file holds one score per image (no user column or one user)
+    single_user: Optional[str] = None     # the file holds one score per image (no user column or one user);
+    #                                       ``single_user = true`` in the file names the pseudo-rater after the task
     duplicates: str = "error"
     where: Optional[str] = None           # filter over the users' traits (pandas query syntax)
     max_images: Optional[int] = None      # keep a seeded random subset of images (smoke runs)
@@ -249,6 +250,8 @@ def _source_fields(t: Dict[str, Any], base_dir: Path, where: str, label: str) ->
         raise ExperimentError(f"{where}: {label}: buckets needs scale = [min, max]")
     if "users" in t:
         out["users"] = _path(t["users"], base_dir, where, f"{label} users")
+    if t.get("single_user") is True:  # `single_user = true`: the source's label names the one pseudo-rater
+        t = {**t, "single_user": str(t.get("name", "test"))}
     for key in ("criterion", "criterion_column", "user_column", "image_column", "single_user", "where"):
         if key in t:
             if not isinstance(t[key], str) or not t[key].strip():
