@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import task_vectors_common as C  # noqa: E402
 
 from piaa.models.task_vectors.build import load_default_bank  # noqa: E402
-from piaa.personalize.state import state_to_bytes  # noqa: E402
+from piaa.state import state_to_bytes  # noqa: E402
 from piaa.personalize.task_vectors import TaskVectorPersonalizer  # noqa: E402
 
 

@@ -71,7 +71,7 @@ def test_small_fold_end_to_end(oasis, shared_data):
 def test_shipped_network_round_trip_on_images(oasis):
     from piaa.models.pa_iaa import load_default_pa_iaa
     from piaa.personalize.pa_iaa import PAIAAPersonalizer
-    from piaa.personalize.state import state_from_bytes, state_to_bytes
+    from piaa.state import state_from_bytes, state_to_bytes
 
     net = load_default_pa_iaa()
     assert tuple(net.config["second_names"]) == DEFAULT_TRAITS

@@ -12,7 +12,7 @@ from piaa.models.task_vectors.build import build_bank, load_default_bank
 from piaa.models.task_vectors.inputs import input_layout, inputs_for_paths
 from piaa.models.task_vectors.tasks import filter_users, task_from_ratings
 from piaa.models.task_vectors.train import TrainConfig
-from piaa.personalize.state import state_from_bytes, state_to_bytes
+from piaa.state import state_from_bytes, state_to_bytes
 from piaa.personalize.task_vectors import TaskVectorPersonalizer
 
 pytestmark = pytest.mark.shared_data

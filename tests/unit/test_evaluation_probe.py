@@ -6,7 +6,7 @@ from piaa.data.ratings import Scale
 from piaa.evaluation.methods.baselines import rescale, soft_distributions
 from piaa.personalize.probe import ProbePersonalizer
 from piaa.personalize.registry import get_personalizer_class, make_personalizer
-from piaa.personalize.state import state_from_bytes, state_to_bytes
+from piaa.state import state_from_bytes, state_to_bytes
 
 
 def _data(n=60, d=40, noise=0.1, seed=0):

@@ -5,7 +5,7 @@ import pytest
 from piaa.data.ratings import RatingsDataset, Scale, make_ratings
 from piaa.metrics import srocc
 from piaa.models.giaa import GenericHead, distributions_from_ratings, kfold_indices, select_params
-from piaa.personalize.state import state_from_bytes, state_to_bytes
+from piaa.state import state_from_bytes, state_to_bytes
 
 SCALE = Scale(1.0, 7.0, 7)
 

@@ -7,7 +7,7 @@ from piaa.models.pa_iaa.fusion import loo_alpha, ridge_fusion, sgd_fusion, sgd_f
 from piaa.models.pa_iaa.network import PAIAANet, save_network
 from piaa.personalize import get_personalizer_class, make_personalizer
 from piaa.personalize.pa_iaa import PAIAAPersonalizer
-from piaa.personalize.state import state_from_bytes, state_to_bytes
+from piaa.state import state_from_bytes, state_to_bytes
 
 VALUES = np.arange(1, 8, dtype=float)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from piaa.personalize.base import Personalizer
 from piaa.personalize.registry import register_personalizer
 
 STANDIN = "test-standin"
@@ -36,30 +37,31 @@ def colour_features(paths):
 
 
 @register_personalizer(STANDIN)
-class StandInPersonalizer:
+class StandInPersonalizer(Personalizer):
     """Least squares on mean colour, fitted to the residual of the generic score (``offset``)."""
 
     def __init__(self, ridge: float = 1e-3):
         self.ridge = ridge
 
-    def fit(self, X, y, offset=None):
+    def fit(self, X, y, *, offset=None):
         F = colour_features(list(X))
         y = np.asarray(y, float) - (0.0 if offset is None else np.asarray(offset, float))
         A = np.c_[F, np.ones(len(F))]
         self.coef_ = np.linalg.solve(A.T @ A + self.ridge * np.eye(4), A.T @ y)
         return self
 
-    def predict(self, X, offset=None):
+    def predict(self, X, *, offset=None):
+        self.check_fitted()
         F = colour_features(list(X))
         return np.c_[F, np.ones(len(F))] @ self.coef_ + (0.0 if offset is None else np.asarray(offset, float))
 
-    def state_dict(self):
-        return {"meta": {"method": STANDIN, "ridge": self.ridge}, "arrays": {"coef_": self.coef_}}
+    def _get_state(self):
+        return {"ridge": self.ridge}, {"coef_": self.coef_}
 
     @classmethod
-    def from_state_dict(cls, state):
-        est = cls(state["meta"]["ridge"])
-        est.coef_ = np.asarray(state["arrays"]["coef_"], float)
+    def _from_state(cls, meta, arrays):
+        est = cls(meta["ridge"])
+        est.coef_ = np.asarray(arrays["coef_"], float)
         return est
 
     def explain(self):
@@ -110,8 +112,10 @@ def test_support_photos_are_rated_by_redness(tmp_path):
 
 
 @register_personalizer("test-missing-asset")
-class MissingAssetPersonalizer:
+class MissingAssetPersonalizer(Personalizer):
     """Registered, but its shipped model file is absent (like a task bank not built in this installation)."""
 
-    def fit(self, X, y):
+    uses_offset = False
+
+    def fit(self, X, y, *, offset=None):
         raise FileNotFoundError("/nowhere/bank: the default task bank is missing")

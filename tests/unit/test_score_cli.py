@@ -10,7 +10,7 @@ from PIL import Image
 from piaa.cli.main import main
 from piaa.models.giaa import GenericHead
 from piaa.models.scorer import load_scorer, make_model_state
-from piaa.personalize.state import save_state
+from piaa.state import save_state
 
 LITE0_MULTILEVEL_DIM = 3120
 

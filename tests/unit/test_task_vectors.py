@@ -11,7 +11,7 @@ from piaa.models.task_vectors.engine import HeadOnlyProblem, TorchProblem, is_he
 from piaa.models.task_vectors.net import build_top, get_params
 from piaa.models.task_vectors.spec import TaskModelSpec, input_layout, template_for
 from piaa.models.task_vectors.targets import image_targets, soft_onehot
-from piaa.personalize.state import state_from_bytes, state_to_bytes
+from piaa.state import state_from_bytes, state_to_bytes
 from piaa.personalize.task_vectors import (TaskVectorPersonalizer, bt_loss_grad, init_coefficients, pair_index,
                                            shrink_srocc)
 

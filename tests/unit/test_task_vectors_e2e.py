@@ -21,7 +21,7 @@ from piaa.models.task_vectors.inputs import inputs_for_paths
 from piaa.models.task_vectors.tasks import task_from_ratings
 from piaa.models.task_vectors.train import TrainConfig
 from piaa.personalize.registry import get_personalizer_class
-from piaa.personalize.state import load_state, save_state
+from piaa.state import load_state, save_state
 
 BACKBONE = "tiny_tv_e2e"
 SCALE = Scale(1.0, 7.0, 7)

@@ -102,7 +102,7 @@ def run_traits(args) -> int:
     text = _render(result, args.format)
     print(text)
     if args.output:
-        from piaa.personalize.state import atomic_write_bytes
+        from piaa.state import atomic_write_bytes
 
         fmt = "json" if args.output.suffix.lower() == ".json" else "csv"
         atomic_write_bytes(args.output, _render(result, fmt).encode("utf-8"))

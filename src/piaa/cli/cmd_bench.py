@@ -79,7 +79,7 @@ def _value(v: str):
 
 
 def _write(path, obj) -> None:
-    from piaa.personalize.state import atomic_write_bytes
+    from piaa.state import atomic_write_bytes
 
     atomic_write_bytes(path, (json.dumps(obj, indent=2) + "\n").encode("utf-8"))
 

@@ -62,7 +62,7 @@ def run(args) -> int:
     from piaa.data.errors import RatingsFormatError
     from piaa.evaluation.report import gain_plot, markdown_report
     from piaa.evaluation.runner import RunOptions, run_experiment
-    from piaa.personalize.state import atomic_write_bytes
+    from piaa.state import atomic_write_bytes
 
     out = Path(args.output)
     workdir = Path(args.workdir) if args.workdir else out.with_name(out.name.rsplit(".", 1)[0] + ".work")

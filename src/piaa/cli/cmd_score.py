@@ -73,7 +73,7 @@ def run_score(args) -> int:
     records = scorer.score([str(p) for p in paths], progress=not args.quiet and sys.stderr.isatty())
     text = render(records, args.format, scorer)
     if args.output:
-        from piaa.personalize.state import atomic_write_bytes
+        from piaa.state import atomic_write_bytes
 
         atomic_write_bytes(args.output, text.encode("utf-8"))
         _umask_mode(args.output)

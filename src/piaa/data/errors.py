@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from typing import Optional
 
+from piaa.errors import InputError
 
-class RatingsFormatError(ValueError):
+
+class RatingsFormatError(InputError):
     """A label file does not match the layout its reader expects.
 
     ``file`` is the path, ``line`` the 1-based physical line number (``None`` when the problem concerns the

@@ -14,13 +14,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
+from piaa.errors import InputError
+
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - python 3.10
     import tomli as tomllib
 
 
-class ExperimentError(ValueError):
+class ExperimentError(InputError):
     """The experiment file is wrong; the message names the file, the table and the problem."""
 
 

@@ -35,7 +35,7 @@ from piaa.evaluation.methods.registry import get_method_class, list_methods
 from piaa.evaluation.protocol import FoldPlan, draw_support, plan_folds
 from piaa.evaluation.sources import load_source, read_folds
 from piaa.metrics import plcc, srocc
-from piaa.personalize.state import atomic_write_bytes
+from piaa.state import atomic_write_bytes
 
 CHECKPOINT_VERSION = 1
 

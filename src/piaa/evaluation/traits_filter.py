@@ -12,6 +12,9 @@ import difflib
 
 import pandas as pd
 
+from piaa.errors import InputError
+
+
 _ALLOWED = (
     ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd, ast.Compare, ast.Eq,
     ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.BinOp, ast.Add, ast.Sub, ast.Mult, ast.Div,
@@ -19,7 +22,7 @@ _ALLOWED = (
 )
 
 
-class WhereError(ValueError):
+class WhereError(InputError):
     """A ``where`` filter is malformed or names something the traits table does not have."""
 
 

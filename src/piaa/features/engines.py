@@ -39,6 +39,9 @@ from typing import Callable, Dict, Optional
 
 import numpy as np
 
+from piaa.errors import PiaaError
+
+
 VERIFY_ATOL = 1e-4
 EXPORT_FORMAT_VERSION = "3"  # bump when the export procedure changes: old files are then ignored
 ONNX_OPSET = 17
@@ -46,7 +49,7 @@ ONNX_OPSET = 17
 _ENGINES: Dict[str, Callable] = {}
 
 
-class EngineVerificationError(RuntimeError):
+class EngineVerificationError(PiaaError, RuntimeError):
     """An exported graph does not reproduce the eager model's outputs."""
 
 

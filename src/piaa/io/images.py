@@ -53,6 +53,9 @@ from typing import IO, Any, Union
 import numpy as np
 from PIL import Image
 
+from piaa.errors import PiaaError
+
+
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "IMAGE_EXTENSIONS",
@@ -107,7 +110,7 @@ _EXIF_ORIENTATION_TAG = 0x0112
 _JPEG_FORMATS = ("JPEG", "MPO")
 
 
-class ImageLoadError(Exception):
+class ImageLoadError(PiaaError):
     """An image could not be turned into RGB pixels.
 
     Attributes:

@@ -282,7 +282,7 @@ class GenericHead:
 
     # ---- state -----------------------------------------------------------------------------------------------
     def state_dict(self, dtype: str = "float64") -> Dict[str, dict]:
-        """``{"meta": json-able params, "arrays": {name: ndarray}}``; save with ``piaa.personalize.state``.
+        """``{"meta": json-able params, "arrays": {name: ndarray}}``; save with ``piaa.state``.
 
         ``dtype="float16"`` halves the size of the matrices (the shipped default model uses it after checking
         its scores); the per-dimension mean/std vectors are kept in at least float32.

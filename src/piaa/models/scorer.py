@@ -1,6 +1,6 @@
 """Scoring models: a registry of generic aesthetics models and one uniform inference wrapper (pyiqa-style).
 
-A scoring model file is a pickle-free ``.npz`` (``piaa.personalize.state``) holding a fitted
+A scoring model file is a pickle-free ``.npz`` (``piaa.state``) holding a fitted
 :class:`~piaa.models.giaa.GenericHead` plus a ``model`` record in its metadata: the backbone and feature variant
 it was trained on, ``score_range``, ``lower_better``, the training data and the measured metrics. Every
 ``*.npz`` under ``piaa/assets/models`` is a built-in model; ``load_scorer(path)`` also loads a file of one's
@@ -56,7 +56,7 @@ def model_path(name: Optional[str] = None) -> Path:
 
 def read_model_file(path) -> dict:
     """The state dict of a scoring-model file, after checking it is one."""
-    from piaa.personalize.state import load_state
+    from piaa.state import load_state
 
     try:
         state = load_state(path)
@@ -111,7 +111,7 @@ def _attach_metrics(info: dict, model_file: Path) -> dict:
 def make_model_state(head: "GenericHead", name: str, backbone: str, variant: str, training_data: str,
                      description: str = "", metrics: Optional[dict] = None, dtype: str = "float32",
                      extra: Optional[dict] = None) -> dict:
-    """Wrap a fitted head into a scoring-model state (save it with ``piaa.personalize.state.save_state``)."""
+    """Wrap a fitted head into a scoring-model state (save it with ``piaa.state.save_state``)."""
     sc = head.bucket_values
     state = head.state_dict(dtype=dtype)
     state["meta"]["model"] = {

@@ -20,15 +20,14 @@ from typing import Any, Dict, Optional, Sequence, Union
 
 import numpy as np
 
+from piaa.errors import InputError, StateError
 from piaa.models.pa_iaa.fusion import FusionMLP, fit_linear, loo_alpha, ridge_fusion_scaled
+from piaa.personalize.base import Personalizer
 from piaa.personalize.registry import register_personalizer
-
-_PARAMS = ("fusion", "solver", "alpha", "bias", "generic_scale", "score_range", "lr", "steps", "momentum",
-           "mlp_hidden", "mlp_steps", "mlp_lr", "mlp_weight_decay", "seed")
 
 
 @register_personalizer("pa-iaa")
-class PAIAAPersonalizer:
+class PAIAAPersonalizer(Personalizer):
     """``s_b = s_a + w_b · p + b`` on a frozen PA_IAA (or MT_IAA) network.
 
     network: a ``PAIAANet``, a reference string (``"default:NAME"``, ``"file:PATH"``) or None (shipped default).
@@ -43,7 +42,8 @@ class PAIAAPersonalizer:
     crowd relative to the traits.
     """
 
-    method_name = "pa-iaa"
+    uses_offset = False                       # the generic score s_a comes from the network itself
+    resource_params = ("network", "cache")
 
     def __init__(self, network: Union[None, str, Any] = None, fusion: str = "linear", solver: str = "sgd",
                  alpha: Union[str, float] = "loo", bias: bool = True, generic_scale: bool = False,
@@ -68,34 +68,23 @@ class PAIAAPersonalizer:
         self.seed = seed
         self.cache = cache
 
-    # ---- sklearn-style parameter access -----------------------------------------------------------------------
-    def get_params(self, deep: bool = False) -> Dict[str, Any]:
-        return {k: getattr(self, k) for k in ("network",) + _PARAMS + ("cache",)}
-
-    def set_params(self, **params) -> "PAIAAPersonalizer":
-        for k, v in params.items():
-            if k not in self.get_params():
-                raise ValueError(f"unknown parameter {k!r} for PAIAAPersonalizer")
-            setattr(self, k, v)
-        if "network" in params:  # forget the network resolved from the old reference
-            self.network_ = None
-        return self
-
     # ---- network and inputs -----------------------------------------------------------------------------------
     def _net(self):
-        if getattr(self, "network_", None) is not None:
-            return self.network_
+        """The network ``self.network`` names, resolved once (re-resolved when the parameter changes)."""
+        cached = getattr(self, "_network", None)
+        if cached is not None and cached[0] is self.network:
+            return cached[1]
         from piaa.models.pa_iaa.default import resolve_network
 
         net = self.network if hasattr(self.network, "predict_arrays") else resolve_network(self.network)
-        self.network_ = net
+        self._network = (self.network, net)
         return net
 
     def _outputs(self, X) -> Dict[str, np.ndarray]:
         if isinstance(X, dict):
             missing = [k for k in ("score", "second") if k not in X]
             if missing:
-                raise ValueError(f"precomputed outputs lack {missing}; pass PAIAANet.predict_arrays(...) results")
+                raise InputError(f"precomputed outputs lack {missing}; pass PAIAANet.predict_arrays(...) results")
             return X
         net = self._net()
         if isinstance(X, np.ndarray) and X.dtype != object:
@@ -104,7 +93,7 @@ class PAIAAPersonalizer:
             rows, errors = net.extract_inputs(list(X), cache=self.cache)
             if errors:
                 i, msg = next(iter(errors.items()))
-                raise ValueError(f"{len(errors)} image(s) could not be read, e.g. #{i} {list(X)[i]}: {msg}")
+                raise InputError(f"{len(errors)} image(s) could not be read, e.g. #{i} {list(X)[i]}: {msg}")
         return net.predict_arrays(rows)
 
     def _generic(self, out) -> np.ndarray:
@@ -117,19 +106,21 @@ class PAIAAPersonalizer:
         return lo + (s_a - vals[0]) / (vals[-1] - vals[0]) * (hi - lo)
 
     # ---- fit / predict ----------------------------------------------------------------------------------------
-    def fit(self, X, y) -> "PAIAAPersonalizer":
+    def fit(self, X, y, *, offset=None) -> "PAIAAPersonalizer":
+        """Fit the fusion on the rated images ``X`` and scores ``y``; ``offset`` is ignored (uses_offset=False:
+        the network's own generic score is the starting point)."""
         y = np.asarray(y, dtype=float).ravel()
         out = self._outputs(X)
         s_a, P = self._generic(out), np.asarray(out["second"], float)
         if len(y) != len(s_a):
-            raise ValueError(f"{len(s_a)} images but {len(y)} scores")
+            raise InputError(f"{len(s_a)} images but {len(y)} scores")
         ok = np.isfinite(y) & np.isfinite(s_a) & np.isfinite(P).all(1)
         if ok.sum() < 2:
-            raise ValueError("need at least 2 rated images with features to fit a PA_IAA fusion")
+            raise InputError("need at least 2 rated images with features to fit a PA_IAA fusion")
         self.a_ = 1.0
         if self.fusion == "linear" and self.generic_scale:
             if self.solver != "ridge":
-                raise ValueError("generic_scale=True needs solver='ridge'")
+                raise InputError("generic_scale=True needs solver='ridge'")
             a = loo_alpha(s_a[ok], P[ok], y[ok], True) if self.alpha == "loo" else float(self.alpha)
             w, b, self.a_ = ridge_fusion_scaled(s_a[ok], P[ok], y[ok], a)
             self.w_, self.b_, self.alpha_, self.mlp_ = np.asarray(w, float), float(b), a, None
@@ -140,18 +131,18 @@ class PAIAAPersonalizer:
             self.mlp_ = None
         elif self.fusion == "mlp":
             if "hidden" not in out:
-                raise ValueError("the MLP fusion needs the network's hidden descriptor ('hidden' output)")
+                raise InputError("the MLP fusion needs the network's hidden descriptor ('hidden' output)")
             self.mlp_ = FusionMLP(self.mlp_hidden, self.mlp_steps, self.mlp_lr, self.mlp_weight_decay,
                                   self.seed).fit(s_a[ok], P[ok], np.asarray(out["hidden"])[ok], y[ok])
             self.w_, self.b_, self.alpha_ = None, float(self.mlp_.params["b"][0]), None
         else:
-            raise ValueError(f"unknown fusion {self.fusion!r}; use 'linear' or 'mlp'")
+            raise InputError(f"unknown fusion {self.fusion!r}; use 'linear' or 'mlp'")
         self.n_support_ = int(ok.sum())
         self.network_fingerprint_ = self._fingerprint()
         return self
 
-    def predict(self, X) -> np.ndarray:
-        self._check_fitted()
+    def predict(self, X, *, offset=None) -> np.ndarray:
+        self.check_fitted()
         out = self._outputs(X)
         s_a, P = self._generic(out), np.asarray(out["second"], float)
         if self.mlp_ is not None:
@@ -164,9 +155,9 @@ class PAIAAPersonalizer:
 
     def trait_weights(self) -> Dict[str, float]:
         """``w_b`` by trait name (linear fusion); positive = this person likes images liked by people high in it."""
-        self._check_fitted()
+        self.check_fitted()
         if self.w_ is None:
-            raise ValueError("the MLP fusion has per-image weights, not one vector")
+            raise InputError("the MLP fusion has per-image weights, not one vector")
         names = self._net().config["second_names"]
         return {str(n): float(v) for n, v in zip(names, self.w_)}
 
@@ -177,16 +168,10 @@ class PAIAAPersonalizer:
             net._fp_cache = net.fingerprint()
         return net._fp_cache
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "n_support_"):
-            raise RuntimeError("PAIAAPersonalizer is not fitted; call fit(images, scores) first")
-
-    def state_dict(self) -> Dict[str, Any]:
-        self._check_fitted()
+    def _get_state(self):
         net = self._net()
         ref = getattr(net, "source", None)
-        params = {k: getattr(self, k) for k in _PARAMS}
-        meta = {"method": "pa-iaa", "version": 1, "params": params, "network": ref,
+        meta = {"params": self.saved_params(), "network": ref,
                 "network_fingerprint": self.network_fingerprint_, "n_support": self.n_support_,
                 "alpha": self.alpha_, "bias": self.b_, "generic_factor": self.a_,
                 "second_names": list(net.config["second_names"])}
@@ -195,24 +180,21 @@ class PAIAAPersonalizer:
             arrays = {f"mlp_{k}": v for k, v in self.mlp_.params.items()}
         else:
             arrays["w"] = np.asarray(self.w_, dtype=np.float64)
-        return {"meta": meta, "arrays": arrays}
+        return meta, arrays
 
     @classmethod
-    def from_state_dict(cls, state: Dict[str, Any], network=None) -> "PAIAAPersonalizer":
+    def _from_state(cls, meta, arrays, network=None) -> "PAIAAPersonalizer":
         """Rebuild a fitted personalizer; ``network`` overrides the recorded reference (must match its
         fingerprint)."""
-        meta, arrays = state["meta"], state["arrays"]
-        if meta.get("method") != "pa-iaa":
-            raise ValueError(f"not a pa-iaa state (method={meta.get('method')!r})")
         ref = network if network is not None else meta.get("network")
         if ref is None:
-            raise ValueError("this state was fitted with an in-memory network that has no file reference; "
+            raise StateError("this state was fitted with an in-memory network that has no file reference; "
                              "pass network=<PAIAANet> to from_state_dict")
         est = cls(network=ref, **meta["params"])
         net = est._net()
         fp = meta.get("network_fingerprint")
         if fp and net.fingerprint() != fp:
-            raise ValueError(f"network {getattr(net, 'source', ref)!r} has fingerprint {net.fingerprint()} but the "
+            raise StateError(f"network {getattr(net, 'source', ref)!r} has fingerprint {net.fingerprint()} but the "
                              f"state was fitted with {fp}; refit the profile")
         est.network_fingerprint_ = fp
         est.n_support_ = int(meta["n_support"])
@@ -226,3 +208,18 @@ class PAIAAPersonalizer:
             mlp.params = {k[len("mlp_"):]: np.asarray(v) for k, v in arrays.items() if k.startswith("mlp_")}
             est.mlp_, est.w_ = mlp, None
         return est
+
+    @classmethod
+    def contract_example(cls, rng) -> Dict[str, Any]:
+        """A tiny random network (10 input features, 5 traits) and its precomputed outputs."""
+        import torch
+
+        from piaa.models.pa_iaa.network import PAIAANet
+
+        torch.manual_seed(int(rng.integers(1 << 31)))
+        net = PAIAANet(10, np.arange(1, 8, dtype=float), 5, "traits", [f"t{i}" for i in range(5)],
+                       hidden=(16,)).eval()
+        X = net.predict_arrays(rng.normal(size=(40, 10)).astype(np.float32))
+        y = X["score"] + X["second"] @ rng.normal(size=5) + 0.1 * rng.normal(size=40)
+        return {"params": {"network": net, "steps": 200}, "X": X, "y": y, "offset": X["score"],
+                "resources": {"network": net}}

@@ -28,6 +28,8 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from piaa.errors import InputError
+from piaa.personalize.base import Personalizer
 from piaa.personalize.registry import register_personalizer
 
 DEFAULT_MIX = 0.5
@@ -58,7 +60,7 @@ class TastePrior:
     def standardize(self, X) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.dim:
-            raise ValueError(f"features of width {X.shape[-1]} do not match the taste prior's {self.dim}")
+            raise InputError(f"features of width {X.shape[-1]} do not match the taste prior's {self.dim}")
         return (X - self.feature_mean) / self.feature_scale
 
     # ---- learning the prior from a population of raters -------------------------------------------------------
@@ -70,11 +72,11 @@ class TastePrior:
         leading directions only (None: all raters). Raters with fewer than ``min_ratings`` are skipped."""
         X = np.asarray(features, dtype=np.float64)
         if X.ndim != 2 or len(X) < 3:
-            raise ValueError("TastePrior.fit needs a 2-d feature array of at least 3 images")
+            raise InputError("TastePrior.fit needs a 2-d feature array of at least 3 images")
         r = ratings[["user", "image", "score"]].copy()
         r["image"] = r["image"].astype(int)
         if r["image"].min() < 0 or r["image"].max() >= len(X):
-            raise ValueError("ratings refer to image rows outside the feature array")
+            raise InputError("ratings refer to image rows outside the feature array")
         mean = X.mean(axis=0)
         scale = X.std(axis=0)
         scale = np.where(scale > 1e-8, scale, 1.0)
@@ -89,7 +91,7 @@ class TastePrior:
             d = g["dev"].to_numpy()
             betas.append(Zp.T @ np.linalg.solve(Zp @ Zp.T + alpha * iso * np.eye(len(d)), d - d.mean()))
         if len(betas) < 2:
-            raise ValueError(f"a taste prior needs at least 2 raters with >= {min_ratings} ratings, got {len(betas)}")
+            raise InputError(f"a taste prior needs at least 2 raters with >= {min_ratings} ratings, got {len(betas)}")
         F = np.asarray(betas).T / np.sqrt(len(betas))           # d x people: F Fᵀ = mean β βᵀ
         if rank is not None and rank < F.shape[1]:
             U, s, _ = np.linalg.svd(F, full_matrices=False)
@@ -97,7 +99,7 @@ class TastePrior:
         ZF = Z @ F
         pop = float(np.mean(np.sum(ZF * ZF, axis=1)))
         if not pop > 0:
-            raise ValueError("the raters' taste coefficients are all zero (nobody deviates from the crowd)")
+            raise InputError("the raters' taste coefficients are all zero (nobody deviates from the crowd)")
         info = {"raters": len(betas), "images": int(len(X)), "alpha": float(alpha), "rank": int(F.shape[1]),
                 **(meta or {})}
         return cls(F.astype(np.float32), mean.astype(np.float32), scale.astype(np.float32), iso, pop, info)
@@ -122,7 +124,7 @@ class TastePrior:
     def save(self, path) -> None:
         import io
 
-        from piaa.personalize.state import atomic_write_bytes
+        from piaa.state import atomic_write_bytes
 
         buf = io.BytesIO()
         np.savez_compressed(buf, **self.to_arrays())
@@ -145,8 +147,8 @@ def _deviation_from_crowd(r: pd.DataFrame) -> pd.DataFrame:
 
 
 @register_personalizer("probe-prior")
-class PriorProbePersonalizer:
-    """Ridge probe on the residual of the generic score with a population taste prior; scikit-learn contract.
+class PriorProbePersonalizer(Personalizer):
+    """Ridge probe on the residual of the generic score with a population taste prior; Personalizer contract.
 
     prior: a :class:`TastePrior`, a reference ``"default:NAME"`` / ``"file:PATH"``, a path to a saved prior, or
     None for the shipped prior (OASIS-beauty raters, EfficientNet-Lite0 multilevel features).
@@ -164,36 +166,26 @@ class PriorProbePersonalizer:
         self.backbone = backbone
         self.variant = variant
 
-    def get_params(self, deep: bool = False) -> Dict:
-        return {k: getattr(self, k) for k in ("prior", "mix", "lambdas", "backbone", "variant")}
-
-    def set_params(self, **params) -> "PriorProbePersonalizer":
-        for k, v in params.items():
-            if k not in self.get_params():
-                raise ValueError(f"unknown parameter {k!r} for PriorProbePersonalizer")
-            setattr(self, k, v)
-        return self
-
     def _prior(self):
         """(TastePrior, reference string or None for an in-memory prior)."""
         from piaa.personalize.default_prior import resolve_prior
 
         return resolve_prior(self.prior)
 
-    def fit(self, X, y, offset=None) -> "PriorProbePersonalizer":
+    def fit(self, X, y, *, offset=None) -> "PriorProbePersonalizer":
         from piaa.personalize.probe import feature_rows, loo_ridge_strength
 
         if not 0.0 <= float(self.mix) <= 1.0:
-            raise ValueError(f"mix must be in [0, 1], got {self.mix}")
+            raise InputError(f"mix must be in [0, 1], got {self.mix}")
         prior, ref = self._prior()
         X = feature_rows(X, self.backbone, self.variant)
         y = np.asarray(y, dtype=float).reshape(-1)
         if len(X) != len(y):
-            raise ValueError(f"X has {len(X)} rows but y has {len(y)} values")
+            raise InputError(f"X has {len(X)} rows but y has {len(y)} values")
         off = np.zeros(len(y)) if offset is None else np.asarray(offset, dtype=float).reshape(-1)
         ok = np.isfinite(X).all(axis=1) & np.isfinite(y) & np.isfinite(off)
         if ok.sum() < 2:
-            raise ValueError("need at least 2 rated images with features and scores")
+            raise InputError("need at least 2 rated images with features and scores")
         Z = prior.standardize(X[ok])
         r = y[ok] - off[ok]
         # centre over the support so the offset is an unpenalized intercept, as in the plain probe
@@ -218,33 +210,27 @@ class PriorProbePersonalizer:
         self.n_support_ = int(ok.sum())
         return self
 
-    def predict(self, X, offset=None) -> np.ndarray:
+    def predict(self, X, *, offset=None) -> np.ndarray:
         from piaa.personalize.probe import feature_rows
 
-        if not hasattr(self, "coef_"):
-            raise RuntimeError("PriorProbePersonalizer is not fitted; call fit first")
+        self.check_fitted()
         X = feature_rows(X, self.backbone, self.variant)
         if X.shape[1] != len(self.coef_):
-            raise ValueError(f"features of width {X.shape[1]} do not match the fitted probe's {len(self.coef_)}")
+            raise InputError(f"features of width {X.shape[1]} do not match the fitted probe's {len(self.coef_)}")
         off = 0.0 if offset is None else np.asarray(offset, dtype=float).reshape(-1)
         return off + ((X - self.feature_mean_) / self.feature_scale_) @ self.coef_ + self.bias_
 
     # ---- state (no pickle) --------------------------------------------------------------------------------------
-    def state_dict(self) -> dict:
-        if not hasattr(self, "coef_"):
-            raise RuntimeError("PriorProbePersonalizer is not fitted")
-        meta = {"method": "probe-prior", "version": 1, "backbone": self.backbone, "variant": self.variant,
+    def _get_state(self):
+        meta = {"backbone": self.backbone, "variant": self.variant,
                 "mix": float(self.mix), "lambdas": [float(a) for a in np.atleast_1d(self.lambdas)],
                 "lambda_": self.lambda_, "loo_mse_": self.loo_mse_, "bias_": self.bias_,
                 "n_support_": self.n_support_, "prior": self.prior_ref_}
         arrays = {"coef_": self.coef_, "feature_mean_": self.feature_mean_, "feature_scale_": self.feature_scale_}
-        return {"meta": meta, "arrays": arrays}
+        return meta, arrays
 
     @classmethod
-    def from_state_dict(cls, state: dict) -> "PriorProbePersonalizer":
-        meta, arrays = state["meta"], state["arrays"]
-        if meta.get("method") != "probe-prior":
-            raise ValueError(f"not a probe-prior state (method={meta.get('method')!r})")
+    def _from_state(cls, meta, arrays) -> "PriorProbePersonalizer":
         est = cls(prior=meta.get("prior"), mix=meta["mix"], lambdas=tuple(meta["lambdas"]), backbone=meta["backbone"],
                   variant=meta["variant"])
         for k in ("coef_", "feature_mean_", "feature_scale_"):
@@ -253,3 +239,13 @@ class PriorProbePersonalizer:
         est.n_support_ = int(meta["n_support_"])
         est.prior_ref_ = meta.get("prior")
         return est
+
+    @classmethod
+    def contract_example(cls, rng) -> Dict:
+        """Random 8-d feature rows and a random rank-3 prior over them (the shipped prior is 3120-d)."""
+        ex = super().contract_example(rng)
+        d = ex["X"].shape[1]
+        prior = TastePrior(rng.normal(size=(d, 3)).astype(np.float32), np.zeros(d, np.float32),
+                           np.ones(d, np.float32), float(d), 3.0)
+        ex["params"] = {"prior": prior}
+        return ex

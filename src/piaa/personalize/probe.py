@@ -12,6 +12,8 @@ from typing import Sequence
 
 import numpy as np
 
+from piaa.errors import InputError
+from piaa.personalize.base import Personalizer
 from piaa.personalize.registry import register_personalizer
 
 DEFAULT_ALPHA_GRID = tuple(float(a) for a in np.logspace(-3, 3, 13))
@@ -30,7 +32,7 @@ def feature_rows(X, backbone: str, variant: str) -> np.ndarray:
         arr = FeatureExtractor(backbone, variant).extract(list(X)).features
     arr = np.asarray(arr, dtype=np.float64)
     if arr.ndim != 2:
-        raise ValueError(f"features must be a 2-D array, got shape {arr.shape}")
+        raise InputError(f"features must be a 2-D array, got shape {arr.shape}")
     return arr
 
 
@@ -64,8 +66,8 @@ def _left_spectrum(Zc: np.ndarray):
 
 
 @register_personalizer("probe")
-class ProbePersonalizer:
-    """Ridge on (standardized) features fitted to the residual ``y - offset``; scikit-learn contract.
+class ProbePersonalizer(Personalizer):
+    """Ridge on (standardized) features fitted to the residual ``y - offset``; the Personalizer contract.
 
     Parameters
     ----------
@@ -86,17 +88,17 @@ class ProbePersonalizer:
         self.variant = variant
 
     # ---- fitting ---------------------------------------------------------------------------------------------
-    def fit(self, X, y, offset=None) -> "ProbePersonalizer":
+    def fit(self, X, y, *, offset=None) -> "ProbePersonalizer":
         X = self._features(X)
         y = np.asarray(y, dtype=float).reshape(-1)
         if X.shape[0] != y.shape[0]:
-            raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]} values")
+            raise InputError(f"X has {X.shape[0]} rows but y has {y.shape[0]} values")
         if X.shape[0] < 2:
-            raise ValueError("the probe needs at least 2 rated images")
+            raise InputError("the probe needs at least 2 rated images")
         off = np.zeros_like(y) if offset is None else np.asarray(offset, dtype=float).reshape(-1)
         ok = np.isfinite(X).all(axis=1) & np.isfinite(y) & np.isfinite(off)
         if ok.sum() < 2:
-            raise ValueError("fewer than 2 usable rated images (features or scores missing)")
+            raise InputError("fewer than 2 usable rated images (features or scores missing)")
         X, y, off = X[ok], y[ok], off[ok]
         if self.feature_mean is not None:
             self.mean_ = np.asarray(self.feature_mean, dtype=np.float64).reshape(-1)
@@ -123,12 +125,11 @@ class ProbePersonalizer:
         self.n_features_in_ = X.shape[1]
         return self
 
-    def predict(self, X, offset=None) -> np.ndarray:
-        if not hasattr(self, "coef_"):
-            raise RuntimeError("ProbePersonalizer is not fitted; call fit(X, y) first")
+    def predict(self, X, *, offset=None) -> np.ndarray:
+        self.check_fitted()
         X = self._features(X)
         if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, the probe was fitted on {self.n_features_in_}")
+            raise InputError(f"X has {X.shape[1]} features, the probe was fitted on {self.n_features_in_}")
         off = 0.0 if offset is None else np.asarray(offset, dtype=float).reshape(-1)
         return off + ((X - self.mean_) / self.scale_) @ self.coef_ + self.intercept_
 
@@ -136,25 +137,16 @@ class ProbePersonalizer:
         return feature_rows(X, self.backbone, self.variant)
 
     # ---- state -----------------------------------------------------------------------------------------------
-    def get_params(self, deep: bool = True) -> dict:
-        return {"alphas": self.alphas, "feature_mean": self.feature_mean, "feature_scale": self.feature_scale,
-                "backbone": self.backbone, "variant": self.variant}
-
-    def state_dict(self) -> dict:
-        if not hasattr(self, "coef_"):
-            raise RuntimeError("ProbePersonalizer is not fitted")
-        meta = {"method": "probe", "version": 1, "backbone": self.backbone, "variant": self.variant,
+    def _get_state(self):
+        meta = {"backbone": self.backbone, "variant": self.variant,
                 "alphas": [float(a) for a in np.atleast_1d(self.alphas)], "alpha_": self.alpha_,
                 "intercept_": self.intercept_, "loo_mse_": self.loo_mse_, "n_features_in_": self.n_features_in_}
         arrays = {"coef_": self.coef_.astype(np.float64), "mean_": self.mean_.astype(np.float64),
                   "scale_": self.scale_.astype(np.float64)}
-        return {"meta": meta, "arrays": arrays}
+        return meta, arrays
 
     @classmethod
-    def from_state_dict(cls, state: dict) -> "ProbePersonalizer":
-        meta, arrays = state["meta"], state["arrays"]
-        if meta.get("method") != "probe":
-            raise ValueError(f"not a probe state (method={meta.get('method')!r})")
+    def _from_state(cls, meta, arrays) -> "ProbePersonalizer":
         est = cls(alphas=tuple(meta["alphas"]), backbone=meta["backbone"], variant=meta["variant"])
         est.coef_ = np.asarray(arrays["coef_"], dtype=np.float64)
         est.mean_ = np.asarray(arrays["mean_"], dtype=np.float64)

@@ -1,6 +1,4 @@
-"""Personalizer registry: method name -> estimator class (scikit-learn contract, DESIGN.md §4).
-
-A personalizer is fitted to one person's rated images and predicts their scores for other images:
+"""Personalizer registry: method name -> :class:`~piaa.personalize.base.Personalizer` subclass.
 
     est = make_personalizer("task-vectors", **params)
     est.fit(images, scores)          # images: paths / PIL images, or a precomputed feature array
@@ -8,43 +6,56 @@ A personalizer is fitted to one person's rated images and predicts their scores 
     state = est.state_dict()         # {"meta": json-able dict, "arrays": {name: ndarray}}; no pickle
     est2 = get_personalizer_class("task-vectors").from_state_dict(state)
 
-Modules that implement personalizers register themselves on import; the registry imports the known modules
-lazily so a missing optional module never breaks the others.
+Modules that implement personalizers register themselves on import (``@register_personalizer("name")``); the
+registry imports the known modules lazily, so a missing optional module never breaks the others. Tests that
+register a stand-in remove it with ``PERSONALIZERS.unregister(name)``.
 """
 from __future__ import annotations
 
-from piaa.plugins import import_plugins
-from typing import Callable, Dict
+from typing import Callable, Sequence
 
-_REGISTRY: Dict[str, type] = {}
-_KNOWN_MODULES = ("piaa.personalize.pa_iaa", "piaa.personalize.task_vectors", "piaa.personalize.probe",
-                  "piaa.personalize.prior_probe")
+from piaa.errors import InvalidParameterError
+from piaa.personalize.base import Personalizer
+from piaa.registry import Registry
 
 
-def register_personalizer(name: str) -> Callable[[type], type]:
+def _check_personalizer(name: str, cls) -> None:
+    if not (isinstance(cls, type) and issubclass(cls, Personalizer)):
+        raise TypeError(f"personalizer {name!r} must be a subclass of piaa.personalize.base.Personalizer")
+    cls.param_names()  # raises on *args/**kwargs
+
+
+PERSONALIZERS: Registry[type] = Registry(
+    "personalization method",
+    plugins=("piaa.personalize.pa_iaa", "piaa.personalize.task_vectors", "piaa.personalize.probe",
+             "piaa.personalize.prior_probe"),
+    validate=_check_personalizer,
+)
+
+
+def register_personalizer(name: str, *, aliases: Sequence[str] = (), override: bool = False
+                          ) -> Callable[[type], type]:
+    """Class decorator: register a Personalizer subclass under ``name`` (sets its ``method_name``)."""
     def deco(cls: type) -> type:
+        PERSONALIZERS.register(name, cls, aliases=aliases, override=override)
         cls.method_name = name
-        _REGISTRY[name] = cls
         return cls
 
     return deco
 
 
-def _load_known() -> None:
-    import_plugins(_KNOWN_MODULES)
-
-
 def list_personalizers() -> list:
-    _load_known()
-    return sorted(_REGISTRY)
+    return PERSONALIZERS.names()
 
 
 def get_personalizer_class(name: str) -> type:
-    _load_known()
-    if name not in _REGISTRY:
-        raise KeyError(f"unknown personalization method {name!r}; known: {', '.join(sorted(_REGISTRY)) or 'none'}")
-    return _REGISTRY[name]
+    return PERSONALIZERS.get(name)
 
 
-def make_personalizer(name: str, **params):
-    return get_personalizer_class(name)(**params)
+def make_personalizer(name: str, **params) -> Personalizer:
+    cls = get_personalizer_class(name)
+    known = cls.param_names()
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise InvalidParameterError(f"{name}: unknown parameter(s) {unknown}; parameters: {', '.join(known)}")
+    return cls(**params)

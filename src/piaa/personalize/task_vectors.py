@@ -1,4 +1,4 @@
-"""Per-person task-vector coefficients (Yeo et al., ECCV 2024) and the Best-fit FT baseline.
+"""Per-person task-vector coefficients (Jooyeol Yun and Jaegul Choo, KAIST, ECCV 2024) and the Best-fit FT baseline.
 
 A person's model is θ[l] = θ_pre[l] + Σ_k λ[l,k] τ[l,k]; only λ (parameter tensors x tasks) is fitted to their
 rated images, so the fitted profile is a few hundred bytes plus a reference to the bank.
@@ -10,15 +10,17 @@ keep λ near its adaptive start -- ``reg`` (L2 toward the init), fewer ``steps``
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Dict, Optional
 
 import numpy as np
 
+from piaa.errors import InputError, StateError
 from piaa.models.task_vectors.bank import TaskBank
 from piaa.models.task_vectors.build import resolve_bank
 from piaa.models.task_vectors.engine import make_problem, predict_scores
 from piaa.models.task_vectors.inputs import as_inputs
 from piaa.models.task_vectors.spec import template_for
+from piaa.personalize.base import Personalizer
 from piaa.personalize.registry import register_personalizer
 
 INITS = ("adaptive", "uniform", "bestfit")
@@ -56,7 +58,7 @@ def init_coefficients(task_srocc: np.ndarray, n_layers: int, init: str = "adapti
         w = np.zeros(K)
         w[int(np.argmax(s))] = 1.0
     else:
-        raise ValueError(f"init must be one of {INITS}, not {init!r}")
+        raise InputError(f"init must be one of {INITS}, not {init!r}")
     return np.tile(w, (n_layers, 1))
 
 
@@ -107,7 +109,7 @@ class _Adam:
 
 
 @register_personalizer("task-vectors")
-class TaskVectorPersonalizer:
+class TaskVectorPersonalizer(Personalizer):
     """Fit λ[l,k] to one person's rated images.
 
     Parameters
@@ -132,6 +134,8 @@ class TaskVectorPersonalizer:
     """
 
     PAPER = {"steps": 500, "lr": 1e-2, "prior_strength": 0.0, "steps_per_image": None}
+    uses_offset = False                       # the base score comes from the bank's models
+    resource_params = ("bank", "cache")
 
     def __init__(self, bank="default", init: str = "adaptive", loss: str = "bt", layer_agnostic: bool = False,
                  steps: int = 100, lr: float = 1e-3, T: float = 0.1, reg: float = 0.0, weight_decay: float = 0.01,
@@ -155,9 +159,13 @@ class TaskVectorPersonalizer:
 
     # ---- helpers ---------------------------------------------------------------------------------------------
     def _bank(self) -> TaskBank:
-        if not isinstance(self.bank, TaskBank):
-            self.bank = resolve_bank(self.bank)
-        return self.bank
+        """The bank ``self.bank`` names, resolved once (re-resolved when the parameter changes)."""
+        if isinstance(self.bank, TaskBank):
+            return self.bank
+        cached = getattr(self, "_resolved_bank", None)
+        if cached is None or cached[0] != self.bank:
+            cached = self._resolved_bank = (self.bank, resolve_bank(self.bank))
+        return cached[1]
 
     def _template(self, bank: TaskBank) -> np.ndarray:
         if self.scale is not None:
@@ -168,23 +176,24 @@ class TaskVectorPersonalizer:
 
     def _check(self):
         if self.init not in INITS:
-            raise ValueError(f"init must be one of {INITS}, not {self.init!r}")
+            raise InputError(f"init must be one of {INITS}, not {self.init!r}")
         if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, not {self.loss!r}")
+            raise InputError(f"loss must be one of {LOSSES}, not {self.loss!r}")
         if self.steps < 0 or self.lr <= 0 or self.T <= 0:
-            raise ValueError("steps must be >= 0, lr > 0 and T > 0")
+            raise InputError("steps must be >= 0, lr > 0 and T > 0")
 
     # ---- scikit-learn contract -------------------------------------------------------------------------------
-    def fit(self, X, y) -> "TaskVectorPersonalizer":
+    def fit(self, X, y, *, offset=None) -> "TaskVectorPersonalizer":
+        """Fit λ to the rated images ``X`` and scores ``y``; ``offset`` is ignored (uses_offset=False)."""
         self._check()
         bank = self._bank()
         Xa = as_inputs(bank.spec, X, cache=self.cache)
         y = np.asarray(y, np.float64)
         if len(y) != len(Xa):
-            raise ValueError(f"{len(Xa)} images but {len(y)} scores")
+            raise InputError(f"{len(Xa)} images but {len(y)} scores")
         ok = np.isfinite(Xa).all(axis=1) & np.isfinite(y)
         if ok.sum() < 2:
-            raise ValueError("need at least 2 rated images with readable pixels to personalize")
+            raise InputError("need at least 2 rated images with readable pixels to personalize")
         Xa, y = Xa[ok], y[ok]
         return self.fit_problem(make_problem(bank, Xa, self._template(bank), self.engine), y)
 
@@ -245,25 +254,16 @@ class TaskVectorPersonalizer:
         bank = self._bank()
         return np.broadcast_to(self.coef_, (len(bank.param_names), bank.num_tasks)).copy()
 
-    def predict(self, X) -> np.ndarray:
-        if not hasattr(self, "coef_"):
-            raise RuntimeError("call fit() before predict()")
+    def predict(self, X, *, offset=None) -> np.ndarray:
+        self.check_fitted()
         bank = self._bank()
         if bank.fingerprint != self.bank_fingerprint_:
-            raise ValueError(f"this profile was fitted with bank {self.bank_fingerprint_}, not {bank.fingerprint}")
+            raise StateError(f"this profile was fitted with bank {self.bank_fingerprint_}, not {bank.fingerprint}")
         Xa = as_inputs(bank.spec, X, cache=self.cache)
         return predict_scores(bank, Xa, self.coefficients(), self._template(bank))
 
     # ---- persistence -----------------------------------------------------------------------------------------
-    def _params(self) -> dict:
-        return {"init": self.init, "loss": self.loss, "layer_agnostic": bool(self.layer_agnostic),
-                "steps": int(self.steps), "lr": float(self.lr), "T": float(self.T), "reg": float(self.reg),
-                "weight_decay": float(self.weight_decay), "bt_scale": bool(self.bt_scale),
-                "prior_strength": float(self.prior_strength),
-                "steps_per_image": None if self.steps_per_image is None else float(self.steps_per_image),
-                "scale": None if self.scale is None else [float(v) for v in self.scale], "engine": self.engine}
-
-    def state_dict(self) -> dict:
+    def _get_state(self):
         bank = self._bank()
         ref = {"fingerprint": self.bank_fingerprint_, "tasks": bank.task_names,
                "path": None if bank.path is None else str(bank.path)}
@@ -271,33 +271,58 @@ class TaskVectorPersonalizer:
 
         if bank.path is not None and bank.path.resolve() == DEFAULT_BANK_DIR.resolve():
             ref["path"] = "default"
-        return {"meta": {"method": "task-vectors", "params": self._params(), "bank": ref,
-                         "n_support": self.n_support_},
-                "arrays": {"coef": self.coef_.astype(np.float32), "task_srocc": self.task_srocc_.astype(np.float32)}}
+        return ({"params": self.saved_params(), "bank": ref, "n_support": self.n_support_},
+                {"coef": self.coef_.astype(np.float32), "task_srocc": self.task_srocc_.astype(np.float32)})
 
     @classmethod
-    def from_state_dict(cls, state: dict, bank=None) -> "TaskVectorPersonalizer":
-        meta = state["meta"]
+    def _from_state(cls, meta, arrays, bank=None) -> "TaskVectorPersonalizer":
         ref = meta["bank"]
         if bank is None:
             if ref.get("path") is None:
-                raise ValueError("this profile's bank was not saved to a file: pass bank=<TaskBank>")
+                raise StateError("this profile's bank was not saved to a file: pass bank=<TaskBank>")
             bank = ref["path"]
         bank = resolve_bank(bank)
         if bank.fingerprint != ref["fingerprint"]:
-            raise ValueError(f"profile needs task bank {ref['fingerprint']} but {bank.path or 'the given bank'} is "
+            raise StateError(f"profile needs task bank {ref['fingerprint']} but {bank.path or 'the given bank'} is "
                              f"{bank.fingerprint}")
         est = cls(bank=bank, **meta["params"])
-        est.coef_ = np.asarray(state["arrays"]["coef"], np.float64)
-        est.task_srocc_ = np.asarray(state["arrays"]["task_srocc"], np.float64)
+        est.coef_ = np.asarray(arrays["coef"], np.float64)
+        est.task_srocc_ = np.asarray(arrays["task_srocc"], np.float64)
         est.init_coef_ = None
         est.bank_fingerprint_ = ref["fingerprint"]
         est.n_support_ = int(meta.get("n_support", 0))
         return est
 
+    @classmethod
+    def contract_example(cls, rng) -> Dict[str, Any]:
+        """A random 3-task head-only bank on EfficientNet-Lite0's pooled features (1280-d inputs)."""
+        bank = _random_head_bank(rng)
+        X = rng.normal(size=(30, 1280)).astype(np.float32)
+        y = np.clip(np.rint(4 + 1.5 * X[:, 0] + rng.normal(size=30)), 1, 7)
+        return {"params": {"bank": bank, "steps": 20, "scale": (1, 7), "engine": "numpy"}, "X": X, "y": y,
+                "offset": None, "resources": {"bank": bank}}
+
+
+def _random_head_bank(rng) -> TaskBank:
+    from piaa.models.task_vectors.net import build_top, get_params
+    from piaa.models.task_vectors.spec import TaskModelSpec
+
+    spec = TaskModelSpec(split=_num_layers(TaskModelSpec.backbone), hidden=16)
+    pre = get_params(build_top(spec))
+    taus = [{n: (rng.standard_normal(a.shape) * 0.3).astype(np.float32) for n, a in pre.items()} for _ in range(3)]
+    tasks = [{"name": f"t{k}", "scale": [1.0, 7.0, 7], "template": list(template_for(1, 7)), "prior_srocc": 0.1 * k}
+             for k in range(3)]
+    return TaskBank(spec, {n: a.shape for n, a in pre.items()}, tasks, pre, taus, tau_dtype="float32")
+
+
+def _num_layers(backbone: str) -> int:
+    from piaa.models.task_vectors.spec import layer_output_shapes
+
+    return len(layer_output_shapes(backbone))
+
 
 @register_personalizer("bestfit-ft")
-class BestFitFT:
+class BestFitFT(Personalizer):
     """Best-fit FT (paper ablation): fine-tune the task model with the best zero-shot SROCC on the k images.
 
     All parameters above the split are trained (torch autograd, AdamW) with the BT or MSE loss."""
@@ -312,24 +337,32 @@ class BestFitFT:
         self.scale = scale
         self.cache = cache
 
+    uses_offset = False
+    resource_params = ("bank", "cache")
     _bank = TaskVectorPersonalizer._bank
     _template = TaskVectorPersonalizer._template
 
-    def fit(self, X, y, task_scores: Optional[np.ndarray] = None) -> "BestFitFT":
+    @classmethod
+    def contract_example(cls, rng) -> Dict[str, Any]:
+        ex = TaskVectorPersonalizer.contract_example(rng)
+        ex["params"] = {"bank": ex["params"]["bank"], "steps": 10, "scale": (1, 7)}
+        return ex
+
+    def fit(self, X, y, *, offset=None, task_scores: Optional[np.ndarray] = None) -> "BestFitFT":
         """``task_scores`` [K, n]: the task models' scores on X when already known (the evaluation computes them
-        from per-fold projections); otherwise they are computed here."""
+        from per-fold projections); otherwise they are computed here. ``offset`` is ignored."""
         import torch
         from torch.func import functional_call
 
         if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, not {self.loss!r}")
+            raise InputError(f"loss must be one of {LOSSES}, not {self.loss!r}")
         bank = self._bank()
         Xa = as_inputs(bank.spec, X, cache=self.cache)
         y = np.asarray(y, np.float64)
         ok = np.isfinite(Xa).all(axis=1) & np.isfinite(y)
         Xa, y = Xa[ok], y[ok]
         if len(y) < 2:
-            raise ValueError("need at least 2 rated images with readable pixels to personalize")
+            raise InputError("need at least 2 rated images with readable pixels to personalize")
         t = self._template(bank)
         ts = make_problem(bank, Xa, t).task_scores() if task_scores is None else np.asarray(task_scores)[:, ok]
         self.task_srocc_ = np.array([_ranks_srocc(ts[k], y) for k in range(bank.num_tasks)])
@@ -356,9 +389,8 @@ class BestFitFT:
         self.bank_fingerprint_ = bank.fingerprint
         return self
 
-    def predict(self, X) -> np.ndarray:
-        if not hasattr(self, "params_"):
-            raise RuntimeError("call fit() before predict()")
+    def predict(self, X, *, offset=None) -> np.ndarray:
+        self.check_fitted()
         from piaa.models.task_vectors.engine import head_scores, is_head_only
         from piaa.models.task_vectors.net import forward_logits, softmax_np
 
@@ -374,25 +406,26 @@ class BestFitFT:
                 out[ok] = softmax_np(forward_logits(bank.top_net(), Xa[ok], self.params_)) @ t
         return out
 
-    def state_dict(self) -> dict:
+    def _get_state(self):
         bank = self._bank()
-        return {"meta": {"method": "bestfit-ft", "bank": {"fingerprint": self.bank_fingerprint_,
-                                                          "path": None if bank.path is None else str(bank.path)},
-                         "best_task": self.best_task_,
-                         "params": {"loss": self.loss, "steps": int(self.steps), "lr": float(self.lr),
-                                    "weight_decay": float(self.weight_decay),
-                                    "scale": None if self.scale is None else [float(v) for v in self.scale]}},
-                "arrays": {**{f"param/{n}": v for n, v in self.params_.items()},
-                           "task_srocc": self.task_srocc_.astype(np.float32)}}
+        return ({"bank": {"fingerprint": self.bank_fingerprint_,
+                          "path": None if bank.path is None else str(bank.path)},
+                 "best_task": self.best_task_, "params": self.saved_params()},
+                {**{f"param/{n}": v for n, v in self.params_.items()},
+                 "task_srocc": self.task_srocc_.astype(np.float32)})
 
     @classmethod
-    def from_state_dict(cls, state: dict, bank=None) -> "BestFitFT":
-        meta = state["meta"]
+    def _from_state(cls, meta, arrays, bank=None) -> "BestFitFT":
+        if bank is None and meta["bank"].get("path") is None:
+            raise StateError("this profile's bank was not saved to a file: pass bank=<TaskBank>")
         bank = resolve_bank(bank if bank is not None else meta["bank"]["path"])
+        if bank.fingerprint != meta["bank"]["fingerprint"]:
+            raise StateError(f"profile needs task bank {meta['bank']['fingerprint']} but "
+                             f"{bank.path or 'the given bank'} is {bank.fingerprint}")
         est = cls(bank=bank, **meta["params"])
-        est.params_ = {k[len("param/"):]: np.asarray(v, np.float32) for k, v in state["arrays"].items()
+        est.params_ = {k[len("param/"):]: np.asarray(v, np.float32) for k, v in arrays.items()
                        if k.startswith("param/")}
-        est.task_srocc_ = np.asarray(state["arrays"]["task_srocc"], np.float64)
+        est.task_srocc_ = np.asarray(arrays["task_srocc"], np.float64)
         est.best_task_ = int(meta["best_task"])
         est.bank_fingerprint_ = meta["bank"]["fingerprint"]
         return est

@@ -17,13 +17,14 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
+from piaa.errors import InputError
 from piaa.profiles.store import ProfileStore, check_name
 
 FORMAT = "piaa-profile"
 FORMAT_VERSION = 1
 
 
-class ProfileFileError(ValueError):
+class ProfileFileError(InputError):
     pass
 
 
@@ -52,7 +53,7 @@ def _decode_array(name: str, spec: Dict[str, Any]) -> np.ndarray:
 
 
 def export_profile(store: ProfileStore, name: str) -> Dict[str, Any]:
-    from piaa.personalize.state import state_from_bytes
+    from piaa.state import state_from_bytes
 
     rec = store.load(name)
     state = state_from_bytes(rec["state"])
@@ -71,7 +72,7 @@ def export_json(store: ProfileStore, name: str) -> str:
 def import_profile(store: ProfileStore, data: Dict[str, Any], name: Optional[str] = None,
                    overwrite: bool = False, source: str = "profile file") -> str:
     """Validate an exported profile and save it (under ``name`` when given). Returns the stored name."""
-    from piaa.personalize.state import state_to_bytes
+    from piaa.state import state_to_bytes
 
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ProfileFileError(f"{source}: not a piaa profile export (missing \"format\": \"{FORMAT}\")")

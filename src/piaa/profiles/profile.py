@@ -8,18 +8,18 @@
 A profile wraps a personalizer from :mod:`piaa.personalize.registry` (scikit-learn contract). Ratings are
 mapped linearly from the person's scale onto the generic model's score range before fitting (so a correction
 learned on top of the generic score lives on the same scale) and predictions are mapped back; rank order is
-unaffected by either mapping. Personalizers whose ``fit``/``predict`` accept ``offset=`` get the generic score
-of each photo there (the probe and PA_IAA fusion learn a correction to it).
+unaffected by either mapping. Personalizers with ``uses_offset = True`` (the probes) get the generic score of each
+photo as ``offset=`` and learn a correction to it; the others start from their own model's score.
 """
 from __future__ import annotations
 
-import inspect
 import os
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from piaa.errors import PiaaError
 from piaa.profiles.ratings_import import ProfileInputError, RatedImages, ratings_from_csv, ratings_from_mapping
 from piaa.profiles.store import ProfileStore, check_name
 
@@ -31,8 +31,8 @@ PREFERRED_METHODS = ("probe-prior", "probe", "pa-iaa", "task-vectors")
 DEFAULT_MODEL_SCALE = (1.0, 7.0)
 
 
-class MethodUnavailable(ValueError):
-    pass
+class MethodUnavailable(PiaaError, ValueError):
+    """The named personalization method is not installed (or none is usable)."""
 
 
 def available_methods() -> List[str]:
@@ -69,13 +69,6 @@ def resolve_method(method: Optional[str]) -> str:
     return method
 
 
-def _accepts_offset(fn) -> bool:
-    try:
-        return "offset" in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 def _open_store(store) -> ProfileStore:
     if isinstance(store, ProfileStore):
         return store
@@ -100,7 +93,7 @@ class Profile:
         self.store = store
         self.created = created
         self._scorer = scorer
-        self.uses_offset = bool(self.meta.get("uses_offset", _accepts_offset(getattr(estimator, "fit", None))))
+        self.uses_offset = bool(self.meta.get("uses_offset", getattr(estimator, "uses_offset", False)))
 
     # ---- construction ------------------------------------------------------------------------------------------
     @classmethod
@@ -162,7 +155,7 @@ class Profile:
     def fit_rated(cls, name: str, rated: RatedImages, method: str, store=None, params=None, scorer=None,
                   folds: int = 5, seed: int = 0, assess: bool = True, save: bool = True, overwrite: bool = False,
                   progress: bool = False) -> "Profile":
-        from piaa.personalize.registry import make_personalizer
+        from piaa.personalize.registry import get_personalizer_class, make_personalizer
         from piaa.profiles import generic as gen
 
         if scorer is None:
@@ -185,20 +178,15 @@ class Profile:
         sign = -1.0 if gen.lower_better(scorer) else 1.0
         y = _map_scale(rated.scores, rated.scale, model_scale)
         offset_all = g.scores
-        uses_offset = _accepts_offset(make_personalizer(method, **(params or {})).fit)
+        uses_offset = bool(get_personalizer_class(method).uses_offset)
 
         def fit(idx) -> Any:
             est = make_personalizer(method, **(params or {}))
-            sub = [paths[i] for i in idx]
-            if uses_offset:
-                return est.fit(sub, y[idx], offset=offset_all[idx])
-            return est.fit(sub, y[idx])
+            return est.fit([paths[i] for i in idx], y[idx], offset=offset_all[idx] if uses_offset else None)
 
         def predict(est, idx) -> np.ndarray:
-            sub = [paths[i] for i in idx]
-            if uses_offset:
-                return np.asarray(est.predict(sub, offset=offset_all[idx]), dtype=float)
-            return np.asarray(est.predict(sub), dtype=float)
+            off = offset_all[idx] if uses_offset else None
+            return np.asarray(est.predict([paths[i] for i in idx], offset=off), dtype=float)
 
         assessment = None
         if assess:
@@ -221,7 +209,7 @@ class Profile:
     @classmethod
     def load(cls, name: str, store=None, scorer=None) -> "Profile":
         from piaa.personalize.registry import get_personalizer_class
-        from piaa.personalize.state import state_from_bytes
+        from piaa.state import state_from_bytes
 
         st = _open_store(store)
         rec = st.load(name)
@@ -245,7 +233,7 @@ class Profile:
 
     def save(self, store=None, overwrite: bool = True) -> "Profile":
         """Write this profile (description, ratings, fitted state) to the store in one transaction."""
-        from piaa.personalize.state import state_to_bytes
+        from piaa.state import state_to_bytes
 
         st = _open_store(store if store is not None else self.store)
         blob = state_to_bytes(self.estimator.state_dict())
@@ -281,13 +269,12 @@ class Profile:
         if ok:
             sub = [paths[i] for i in ok]
             try:
-                out = self.estimator.predict(sub, offset=offset[ok]) if self.uses_offset else self.estimator.predict(sub)
+                out = self.estimator.predict(sub, offset=None if offset is None else offset[ok])
                 pred[ok] = np.asarray(out, dtype=float).reshape(-1)
             except Exception:  # one unreadable photo must not sink the batch: isolate it
                 for i in ok:
                     try:
-                        one = self.estimator.predict([paths[i]], offset=offset[[i]]) if self.uses_offset \
-                            else self.estimator.predict([paths[i]])
+                        one = self.estimator.predict([paths[i]], offset=None if offset is None else offset[[i]])
                         pred[i] = float(np.asarray(one, dtype=float).reshape(-1)[0])
                     except Exception as exc:
                         errors[i] = f"cannot score: {exc}"

@@ -13,11 +13,14 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from piaa.errors import InputError
+
+
 MIN_RATINGS = 10
 _LIST_MAX = 20
 
 
-class ProfileInputError(ValueError):
+class ProfileInputError(InputError):
     """The ratings given cannot make a profile; the message says why and what to do."""
 
 

@@ -3,7 +3,7 @@
 Why SQLite: a profile is several parts (its description, the person's ratings, the fitted state) that must
 change together; one transaction writes all of them or none, so a crash mid-save never leaves a profile with
 new ratings but old weights. Readers never block on a writer (WAL), and nothing in the file is code: fitted
-state is the pickle-free npz blob of :mod:`piaa.personalize.state`.
+state is the pickle-free npz blob of :mod:`piaa.state`.
 
 Location: ``piaa.paths.user_data_dir() / "profiles.sqlite"`` (``PIAA_HOME`` moves it), or any path given.
 """
@@ -16,6 +16,9 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+from piaa.errors import InputError, PiaaError
+
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -38,12 +41,12 @@ CREATE TABLE IF NOT EXISTS ratings (
 """
 
 
-class ProfileNotFound(KeyError):
+class ProfileNotFound(PiaaError, KeyError):
     def __str__(self):
         return self.args[0] if self.args else "profile not found"
 
 
-class ProfileExists(ValueError):
+class ProfileExists(InputError):
     pass
 
 

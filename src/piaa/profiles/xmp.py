@@ -24,6 +24,9 @@ from typing import Dict, List, Optional, Tuple
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
+from piaa.errors import InputError
+
+
 NS_X = "adobe:ns:meta/"
 NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 NS_XMP = "http://ns.adobe.com/xap/1.0/"
@@ -39,7 +42,7 @@ _P_PROFILE = f"{{{NS_PIAA}}}Profile"
 
 
 
-class XMPError(ValueError):
+class XMPError(InputError):
     """An XMP packet could not be read (malformed XML, forbidden DTD/entities, not an XMP packet)."""
 
     def __init__(self, source, reason: str):

@@ -115,10 +115,10 @@ def _embedded_rating(img: Path) -> Optional[float]:
 
 
 def write_atomic(path, data: bytes, exclusive: bool = False) -> None:
-    """Atomic replace (temp file + fsync + rename, :func:`piaa.personalize.state.atomic_write_bytes`); an
+    """Atomic replace (temp file + fsync + rename, :func:`piaa.state.atomic_write_bytes`); an
     existing file keeps its permission bits. With ``exclusive`` the write fails if the file appeared meanwhile
     (another tool created a sidecar since we planned)."""
-    from piaa.personalize.state import atomic_write_bytes
+    from piaa.state import atomic_write_bytes
 
     path = Path(path)
     try:

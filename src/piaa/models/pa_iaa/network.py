@@ -214,7 +214,7 @@ class PAIAANet(nn.Module):
         return arrays
 
     def to_state(self, dtype: str = "float32") -> dict:
-        """``{"meta", "arrays"}`` for ``piaa.personalize.state.save_state`` (no pickle)."""
+        """``{"meta", "arrays"}`` for ``piaa.state.save_state`` (no pickle)."""
         meta = {"kind": "pa-iaa-network", "version": 1, "config": self.config, "info": self.info}
         return {"meta": meta, "arrays": self.state_dict_arrays(dtype)}
 
@@ -256,12 +256,12 @@ def _backbone_top(backbone: str, split: int) -> nn.ModuleList:
 
 
 def save_network(net: PAIAANet, path, dtype: str = "float32") -> None:
-    from piaa.personalize.state import save_state
+    from piaa.state import save_state
 
     save_state(path, net.to_state(dtype))
 
 
 def load_network(path) -> PAIAANet:
-    from piaa.personalize.state import load_state
+    from piaa.state import load_state
 
     return PAIAANet.from_state(load_state(path))

@@ -171,7 +171,7 @@ def main(argv=None) -> int:
               personalize=a.personalize, people=a.people, split=a.split, lr_backbone=a.lr_backbone,
               weighting=a.weighting)
     if a.output:
-        from piaa.personalize.state import atomic_write_bytes
+        from piaa.state import atomic_write_bytes
 
         atomic_write_bytes(a.output, json.dumps(out, indent=1).encode())
     return 0

@@ -132,7 +132,7 @@ class TaskBank:
 
     def save(self, path) -> Path:
         """Write BANK/bank.json + BANK/params.npz atomically (each file via temp + rename)."""
-        from piaa.personalize.state import atomic_write_bytes
+        from piaa.state import atomic_write_bytes
 
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)

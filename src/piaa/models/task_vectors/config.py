@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import List, Tuple
 
+from piaa.errors import InputError
 from piaa.models.task_vectors.spec import TaskModelSpec
 from piaa.models.task_vectors.tasks import TaskData, task_from_ratings
 from piaa.models.task_vectors.train import TrainConfig
@@ -28,7 +29,7 @@ TRAIN_KEYS = ("head_steps", "head_lr", "head_weight_decay", "top_epochs", "top_l
 MODEL_KEYS = set(SPEC_KEYS) | set(TRAIN_KEYS) | {"tau_dtype", "prior_task"}
 
 
-class TaskConfigError(ValueError):
+class TaskConfigError(InputError):
     """The task config is wrong; the message names the file and the table."""
 
 

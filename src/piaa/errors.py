@@ -1,0 +1,67 @@
+"""The one error root of piaa: every domain error is a :class:`PiaaError`.
+
+A caller (the CLI, the service, a notebook) catches ``PiaaError`` in one place and shows ``str(err)``, a
+one-line message naming what is wrong and, where possible, how to fix it. Everything else (``TypeError``,
+``AssertionError``, a bare ``RuntimeError`` from a library) is a bug and keeps its traceback.
+
+The domain errors also derive from the built-in exception they replaced (``ValueError``, ``KeyError``,
+``FileNotFoundError``, ``RuntimeError``), so existing ``except ValueError:`` clauses keep working.
+
+This module is a foundation: it imports nothing from piaa.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+
+class PiaaError(Exception):
+    """Root of every error piaa raises on purpose (bad input, missing file, unknown name, stale state)."""
+
+
+class InputError(PiaaError, ValueError):
+    """A value given by the user (an option, a file's content, a parameter) is not acceptable."""
+
+
+class UnknownNameError(PiaaError, KeyError, ValueError):
+    """A name looked up in a :class:`piaa.registry.Registry` is not registered.
+
+    A ``KeyError`` (the historic type of registry look-ups) and a ``ValueError`` (what the dataset loader
+    raised), so old ``except`` clauses keep working. ``str()`` is the plain message (KeyError would quote it).
+    """
+
+    def __init__(self, kind: str, name: str, known: Sequence[str] = (), suggestions: Sequence[str] = ()):
+        self.kind = str(kind)
+        self.name = name
+        self.known = list(known)
+        self.suggestions = list(suggestions)
+        msg = f"unknown {self.kind} {name!r}"
+        if self.suggestions:
+            msg += "; did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?"
+        msg += f" (known: {', '.join(self.known) or 'none'})"
+        super().__init__(msg)
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def __reduce__(self):
+        return (type(self), (self.kind, self.name, self.known, self.suggestions))
+
+
+class DuplicateNameError(PiaaError, ValueError):
+    """A name is registered twice without ``override=True``."""
+
+
+class InvalidParameterError(InputError):
+    """An estimator was given a parameter it does not have (or a value it cannot use)."""
+
+
+class NotFittedError(PiaaError, RuntimeError):
+    """``predict`` / ``state_dict`` called on an estimator before ``fit``."""
+
+
+class StateError(PiaaError, ValueError):
+    """Saved fitted state that cannot be restored: another method, a newer format, a different bank/network."""
+
+
+class AssetMissingError(PiaaError, FileNotFoundError):
+    """A shipped asset (scoring model, network, prior, task bank) is not installed; says how to rebuild it."""
