@@ -166,6 +166,7 @@ def build_library(root: Path) -> dict:
         expect[_photo(lr / f"IMG_{i:04d}.JPG", 200 + i).name] = float(stars)   # RAW+JPEG pair
     (lr / "IMG_0099.CR3").write_bytes(b"raw data")            # rated raw without a JPEG beside it
     (lr / "IMG_0099.xmp").write_bytes(_set_rating(tpl, 4))
+    expect["IMG_0099.CR3"] = 4.0                              # read from its embedded preview (piaa.io.raw)
     dk = root / "digikam"
     dk.mkdir()
     tpl = fixture("digikam_IMG_0004.JPG.xmp")
@@ -189,7 +190,7 @@ def test_folder_import_reads_all_tools(tmp_path):
     assert rated.scale == (0.0, 5.0)                          # a rejected photo makes the scale 0..5
     notes = "\n".join(rated.notes)
     assert "1 rejected photo(s)" in notes
-    assert "IMG_0099.CR3" in notes and "no JPEG/TIFF" in notes
+    assert "IMG_0099.CR3" in notes and "embedded preview" in notes
     assert "gone.jpg.xmp" in notes
     assert "could not be read" in notes and "broken.jpg.xmp" in notes
     assert any(o.endswith("DSC_0000.JPG.xmp") for o in rated.origins)
@@ -227,7 +228,8 @@ def test_cli_profile_from_xmp_folder(tmp_path, monkeypatch, capsys):
     assert main(["profile", "create", "me", "--from-xmp", str(tmp_path / "lib"), "--method", STANDIN,
                  "--store", str(store)]) == 0
     out, err = capsys.readouterr()
-    assert "12 ratings (scale 0..5)" in err and "IMG_0099.CR3" in err
+    assert "13 ratings (scale 0..5)" in err                  # the raw alone counts, but its bytes are no raw:
+    assert "IMG_0099.CR3: not an image" in err                # left out with a note
     assert "this profile knows you:" in out
     rec = ProfileStore(store).load("me")
     assert rec["meta"]["source"].startswith("xmp:") and len(rec["ratings"]) == 12

@@ -39,6 +39,10 @@ def register(subparsers):
     p.add_argument("--sidecar-style", choices=["darktable", "lightroom"], default="darktable",
                    help="name of NEW sidecars: photo.jpg.xmp (darktable, digiKam) or photo.xmp (Lightroom)")
     p.add_argument("--store", metavar="PATH", default=None, help="profile store file (default: user data dir)")
+    from piaa.cli.options import add_max_pixels, add_quiet
+
+    add_quiet(p)
+    add_max_pixels(p)
     p.set_defaults(func=run_rank)
 
 
@@ -48,6 +52,7 @@ def _err(msg: str) -> int:
 
 
 def run_rank(args) -> int:
+    from piaa.cli.options import show_progress
     from piaa.io.images import iter_image_files
     from piaa.profiles.ranking import rank_records
 
@@ -56,8 +61,9 @@ def run_rank(args) -> int:
     except FileNotFoundError as exc:
         return _err(str(exc))
     if not paths:
-        return _err(f"no photos found in {', '.join(args.paths)}"
-                    + ("" if args.recursive else " (sub-folders are searched with --recursive)"))
+        from piaa.io.images import no_images_message
+
+        return _err(no_images_message(args.paths, args.recursive, verb="rank"))
     profile_name = None
     try:
         if args.profile:
@@ -68,7 +74,7 @@ def run_rank(args) -> int:
                 prof = Profile.load(args.profile, store=ProfileStore(args.store))
             except (ProfileNotFound, MethodUnavailable) as exc:
                 return _err(str(exc))
-            _prewarm(paths, [prof.estimator] + ([prof.scorer] if prof.uses_offset else []))
+            _prewarm(paths, [prof.estimator] + ([prof.scorer] if prof.uses_offset else []), show_progress(args))
             print(f"ranking {len(paths)} photo(s) with profile {prof.name!r} ({prof.method})", file=sys.stderr)
             scores, errors = prof.score_with_errors(paths)
             higher_better = True
@@ -77,7 +83,7 @@ def run_rank(args) -> int:
             from piaa.profiles.generic import generic_scores, load_generic, lower_better
 
             scorer = load_generic(args.model)
-            _prewarm(paths, [scorer])
+            _prewarm(paths, [scorer], show_progress(args))
             print(f"ranking {len(paths)} photo(s) with the generic model (no --profile)", file=sys.stderr)
             g = generic_scores(scorer, paths)
             scores, errors = g.scores, g.errors
@@ -100,6 +106,9 @@ def run_rank(args) -> int:
     n_err = len(records) - n_ok
     if n_err:
         print(f"{n_err} photo(s) could not be scored (listed with their error)", file=sys.stderr)
+    from piaa.cli.options import summary_line
+
+    print(summary_line(n_ok, n_err, "ranked"), file=sys.stderr)
     if args.write_xmp or args.dry_run:
         if args.dry_run and not args.write_xmp:
             print("note: --dry-run implies --write-xmp (nothing is written)", file=sys.stderr)
@@ -125,7 +134,7 @@ def _xmp(records, scores, paths, profile_name, args) -> None:
     print(f"{head}: {summary or 'nothing to do'}", file=sys.stderr)
 
 
-def _prewarm(paths, models) -> None:
+def _prewarm(paths, models, progress: bool = True) -> None:
     """Extract (and cache) the features the models will ask for, with a progress bar: on a large folder this
     is the long part, and the models' own extraction then only reads the cache."""
     from piaa.features import FeatureExtractor
@@ -137,7 +146,7 @@ def _prewarm(paths, models) -> None:
             continue
         seen.add((bb, var))
         try:
-            FeatureExtractor(bb, var, progress=True).extract(paths)
+            FeatureExtractor(bb, var, progress=progress).extract(paths)
         except Exception:  # the model will report per-photo problems itself
             pass
 

@@ -14,6 +14,8 @@ examples:
   piaa score a.jpg b.png --format json          # records with the predicted 7-bucket distribution
 
 Scores are the expected beauty on the model's scale (see `piaa models`: 1-7, higher is more beautiful).
+HEIC/HEIF and camera RAW files (NEF, CR2/CR3, ARW, RAF, DNG, ORF, RW2, ...; scored from the full-size JPEG
+preview the camera embedded) are read like any JPEG. The last line on stderr sums up: "146 scored, 4 errors".
 A file that cannot be read or decoded gets an error record; the others are still scored. The exit code is
 0 when at least one photo was scored, 1 when none could be (or no photo was found), 2 on bad arguments.
 """
@@ -33,7 +35,10 @@ def register(subparsers):
     p.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
     p.add_argument("--batch-size", type=int, default=32, help="photos per network call (default 32)")
     p.add_argument("--engine", default="auto", help="feature engine: auto (ONNX when verified), torch or onnx")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    from piaa.cli.options import add_max_pixels, add_quiet
+
+    add_quiet(p)
+    add_max_pixels(p)
     p.set_defaults(func=run_score)
 
 
@@ -52,8 +57,9 @@ def _inputs(items, recursive: bool):
         return [], str(exc)
     if found:
         return found, None
-    hint = "" if recursive else "; add --recursive to look in sub-folders"
-    return [], "nothing to score: no image files in " + ", ".join(map(str, items)) + hint
+    from piaa.io.images import no_images_message
+
+    return [], no_images_message(items, recursive)
 
 
 def run_score(args) -> int:
@@ -70,7 +76,9 @@ def run_score(args) -> int:
                              batch_size=args.batch_size)
     except (KeyError, FileNotFoundError, ValueError) as exc:
         return _err(str(exc.args[0]) if isinstance(exc, KeyError) else str(exc))
-    records = scorer.score([str(p) for p in paths], progress=not args.quiet and sys.stderr.isatty())
+    from piaa.cli.options import show_progress
+
+    records = scorer.score([str(p) for p in paths], progress=show_progress(args))
     text = render(records, args.format, scorer)
     if args.output:
         from piaa.state import atomic_write_bytes
@@ -81,9 +89,9 @@ def run_score(args) -> int:
         sys.stdout.write(text)
         sys.stdout.flush()
     n_ok = sum("score" in r for r in records)
-    n_err = len(records) - n_ok
-    if n_err:
-        print(f"{n_ok} scored, {n_err} could not be scored", file=sys.stderr)
+    from piaa.cli.options import summary_line
+
+    print(summary_line(n_ok, len(records) - n_ok, "scored"), file=sys.stderr)
     return 0 if n_ok else 1
 
 

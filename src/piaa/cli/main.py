@@ -50,6 +50,9 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from piaa.cli.options import apply_process_options
+
+    apply_process_options(args)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

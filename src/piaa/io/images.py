@@ -9,10 +9,14 @@ What it does, in order:
 1. **Open by content, never by extension.** Only a whitelist of raster photo formats is tried
    (:data:`SUPPORTED_FORMATS`): a PNG or WebP named ``.jpg`` loads fine, while random bytes are not
    accidentally "recognised" by a weak-magic format (TGA, for example) and formats that shell out to other
-   programs (EPS → Ghostscript) are never touched.
+   programs (EPS → Ghostscript) are never touched. HEIC/HEIF (phones' default) is read through
+   ``pillow-heif``, whose Pillow opener piaa registers itself. Camera RAW files (NEF, CR2/CR3, ARW, RAF, DNG,
+   ORF, RW2, ...) are recognised by content too and decoded from the full-size JPEG preview embedded in them
+   (:mod:`piaa.io.raw`, LibRaw through ``rawpy``); that preview then goes through the same steps as any JPEG.
 2. **Refuse decompression bombs from the header alone.** The pixel count the header claims is checked
-   against ``max_pixels`` (default 128 MP) before any pixel is decoded. Pillow's own hard limit
-   (``2 × Image.MAX_IMAGE_PIXELS``) still applies on top; raise ``PIL.Image.MAX_IMAGE_PIXELS`` to go beyond it.
+   against ``max_pixels`` (default 128 MP; :func:`set_max_pixels` / ``PIAA_MAX_PIXELS`` / the CLI's
+   ``--max-pixels`` change the process-wide default) before any pixel is decoded. Pillow's own hard limit
+   (``2 × Image.MAX_IMAGE_PIXELS``) is raised along with a larger limit set through :func:`set_max_pixels`.
 3. **Decode small when a small result is wanted.** With ``target_size``, JPEGs are decoded with
    ``Image.draft`` (libjpeg's DCT scaling by 1/2, 1/4 or 1/8), so a 24 MP photo for a 224 px network is never
    decoded at full resolution. The result is then box-reduced by an integer factor while its shorter side
@@ -54,11 +58,12 @@ import numpy as np
 from PIL import Image
 
 from piaa.errors import PiaaError
-
+from piaa.io.raw import RAW_EXTENSIONS
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "IMAGE_EXTENSIONS",
+    "RAW_EXTENSIONS",
     "SUPPORTED_FORMATS",
     "ImageLoadError",
     "ImageSource",
@@ -66,11 +71,16 @@ __all__ = [
     "iter_image_files",
     "load_image",
     "load_image_safe",
+    "no_images_message",
     "read_image_bytes",
+    "get_max_pixels",
+    "parse_pixel_count",
+    "set_max_pixels",
 ]
 
 #: Default refusal limit for the pixel count claimed by an image header (128 megapixels).
 DEFAULT_MAX_PIXELS = 128_000_000
+_UNSET: Any = object()
 
 #: File-name extensions (lower case, with dot) that folder expansion treats as images. Decoding never
 #: relies on them; they only decide which files of a folder are picked up.
@@ -84,8 +94,9 @@ IMAGE_EXTENSIONS: frozenset[str] = frozenset(
         ".bmp", ".dib",
         ".ppm", ".pgm", ".pbm", ".pnm",
         ".jp2", ".j2k", ".jpx",
-        ".avif", ".heic", ".heif",
+        ".avif", ".heic", ".heif", ".hif",
     }
+    | RAW_EXTENSIONS
 )  # fmt: skip
 
 #: Pillow format names tried when opening, in this order. Formats not compiled into the local Pillow (or
@@ -200,14 +211,112 @@ def iter_image_files(
     return out
 
 
+def no_images_message(paths: Iterable[str | os.PathLike], recursive: bool, verb: str = "score") -> str:
+    """Why :func:`iter_image_files` found nothing, in one line, with a hint only when it would help: "add
+    --recursive" only when a sub-folder really holds photos; otherwise what the folder does hold."""
+    paths = [Path(p) for p in paths]
+    text = f"nothing to {verb}: no photos found in " + ", ".join(map(str, paths))
+    if not recursive:
+        budget = [2000]  # entries looked at, so a huge tree cannot stall the error message
+
+        def photos_below(d: Path) -> bool:
+            try:
+                for root, dirs, files in os.walk(d):
+                    dirs[:] = [x for x in dirs if not _is_hidden(x)]
+                    budget[0] -= len(files) + 1
+                    if budget[0] < 0:
+                        return False
+                    if root != str(d) and any(_has_image_ext(f) and not _is_hidden(f) for f in files):
+                        return True
+            except OSError:
+                return False
+            return False
+
+        if any(p.is_dir() and photos_below(p) for p in paths):
+            return text + "; sub-folders hold photos: add --recursive"
+    others = set()
+    for p in paths:
+        try:
+            if p.is_dir():
+                others.update(os.path.splitext(e.name)[1].lower() or e.name for e in os.scandir(p)
+                              if e.is_file() and not _is_hidden(e.name))
+        except OSError:
+            pass
+    if others:
+        shown = sorted(others)[:8]
+        return text + f" (files found: {', '.join(shown)}{', ...' if len(others) > 8 else ''})"
+    return text + " (the folder is empty)" if len(paths) == 1 and paths[0].is_dir() else text
+
+
 # --------------------------------------------------------------------------------------------------------
 # loading
 # --------------------------------------------------------------------------------------------------------
 
 
+_plugins_registered = False
+
+
+def _register_plugins() -> None:
+    """Register the Pillow openers piaa ships with (pillow-heif for HEIC/HEIF), once per process."""
+    global _plugins_registered
+    if _plugins_registered:
+        return
+    _plugins_registered = True
+    try:
+        import pillow_heif
+    except ImportError:  # HEIC then fails with "not an image (or an unsupported format)"
+        return
+    pillow_heif.register_heif_opener()
+
+
 def _open_formats() -> list[str]:
+    _register_plugins()
     Image.init()
     return [f for f in SUPPORTED_FORMATS if f in Image.OPEN]
+
+
+def parse_pixel_count(text: str | int) -> int:
+    """``"128000000"``, ``"128M"``, ``"128MP"``, ``"1.5G"`` -> pixels; ``ValueError`` naming the problem."""
+    t = str(text).strip().upper().removesuffix("P")
+    mult = {"K": 10**3, "M": 10**6, "G": 10**9}.get(t[-1:], 1)
+    num = t[:-1] if mult != 1 else t
+    try:
+        value = float(num)
+    except ValueError:
+        raise ValueError(f"not a pixel count: {text!r} (e.g. 128000000 or 128M)") from None
+    if not np.isfinite(value) or value < 1 or value * mult > 10**12:
+        raise ValueError(f"pixel count must be between 1 and 1e12, not {text!r}")
+    return int(value * mult)
+
+
+_max_pixels: int | None = None
+
+
+def get_max_pixels() -> int:
+    """The process-wide default of ``load_image``'s ``max_pixels``: :func:`set_max_pixels`, else the
+    ``PIAA_MAX_PIXELS`` environment variable, else :data:`DEFAULT_MAX_PIXELS`."""
+    if _max_pixels is not None:
+        return _max_pixels
+    env = os.environ.get("PIAA_MAX_PIXELS")
+    if env:
+        try:
+            return parse_pixel_count(env)
+        except ValueError:
+            warnings.warn(f"ignoring PIAA_MAX_PIXELS={env!r}: not a pixel count", stacklevel=2)
+    return DEFAULT_MAX_PIXELS
+
+
+def set_max_pixels(limit: int | None) -> None:
+    """Set the process-wide pixel limit (``None``: back to the default). A limit above Pillow's own bomb
+    threshold raises that threshold too, so the limit set here is the one that applies."""
+    global _max_pixels
+    if limit is not None:
+        limit = int(limit)
+        if limit < 1:
+            raise ValueError("max_pixels must be >= 1")
+        if limit > (Image.MAX_IMAGE_PIXELS or 0):
+            Image.MAX_IMAGE_PIXELS = limit
+    _max_pixels = limit
 
 
 def _too_large(path, n: int, limit: int) -> ImageLoadError:
@@ -227,16 +336,18 @@ def _decode_reason(exc: BaseException, fmt: str | None) -> str:
     return f"corrupt {name} ({type(exc).__name__})"
 
 
-def _orientation(im: Image.Image) -> int:
+def _orientation(im: Image.Image, default: int = 1) -> int:
     try:
         value = im.getexif().get(_EXIF_ORIENTATION_TAG)
     except Exception:  # malformed EXIF must not make a good image unreadable
-        return 1
+        return default
+    if value is None:
+        return default
     try:
-        value = int(value) if value is not None else 1
+        value = int(value)
     except (TypeError, ValueError):
-        return 1
-    return value if value in _ORIENTATION else 1
+        return default
+    return value if value in _ORIENTATION else default  # 1 (upright) or junk: the container's own value
 
 
 def _draft_size(size: tuple[int, int], target_size: int) -> tuple[int, int]:
@@ -375,7 +486,7 @@ def load_image(
     src: ImageSource,
     *,
     target_size: int | None = None,
-    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    max_pixels: int | None = _UNSET,
 ) -> Image.Image:
     """Load an image as 8-bit RGB with EXIF orientation applied.
 
@@ -386,8 +497,9 @@ def load_image(
         target_size: when given, the image may be returned smaller than full resolution, but its shorter
             side is never below ``target_size`` (unless the original is already smaller). JPEGs are
             downscaled inside the decoder (``Image.draft``); then an integer box reduction is applied.
-        max_pixels: refuse images whose header claims more pixels than this (``None``: no limit of our
-            own; Pillow's hard limit still applies).
+        max_pixels: refuse images whose header claims more pixels than this (default:
+            :func:`get_max_pixels`, 128 MP unless changed; ``None``: no limit of our own, Pillow's hard limit
+            still applies).
 
     Returns:
         A new RGB ``PIL.Image.Image`` not tied to any open file.
@@ -398,6 +510,8 @@ def load_image(
     """
     if target_size is not None and int(target_size) < 1:
         raise ValueError("target_size must be a positive integer")
+    if max_pixels is _UNSET:
+        max_pixels = get_max_pixels()
 
     if isinstance(src, Image.Image):
         return _load_pil(src, target_size=target_size, max_pixels=max_pixels)
@@ -437,7 +551,7 @@ def load_image(
             fp.close()
 
 
-def _load_fp(fp, path, *, target_size, max_pixels) -> Image.Image:
+def _load_fp(fp, path, *, target_size, max_pixels, default_orientation: int = 1) -> Image.Image:
     # Empty input gets its own message.
     try:
         pos = fp.tell()
@@ -447,6 +561,12 @@ def _load_fp(fp, path, *, target_size, max_pixels) -> Image.Image:
         head = b"?"  # unseekable: let Pillow complain (it buffers into memory itself)
     if not head:
         raise ImageLoadError(path, "empty file")
+    if head != b"?":
+        from piaa.io.raw import sniff_raw
+
+        kind = sniff_raw(fp)
+        if kind is not None:
+            return _load_raw(fp, path, kind, target_size=target_size, max_pixels=max_pixels)
 
     with warnings.catch_warnings():
         # We enforce our own limit below; Pillow's warning between its two thresholds is noise here.
@@ -475,7 +595,7 @@ def _load_fp(fp, path, *, target_size, max_pixels) -> Image.Image:
             except Exception:
                 pass  # draft is an optimisation only
         info = dict(im.info)
-        orientation = _orientation(im)
+        orientation = _orientation(im, default_orientation)
         bits = _bits_per_sample(im)
         try:
             im.load()
@@ -486,6 +606,35 @@ def _load_fp(fp, path, *, target_size, max_pixels) -> Image.Image:
         return _finish(im, fmt, info, bits, orientation, target_size, path)
     finally:
         im.close()
+
+
+def _load_raw(fp, path, kind: str, *, target_size, max_pixels) -> Image.Image:
+    """A camera RAW file -> its embedded preview, decoded like any JPEG (draft, limit, orientation)."""
+    from piaa.io.raw import extract_preview
+
+    try:
+        preview, orientation = extract_preview(fp)
+    except ImportError as e:
+        raise ImageLoadError(path, f"{kind} RAW file: reading RAW needs rawpy (pip install rawpy)") from e
+    except ValueError as e:
+        raise ImageLoadError(path, f"{kind}: {e}") from e
+    except MemoryError as e:
+        raise ImageLoadError(path, "out of memory while decoding") from e
+    if isinstance(preview, (bytes, bytearray)):
+        try:
+            im = _load_fp(io.BytesIO(preview), path, target_size=target_size, max_pixels=max_pixels,
+                          default_orientation=orientation)
+        except ImageLoadError as e:
+            raise ImageLoadError(path, f"{kind} preview: {e.reason}") from e
+        return im
+    arr = np.asarray(preview)
+    if arr.ndim != 3 or arr.shape[2] not in (1, 3) or arr.dtype != np.uint8:
+        raise ImageLoadError(path, f"{kind}: unsupported embedded preview ({arr.dtype}, shape {arr.shape})")
+    h, w = arr.shape[:2]
+    if max_pixels is not None and w * h > max_pixels:
+        raise _too_large(path, w * h, max_pixels)
+    im = Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr)
+    return _finish(im, "RAW", {}, 8, orientation, target_size, path)
 
 
 def _load_pil(src: Image.Image, *, target_size, max_pixels) -> Image.Image:

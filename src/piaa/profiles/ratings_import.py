@@ -154,8 +154,9 @@ def ratings_from_xmp(folder, recursive: bool = True) -> RatedImages:
     """Stars set in Lightroom, darktable or digiKam (sidecars in both naming styles, or XMP embedded in JPEG/
     TIFF/PNG/WebP). Rating 1..5 = stars, -1 (rejected) scores 0, 0/absent = unrated (skipped).
 
-    A raw file cannot be decoded here; its rating is used for the JPEG/TIFF/PNG of the same name beside it
-    (camera RAW+JPEG pairs, or an export); a photo's own rating wins over its raw sibling's.
+    A raw file's rating is used for the JPEG/TIFF/PNG of the same name beside it (camera RAW+JPEG pairs, or an
+    export; a photo's own rating wins over its raw sibling's); a raw file alone is scored from the JPEG preview
+    embedded in it.
     """
     from piaa.io.images import IMAGE_EXTENSIONS
     from piaa.profiles.xmp_files import RAW_EXTENSIONS, read_rating
@@ -186,7 +187,8 @@ def ratings_from_xmp(folder, recursive: bool = True) -> RatedImages:
             errors.append(f"{d}: cannot list folder: {exc.strerror or exc}")
             continue
         present = set(names)
-        images = [d / n for n in names if Path(n).suffix.lower() in IMAGE_EXTENSIONS and (d / n).is_file()]
+        images = [d / n for n in names if Path(n).suffix.lower() in IMAGE_EXTENSIONS
+                  and Path(n).suffix.lower() not in RAW_EXTENSIONS and (d / n).is_file()]
         raws = [d / n for n in names if Path(n).suffix.lower() in RAW_EXTENSIONS and (d / n).is_file()]
         by_stem: Dict[str, List[Path]] = {}
         for p in images:
@@ -217,8 +219,11 @@ def ratings_from_xmp(folder, recursive: bool = True) -> RatedImages:
             if raw.parent != d:
                 continue
             sib = _decodable_sibling(raw, by_stem)
-            if sib is None:
+            if sib is None:  # scored from its embedded preview (piaa.io.raw)
                 raw_without_sibling.append(raw)
+                chosen[raw] = (score, origin)
+                kinds["sidecar"] += 1
+                rejected += score == REJECTED_SCORE
             elif sib not in chosen:
                 chosen[sib] = (score, origin)
                 kinds["sidecar"] += 1
@@ -232,8 +237,8 @@ def ratings_from_xmp(folder, recursive: bool = True) -> RatedImages:
     if rejected:
         notes.append(f"{rejected} rejected photo(s) (xmp:Rating -1) count as the lowest score ({REJECTED_SCORE:g})")
     if raw_without_sibling:
-        notes.append(f"{len(raw_without_sibling)} rated raw file(s) have no JPEG/TIFF of the same name beside them "
-                     f"(raw files cannot be decoded here; export a JPEG):{_listing(raw_without_sibling)}")
+        notes.append(f"{len(raw_without_sibling)} rated raw file(s) without a JPEG/TIFF of the same name beside them "
+                     f"are read from their embedded preview:{_listing(raw_without_sibling)}")
     if orphan_sidecars:
         notes.append(f"{len(orphan_sidecars)} sidecar(s) without their photo:{_listing(orphan_sidecars)}")
     if errors:

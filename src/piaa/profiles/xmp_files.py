@@ -19,13 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
 
+from piaa.io.raw import RAW_EXTENSIONS  # noqa: F401  (re-exported: where sidecar code looked for it)
 from piaa.profiles.xmp import XMPError, XMPPacket, parse_packet
 
-RAW_EXTENSIONS = frozenset({
-    ".3fr", ".ari", ".arw", ".bay", ".cr2", ".cr3", ".crw", ".dcr", ".dng", ".erf", ".fff", ".iiq", ".k25",
-    ".kdc", ".mef", ".mos", ".mrw", ".nef", ".nrw", ".orf", ".pef", ".raf", ".raw", ".rw2", ".rwl", ".sr2",
-    ".srf", ".srw", ".x3f",
-})
 SIDECAR_EXTENSIONS = (".xmp", ".XMP")
 
 
