@@ -14,19 +14,19 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from piaa.paths import assets_dir, shipped_asset
+from piaa.catalogue import asset_info, asset_path, default_asset
 from piaa.personalize.prior_probe import DEFAULT_RATER_ALPHA, TastePrior
 
-DEFAULT_PRIOR = "taste_prior_oasis_lite0"
+DEFAULT_PRIOR = default_asset("taste-prior").name
 
 
 def default_prior_path(name: str = DEFAULT_PRIOR) -> Path:
-    return assets_dir() / f"{name}.npz"
+    return asset_info(name).path
 
 
 @lru_cache(maxsize=4)
 def load_default_prior(name: str = DEFAULT_PRIOR) -> TastePrior:
-    return TastePrior.load(shipped_asset(f"{name}.npz", "python -m piaa.personalize.default_prior"))
+    return TastePrior.load(asset_path(name, kind="taste-prior"))
 
 
 def resolve_prior(prior):

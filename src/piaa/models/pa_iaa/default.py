@@ -18,22 +18,22 @@ from pathlib import Path
 from typing import Optional
 
 from piaa.models.pa_iaa.network import PAIAANet, load_network
-from piaa.paths import assets_dir, shipped_asset
+from piaa.catalogue import asset_info, asset_path, default_asset
 
-DEFAULT_NAME = "pa_iaa_oasis_lite0"
+DEFAULT_NAME = default_asset("pa-iaa-network").name
 # the five traits select_traits picks on all OASIS-beauty ratings with the default ("residual") rater weighting
 # (docs/pa_iaa.md, "which five traits")
 DEFAULT_TRAITS = ("gender", "age", "politic", "PHQ", "TEPS_ant")
 
 
 def default_network_path(name: str = DEFAULT_NAME) -> Path:
-    return assets_dir() / f"{name}.npz"
+    return asset_info(name).path
 
 
 @lru_cache(maxsize=4)
 def load_default_pa_iaa(name: str = DEFAULT_NAME) -> PAIAANet:
     """The shipped network ``name`` (read once per process). Raises FileNotFoundError naming the rebuild command."""
-    net = load_network(shipped_asset(f"{name}.npz", "python -m piaa.models.pa_iaa.default"))
+    net = load_network(asset_path(name, kind="pa-iaa-network"))
     net.source = f"default:{name}"
     return net
 
