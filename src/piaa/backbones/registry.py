@@ -109,6 +109,12 @@ def _lite_constructor(package: str, cls_name: str):
         sd = torch.load(path, map_location="cpu", weights_only=True)
         return Backbone(EfficientNetLite.from_state_dict(sd))
 
+    def weights_file():
+        import importlib
+
+        return Path(getattr(importlib.import_module(package), cls_name).get_model_file_path())
+
+    build.weights_file = weights_file  # lets the ONNX engine find a verified export without importing torch
     return build
 
 
@@ -153,5 +159,6 @@ def register_local_backbone(name: str, module_factory: Callable, weights_path: s
         model.load_state_dict(sd)
         return model
 
+    build.weights_file = lambda: weights_path  # see _lite_constructor
     cfg = PretrainedCfg(**{**asdict(cfg), "weights": str(weights_path)})
     register_backbone(name, build, cfg, description, override=bool(override or overwrite))
