@@ -35,7 +35,7 @@ def run(data_root: Path, val: str, train, people: int, trials: int, variants, sh
 
     from piaa.data import load_dataset
     from piaa.features import FeatureExtractor
-    from piaa.evaluation.sources import stable_hash
+    from piaa.data.sources import stable_hash
     from piaa.metrics import srocc
     from piaa.models.giaa import GenericHead, distributions_from_ratings
     from piaa.personalize.active import ActiveSelector, sequential_order

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from piaa.errors import AssetMissingError
 from piaa.paths import assets_dir
@@ -49,6 +49,7 @@ class Asset:
     rebuild: str              # command (run from the repository root) that writes the file again
     description: str = ""
     default: bool = False     # the default asset of its kind
+    aliases: Tuple[str, ...] = ()  # other names it is found by (e.g. "quality")
 
     @property
     def path(self) -> Path:
@@ -73,8 +74,8 @@ def _check_asset(name: str, asset) -> None:
 ASSETS: Registry[Asset] = Registry("shipped asset", validate=_check_asset)
 
 
-def register_asset(asset: Asset, *, aliases=(), override: bool = False) -> Asset:
-    return ASSETS.register(asset.name, asset, aliases=aliases, override=override)
+def register_asset(asset: Asset, *, override: bool = False) -> Asset:
+    return ASSETS.register(asset.name, asset, aliases=asset.aliases, override=override)
 
 
 _ROWS = (

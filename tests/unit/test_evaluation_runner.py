@@ -11,7 +11,7 @@ from piaa.evaluation.methods.base import Method
 from piaa.evaluation.protocol import draw_support, plan_folds
 from piaa.evaluation.report import gain_plot, gain_series, markdown_report
 from piaa.evaluation.runner import RunOptions, run_experiment, summarize
-from piaa.evaluation.sources import load_source, read_folds
+from piaa.data.sources import load_source, read_folds
 from test_evaluation_fixtures import FakeFeatures, latent, write_experiment
 
 SEEN = {}   # method name -> list of (fold, support paths, query paths)

@@ -67,3 +67,25 @@ def test_backbone_registry_errors_are_piaa_errors():
     register_backbone("arch-test-alias", entry.constructor, entry.cfg, overwrite=True)  # old keyword still works
     BACKBONES.unregister("arch-test-alias")
     assert "arch-test-alias" not in BACKBONES
+
+
+def test_cli_turns_any_piaa_error_into_one_line(tmp_path, capsys):
+    from piaa.cli.main import main
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[model]\nnope = 1\n")
+    assert main(["tasks", "train", str(bad), "--output", str(tmp_path / "bank")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "nope" in err[0]
+    assert main(["evaluate", str(tmp_path / "absent.toml"), "--output", str(tmp_path / "r.json")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "absent.toml" in err[0]
+
+
+def test_tomli_is_declared_for_python_before_3_11():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    deps = text.split("dependencies = [", 1)[1].split("]", 1)[0]
+    assert re.search(r"\"tomli[^\"]*;\s*python_version\s*<\s*'3\.11'\"", deps), "tomli must be a dependency on 3.10"

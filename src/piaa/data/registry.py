@@ -11,7 +11,7 @@ import inspect
 import os
 from typing import Callable, List, Sequence
 
-from piaa.errors import InputError
+from piaa.errors import FileMissingError, InputError
 from piaa.registry import Registry
 
 from .csv_reader import read_ratings_csv
@@ -78,5 +78,5 @@ def load_dataset(database: str, path, **options) -> RatingsDataset:
                          f"accepted: {', '.join(known) or 'none'}")
     path = os.fspath(path)
     if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: no such file or folder")
+        raise FileMissingError(f"{path}: no such file or folder")
     return reader(path, **options)

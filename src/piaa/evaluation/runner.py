@@ -34,7 +34,7 @@ from piaa.evaluation.methods.base import FeatureProvider, FoldData, Method, Refe
 from piaa.evaluation.active import split_name
 from piaa.evaluation.methods.registry import get_method_class as _registered_class, list_methods
 from piaa.evaluation.protocol import FoldPlan, plan_folds, pool_size, split_query
-from piaa.evaluation.sources import load_source, read_folds
+from piaa.data.sources import load_source, read_folds
 from piaa.metrics import plcc, srocc
 from piaa.state import atomic_write_bytes
 

@@ -36,7 +36,7 @@ def _is_asset(entry) -> bool:
 
 SCORING_MODELS: Registry = Registry("scoring model")
 for _a in list_assets("scorer"):
-    SCORING_MODELS.register(_a.name, _a)
+    SCORING_MODELS.register(_a.name, _a, aliases=_a.aliases)
 DEFAULT_MODEL = default_asset("scorer").name
 
 
