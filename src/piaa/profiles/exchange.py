@@ -65,8 +65,28 @@ def export_profile(store: ProfileStore, name: str) -> Dict[str, Any]:
     }
 
 
-def export_json(store: ProfileStore, name: str) -> str:
-    return json.dumps(export_profile(store, name), indent=1, sort_keys=False, allow_nan=False)
+def export_json(store: ProfileStore, name: str, without_ratings: bool = False) -> str:
+    doc = export_profile(store, name)
+    return json.dumps(strip_private(doc) if without_ratings else doc, indent=1, sort_keys=False, allow_nan=False)
+
+
+def strip_private(doc: Dict[str, Any]) -> Dict[str, Any]:
+    """An export for sharing a taste without one's ratings and paths: no rated photos (paths, scores, where each
+    came from), no notes or source folder, and a taste-prior file named without its folder. What stays is what
+    scoring needs (the fitted state, the scale) and the self-assessment's numbers."""
+    import copy
+
+    doc = copy.deepcopy(doc)
+    doc["ratings"] = []
+    meta = doc.get("meta") or {}
+    for key in ("source", "notes"):
+        meta.pop(key, None)
+    meta["without_ratings"] = True
+    for holder in (meta.get("params") or {}, (doc.get("state") or {}).get("meta") or {}):
+        ref = holder.get("prior")
+        if isinstance(ref, str) and ref.startswith("file:"):
+            holder["prior"] = "file:" + ref[5:].replace("\\", "/").rsplit("/", 1)[-1]
+    return doc
 
 
 def import_profile(store: ProfileStore, data: Dict[str, Any], name: Optional[str] = None,
