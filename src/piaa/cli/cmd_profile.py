@@ -134,7 +134,10 @@ def run_create(args) -> int:
     from piaa.profiles.profile import MethodUnavailable, Profile, default_candidates, resolve_method
     from piaa.profiles.ratings_import import ProfileInputError, ratings_from_csv, ratings_from_xmp
 
+    from piaa.profiles.store import check_name
+
     try:
+        args.name = check_name(args.name)  # before any work: the name goes into sidecars and terminals
         store = _store(args)
         if store.exists(args.name) and not args.overwrite:
             return _err(f"a profile named {args.name!r} already exists in {store.path} "
@@ -405,17 +408,24 @@ def run_delete(args) -> int:
 def run_export(args) -> int:
     from piaa.profiles.exchange import export_json
     from piaa.profiles.store import ProfileNotFound
-    from piaa.profiles.xmp_write import write_atomic
 
+    from piaa.cli.output import checked_output, write_output
+
+    target, problem = checked_output(args.output)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     store = _store(args)
     try:
         text = export_json(store, args.name, without_ratings=args.without_ratings)
     except ProfileNotFound as exc:
         return _err(str(exc))
-    if args.output in (None, "-"):
+    if target is None:
         print(text)
     else:
-        write_atomic(args.output, (text + "\n").encode("utf-8"))
+        problem = write_output(target, text + "\n")
+        if problem:
+            return _err(problem)
         print(f"exported {args.name!r} to {args.output}", file=sys.stderr)
     return 0
 
@@ -424,13 +434,19 @@ def run_import(args) -> int:
     from piaa.profiles.exchange import ProfileFileError, import_profile
     from piaa.profiles.store import ProfileExists
 
+    from piaa.io.files import read_regular
+    from piaa.profiles.exchange import MAX_PROFILE_BYTES, parse_profile_text
+
     try:
-        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
-        data = json.loads(text)
+        if args.file == "-":
+            raw = sys.stdin.buffer.read(MAX_PROFILE_BYTES + 1)
+        else:  # a regular file only (a FIFO would hang), with a size cap
+            raw = read_regular(args.file, MAX_PROFILE_BYTES + 1)
+        data = parse_profile_text(raw, source=args.file)
     except OSError as exc:
         return _err(f"cannot read {args.file}: {exc.strerror or exc}")
-    except json.JSONDecodeError as exc:
-        return _err(f"{args.file}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
+    except ProfileFileError as exc:
+        return _err(str(exc))
     store = _store(args)
     try:
         name = import_profile(store, data, name=args.name, overwrite=args.overwrite, source=args.file)
