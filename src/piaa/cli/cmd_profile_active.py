@@ -11,8 +11,9 @@ examples:
   piaa profile suggest newbie ~/Photos --format csv        # a person without a profile: the cold start
   piaa profile rate anna ~/Photos/2024                     # answer 1-5 / x / s / o / q in the terminal
 
-The photos are chosen so the profile learns most from fewest ratings (piaa.personalize.active: a representative
-start, then the photos that most reduce the profile's uncertainty over the folder, never near-duplicates).
+The photos are chosen so the profile learns most from fewest ratings (piaa.personalize.active: the photos the
+profile is least sure about along the directions in which people's tastes differ; a batch never holds
+near-duplicates, since each pick settles its neighbours).
 """
 
 
@@ -22,7 +23,7 @@ def register(sub, store_arg):
     sg.add_argument("name", help="profile name (need not exist yet)")
     sg.add_argument("folder", help="folder of photos to choose from")
     sg.add_argument("-n", type=int, default=10, help="how many photos (default 10)")
-    sg.add_argument("--strategy", default=None, help="selector strategy (default: representative; see "
+    sg.add_argument("--strategy", default=None, help="selector strategy (default: uncertainty; see "
                                                      "piaa.personalize.active)")
     sg.add_argument("--format", choices=["table", "json", "csv"], default="table")
     store_arg(sg)
