@@ -1,4 +1,4 @@
-"""4-fold GIAA benchmark on OASIS beauty (DESIGN.md §3.1): train on three image subsets, test on the fourth.
+"""4-fold GIAA benchmark on OASIS beauty (docs/design.md §3.1): train on three image subsets, test on the fourth.
 
 Targets are the per-image distributions of the OASIS-beauty ratings (1–7). For every outer fold the head's
 options are chosen by leave-one-subset-out CV on the three *training* subsets only, then the head is fitted on

@@ -5,7 +5,7 @@ model, a task bank) are built once per fold. Each finished (method, fold) is wri
 workdir together with a fingerprint of the configuration; a re-run with the same configuration skips it, so an
 interrupted evaluation resumes where it stopped.
 
-Numbers (DESIGN.md §3): per trial and person the SROCC/PLCC between the person's query ratings and the
+Numbers (docs/design.md §3): per trial and person the SROCC/PLCC between the person's query ratings and the
 predictions; a person's score is the mean over trials, ``srocc_mean`` the mean over people, ``srocc_std`` the std
 over trials of the per-trial means over people. Zero-shot methods are scored once on all of a person's test
 images (shots ``"0"``) and, so gains can be paired, also on exactly the query sets of every k

@@ -1,4 +1,4 @@
-"""The baselines every personalization method is reported next to (DESIGN.md §3.4).
+"""The baselines every personalization method is reported next to (docs/design.md §3.4).
 
 - ``generic``: the zero-shot generic model — a :class:`piaa.models.giaa.GenericHead` trained on the fold's
   generic task (score distributions of the task's images; for a task of published per-image means, soft

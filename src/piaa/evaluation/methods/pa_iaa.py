@@ -1,4 +1,4 @@
-"""PA_IAA and its ablations as evaluation methods (DESIGN.md §1A, §3).
+"""PA_IAA and its ablations as evaluation methods (docs/design.md §1A, §3).
 
 - ``pa-iaa``: multi-task network (aesthetics distribution + 5 trait head) trained per fold on the generic task's
   distributions and the trait targets of the tasks with a users table; per person ``s_b = s_a + w_b·p + b``.

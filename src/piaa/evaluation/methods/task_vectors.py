@@ -1,4 +1,4 @@
-"""Task-vector customization and the paper's ablations as evaluation methods (DESIGN.md §1B/§1C).
+"""Task-vector customization and the paper's ablations as evaluation methods (docs/design.md §1B/§1C).
 
 Method defaults are the personalizer's (chosen on training-fold-only validation); ``tv-paper`` is the paper's
 recipe and the ablations change one thing each relative to ``task-vectors``.
@@ -192,7 +192,8 @@ def _tv_method(cls_name: str, name: str, description: str, overrides: dict, bank
 
 
 TaskVectors = _tv_method("TaskVectors", "task-vectors",
-                         "task-vector customization (Yeo et al. 2024): per-person λ over layer-wise task vectors", {})
+                         "task-vector customization (Yun & Choo, ECCV 2024): per-person λ over layer-wise task "
+                         "vectors", {})
 TVPaper = _tv_method("TVPaper", "tv-paper",
                      "task vectors with the paper's recipe: plain adaptive init, 500 AdamW steps, lr 1e-2",
                      {"steps": 500, "lr": 1e-2, "prior_strength": 0.0, "steps_per_image": None})

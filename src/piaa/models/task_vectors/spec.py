@@ -1,4 +1,4 @@
-"""The one architecture every task model shares (DESIGN.md §1B + §1C) and how its inputs are laid out.
+"""The one architecture every task model shares (docs/design.md §1B + §1C) and how its inputs are laid out.
 
 A task model is ``backbone layers [split, n)`` (trainable, above the split) -> global-average pooling -> two
 linear layers (``fc1``: pooled -> hidden, ReLU; ``fc2``: hidden -> 10) -> softmax -> score = dot(p, template),
@@ -6,7 +6,7 @@ where the template is 10 values spanning the task's scale. Identical parameter s
 makes task vectors (differences of parameters) addable.
 
 ``pool="multilevel"`` feeds fc1 with the pooled output of *every* backbone layer (3120-d for Lite0) instead of
-only the last one (1280-d); on OASIS it gives the better generic model (DESIGN.md §3). Layers below the split
+only the last one (1280-d); on OASIS it gives the better generic model (docs/design.md §3). Layers below the split
 are frozen, so their pooled outputs are cached features too.
 
 Inputs are one flat float array per image: ``[prefix | trunk]`` where ``prefix`` = pooled outputs of the layers
