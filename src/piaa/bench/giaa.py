@@ -17,6 +17,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
 from piaa.models.giaa import DEFAULT_GRID, GenericHead, distributions_from_ratings, select_params
 
 
@@ -62,7 +63,7 @@ def giaa_fold_metrics(pred_dist: np.ndarray, true_dist: np.ndarray, values: np.n
             "emd": emd(pred_dist, true_dist, r=2), "n_test": int(len(pred))}
 
 
-def run_giaa_benchmark(backbones: Sequence[str] = ("efficientnet_lite0",), variant: str = "multilevel",
+def run_giaa_benchmark(backbones: Sequence[str] = (DEFAULT_BACKBONE,), variant: str = DEFAULT_VARIANT,
                        head_options: Optional[dict] = None, grid: Optional[Sequence[dict]] = DEFAULT_GRID,
                        seed: int = 0, data_dir: Optional[Path] = None, engine: str = "auto",
                        progress: bool = True, features: Optional[np.ndarray] = None) -> dict:

@@ -20,6 +20,7 @@ from typing import Any, Callable, ClassVar, Dict, List, Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
 from piaa.data.ratings import RatingsDataset, Scale
 
 
@@ -50,7 +51,7 @@ class TaskSource:
 class FeatureProvider:
     """Interface of ``fold.features``; the runner supplies a cached implementation."""
 
-    def get(self, paths: Sequence[Path], backbone: str = "efficientnet_lite0", variant: str = "multilevel") -> np.ndarray:
+    def get(self, paths: Sequence[Path], backbone: str = DEFAULT_BACKBONE, variant: str = DEFAULT_VARIANT) -> np.ndarray:
         raise NotImplementedError
 
 

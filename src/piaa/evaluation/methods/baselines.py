@@ -23,12 +23,11 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
 from piaa.data.ratings import Scale
 from piaa.evaluation.methods.base import FoldData, Method, TaskSource
 from piaa.evaluation.methods.registry import register_method
 
-DEFAULT_BACKBONE = "efficientnet_lite0"
-DEFAULT_VARIANT = "multilevel"
 
 
 def soft_distributions(means: np.ndarray, scale: Scale) -> np.ndarray:

@@ -29,12 +29,14 @@ from piaa.evaluation.methods.registry import register_method
 from piaa.models.task_vectors.bank import TaskBank
 from piaa.models.task_vectors.spec import TaskModelSpec, template_for
 from piaa.models.task_vectors.train import TrainConfig
+from piaa.personalize.task_vectors import BestFitFT, TaskVectorPersonalizer
 
 BANK_KEYS = ("backbone", "split", "pool", "hidden", "seed", "head_steps", "head_lr", "head_weight_decay",
              "top_epochs", "top_lr", "top_batch_size", "tau_dtype", "taste_groups", "anchor_task")
-TV_KEYS = ("steps", "lr", "T", "reg", "weight_decay", "bt_scale", "init", "loss", "layer_agnostic", "engine",
-           "prior_strength", "steps_per_image")
-FT_KEYS = ("steps", "lr", "weight_decay", "loss")
+# personalizer options an experiment may set: the estimators' own parameters, except what the method supplies
+_SUPPLIED = ("bank", "scale", "cache")
+TV_KEYS = tuple(k for k in TaskVectorPersonalizer.param_names() if k not in _SUPPLIED)
+FT_KEYS = tuple(k for k in BestFitFT.param_names() if k not in _SUPPLIED)
 
 
 def _split_bank_options(options: dict):
@@ -166,8 +168,6 @@ class _TaskVectorMethod(_BankMethod):
     overrides: Dict[str, object] = {}
 
     def _personalizer(self):
-        from piaa.personalize.task_vectors import TaskVectorPersonalizer
-
         kw = dict(self.overrides)
         kw.update({k: v for k, v in self.options.items() if k in TV_KEYS})
         return TaskVectorPersonalizer(bank=self.bank, scale=(self.fold.test_scale.min, self.fold.test_scale.max), **kw)
@@ -216,8 +216,6 @@ class BestFitFTMethod(_BankMethod):
     own_keys = FT_KEYS
 
     def personalize(self, support, support_scores, query) -> np.ndarray:
-        from piaa.personalize.task_vectors import BestFitFT
-
         Xs = self._inputs(support)
         Xq = self._inputs(query)
         ok = np.isfinite(Xs).all(axis=1)

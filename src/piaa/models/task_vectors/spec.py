@@ -20,6 +20,8 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
+from piaa.catalogue import DEFAULT_BACKBONE
+
 N_OUT = 10  # every task model predicts a distribution over 10 template values
 
 
@@ -30,7 +32,7 @@ def template_for(lo: float, hi: float, n: int = N_OUT) -> np.ndarray:
 
 @dataclass(frozen=True)
 class TaskModelSpec:
-    backbone: str = "efficientnet_lite0"
+    backbone: str = DEFAULT_BACKBONE
     split: int = 18          # first layer that runs above the split; == num_layers: only the linear head
     pool: str = "last"        # "last" (paper: pooled last layer) or "multilevel"
     hidden: int = 64
