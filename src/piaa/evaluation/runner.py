@@ -59,7 +59,10 @@ def resolve_methods(requested: List[str], skip_missing: bool, warnings: List[str
     known = list_methods()
     missing = [m for m in requested if m not in known]
     if missing and not skip_missing:
-        raise ExperimentError(f"unknown method(s) {missing}; known methods: {', '.join(known) or 'none'} "
+        from piaa.evaluation.methods.registry import METHODS
+
+        hints = "".join(f"did you mean {METHODS.suggest(m)[0]!r} for {m!r}? " for m in missing if METHODS.suggest(m))
+        raise ExperimentError(f"unknown method(s) {missing}; {hints}known methods: {', '.join(known) or 'none'} "
                               f"(pass --skip-missing to run the others)")
     for m in missing:
         warnings.append(f"method {m!r} is not available (not registered); skipped")
