@@ -140,7 +140,6 @@ def split_inputs(paths, get: Callable, backbone: str, variant: str, split: int) 
 
 def default_shared_data() -> Path:
     """``$PIAA_SHARED_DATA`` or the ``shared/data`` folder next to the repository checkout."""
-    import os
+    from piaa.paths import shared_data_dir
 
-    env = os.environ.get("PIAA_SHARED_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[4].parent / "shared" / "data"
+    return shared_data_dir()
