@@ -57,6 +57,7 @@ def run_score_ray(args) -> int:
                               **({"part_size": args.part_size} if args.part_size else {}))
     if summary.n_scored >= 0:
         print(f"{summary.n_scored} scored, {summary.n_errors} error{'' if summary.n_errors == 1 else 's'} -> "
-              f"{summary.output} ({summary.images_per_s:.1f} images/s, {summary.workers} workers)",
+              f"{summary.output} ({summary.images_per_s:.1f} images/s, {summary.workers} workers, "
+              f"{summary.worker_cpu_ms_per_photo:.1f} CPU ms per photo in the workers)",
               file=sys.stderr)
     return 0 if summary.n_scored != 0 else 1
