@@ -58,6 +58,14 @@ def run(args) -> int:
     if not args.experiment or not args.output:
         print("error: give EXPERIMENT.toml and --output RESULT.json (see piaa evaluate --help)", file=sys.stderr)
         return 2
+    from piaa.cli.output import checked_output, write_output
+
+    target, problem = checked_output(args.output)  # before hours of work: a folder, a typo'd parent...
+    if not problem and args.report:
+        problem = checked_output(args.report, allow_stream=False)[1]  # its plot is written beside it
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     if args.threads:
         import torch
 
@@ -73,7 +81,10 @@ def run(args) -> int:
     result = run_experiment(exp, RunOptions(workdir=workdir, methods=methods, skip_missing=args.skip_missing,
                                             resume=not args.no_resume, progress=show_progress(args),
                                             blas_threads=args.blas_threads or None))
-    atomic_write_bytes(out, (json.dumps(result, indent=1, allow_nan=False) + "\n").encode("utf-8"))
+    problem = write_output(target, json.dumps(result, indent=1, allow_nan=False) + "\n")
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     print(f"wrote {out}", file=sys.stderr)
     if args.report:
         rep = Path(args.report)
