@@ -417,8 +417,9 @@ def test_evaluate_and_prior_outputs_are_checked_before_the_work(tmp_path, capsys
     exp.write_text("not even read: the output is checked first\n")
     assert main(["evaluate", str(exp), "-o", str(tmp_path / "folder")]) == 2
     assert "is a folder" in capsys.readouterr().err
-    assert main(["evaluate", str(exp), "-o", str(tmp_path / "typo" / "r.json")]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "a_file").write_text("x")
+    assert main(["evaluate", str(exp), "-o", str(tmp_path / "a_file" / "r.json")]) == 2  # results folders are
+    assert "is not a folder" in capsys.readouterr().err                                 # created, not files
     null = _null_device(tmp_path)
     assert main(["evaluate", str(exp), "-o", str(tmp_path / "r.json"), "--report", null]) == 2
     assert "not a regular file" in capsys.readouterr().err

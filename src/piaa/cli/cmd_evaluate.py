@@ -60,9 +60,10 @@ def run(args) -> int:
         return 2
     from piaa.cli.output import checked_output, write_output
 
-    target, problem = checked_output(args.output)  # before hours of work: a folder, a typo'd parent...
-    if not problem and args.report:
-        problem = checked_output(args.report, allow_stream=False)[1]  # its plot is written beside it
+    # before hours of work: a folder, a FIFO, an unwritable place (missing result folders are created)
+    target, problem = checked_output(args.output, make_parents=True)
+    if not problem and args.report:  # its plot is written beside it: a regular file
+        problem = checked_output(args.report, allow_stream=False, make_parents=True)[1]
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2

@@ -69,10 +69,12 @@ def _kind(mode: int) -> str:
     return file_kind(mode)
 
 
-def output_target(path, allow_stream: bool = True) -> OutputTarget:
+def output_target(path, allow_stream: bool = True, make_parents: bool = False) -> OutputTarget:
     """Check ``path`` as an output file now (see the module doc); :class:`OutputError` when it cannot be.
     ``allow_stream=False``: the output must be a regular file (a FIFO or device is refused too), for
-    writers that need to rename or to write companions beside it."""
+    writers that need to rename or to write companions beside it. ``make_parents=True``: missing parent
+    folders will be created when writing (commands whose outputs go into a results folder of their own);
+    the nearest existing one is checked instead."""
     raw = os.fspath(path)
     if raw == "":
         raise OutputError("empty output path")
@@ -104,6 +106,9 @@ def output_target(path, allow_stream: bool = True) -> OutputTarget:
     elif raw.endswith(("/", os.sep)):
         raise OutputError(f"{text}/ names a folder that does not exist; give a file name")
     parent = p.parent if str(p.parent) else Path(".")
+    if make_parents:
+        while not os.path.lexists(parent) and parent != parent.parent:
+            parent = parent.parent
     if not parent.exists():
         raise OutputError(f"{text}: folder {parent} does not exist")
     if not parent.is_dir():
@@ -131,13 +136,13 @@ def _stream_target(text: str, st) -> OutputTarget:
     return OutputTarget(text, fd)
 
 
-def checked_output(path, allow_stream: bool = True):
+def checked_output(path, allow_stream: bool = True, make_parents: bool = False):
     """``(target, None)`` for ``-o PATH`` checked now, ``(None, None)`` without ``-o``, or ``(None, message)``
     (print it; the command exits 2 before doing any work)."""
     if path in (None, "-"):
         return None, None
     try:
-        return output_target(path, allow_stream), None
+        return output_target(path, allow_stream, make_parents), None
     except OutputError as exc:
         return None, str(exc)
 
