@@ -198,6 +198,8 @@ def test_suggestions_are_unrated(server):
         assert r["strategy"].startswith("active"), r
     except ImportError:
         assert r["strategy"] == "random"
+    pair = c.get("/api/suggestions/pair").json()["images"]
+    assert len({x["id"] for x in pair}) == 2 and {x["id"] for x in pair} <= set(ids)
     fresh = account(server, "kim2")
     first = fresh.get("/api/suggestions", params={"n": 8}).json()["images"]
     assert len({x["id"] for x in first}) == 8 and set(x["id"] for x in first) <= set(ids)

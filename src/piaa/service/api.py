@@ -478,6 +478,34 @@ def suggestions(caller: Auth, state: State, n: int = Query(10, ge=1, le=200)):
     return {"images": [{"id": i, "name": lib.name(i)} for i in picked], "strategy": strategy}
 
 
+@router.get("/suggestions/pair", tags=["profile"])
+def suggest_pair(caller: Auth, state: State):
+    """Two photos to compare ("which do you prefer?"): the pair whose answer teaches the profile most (the
+    active-learning selector when installed and the photos are analysed), else two random unrated photos (any
+    two when fewer than two are unrated)."""
+    lib = state.library
+    mine = _own_ratings(state, caller.id)
+    sel = _selector(state)
+    if sel is not None:
+        ids, selector = sel
+        row = {int(i): k for k, i in enumerate(ids)}
+        rated = [(row[i], r) for i, r in mine.items() if i in row]
+        try:
+            a, b = selector.select_pair([k for k, _ in rated], [r for _, r in rated] if rated else None)
+            pair = [int(ids[a]), int(ids[b])]
+            return {"images": [{"id": i, "name": lib.name(i)} for i in pair], "strategy": "active"}
+        except ValueError as exc:
+            log.warning("active-learning pair selection failed, choosing at random: %s", exc)
+    pool = [i for i in lib.ids() if i not in mine and lib.error(i) is None]
+    if len(pool) < 2:
+        pool = [i for i in lib.ids() if lib.error(i) is None]
+    if len(pool) < 2:
+        raise HTTPException(409, "fewer than two photos to compare")
+    rng = np.random.default_rng(secrets.randbits(64))
+    pair = [int(i) for i in rng.choice(pool, size=2, replace=False)]
+    return {"images": [{"id": i, "name": lib.name(i)} for i in pair], "strategy": "random"}
+
+
 @router.get("/images/{image_id}/why", tags=["profile"])
 def why(image_id: int, caller: Auth, state: State, n: int = Query(5, ge=1, le=20)):
     """The caller's own rated photos most like this one, with their stars, and the scores."""

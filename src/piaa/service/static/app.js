@@ -211,13 +211,9 @@ function setMode(mode) {
 }
 
 async function nextPair() {
-  let r = await api("GET", "/api/suggestions?n=2");
-  let ims = r.images;
-  if (ims.length < 2) {                              // everything rated: compare any two photos
-    const all = (await api("GET", "/api/images?limit=1000")).images.filter((x) => !x.error);
-    ims = all.sort(() => Math.random() - 0.5).slice(0, 2);
-  }
-  if (ims.length < 2) { $("rate-msg").textContent = "Not enough photos to compare."; return; }
+  let ims;
+  try { ims = (await api("GET", "/api/suggestions/pair")).images; }
+  catch (e) { $("rate-msg").textContent = e.message; return; }
   S.pair = ims;
   $("pair-left").src = imgUrl(ims[0].id); $("pair-left").alt = `left: ${ims[0].name}`;
   $("pair-right").src = imgUrl(ims[1].id); $("pair-right").alt = `right: ${ims[1].name}`;
