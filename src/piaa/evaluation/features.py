@@ -11,6 +11,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
+from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
 from piaa.evaluation.methods.base import FeatureProvider
 
 
@@ -38,7 +39,7 @@ class CachedFeatureProvider(FeatureProvider):
                                                      workers=self.workers, progress=self.progress)
         return self._extractors[key]
 
-    def get(self, paths: Sequence[Path], backbone: str = "efficientnet_lite0", variant: str = "multilevel") -> np.ndarray:
+    def get(self, paths: Sequence[Path], backbone: str = DEFAULT_BACKBONE, variant: str = DEFAULT_VARIANT) -> np.ndarray:
         memo = self._memo.setdefault((backbone, variant), {})
         keys = [str(p) for p in paths]
         todo = list(dict.fromkeys(k for k in keys if k not in memo))
