@@ -222,6 +222,12 @@ def run_prior(args) -> int:
     from piaa.features import FeatureExtractor
     from piaa.personalize.prior_probe import DEFAULT_RATER_ALPHA, TastePrior
 
+    from piaa.cli.output import checked_output
+
+    problem = checked_output(args.output, allow_stream=False)[1]  # before the feature extraction
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     csv = Path(args.ratings).expanduser()
     if not csv.is_file():
         return _err(f"ratings file not found: {csv}")
