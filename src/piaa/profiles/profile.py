@@ -248,7 +248,12 @@ class Profile:
         if self._scorer is None:
             from piaa.profiles.generic import load_generic
 
-            self._scorer = load_generic()
+            # the generic model the profile was fitted with (its offset), e.g. the accuracy-first Lite0+Lite2 one
+            name = self.meta.get("generic_model")
+            try:
+                self._scorer = load_generic(name) if name else load_generic()
+            except RuntimeError:
+                self._scorer = load_generic()
         return self._scorer
 
     def score_with_errors(self, paths: Sequence) -> Tuple[np.ndarray, Dict[int, str]]:

@@ -271,7 +271,7 @@ class TVZeroShot(_BankMethod):
         return out
 
 
-PROBE_KEYS = ("variant", "mix", "alpha", "rank", "crossfit", "calibrate")
+PROBE_KEYS = ("variant", "mix", "alpha", "rank", "crossfit", "calibrate", "generic_backbone")
 
 
 @register_method
@@ -304,7 +304,8 @@ class TVProbe(_TaskVectorMethod):
         self.probe_backbone = self.bank.spec.backbone
         from piaa.evaluation.methods.baselines import shared_generic_model
 
-        self.generic = shared_generic_model(fold, self.probe_backbone, self.options.get("variant", "multilevel"))
+        self.generic = shared_generic_model(fold, self.options.get("generic_backbone", self.probe_backbone),
+                                            self.options.get("variant", "multilevel"))
         self.probe_variant = self.options.get("variant", "multilevel")
         self.mix = float(self.options.get("mix", DEFAULT_MIX))
         self.prior = shared_taste_prior(fold, self.probe_backbone, self.probe_variant,
