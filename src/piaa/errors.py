@@ -63,5 +63,9 @@ class StateError(PiaaError, ValueError):
     """Saved fitted state that cannot be restored: another method, a newer format, a different bank/network."""
 
 
+class FileMissingError(PiaaError, FileNotFoundError):
+    """A file or folder the user named does not exist."""
+
+
 class AssetMissingError(PiaaError, FileNotFoundError):
     """A shipped asset (scoring model, network, prior, task bank) is not installed; says how to rebuild it."""

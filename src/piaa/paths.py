@@ -34,8 +34,11 @@ def assets_dir() -> Path:
 
 
 def shipped_asset(filename: str, rebuild: str) -> Path:
-    """Path of a shipped asset; a missing one raises FileNotFoundError naming the command that rebuilds it."""
+    """Deprecated: shipped files are found through :func:`piaa.catalogue.asset_path` (one catalogue row each).
+    Path of a shipped file; a missing one raises AssetMissingError naming the command that rebuilds it."""
+    from piaa.errors import AssetMissingError
+
     path = assets_dir() / filename
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: shipped asset missing; rebuild it with `{rebuild} --output {path}`")
+        raise AssetMissingError(f"{path}: shipped asset missing; rebuild it with `{rebuild} --output {path}`")
     return path

@@ -99,7 +99,7 @@ def test_biq2021(shared_data, capsys):
 
 def test_biq2021_as_an_experiment_task(shared_data, tmp_path):
     from piaa.evaluation.experiment import load_experiment
-    from piaa.evaluation.sources import load_source
+    from piaa.data.sources import load_source
 
     biq = shared_data / "biq2021"
     (tmp_path / "e.toml").write_text(f"""

@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 from piaa.evaluation.experiment import ExperimentError, load_experiment, parse_experiment
-from piaa.evaluation.sources import load_source, read_folds
-from piaa.evaluation.traits_filter import WhereError, check_where, filter_users
+from piaa.data.sources import load_source, read_folds
+from piaa.data.traits_filter import WhereError, check_where, filter_users
 from test_evaluation_fixtures import write_experiment
 
 

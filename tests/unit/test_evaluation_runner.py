@@ -11,7 +11,7 @@ from piaa.evaluation.methods.base import Method
 from piaa.evaluation.protocol import draw_support, plan_folds
 from piaa.evaluation.report import gain_plot, gain_series, markdown_report
 from piaa.evaluation.runner import RunOptions, run_experiment, summarize
-from piaa.evaluation.sources import load_source, read_folds
+from piaa.data.sources import load_source, read_folds
 from test_evaluation_fixtures import FakeFeatures, latent, write_experiment
 
 SEEN = {}   # method name -> list of (fold, support paths, query paths)
@@ -63,7 +63,7 @@ def spies():
         registry.register_method(cls)
     yield
     for cls in (SpyA, SpyB, SpyZero, Exploding):
-        registry._REGISTRY.pop(cls.name, None)
+        registry.METHODS.unregister(cls.name)
 
 
 def _run(tmp_path, methods, **kw):
@@ -198,7 +198,7 @@ def test_resume_from_checkpoint(tmp_path):
     ck = tmp_path / "work" / "checkpoints" / "spy-a"
     assert sorted(p.name for p in ck.iterdir()) == ["f1.json", "f2.json", "f3.json", "f4.json"]
     # a resumed run must not call the methods again: swap spy-a's class for one that explodes
-    registry._REGISTRY["spy-a"] = type("E", (Exploding,), {"name": "spy-a"})
+    registry.METHODS.register("spy-a", type("E", (Exploding,), {"name": "spy-a"}), override=True)
     _, second = _run(tmp_path, ["spy-a", "crowd-oracle"])
     assert second["methods"] == first["methods"]
     # a different configuration invalidates the checkpoints
@@ -210,7 +210,7 @@ def test_resume_from_checkpoint(tmp_path):
     with pytest.raises(AssertionError, match="must not run"):
         _run(tmp_path, ["spy-a"])
     # an interrupted run (one fold's checkpoint missing) recomputes only that fold
-    registry._REGISTRY["spy-a"] = SpyA
+    registry.METHODS.register("spy-a", SpyA, override=True)
     _run(tmp_path, ["spy-a"])
     (ck / "f3.json").unlink()
     SEEN.clear()
@@ -278,7 +278,7 @@ def test_a_failing_method_names_the_person_and_draw(tmp_path):
                                                r"LinAlgError: singular"):
             _run(tmp_path, ["spy-broken"])
     finally:
-        registry._REGISTRY.pop("spy-broken", None)
+        registry.METHODS.unregister("spy-broken")
 
 
 def test_checkpoints_are_tied_to_the_method_source(tmp_path):

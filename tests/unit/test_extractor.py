@@ -131,7 +131,28 @@ def test_export_is_cached_on_disk_and_keyed_by_variant(tiny, tmp_path, monkeypat
     assert again.path == first.path and again.path.stat().st_mtime_ns == stamp
     other = OnnxEngine(tiny, "multilevel")
     assert other.path != first.path
-    assert sorted(p.suffix for p in (tmp_path / "onnx").iterdir()) == [".onnx", ".onnx"]  # no temp files left
+    # each export and the eager outputs it verified against; no temp files left
+    assert sorted(p.name.split(".", 1)[1] for p in (tmp_path / "onnx").iterdir()) == [
+        "onnx", "onnx", "ref.npz", "ref.npz"]
+
+
+def test_verified_export_is_reused_without_torch(tiny, tmp_path, monkeypatch):
+    monkeypatch.setenv("PIAA_ONNX_CACHE", str(tmp_path / "onnx"))
+    first = OnnxEngine(tiny, "pooled")
+
+    def no_eager(*a, **k):
+        raise AssertionError("eager network built although a verified export exists")
+
+    monkeypatch.setattr(OnnxEngine, "_eager", staticmethod(no_eager))
+    again = OnnxEngine(tiny, "pooled")
+    assert again.path == first.path and again.verified_max_abs_diff <= 1e-4
+    # the saved check still bites: a graph that no longer reproduces the saved eager outputs is refused
+    ref = engines.reference_path(first.path)
+    with np.load(ref) as z:
+        saved = {k: z[k] for k in z.files}
+    np.savez(ref, **{**saved, "reference": saved["reference"] + 1e-3})
+    with pytest.raises(EngineVerificationError, match="saved eager"):
+        OnnxEngine(tiny, "pooled")
 
 
 def test_new_weights_get_a_new_export(tiny, tmp_path, monkeypatch):

@@ -35,3 +35,11 @@ def test_score_help_imports_no_heavy_module():
 
 def test_models_lists_without_torch():
     assert _heavy_modules(["models", "--format", "json"]) == []
+
+
+def test_loading_the_default_scorer_needs_no_pandas_or_torch():
+    env = {**os.environ, "PYTHONPATH": SRC}
+    code = ("import sys; from piaa.models.scorer import load_scorer; load_scorer(); "
+            "print([m for m in ('torch', 'pandas') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.stdout.strip() == "[]", out.stderr

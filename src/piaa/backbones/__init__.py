@@ -1,5 +1,6 @@
 """Backbone registry (name -> network + its preprocessing) and the networks themselves."""
 from piaa.backbones.registry import (  # noqa: F401
+    BACKBONES,
     PretrainedCfg,
     create_backbone,
     get_pretrained_cfg,

@@ -10,7 +10,9 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Tuple
+from typing import Callable, Optional, Tuple
+
+from piaa.registry import Registry
 
 
 # TF EfficientNet-Lite was trained on (x - 127) / 128 with x in 0..255.
@@ -56,25 +58,23 @@ class BackboneEntry:
     tags: Tuple[str, ...] = field(default_factory=tuple)
 
 
-_REGISTRY: Dict[str, BackboneEntry] = {}
+BACKBONES: Registry[BackboneEntry] = Registry("backbone")
 
 
 def register_backbone(name: str, constructor: Callable, cfg: PretrainedCfg, description: str = "",
-                      overwrite: bool = False) -> None:
-    if name in _REGISTRY and not overwrite:
-        raise ValueError(f"backbone {name!r} is already registered")
-    _REGISTRY[name] = BackboneEntry(name, constructor, cfg, description)
+                      override: bool = False, overwrite: Optional[bool] = None) -> None:
+    """Register a network: ``constructor()`` returns it (Backbone protocol), ``cfg`` its preprocessing.
+    ``overwrite`` is the old name of ``override``."""
+    BACKBONES.register(name, BackboneEntry(name, constructor, cfg, description),
+                       override=bool(override or overwrite))
 
 
 def list_backbones() -> list:
-    return sorted(_REGISTRY)
+    return BACKBONES.names()
 
 
 def get_entry(name: str) -> BackboneEntry:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown backbone {name!r}; available: {', '.join(list_backbones())}") from None
+    return BACKBONES.get(name)
 
 
 def get_pretrained_cfg(name: str) -> PretrainedCfg:
@@ -109,6 +109,12 @@ def _lite_constructor(package: str, cls_name: str):
         sd = torch.load(path, map_location="cpu", weights_only=True)
         return Backbone(EfficientNetLite.from_state_dict(sd))
 
+    def weights_file():
+        import importlib
+
+        return Path(getattr(importlib.import_module(package), cls_name).get_model_file_path())
+
+    build.weights_file = weights_file  # lets the ONNX engine find a verified export without importing torch
     return build
 
 
@@ -131,7 +137,7 @@ register_backbone(
 
 
 def register_local_backbone(name: str, module_factory: Callable, weights_path: str | Path, cfg: PretrainedCfg,
-                            description: str = "", overwrite: bool = False) -> None:
+                            description: str = "", override: bool = False, overwrite: Optional[bool] = None) -> None:
     """Register a user's own network whose weights are a local file (``.safetensors`` or a torch state dict).
 
     ``module_factory()`` must return an object implementing the Backbone protocol (``layers``,
@@ -153,5 +159,6 @@ def register_local_backbone(name: str, module_factory: Callable, weights_path: s
         model.load_state_dict(sd)
         return model
 
+    build.weights_file = lambda: weights_path  # see _lite_constructor
     cfg = PretrainedCfg(**{**asdict(cfg), "weights": str(weights_path)})
-    register_backbone(name, build, cfg, description, overwrite=overwrite)
+    register_backbone(name, build, cfg, description, override=bool(override or overwrite))

@@ -94,7 +94,7 @@ def _paths(items, limit):
 
 def run_giaa(args) -> int:
     from piaa.models.giaa import DEFAULT_GRID, GenericHead
-    from piaa.models.giaa_bench import format_report, run_giaa_benchmark, speed_benchmark
+    from piaa.bench.giaa import format_report, run_giaa_benchmark, speed_benchmark
 
     try:
         head = parse_head_options(args.head)
@@ -123,7 +123,7 @@ def run_giaa(args) -> int:
 
 
 def run_speed(args) -> int:
-    from piaa.models.giaa_bench import speed_benchmark
+    from piaa.bench.giaa import speed_benchmark
 
     try:
         paths = _paths(args.paths, args.limit)

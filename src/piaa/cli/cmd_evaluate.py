@@ -43,7 +43,7 @@ def register(subparsers):
 
 
 def run(args) -> int:
-    from piaa.evaluation.experiment import ExperimentError, load_experiment
+    from piaa.evaluation.experiment import load_experiment
     from piaa.evaluation.methods.registry import get_method_class, list_methods
 
     if args.list_methods:
@@ -59,7 +59,6 @@ def run(args) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    from piaa.data.errors import RatingsFormatError
     from piaa.evaluation.report import gain_plot, markdown_report
     from piaa.evaluation.runner import RunOptions, run_experiment
     from piaa.state import atomic_write_bytes
@@ -67,14 +66,10 @@ def run(args) -> int:
     out = Path(args.output)
     workdir = Path(args.workdir) if args.workdir else out.with_name(out.name.rsplit(".", 1)[0] + ".work")
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
-    try:
-        exp = load_experiment(args.experiment)
-        result = run_experiment(exp, RunOptions(workdir=workdir, methods=methods, skip_missing=args.skip_missing,
-                                                resume=not args.no_resume, progress=not args.quiet,
-                                                blas_threads=args.blas_threads or None))
-    except (ExperimentError, RatingsFormatError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    exp = load_experiment(args.experiment)  # ExperimentError / RatingsFormatError: one line from cli.main
+    result = run_experiment(exp, RunOptions(workdir=workdir, methods=methods, skip_missing=args.skip_missing,
+                                            resume=not args.no_resume, progress=not args.quiet,
+                                            blas_threads=args.blas_threads or None))
     atomic_write_bytes(out, (json.dumps(result, indent=1, allow_nan=False) + "\n").encode("utf-8"))
     print(f"wrote {out}", file=sys.stderr)
     if args.report:

@@ -13,11 +13,16 @@ examples:
   piaa rank ~/Photos/shoot --format json --output ranking.json  # generic ranking (no profile)
   piaa rank ~/Photos/shoot --profile anna --write-xmp --dry-run # show which sidecars would change
   piaa rank ~/Photos/shoot --profile anna --write-xmp           # write predicted stars for darktable/digiKam
+  piaa rank ~/Photos/shoot --profile anna --write-xmp --mark label  # colour labels instead of stars
+  piaa rank ~/Photos/shoot --clear-predictions --dry-run        # what undoing piaa's marks would change
 
 Stars (1-5) are score quintiles within the ranked photos: the top 20% get 5 stars, the next 20% 4, and so on.
 --write-xmp edits existing sidecars in place (photo.ext.xmp, else photo.xmp), keeping all other metadata, or
 creates photo.ext.xmp (--sidecar-style lightroom: photo.xmp). A rating you set yourself is never replaced
-unless --overwrite is given; ours carry the marker piaa:PredictedRating. Image files are never modified.
+unless --overwrite is given (the original is then kept in piaa:OriginalRating); ours carry the marker
+piaa:PredictedRating. --mark label / keyword writes predictions as a colour label or a keyword instead of
+stars. `piaa rank --clear-predictions FOLDER` removes exactly what piaa wrote (restoring what it replaced).
+Image files are never modified.
 """
 
 
@@ -36,6 +41,13 @@ def register(subparsers):
     p.add_argument("--write-xmp", action="store_true", help="write predicted stars into XMP sidecars")
     p.add_argument("--dry-run", action="store_true", help="with --write-xmp: only print what would change")
     p.add_argument("--overwrite", action="store_true", help="with --write-xmp: replace ratings you set yourself")
+    p.add_argument("--mark", choices=["rating", "label", "keyword"], default="rating",
+                   help="with --write-xmp: write predictions as stars (xmp:Rating, default), as a colour label "
+                        "(5 Green, 4 Blue, 3 Yellow, 2 Purple, 1 Red) or as a keyword (piaa-predicted-N-stars), "
+                        "so they never mix with your own stars")
+    p.add_argument("--clear-predictions", action="store_true",
+                   help="remove what piaa wrote into the sidecars of FOLDER (stars, labels, keywords, cull marks), "
+                        "restoring values it had replaced; with --dry-run only list it")
     p.add_argument("--sidecar-style", choices=["darktable", "lightroom"], default="darktable",
                    help="name of NEW sidecars: photo.jpg.xmp (darktable, digiKam) or photo.xmp (Lightroom)")
     p.add_argument("--store", metavar="PATH", default=None, help="profile store file (default: user data dir)")
@@ -55,6 +67,9 @@ def run_rank(args) -> int:
     from piaa.cli.options import show_progress
     from piaa.io.images import iter_image_files
     from piaa.profiles.ranking import rank_records
+
+    if args.clear_predictions:
+        return _clear(args)
 
     try:
         paths = iter_image_files(args.paths, recursive=args.recursive)
@@ -120,7 +135,8 @@ def _xmp(records, scores, paths, profile_name, args) -> None:
     from piaa.profiles.xmp_write import apply_writes, plan_writes
 
     ranked = [r for r in records if r.get("error") is None]
-    actions = plan_writes(ranked, profile=profile_name, overwrite=args.overwrite, style=args.sidecar_style)
+    actions = plan_writes(ranked, profile=profile_name, overwrite=args.overwrite, style=args.sidecar_style,
+                          mark=args.mark)
     if not args.dry_run:
         by_path = {str(p): float(s) for p, s in zip(paths, scores)}
         actions = apply_writes(actions, by_path, profile=profile_name or "generic")
@@ -132,6 +148,27 @@ def _xmp(records, scores, paths, profile_name, args) -> None:
     summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
     head = "XMP dry run (nothing written)" if args.dry_run else "XMP sidecars"
     print(f"{head}: {summary or 'nothing to do'}", file=sys.stderr)
+
+
+def _clear(args) -> int:
+    """``--clear-predictions``: undo piaa's marks in the sidecars of the given folders/photos."""
+    from piaa.profiles.xmp_write import clear_predictions
+
+    try:
+        results = clear_predictions(args.paths, recursive=args.recursive, dry_run=args.dry_run)
+    except (FileNotFoundError, NotADirectoryError, PermissionError) as exc:
+        return _err(str(exc))
+    counts = {}
+    for r in results:
+        counts[r["action"]] = counts.get(r["action"], 0) + 1
+        if r["action"] != "none" and not args.quiet:
+            verb = {"cleared": "would clear" if args.dry_run else "cleared",
+                    "deleted": "would delete" if args.dry_run else "deleted", "error": "skipped"}[r["action"]]
+            print(f"{verb:<13} {r['sidecar']}  {'; '.join(r['changes'])}", file=sys.stderr)
+    head = "clear predictions, dry run (nothing written)" if args.dry_run else "cleared predictions"
+    summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()) if k != "none")
+    print(f"{head}: {summary or 'nothing of piaa found'} in {len(results)} sidecar(s)", file=sys.stderr)
+    return 1 if counts.get("error") else 0
 
 
 def _prewarm(paths, models, progress: bool = True) -> None:

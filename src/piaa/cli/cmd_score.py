@@ -39,6 +39,9 @@ def register(subparsers):
 
     add_quiet(p)
     add_max_pixels(p)
+    from piaa.cli.score_ray import add_ray_options
+
+    add_ray_options(p)
     p.set_defaults(func=run_score)
 
 
@@ -67,6 +70,13 @@ def run_score(args) -> int:
 
     if args.batch_size < 1:
         print("error: --batch-size must be >= 1", file=sys.stderr)
+        return 2
+    from piaa.cli.score_ray import ray_only_options, run_score_ray
+
+    if args.ray:
+        return run_score_ray(args)
+    if ray_only_options(args):
+        print(f"error: {', '.join(ray_only_options(args))} need --ray", file=sys.stderr)
         return 2
     paths, problem = _inputs(args.paths, args.recursive)
     if problem:

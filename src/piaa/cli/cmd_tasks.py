@@ -32,17 +32,14 @@ def register(subparsers):
 
 def run_train(args) -> int:
     from piaa.models.task_vectors.build import build_bank
-    from piaa.models.task_vectors.config import TaskConfigError, load_task_config
+    from piaa.models.task_vectors.config import load_task_config
     from piaa.models.task_vectors.inputs import inputs_for_paths
 
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
-    try:
-        spec, cfg, tau_dtype, tasks, warnings, prior = load_task_config(args.config)
-    except TaskConfigError as exc:
-        return _fail(exc)
+    spec, cfg, tau_dtype, tasks, warnings, prior = load_task_config(args.config)  # TaskConfigError -> cli.main
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     bank = build_bank(spec, tasks, lambda paths: inputs_for_paths(spec, paths, cache=args.cache,

@@ -1,9 +1,12 @@
-"""``piaa train default``: (re)train the embedded default scoring model from the OASIS data."""
+"""``piaa train default|pa-iaa|taste-prior``: rebuild the shipped assets (see ``piaa.catalogue``) from the OASIS data.
+
+The builders live in :mod:`piaa.training`; each asset's catalogue row names the command that rebuilds it."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
 _EPILOG = """\
 examples:
@@ -20,16 +23,17 @@ recipe are the benchmark report saved beside it as <model>.bench.json (shown by 
 
 
 def register(subparsers):
-    from piaa.models.scorer import ASSET_DIR, DEFAULT_MODEL
+    from piaa.catalogue import default_asset
 
-    p = subparsers.add_parser("train", help="train models (the embedded default scoring model)")
+    p = subparsers.add_parser("train", help="rebuild the shipped models (scoring model, PA_IAA network, taste prior)")
     sub = p.add_subparsers(dest="train_command", metavar="MODEL")
     d = sub.add_parser("default", aliases=["default-model"], help="train the generic default scoring model",
                        description="Train the generic scoring model on all OASIS images (OASIS-beauty ratings).",
                        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    d.add_argument("--output", "-o", default=str(ASSET_DIR / f"{DEFAULT_MODEL}.npz"),
+    d.add_argument("--output", "-o", default=str(default_asset("scorer").path),
                    help="model file to write (default: the package's default model file)")
-    d.add_argument("--name", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL})")
+    d.add_argument("--name", default=default_asset("scorer").name,
+                   help=f"model name (default {default_asset('scorer').name})")
     d.add_argument("--backbone", default="efficientnet_lite0",
                    help="backbone, or several joined by '+' whose features are concatenated")
     d.add_argument("--variant", default="multilevel")
@@ -39,12 +43,32 @@ def register(subparsers):
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--data", default=None, help="shared data folder (default ../shared/data)")
     d.set_defaults(func=run_default)
+
+    n = sub.add_parser("pa-iaa", help="train the shipped PA_IAA network (pa-iaa personalizer)",
+                       description="Train the PA_IAA multi-task network on all OASIS-beauty images, ratings and "
+                                   "rater traits (cached-heads settings, docs/pa_iaa.md).")
+    n.add_argument("--output", "-o", type=Path, default=default_asset("pa-iaa-network").path)
+    n.add_argument("--data", type=Path, default=None, help="shared data folder holding oasis-beauty/")
+    n.add_argument("--variant", default=None, choices=["pooled", "multilevel"],
+                   help="feature variant (default: the catalogue's default, multilevel)")
+    n.add_argument("--hidden", default="1024,512", help="hidden sizes of both heads (paper: 1024,512)")
+    n.add_argument("--dtype", default="int8", choices=["int8", "float16", "float32"],
+                   help="weight storage: int8 (per-row scales; default, ~7 MB), float16 (~14 MB) or float32")
+    n.set_defaults(func=run_pa_iaa)
+
+    t = sub.add_parser("taste-prior", help="build the shipped taste prior (probe-prior personalizer)",
+                       description="Build the population taste prior from all OASIS-beauty raters.")
+    t.add_argument("--output", "-o", type=Path, default=default_asset("taste-prior").path)
+    t.add_argument("--data", type=Path, default=None, help="shared data folder holding oasis-beauty/")
+    t.add_argument("--alpha", type=float, default=None,
+                   help="each rater's ridge strength relative to the mean squared feature norm (default 0.5)")
+    t.set_defaults(func=run_taste_prior)
     p.set_defaults(func=lambda a: p.print_help() or 2)
 
 
 def run_default(args) -> int:
     from piaa.cli.cmd_bench import parse_head_options
-    from piaa.models.default_model import train_default_model
+    from piaa.training.default_model import train_default_model
     from piaa.models.giaa import DEFAULT_GRID
 
     try:
@@ -56,4 +80,29 @@ def run_default(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(out, indent=2, default=str))
+    return 0
+
+
+def _data_dir(arg):
+    from piaa.paths import shared_data_dir
+
+    return Path(arg) if arg else shared_data_dir()
+
+
+def run_pa_iaa(args) -> int:
+    from piaa.catalogue import DEFAULT_VARIANT
+    from piaa.training.pa_iaa_network import build_pa_iaa_network
+
+    info = build_pa_iaa_network(_data_dir(args.data), Path(args.output), args.variant or DEFAULT_VARIANT,
+                                [int(h) for h in args.hidden.split(",") if h], args.dtype)
+    print(json.dumps(info, indent=1))
+    return 0
+
+
+def run_taste_prior(args) -> int:
+    from piaa.personalize.prior_probe import DEFAULT_RATER_ALPHA
+    from piaa.training.taste_prior import build_taste_prior
+
+    alpha = DEFAULT_RATER_ALPHA if args.alpha is None else args.alpha
+    print(json.dumps(build_taste_prior(_data_dir(args.data), Path(args.output), alpha), indent=1))
     return 0

@@ -2,6 +2,11 @@
 
 Every command module exposes ``register(subparsers)`` which adds its parser and sets ``func`` (returns an exit
 code). Adding a command = adding a module and its name to ``COMMAND_MODULES``.
+
+Errors: library code raises :class:`piaa.errors.PiaaError` subclasses for anything the user can fix (bad input,
+a missing file or asset, an unknown name); :func:`main` catches them here, in one place, and prints one line
+``error: <message>`` (exit 1). Commands need no try/except of their own for these; anything else is a bug and
+keeps its traceback.
 """
 from __future__ import annotations
 
@@ -20,7 +25,13 @@ COMMAND_MODULES = [
     "analyze",    # piaa analyze traits (Table IV)
     "profile",    # piaa profile create/list/show/delete/export/import
     "rank",       # piaa rank FOLDER
+    "cull",       # piaa cull FOLDER (groups of near-duplicates / bursts, keep the best)
+    "serve",      # piaa serve --library DIR (web app + HTTP API)
 ]
+
+
+EXIT_STATUS = ("exit status: 0 success; 1 error (one line on stderr: 'error: ...'); 2 bad command line; "
+               "130 interrupted")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="piaa",
         description="Generic and personalized image aesthetics: score photos, learn a person's taste, rank collections.",
+        epilog=EXIT_STATUS,
     )
     parser.add_argument("--version", action="version", version=f"piaa {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -53,8 +65,13 @@ def main(argv=None) -> int:
     from piaa.cli.options import apply_process_options
 
     apply_process_options(args)
+    from piaa.errors import PiaaError
+
     try:
         return int(args.func(args) or 0)
+    except PiaaError as exc:  # the one place domain errors become a one-line message
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -4,10 +4,21 @@
 anyone's own ratings; ``read_traits_csv`` per-person traits. Malformed input raises
 :class:`RatingsFormatError` naming the file, line and problem.
 """
-from .csv_reader import read_ratings_csv, read_traits_csv
-from .errors import RatingsFormatError
-from .ratings import AGGREGATE_USER, RatingsDataset, Scale, make_ratings
-from .registry import READERS, list_databases, load_dataset
+import importlib
+
+# names are imported on first use (PEP 562), so ``piaa.data.scale`` is importable without loading pandas
+_LAZY = {
+    "read_ratings_csv": "csv_reader", "read_traits_csv": "csv_reader", "RatingsFormatError": "errors",
+    "AGGREGATE_USER": "ratings", "RatingsDataset": "ratings", "make_ratings": "ratings", "Scale": "scale",
+    "READERS": "registry", "list_databases": "registry", "load_dataset": "registry",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["AGGREGATE_USER", "READERS", "RatingsDataset", "RatingsFormatError", "Scale", "list_databases",
            "load_dataset", "make_ratings", "read_ratings_csv", "read_traits_csv"]

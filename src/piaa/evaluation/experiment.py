@@ -14,7 +14,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
-from piaa.errors import InputError
+from piaa.data.source_spec import (  # noqa: F401  (ExperimentError, SourceSpec, TaskSpec: re-exported)
+    SOURCE_KEYS as _SOURCE_KEYS,
+    TASK_KEYS as _TASK_KEYS,
+    ExperimentError,
+    SourceSpec,
+    TaskSpec,
+    check_keys as _check_keys,
+    opt_bool as _opt_bool,
+    path_value as _path,
+    list_value as _list,
+    int_value as _int,
+    source_fields as _source_fields,
+)
 
 
 if sys.version_info >= (3, 11):
@@ -23,47 +35,11 @@ else:  # pragma: no cover - python 3.10
     import tomli as tomllib
 
 
-class ExperimentError(InputError):
-    """The experiment file is wrong; the message names the file, the table and the problem."""
-
-
-# keys shared by [[tasks]] and [test]: where ratings come from and how to read them
-_SOURCE_KEYS = {
-    "ratings", "images", "scale", "buckets", "users", "criterion", "criterion_column", "user_column",
-    "image_column", "rating_column", "score_column", "single_user", "duplicates", "where", "max_images",
-}
-_TASK_KEYS = _SOURCE_KEYS | {"name", "per_image"}
 _TEST_KEYS = _SOURCE_KEYS | {
     "folds", "fold_column", "only_folds", "shots", "trials", "seed", "methods", "min_ratings", "max_people",
     "user_folds",
 }
 _TOP_KEYS = {"name", "description", "generic", "tasks", "test", "methods"}
-
-
-@dataclass
-class SourceSpec:
-    """Where one table of ratings comes from (a ``[[tasks]]`` entry or ``[test]``)."""
-
-    ratings: Path
-    images: Path
-    scale: Optional[list] = None          # [min, max] or [min, max, buckets]
-    users: Optional[Path] = None
-    criterion: Optional[str] = None
-    criterion_column: Optional[str] = None
-    user_column: str = "user"
-    image_column: str = "image"
-    rating_column: str = "rating"
-    single_user: Optional[str] = None     # the file holds one score per image (no user column or one user);
-    #                                       ``single_user = true`` in the file names the pseudo-rater after the task
-    duplicates: str = "error"
-    where: Optional[str] = None           # filter over the users' traits (pandas query syntax)
-    max_images: Optional[int] = None      # keep a seeded random subset of images (smoke runs)
-
-
-@dataclass
-class TaskSpec(SourceSpec):
-    name: str = ""
-    per_image: Optional[bool] = None      # None: detected (True when the file has a single user)
 
 
 @dataclass
@@ -226,87 +202,3 @@ def parse_experiment(raw: Dict[str, Any], base_dir, path: Optional[Path] = None)
     return Experiment(path=path, name=str(raw.get("name", path.stem if path else "experiment")),
                       description=str(raw.get("description", "")), tasks=tasks, generic=generic, test=test,
                       method_options={k: dict(v) for k, v in opts.items()}, raw=raw)
-
-
-def _source_fields(t: Dict[str, Any], base_dir: Path, where: str, label: str) -> Dict[str, Any]:
-    for key in ("ratings", "images"):
-        if key not in t:
-            raise ExperimentError(f"{where}: {label} needs {key} = \"...\"")
-    if "rating_column" in t and "score_column" in t:
-        raise ExperimentError(f"{where}: {label}: give rating_column or score_column (the same thing), not both")
-    out: Dict[str, Any] = {
-        "ratings": _path(t["ratings"], base_dir, where, f"{label} ratings"),
-        "images": _path(t["images"], base_dir, where, f"{label} images"),
-    }
-    if "scale" in t:
-        sc = t["scale"]
-        if not (isinstance(sc, list) and len(sc) in (2, 3) and all(isinstance(v, (int, float)) for v in sc)
-                and sc[1] > sc[0]):
-            raise ExperimentError(f"{where}: {label} scale must be [min, max] with max > min, got {sc!r}")
-        sc = list(sc)
-        if "buckets" in t:
-            if len(sc) == 3:
-                raise ExperimentError(f"{where}: {label}: buckets given twice (scale and buckets)")
-            sc.append(_int(t, "buckets", None, where, label, lo=2))
-        out["scale"] = sc
-    elif "buckets" in t:
-        raise ExperimentError(f"{where}: {label}: buckets needs scale = [min, max]")
-    if "users" in t:
-        out["users"] = _path(t["users"], base_dir, where, f"{label} users")
-    if t.get("single_user") is True:  # `single_user = true`: the source's label names the one pseudo-rater
-        t = {**t, "single_user": str(t.get("name", "test"))}
-    for key in ("criterion", "criterion_column", "user_column", "image_column", "single_user", "where"):
-        if key in t:
-            if not isinstance(t[key], str) or not t[key].strip():
-                raise ExperimentError(f"{where}: {label} {key} must be a non-empty string")
-            out[key] = t[key].strip()
-    col = t.get("rating_column", t.get("score_column"))
-    if col is not None:
-        out["rating_column"] = str(col)
-    if "duplicates" in t:
-        if t["duplicates"] not in ("error", "mean", "first", "last"):
-            raise ExperimentError(f"{where}: {label} duplicates must be error, mean, first or last")
-        out["duplicates"] = t["duplicates"]
-    if "where" in out and "users" not in out:
-        raise ExperimentError(f"{where}: {label}: where = {out['where']!r} filters people by traits, "
-                              f"so it needs users = \"<traits CSV>\"")
-    if "max_images" in t:
-        out["max_images"] = _int(t, "max_images", None, where, label, lo=1)
-    return out
-
-
-def _check_keys(d: Dict[str, Any], allowed, where: str, label: str) -> None:
-    unknown = sorted(set(d) - set(allowed))
-    if unknown:
-        raise ExperimentError(f"{where}: unknown key(s) {unknown} in {label}; allowed: {sorted(allowed)}")
-
-
-def _path(v, base_dir: Path, where: str, label: str) -> Path:
-    if not isinstance(v, str) or not v:
-        raise ExperimentError(f"{where}: {label} must be a path string")
-    p = Path(v).expanduser()
-    return p if p.is_absolute() else (base_dir / p).resolve()
-
-
-def _list(v, where: str, label: str) -> list:
-    if not isinstance(v, list):
-        raise ExperimentError(f"{where}: {label} must be a list, got {v!r}")
-    return v
-
-
-def _int(d, key, default, where, label, lo=None):
-    v = d.get(key, default)
-    if v is None:
-        return None
-    if not isinstance(v, int) or isinstance(v, bool) or (lo is not None and v < lo):
-        raise ExperimentError(f"{where}: {label} {key} must be a whole number"
-                              f"{f' >= {lo}' if lo is not None else ''}, got {v!r}")
-    return v
-
-
-def _opt_bool(d, key, where, label) -> Optional[bool]:
-    if key not in d:
-        return None
-    if not isinstance(d[key], bool):
-        raise ExperimentError(f"{where}: {label} {key} must be true or false")
-    return d[key]

@@ -27,7 +27,7 @@ import pandas as pd
 
 from piaa.evaluation.experiment import Experiment, ExperimentError
 from piaa.evaluation.methods.base import TaskSource
-from piaa.evaluation.sources import LoadedSource, image_paths, sample_images, stable_hash
+from piaa.data.sources import LoadedSource, image_paths, sample_images, stable_hash
 
 
 @dataclass
@@ -147,7 +147,7 @@ def _number_people(plans: List[FoldPlan]) -> List[FoldPlan]:
 def user_fold_assignment(users, spec) -> Dict[str, str]:
     """``user -> fold`` for the held-back-people protocol: from the ``user_folds`` CSV, or ``user_folds`` seeded
     random, equally sized folds named ``people1..N``."""
-    from piaa.evaluation.sources import read_folds
+    from piaa.data.sources import read_folds
 
     if isinstance(spec.user_folds, int):
         ids = np.array(sorted({str(u) for u in users}))

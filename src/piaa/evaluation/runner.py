@@ -33,7 +33,7 @@ from piaa.evaluation.experiment import Experiment, ExperimentError
 from piaa.evaluation.methods.base import FeatureProvider, FoldData, Method, ReferenceContext
 from piaa.evaluation.methods.registry import get_method_class, list_methods
 from piaa.evaluation.protocol import FoldPlan, draw_support, plan_folds
-from piaa.evaluation.sources import load_source, read_folds
+from piaa.data.sources import load_source, read_folds
 from piaa.metrics import plcc, srocc
 from piaa.state import atomic_write_bytes
 

@@ -43,7 +43,7 @@ from piaa.errors import PiaaError
 
 
 VERIFY_ATOL = 1e-4
-EXPORT_FORMAT_VERSION = "3"  # bump when the export procedure changes: old files are then ignored
+EXPORT_FORMAT_VERSION = "4"  # bump when the export procedure changes: old files are then ignored
 ONNX_OPSET = 17
 
 _ENGINES: Dict[str, Callable] = {}
@@ -176,17 +176,81 @@ def weights_digest(model) -> str:
 
 
 def export_key(backbone: str, cfg, variant: str, weights: str) -> str:
-    """File name of an export: readable prefix + hash of everything that can change the graph."""
-    import onnx
-    import torch
+    """File name of an export: readable prefix + hash of everything that can change the graph.
 
+    Library versions are read from the installed packages' metadata, so the key is computed without
+    importing torch (a verified export is then reused without torch at all; see ``OnnxEngine``).
+    """
     ident = {
         "backbone": backbone, "cfg": cfg.fingerprint(), "variant": variant, "weights": weights,
-        "torch": torch.__version__, "onnx": onnx.__version__, "opset": ONNX_OPSET,
+        "torch": _dist_version("torch"), "onnx": _dist_version("onnx"), "opset": ONNX_OPSET,
         "format": EXPORT_FORMAT_VERSION,
     }
     digest = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
     return f"{backbone}-{variant}-{digest}.onnx"
+
+
+def _dist_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "absent"
+
+
+def weights_file_digest(backbone: str) -> Optional[str]:
+    """Hash of the backbone's weights *file* when its registry entry names one (no torch needed), else None.
+
+    The built-in EfficientNet-Lite constructors and ``register_local_backbone`` publish the file through
+    ``constructor.weights_file()``; any other constructor is identified by ``weights_digest`` of the loaded
+    network instead (which needs torch).
+    """
+    from piaa.backbones.registry import get_entry
+
+    finder = getattr(get_entry(backbone).constructor, "weights_file", None)
+    if finder is None:
+        return None
+    try:
+        path = Path(finder())
+        h = hashlib.blake2b(digest_size=16)
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    except (OSError, ImportError):
+        return None  # the constructor will report the missing weights itself
+    return "file:" + h.hexdigest()
+
+
+def reference_path(export_path: Path) -> Path:
+    """Eager outputs on the verification batch, saved beside an export once it has verified."""
+    return Path(export_path).with_name(Path(export_path).stem + ".ref.npz")
+
+
+def _save_reference(path: Path, batch: np.ndarray, ref: np.ndarray, tol: float) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=path.stem + ".", suffix=".tmp", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, batch_digest=np.array(_digest(batch)), reference=ref, tolerance=np.array(tol))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _load_reference(path: Path, batch: np.ndarray):
+    """(reference outputs, tolerance) saved for this verification batch, or None."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if str(z["batch_digest"]) != _digest(batch):
+                return None
+            return z["reference"].astype(np.float32), float(z["tolerance"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _digest(a: np.ndarray) -> str:
+    return hashlib.blake2b(np.ascontiguousarray(a).tobytes(), digest_size=16).hexdigest()
 
 
 def _pool_accurately(x):
@@ -332,13 +396,20 @@ class OnnxEngine:
                  concurrency: Optional[int] = None, cache_dir: Optional[Path] = None):
         import onnxruntime as ort
 
-        from piaa.backbones import create_backbone
+        from piaa.backbones import get_pretrained_cfg
 
-        set_torch_threads()
-        model = create_backbone(backbone)
-        cfg = model.cfg
+        cfg = get_pretrained_cfg(backbone)
         self.backbone, self.variant = backbone, variant
-        self.path = Path(cache_dir or onnx_cache_dir()) / export_key(backbone, cfg, variant, weights_digest(model))
+        model = None
+        weights = weights_file_digest(backbone)
+        if weights is None:
+            model = self._eager(backbone)
+            weights = weights_digest(model)
+        self.path = Path(cache_dir or onnx_cache_dir()) / export_key(backbone, cfg, variant, weights)
+        batch = verification_batch(cfg)
+        stored = _load_reference(reference_path(self.path), batch) if self.path.exists() else None
+        if stored is None and model is None:
+            model = self._eager(backbone)
         if not self.path.exists():
             export_onnx(model, variant, cfg.input_size, self.path)
 
@@ -346,31 +417,58 @@ class OnnxEngine:
         intra = intra_op_threads or _int_env("PIAA_ORT_THREADS") or cores
         self.intra_op_threads = max(1, intra)
         self.max_concurrency = concurrency or max(1, cores // self.intra_op_threads)
-        so = ort.SessionOptions()
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        so.intra_op_num_threads = self.intra_op_threads
-        so.inter_op_num_threads = 1
-        so.log_severity_level = 3
-        if self.intra_op_threads > 1:  # spinning workers steal the cores the decoders need
-            so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        so = session_options(self.intra_op_threads)
         try:
             self.session = ort.InferenceSession(str(self.path), so, providers=["CPUExecutionProvider"])
         except Exception:  # a damaged cache file: export again once
+            model = model if model is not None else self._eager(backbone)
+            stored = None
             self.path.unlink(missing_ok=True)
             export_onnx(model, variant, cfg.input_size, self.path)
             self.session = ort.InferenceSession(str(self.path), so, providers=["CPUExecutionProvider"])
         self._input = self.session.get_inputs()[0].name
 
-        self.verified_max_abs_diff, self.verify_tolerance = verify_against_eager(self, model, variant, cfg)
+        if stored is not None:
+            # eager's outputs on the verification batch were saved when this export first verified: the same
+            # check as below, without importing torch (start-up of `piaa score` on a warm cache)
+            self.verified_max_abs_diff, self.verify_tolerance = verify_against_reference(self, batch, *stored)
+        else:
+            self.verified_max_abs_diff, self.verify_tolerance, ref = verify_against_eager(
+                self, model, variant, cfg, return_reference=True)
+            _save_reference(reference_path(self.path), batch, ref, self.verify_tolerance)
+
+    @staticmethod
+    def _eager(backbone: str):
+        from piaa.backbones import create_backbone
+
+        set_torch_threads()
+        return create_backbone(backbone)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         out = self.session.run(None, {self._input: np.ascontiguousarray(batch, dtype=np.float32)})[0]
         return out.astype(np.float32, copy=False)
 
 
-def verify_against_eager(engine, model, variant: str, cfg) -> tuple:
-    """Run ``verification_batch`` through ``engine`` and the eager model; return (max abs diff, tolerance).
+def session_options(intra_op_threads: int):
+    """ONNX Runtime options of every piaa session: all graph optimizations, sequential execution, and
+    worker threads that sleep instead of spinning when there is more than one (spinning steals the cores the
+    decoders need)."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.intra_op_num_threads = intra_op_threads
+    so.inter_op_num_threads = 1
+    so.log_severity_level = 3
+    if intra_op_threads > 1:
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return so
+
+
+def verify_against_eager(engine, model, variant: str, cfg, return_reference: bool = False) -> tuple:
+    """Run ``verification_batch`` through ``engine`` and the eager model; return (max abs diff, tolerance)
+    (and eager's outputs with ``return_reference``).
 
     The tolerance is ``VERIFY_ATOL`` (1e-4). Only where eager float32 is itself not that exact -- large
     unpooled activations ("trunkK", values up to ~40 in EfficientNet-Lite) -- it becomes twice eager's own
@@ -397,6 +495,17 @@ def verify_against_eager(engine, model, variant: str, cfg) -> tuple:
         raise EngineVerificationError(
             f"{engine.name} export of {variant} features ({getattr(engine, 'path', '')}) differs from eager "
             f"PyTorch: max abs diff {diff:.3g} > tolerance {tol:.3g}")
+    return (diff, tol, ref) if return_reference else (diff, tol)
+
+
+def verify_against_reference(engine, batch: np.ndarray, ref: np.ndarray, tol: float) -> tuple:
+    """The check of ``verify_against_eager`` against eager outputs saved earlier for the same batch."""
+    got = engine(batch)
+    diff = float(np.max(np.abs(got - ref))) if got.shape == ref.shape and ref.size else float("inf")
+    if not diff <= tol:
+        raise EngineVerificationError(
+            f"{engine.name} export of {engine.variant} features ({getattr(engine, 'path', '')}) differs from "
+            f"the saved eager PyTorch outputs: max abs diff {diff:.3g} > tolerance {tol:.3g}")
     return diff, tol
 
 

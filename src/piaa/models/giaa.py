@@ -25,7 +25,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from piaa.data.ratings import Scale
+from piaa.data.scale import Scale
 
 STATE_KIND = "piaa.GenericHead"
 STATE_VERSION = 1

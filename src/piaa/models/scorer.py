@@ -15,43 +15,62 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, List, Optional, Sequence
 
 import numpy as np
+
+from piaa.catalogue import Asset, asset_path, default_asset, list_assets
+from piaa.paths import assets_dir
+from piaa.registry import Registry
 
 if TYPE_CHECKING:  # imported where used: listing models must not load pandas (piaa models <= 0.5 s)
     from piaa.models.giaa import GenericHead
 
 MODEL_KIND = "piaa.ScoringModel"
-DEFAULT_MODEL = "oasis-beauty-lite0"
-ASSET_DIR = Path(__file__).resolve().parents[1] / "assets" / "models"
+ASSET_DIR = assets_dir() / "models"
 
 
-def _builtin_files() -> Dict[str, Path]:
-    if not ASSET_DIR.is_dir():
-        return {}
-    return {p.stem: p for p in sorted(ASSET_DIR.glob("*.npz"))}
+def _is_asset(entry) -> bool:
+    return isinstance(entry, Asset)
+
+
+SCORING_MODELS: Registry = Registry("scoring model")
+for _a in list_assets("scorer"):
+    SCORING_MODELS.register(_a.name, _a, aliases=_a.aliases)
+DEFAULT_MODEL = default_asset("scorer").name
+
+
+def register_scoring_model(name: str, path, *, aliases=(), override: bool = False) -> None:
+    """Make a model file of one's own loadable by name (``load_scorer(name)``, ``piaa score --model name``)."""
+    SCORING_MODELS.register(name, Path(path).expanduser(), aliases=aliases, override=override)
+
+
+def _entry_path(entry) -> Path:
+    return entry.path if _is_asset(entry) else Path(entry)
 
 
 def list_models() -> List[str]:
-    """Names of the built-in scoring models (the default first)."""
-    names = list(_builtin_files())
+    """Names of the scoring models whose files are present (the default first)."""
+    names = [n for n in SCORING_MODELS.names() if _entry_path(SCORING_MODELS.get(n)).is_file()]
     return sorted(names, key=lambda n: (n != DEFAULT_MODEL, n))
 
 
 def model_path(name: Optional[str] = None) -> Path:
-    """File of a built-in model name (None or "default" = the default model) or an existing ``.npz`` path."""
+    """File of a scoring model name (None or "default" = the default model) or an existing ``.npz`` path."""
     name = DEFAULT_MODEL if name in (None, "", "default") else str(name)
-    files = _builtin_files()
-    if name in files:
-        return files[name]
+    if name in SCORING_MODELS:
+        entry = SCORING_MODELS.get(name)
+        if _is_asset(entry):
+            return asset_path(entry.name)
+        if not Path(entry).is_file():
+            raise FileNotFoundError(f"scoring model {name!r}: file not found: {entry}")
+        return Path(entry)
     p = Path(name).expanduser()
     if p.suffix == ".npz" or os.sep in name or (os.altsep and os.altsep in name):
         if not p.is_file():
             raise FileNotFoundError(f"scoring model file not found: {name}")
         return p
-    known = ", ".join(list_models()) or "(none installed)"
-    raise KeyError(f"unknown scoring model {name!r}; available: {known} (or pass a model .npz file)")
+    return _entry_path(SCORING_MODELS.get(name))  # raises UnknownNameError with "did you mean"
 
 
 def read_model_file(path) -> dict:

@@ -200,7 +200,7 @@ def _indent_of(prev_text: Optional[str]) -> str:
     return ""
 
 
-_PREFERRED = {NS_PIAA: PIAA_PREFIX, NS_XMP: "xmp", NS_RDF: "rdf", NS_X: "x"}
+_PREFERRED = {NS_PIAA: PIAA_PREFIX, NS_XMP: "xmp", NS_RDF: "rdf", NS_X: "x", "http://purl.org/dc/elements/1.1/": "dc"}
 
 
 def _write(out: List[str], elem, decls, scope: Dict[str, str], indent: str) -> None:

@@ -8,8 +8,11 @@ Rules, per photo:
 2. Without a sidecar a new one is created next to the photo, ``photo.jpg.xmp`` (darktable / digiKam default)
    or ``photo.xmp`` with ``style="lightroom"``. Image files themselves are never opened for writing.
 3. A rating is the person's when ``xmp:Rating`` is set (≠ 0) and our marker ``piaa:PredictedRating`` is absent
-   or differs from it (the person changed our prediction). The person's rating is kept unless ``overwrite``.
-   A rating set inside the photo (embedded XMP) counts too: a new sidecar would override it in darktable.
+   or differs from it (the person changed our prediction). The person's rating is kept unless ``overwrite``,
+   and then backed up in ``piaa:OriginalRating`` (restored by :func:`clear_predictions`). The same holds for
+   colour labels (``xmp:Label`` / ``piaa:PredictedLabel``). A rating set inside the photo (embedded XMP)
+   counts too: a new sidecar would override it in darktable. Predictions can be written as stars, a colour
+   label or a keyword (:mod:`piaa.profiles.xmp_marks`).
 4. Every write is atomic (temporary file in the same folder, fsync, rename) and keeps the file's permissions.
 """
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 from piaa.profiles.xmp import XMPError, describe_rating, new_packet
+from piaa.profiles.xmp_marks import Mark, apply_mark, persons_value, prediction_mark
 from piaa.profiles.xmp_files import default_sidecar, find_sidecar, read_embedded_xmp, read_sidecar
 
 
@@ -28,61 +32,95 @@ from piaa.profiles.xmp_files import default_sidecar, find_sidecar, read_embedded
 class XmpAction:
     image: str
     sidecar: str
-    stars: int
+    stars: Optional[int]
     action: str                 # create | update | unchanged | keep | error
     reason: str
     previous: Optional[float] = None
+    mark: Optional[Mark] = None
+    info: Optional[dict] = None  # extra piaa:* notes written with the mark (Cull, CullGroup, ...)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["mark"] = None if self.mark is None else f"{self.mark.kind}:{self.mark.value}"
+        return d
+
+    def what(self) -> str:
+        return self.mark.describe() if self.mark is not None else f"{self.stars}★"
 
     def describe(self, dry_run: bool) -> str:
         verb = {"create": "would create" if dry_run else "created",
                 "update": "would update" if dry_run else "updated",
                 "unchanged": "unchanged", "keep": "kept", "error": "skipped"}[self.action]
         if self.action in ("keep", "error"):
-            return f"{verb:<12} {self.sidecar}  {self.reason}; predicted {self.stars}★"
-        return f"{verb:<12} {self.sidecar}  {self.stars}★  ({self.reason})"
+            return f"{verb:<12} {self.sidecar}  {self.reason}; piaa's mark would be {self.what()}"
+        return f"{verb:<12} {self.sidecar}  {self.what()}  ({self.reason})"
 
 
 def plan_writes(records: Sequence[dict], profile: Optional[str] = None, overwrite: bool = False,
-                style: str = "darktable") -> List[XmpAction]:
-    """Decide, without writing, what happens to each ranked record (``path``, ``stars``, ``score``)."""
+                style: str = "darktable", mark: str = "rating") -> List[XmpAction]:
+    """Decide, without writing, what happens to each ranked record (``path``, ``stars``, ``score``).
+
+    ``mark``: how predicted stars are written — ``rating`` (xmp:Rating), ``label`` (a colour label, see
+    :data:`piaa.profiles.xmp_marks.STAR_LABELS`) or ``keyword``. A record may instead carry its own ``mark``
+    (a :class:`~piaa.profiles.xmp_marks.Mark`; ``piaa cull`` does) and ``info`` (extra piaa:* notes).
+    """
     actions = []
     for rec in records:
-        if rec.get("error") or not rec.get("stars"):
+        mk = rec.get("mark")
+        if rec.get("error") or (mk is None and not rec.get("stars")):
             continue
         img = Path(rec["path"])
-        stars = int(rec["stars"])
+        stars = int(rec["stars"]) if rec.get("stars") else None
+        mk = mk or prediction_mark(stars, mark)
+        info = rec.get("info")
         side = find_sidecar(img)
         if side is not None:
             try:
                 pkt = read_sidecar(side)
                 current = pkt.rating()
             except XMPError as exc:
-                actions.append(XmpAction(str(img), str(side), stars, "error", f"cannot read sidecar: {exc.reason}"))
+                actions.append(XmpAction(str(img), str(side), stars, "error", f"cannot read sidecar: {exc.reason}",
+                                         mark=mk, info=info))
                 continue
-            marker = pkt.predicted_marker()
-            person = current not in (None, 0) and (marker is None or marker != current)
-            if person and not overwrite:
+            person = persons_value(pkt, mk.kind)
+            what = "rating " + describe_rating(current) if mk.kind == "rating" else f"{mk.kind} {person}"
+            if person is not None and not overwrite:
                 actions.append(XmpAction(str(img), str(side), stars, "keep",
-                                         f"your rating {describe_rating(current)} is kept (--overwrite replaces it)",
-                                         current))
-            elif current == stars and marker == stars:
-                actions.append(XmpAction(str(img), str(side), stars, "unchanged", "already predicted", current))
+                                         f"your {what} is kept (--overwrite replaces it)", current, mk, info))
+            elif _already(pkt, mk):
+                actions.append(XmpAction(str(img), str(side), stars, "unchanged", "already marked", current, mk,
+                                         info))
             else:
-                why = f"was {describe_rating(current)}" + (" (set by you; --overwrite)" if person else "")
-                actions.append(XmpAction(str(img), str(side), stars, "update", why, current))
+                why = (f"was {describe_rating(current)}" if mk.kind == "rating" else "marked") \
+                    + (f" (your {what} is backed up in piaa:Original*; --overwrite)" if person is not None else "")
+                actions.append(XmpAction(str(img), str(side), stars, "update", why, current, mk, info))
             continue
-        embedded = _embedded_rating(img)
+        embedded = _embedded_rating(img) if mk.kind == "rating" else None
         target = default_sidecar(img, style)
         if embedded not in (None, 0) and not overwrite:
             actions.append(XmpAction(str(img), str(target), stars, "keep",
                                      f"your rating {describe_rating(embedded)} inside the photo is kept "
-                                     "(--overwrite writes a sidecar anyway)", embedded))
+                                     "(--overwrite writes a sidecar anyway)", embedded, mk, info))
             continue
-        actions.append(XmpAction(str(img), str(target), stars, "create", "new sidecar", embedded))
+        actions.append(XmpAction(str(img), str(target), stars, "create", "new sidecar", embedded, mk, info))
     return actions
+
+
+def _already(pkt, mk: Mark) -> bool:
+    from piaa.profiles.xmp_marks import LABEL, P_KEYWORD, P_LABEL, P_RATING, RATING, get_prop, keywords
+
+    if mk.kind == "keyword":
+        return get_prop(pkt, P_KEYWORD) == mk.value and mk.value in keywords(pkt)
+    tag, ptag = (RATING, P_RATING) if mk.kind == "rating" else (LABEL, P_LABEL)
+    cur, ours = get_prop(pkt, tag), get_prop(pkt, ptag)
+    if cur is None or ours is None:
+        return False
+    if mk.kind == "rating":
+        try:
+            return float(cur) == float(ours) == float(mk.value)
+        except ValueError:
+            return False
+    return cur == ours == mk.value
 
 
 def apply_writes(actions: Sequence[XmpAction], scores: dict, profile: Optional[str] = None) -> List[XmpAction]:
@@ -94,12 +132,79 @@ def apply_writes(actions: Sequence[XmpAction], scores: dict, profile: Optional[s
             continue
         try:
             pkt = read_sidecar(a.sidecar) if a.action == "update" else new_packet(a.sidecar)
-            pkt.set_predicted(a.stars, scores.get(a.image, float("nan")), profile)
+            score = scores.get(a.image)
+            info = {"Score": None if score is None else f"{float(score):.6g}", "Profile": profile or None}
+            info.update(a.info or {})
+            apply_mark(pkt, a.mark or prediction_mark(a.stars), overwrite=True, info=info)
             write_atomic(a.sidecar, pkt.to_bytes(), exclusive=a.action == "create")
             done.append(a)
         except (XMPError, OSError, ValueError) as exc:
-            done.append(XmpAction(a.image, a.sidecar, a.stars, "error", f"write failed: {exc}", a.previous))
+            done.append(XmpAction(a.image, a.sidecar, a.stars, "error", f"write failed: {exc}", a.previous, a.mark,
+                                  a.info))
     return done
+
+
+def clear_predictions(paths: Sequence, recursive: bool = False, dry_run: bool = False) -> List[dict]:
+    """Remove what piaa wrote (predicted stars / labels / keywords, cull marks, piaa:* notes) from the sidecars
+    of ``paths`` (folders: every ``*.xmp`` in them; image files: their sidecars). A person's value piaa had
+    replaced is restored; a value the person changed since is theirs and stays; a sidecar piaa created that is
+    empty afterwards is deleted. Returns one record per sidecar looked at: ``sidecar``, ``action``
+    (``cleared`` | ``deleted`` | ``none`` | ``error``), ``changes``."""
+    from piaa.profiles.xmp_marks import clear_marks, created_by_piaa, is_empty
+
+    out = []
+    for side in _sidecars_of(paths, recursive):
+        try:
+            pkt = read_sidecar(side)
+        except XMPError as exc:
+            out.append({"sidecar": str(side), "action": "error", "changes": [f"cannot read: {exc.reason}"]})
+            continue
+        changes = clear_marks(pkt)
+        if not changes:
+            out.append({"sidecar": str(side), "action": "none", "changes": []})
+            continue
+        action = "deleted" if created_by_piaa(pkt) and is_empty(pkt) else "cleared"
+        try:
+            if not dry_run:
+                if action == "deleted":
+                    os.unlink(side)
+                else:
+                    write_atomic(side, pkt.to_bytes())
+        except OSError as exc:
+            out.append({"sidecar": str(side), "action": "error", "changes": [f"write failed: {exc}"]})
+            continue
+        out.append({"sidecar": str(side), "action": action, "changes": changes})
+    return out
+
+
+def _sidecars_of(paths, recursive: bool) -> List[Path]:
+    from piaa.profiles.xmp_files import is_sidecar, sidecar_candidates
+
+    found, seen = [], set()
+
+    def add(p: Path):
+        k = p.absolute()
+        if k not in seen and p.is_file():
+            seen.add(k)
+            found.append(p)
+
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            walker = os.walk(p) if recursive else [(str(p), [], os.listdir(p))]
+            for root, dirs, files in walker:
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for f in sorted(files):
+                    if not f.startswith(".") and is_sidecar(f):
+                        add(Path(root) / f)
+        elif is_sidecar(p):
+            add(p)
+        elif p.exists():
+            for c in sidecar_candidates(p):
+                add(c)
+        else:
+            raise FileNotFoundError(f"no such file or folder: {str(p)!r}")
+    return found
 
 
 def _embedded_rating(img: Path) -> Optional[float]:

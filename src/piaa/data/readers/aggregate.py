@@ -43,7 +43,7 @@ def _ava_votes(t: Table, count_cols):
     return counts, total, mean, std
 
 
-def read_ava(path, ilgnet_train=None, ilgnet_test=None, **_ignored) -> RatingsDataset:
+def read_ava(path, ilgnet_train=None, ilgnet_test=None) -> RatingsDataset:
     """AVA (Murray et al. 2012) in its published layout.
 
     * ``AVA.txt`` — per the database's README: col 1 index, col 2 image id, cols 3–12 counts of ratings 1..10,
@@ -135,7 +135,7 @@ def read_ava(path, ilgnet_train=None, ilgnet_test=None, **_ignored) -> RatingsDa
 
 
 # ---------------------------------------------------------------- KonIQ-10k ----------------------------------------
-def read_koniq10k(path, **_ignored) -> RatingsDataset:
+def read_koniq10k(path) -> RatingsDataset:
     """KonIQ-10k: ``koniq10k_scores_and_distributions.csv`` (image_name, c1..c5, c_total, MOS, SD, MOS_zscore)
     or ``koniq10k_scores.csv`` (image_name, MOS_zscore, MOS). MOS on 1–5 (5 buckets); MOS_zscore (0–100) kept in
     ``image_info``. The distributions file's vote counts become ``dist_0..dist_4``; a ``set`` column, if present,
@@ -172,7 +172,7 @@ def read_koniq10k(path, **_ignored) -> RatingsDataset:
 
 
 # ---------------------------------------------------------------- SPAQ ---------------------------------------------
-def read_spaq(path, scene_labels=True, **_ignored) -> RatingsDataset:
+def read_spaq(path, scene_labels=True) -> RatingsDataset:
     """SPAQ: ``MOS and Image attribute scores.csv`` (``Image name, MOS, Brightness, Colorfulness, Contrast,
     Noisiness, Sharpness``; UTF-8 with BOM), all on 0–100 (integer slider, 101 buckets). If the CSV is absent the
     published ``.xlsx`` with the same columns is read. ``Scene category labels.xlsx`` (scene weights per image)
@@ -213,7 +213,7 @@ def read_spaq(path, scene_labels=True, **_ignored) -> RatingsDataset:
 
 
 # ---------------------------------------------------------------- TAD66K -------------------------------------------
-def read_tad66k(path, **_ignored) -> RatingsDataset:
+def read_tad66k(path) -> RatingsDataset:
     """TAD66K: ``train.csv`` / ``test.csv`` (``image, score``), mean scores on 1–10 (10 buckets), each file an
     image split. (The release also has per-theme files; only the two split files are read.)"""
     root = path if os.path.isdir(path) else os.path.dirname(path)
@@ -246,7 +246,7 @@ AADB_SPLITS = {"train": "imgListTrainRegression_score.txt", "validation": "imgLi
                "test": "imgListTestNewRegression_score.txt"}
 
 
-def read_aadb(path, per_rater=None, **_ignored) -> RatingsDataset:
+def read_aadb(path, per_rater=None) -> RatingsDataset:
     """AADB (Kong et al. 2016): ``imgListFiles_label/imgList{Train,Validation,TestNew}Regression_score.txt``, lines
     ``<image file> <score>`` with the averaged score normalised to 0–1 (ratings were 1–5, hence 5 buckets at
     0, .25, ... 1); each file is an image split. Per-attribute files (``..._<attribute>.txt``) are not read.

@@ -14,7 +14,7 @@ SCALE = Scale(1.0, 5.0, 5)
 STUDY_FILES = {1: "ratings_study1.csv", 2: "ratings_study2.csv"}
 
 
-def read_avt_ai(path, study=None, criterion=None, duplicates="last", **_ignored) -> RatingsDataset:
+def read_avt_ai(path, study=None, criterion=None, duplicates="last") -> RatingsDataset:
     """``ratings_study1.csv`` / ``ratings_study2.csv`` (user, image, rating_type, rating 1–5, timestamp).
 
     ``criterion`` column = ``rating_type`` (study 1: image_appeal, realism, prompt_matching; study 2:

@@ -65,7 +65,7 @@ def _read_names(path):
     return ids, lines
 
 
-def read_biq2021(path, images_root=None, **_ignored) -> RatingsDataset:
+def read_biq2021(path, images_root=None) -> RatingsDataset:
     """BIQ2021 from its folder (or its ``train.csv``); see the module doc for the layout."""
     root = path if os.path.isdir(path) else os.path.dirname(path)
     train = find_file(path, "train.csv", "Train.csv", what="BIQ2021 train.csv (image,mos)")

@@ -26,7 +26,7 @@ def _read_subsets(path):
     return t, pd.Series(subsets, index=images)
 
 
-def read_oasis_beauty(path, subsets=None, images_root=None, duplicates="error", **_ignored) -> RatingsDataset:
+def read_oasis_beauty(path, subsets=None, images_root=None, duplicates="error") -> RatingsDataset:
     """``ratings.csv`` (user, image, rating 1–7) + ``users.csv`` traits of the OASIS-beauty study.
 
     Splits: the four image subsets ``subset1..subset4`` (from ``../oasis/subsets.csv`` or ``subsets=``) as
@@ -74,7 +74,7 @@ def read_oasis_beauty(path, subsets=None, images_root=None, duplicates="error", 
                           split_kinds=kinds, images_root=images_root, notes=notes, source_files=files)
 
 
-def read_oasis_norms(path, **_ignored) -> RatingsDataset:
+def read_oasis_norms(path) -> RatingsDataset:
     """OASIS ``norms.csv``: valence and arousal means (1–7) as AGGREGATE_USER rows with ``criterion``."""
     npath = find_file(path, "norms.csv", what="OASIS norms")
     root = os.path.dirname(npath)

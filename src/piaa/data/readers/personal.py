@@ -20,7 +20,7 @@ def _check_users_known(path, lines, ids, known, what):
 
 
 # ---------------------------------------------------------------- FLICKR-AES ---------------------------------------
-def read_flickr_aes(path, test_workers=None, duplicates="error", **_ignored) -> RatingsDataset:
+def read_flickr_aes(path, test_workers=None, duplicates="error") -> RatingsDataset:
     """FLICKR-AES (Ren et al., ICCV 2017).
 
     * ``FLICKR-AES_image_labeled_by_each_worker.csv`` — header ``worker, imagePair, score`` (the published file has
@@ -80,7 +80,7 @@ PARA_ATTRS = ["qualityScore", "compositionScore", "colorScore", "dofScore", "lig
               "semantic"]
 
 
-def read_para(path, criterion="aestheticScore", duplicates="error", **_ignored) -> RatingsDataset:
+def read_para(path, criterion="aestheticScore", duplicates="error") -> RatingsDataset:
     """PARA (Yang et al., CVPR 2022) as released (``annotation/`` + ``userset/`` + ``validation_images.txt``).
 
     * ``annotation/PARA-Images.csv`` — one row per (user, image): ``sessionId, imageName, userId,
@@ -177,7 +177,7 @@ def read_para(path, criterion="aestheticScore", duplicates="error", **_ignored) 
 
 
 # ---------------------------------------------------------------- PsychoFlickr -------------------------------------
-def read_psychoflickr(path, traits=None, **_ignored) -> RatingsDataset:
+def read_psychoflickr(path, traits=None) -> RatingsDataset:
     """PsychoFlickr (Cristani et al. / Segalin et al.): 300 Flickr users, each with 200 "favourite" images and
     Big-Five questionnaires.
 
@@ -224,7 +224,7 @@ def read_psychoflickr(path, traits=None, **_ignored) -> RatingsDataset:
 
 
 # ---------------------------------------------------------------- REAL-CUR -----------------------------------------
-def read_real_cur(path, duplicates="error", **_ignored) -> RatingsDataset:
+def read_real_cur(path, duplicates="error") -> RatingsDataset:
     """REAL-CUR (Ren et al., ICCV 2017): 14 real users' own photo albums, each photo scored 1–5 by its owner.
 
     The release's file layout could not be confirmed from public sources. Read here: one label file per user in

@@ -1,41 +1,47 @@
-"""Evaluation methods by name (``methods = ["generic", "probe", ...]`` in an experiment file)."""
+"""Evaluation methods by name (``methods = ["generic", "probe", ...]`` in an experiment file).
+
+A method is a :class:`~piaa.evaluation.methods.base.Method` subclass with a ``name`` (and optionally
+``aliases``), registered with ``@register_method``. The registry is a :class:`piaa.registry.Registry`:
+tests remove a stand-in with ``METHODS.unregister(name)``.
+"""
 from __future__ import annotations
 
-from piaa.plugins import import_plugins
-from typing import Dict
-
 from piaa.evaluation.methods.base import Method
+from piaa.registry import Registry
 
-_REGISTRY: Dict[str, type] = {}
-_KNOWN_MODULES = (
-    "piaa.evaluation.methods.baselines",      # generic, probe, crowd-oracle
-    "piaa.evaluation.methods.pa_iaa",         # pa-iaa, mt-iaa (+ variants)
-    "piaa.evaluation.methods.task_vectors",   # task-vectors and its ablations
-    "piaa.evaluation.methods.prior_probe",    # probe-prior (probe with a population taste prior)
+
+def _check_method(name: str, cls) -> None:
+    if not (isinstance(cls, type) and issubclass(cls, Method) and cls.name):
+        raise TypeError("register_method expects a Method subclass with a name")
+
+
+METHODS: Registry[type] = Registry(
+    "method",
+    plugins=(
+        "piaa.evaluation.methods.baselines",      # generic, probe, crowd-oracle
+        "piaa.evaluation.methods.pa_iaa",         # pa-iaa, mt-iaa (+ variants)
+        "piaa.evaluation.methods.task_vectors",   # task-vectors and its ablations
+        "piaa.evaluation.methods.prior_probe",    # probe-prior (probe with a population taste prior)
+    ),
+    validate=_check_method,
 )
 
 
-def register_method(cls: type) -> type:
-    if not (isinstance(cls, type) and issubclass(cls, Method) and cls.name):
-        raise TypeError("register_method expects a Method subclass with a name")
-    _REGISTRY[cls.name] = cls
-    return cls
+def register_method(cls: type = None, *, override: bool = False):
+    """Class decorator: register a Method subclass under its ``name`` (and its ``aliases``, if any)."""
+    def deco(c: type) -> type:
+        _check_method(getattr(c, "name", ""), c)
+        return METHODS.register(c.name, c, aliases=tuple(getattr(c, "aliases", ())), override=override)
 
-
-def _load_known() -> None:
-    import_plugins(_KNOWN_MODULES)
+    return deco if cls is None else deco(cls)
 
 
 def list_methods() -> list:
-    _load_known()
-    return sorted(_REGISTRY)
+    return METHODS.names()
 
 
 def get_method_class(name: str) -> type:
-    _load_known()
-    if name not in _REGISTRY:
-        raise KeyError(f"unknown method {name!r}; known methods: {', '.join(sorted(_REGISTRY)) or 'none'}")
-    return _REGISTRY[name]
+    return METHODS.get(name)
 
 
 def make_method(name: str, **options) -> Method:

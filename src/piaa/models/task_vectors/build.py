@@ -7,13 +7,15 @@ from typing import Callable, List, Optional
 
 import numpy as np
 
+from piaa.catalogue import asset_path, default_asset
 from piaa.models.task_vectors.bank import TaskBank
 from piaa.models.task_vectors.net import build_top, get_params, softmax_np, forward_logits, set_params
 from piaa.models.task_vectors.spec import TaskModelSpec
 from piaa.models.task_vectors.tasks import TaskData, drop_missing
 from piaa.models.task_vectors.train import TrainConfig, train_task_model
 
-DEFAULT_BANK_DIR = Path(__file__).resolve().parents[2] / "assets" / "task_bank_default"
+DEFAULT_BANK = default_asset("task-bank")
+DEFAULT_BANK_DIR = DEFAULT_BANK.path
 
 
 def build_bank(spec: TaskModelSpec, tasks: List[TaskData], inputs: Callable[[List[Path]], np.ndarray],
@@ -137,10 +139,7 @@ def task_priors(bank: TaskBank, ratings, inputs: Callable, min_ratings: int = 10
 def load_default_bank() -> TaskBank:
     """The bank shipped in ``piaa/assets`` (all-OASIS tasks), built by
     ``piaa tasks train configs/tasks_oasis.toml --output src/piaa/assets/task_bank_default``."""
-    if not (DEFAULT_BANK_DIR / "bank.json").exists():
-        raise FileNotFoundError(f"the default task bank is missing at {DEFAULT_BANK_DIR}; rebuild it with "
-                                "`piaa tasks train configs/tasks_oasis.toml --output src/piaa/assets/task_bank_default`")
-    return TaskBank.load(DEFAULT_BANK_DIR)
+    return TaskBank.load(asset_path(DEFAULT_BANK.name, kind="task-bank"))
 
 
 def resolve_bank(bank) -> TaskBank:

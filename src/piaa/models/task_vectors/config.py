@@ -46,8 +46,8 @@ def _read_toml(path: Path) -> dict:
 
 def load_task_config(path) -> Tuple[TaskModelSpec, TrainConfig, str, List[TaskData], List[str], object]:
     """(spec, training config, tau dtype, tasks, warnings, prior ratings or None) of a config file."""
-    from piaa.evaluation.experiment import ExperimentError, TaskSpec, _TASK_KEYS, _check_keys, _source_fields
-    from piaa.evaluation.sources import load_source
+    from piaa.data.source_spec import TASK_KEYS, ExperimentError, TaskSpec, check_keys, source_fields
+    from piaa.data.sources import load_source
 
     path = Path(path)
     raw = _read_toml(path)
@@ -78,10 +78,10 @@ def load_task_config(path) -> Tuple[TaskModelSpec, TrainConfig, str, List[TaskDa
     for i, t in enumerate(tasks_raw):
         label = f"[[tasks]] {t.get('name', '#' + str(i + 1))!r}"
         try:
-            _check_keys(t, _TASK_KEYS, str(path), label)
+            check_keys(t, TASK_KEYS, str(path), label)
             if not t.get("name"):
                 raise ExperimentError(f"{path}: {label} needs a name")
-            ts = TaskSpec(**_source_fields(t, base, str(path), label), name=str(t["name"]),
+            ts = TaskSpec(**source_fields(t, base, str(path), label), name=str(t["name"]),
                           per_image=t.get("per_image"))
             src = load_source(ts, ts.name, warnings=warnings, per_image=ts.per_image)
         except ExperimentError as exc:

@@ -27,7 +27,7 @@ def train_default_model(output: Path, backbone: str = "efficientnet_lite0", vari
                         seed: int = 0, name: str = DEFAULT_MODEL,
                         data_dir: Optional[Path] = None, engine: str = "auto", progress: bool = True) -> dict:
     """Fit, check, and write the model file atomically; returns a summary (options, dtype, fp16 diff...)."""
-    from piaa.models.giaa_bench import extract_features, load_oasis
+    from piaa.bench.giaa import extract_features, load_oasis
     from piaa.state import save_state
 
     ds, images, subsets, paths = load_oasis(data_dir)

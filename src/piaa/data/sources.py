@@ -19,8 +19,8 @@ import pandas as pd
 from piaa.data._table import read_csv_table
 from piaa.data.csv_reader import read_ratings_csv, read_traits_csv
 from piaa.data.ratings import RatingsDataset
-from piaa.evaluation.experiment import ExperimentError, SourceSpec
-from piaa.evaluation.traits_filter import WhereError, filter_users
+from piaa.data.source_spec import ExperimentError, SourceSpec
+from piaa.data.traits_filter import WhereError, filter_users
 
 
 @dataclass

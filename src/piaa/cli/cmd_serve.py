@@ -1,0 +1,166 @@
+"""`piaa serve`: the rate-and-learn web app and HTTP API (piaa.service); `piaa serve users add NAME`."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _db_options(p: argparse.ArgumentParser, suppress: bool = False) -> None:
+    d = {"default": argparse.SUPPRESS} if suppress else {}
+    p.add_argument("--data-dir", metavar="PATH", help="where the server keeps its database and display copies "
+                   "(default: the piaa user data dir + /serve)", **d)
+    p.add_argument("--database-url", metavar="URL", help="postgresql://USER:PASS@HOST/DB for a team server "
+                   "(default: $PIAA_DATABASE_URL, else SQLite in the data dir)", **d)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("serve", help="web app + HTTP API: people rate photos and get their own ranking",
+                       description="Serve the rate-and-learn web page and its JSON API (OpenAPI at /docs). "
+                                   "Accounts: --allow-signup, or `piaa serve users add NAME`.")
+    p.add_argument("--library", action="append", metavar="DIR", default=[],
+                   help="a folder of photos to offer (walked recursively); repeat for several")
+    _db_options(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine "
+                   "only; put a TLS reverse proxy in front before opening it to a network)")
+    p.add_argument("--port", type=int, default=8765, help="default: 8765")
+    p.add_argument("--allow-signup", action="store_true", help="anyone who can reach the server may create an "
+                   "account (default: only `piaa serve users add`)")
+    p.add_argument("--allow-xmp-write", action="store_true", help="let signed-in people write their predicted "
+                   "stars into XMP sidecars beside the photos (never over a rating a person set)")
+    p.add_argument("--forwarded-allow-ips", default="127.0.0.1", metavar="IPS",
+                   help="reverse proxies whose X-Forwarded-* headers are trusted (default: 127.0.0.1)")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.set_defaults(func=run_serve)
+    us = p.add_subparsers(dest="serve_command", metavar="users")
+    users = us.add_parser("users", help="manage accounts: add / list / delete")
+    uu = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    add = uu.add_parser("add", help="create an account (asks for the password, or --password-stdin)")
+    add.add_argument("name")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    _db_options(add, suppress=True)
+    add.set_defaults(func=run_users_add)
+    ls = uu.add_parser("list", help="list accounts")
+    _db_options(ls, suppress=True)
+    ls.set_defaults(func=run_users_list)
+    rm = uu.add_parser("delete", help="delete an account with its ratings, comparisons, profile and tokens")
+    rm.add_argument("name")
+    _db_options(rm, suppress=True)
+    rm.set_defaults(func=run_users_delete)
+
+
+def _settings(args, libraries=()):
+    from piaa.service.app import Settings
+
+    kw = {"libraries": list(libraries), "database_url": getattr(args, "database_url", None)}
+    if getattr(args, "data_dir", None):
+        kw["data_dir"] = args.data_dir
+    return Settings(**kw)
+
+
+def _database(args):
+    from piaa.service.app import open_database
+
+    s = _settings(args)
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    return open_database(s)
+
+
+def run_serve(args) -> int:
+    from pathlib import Path
+
+    if not args.library:
+        print("piaa serve: give at least one --library DIR (a folder of photos)", file=sys.stderr)
+        return 2
+    for d in args.library:
+        if not Path(d).expanduser().is_dir():
+            print(f"piaa serve: library folder not found: {d}", file=sys.stderr)
+            return 2
+    if not 0 < args.port < 65536:
+        print(f"piaa serve: --port must be 1-65535, got {args.port}", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    from piaa.service.app import create_app
+
+    settings = _settings(args, args.library)
+    settings.allow_signup = args.allow_signup
+    settings.allow_xmp_write = args.allow_xmp_write
+    app = create_app(settings)
+    print(f"piaa serve: http://{args.host}:{args.port}/  (API docs at /docs; data in {settings.data_dir})",
+          file=sys.stderr, flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=True,
+                forwarded_allow_ips=args.forwarded_allow_ips, server_header=False)
+    return 0
+
+
+def run_users_add(args) -> int:
+    from piaa.service.api import UserExists, create_user
+    from piaa.service.security import check_password, check_username
+
+    try:
+        name = check_username(args.name)
+    except ValueError as exc:
+        print(f"piaa serve users add: {exc}", file=sys.stderr)
+        return 2
+    if args.password_stdin:
+        pw = sys.stdin.readline().rstrip("\r\n")
+    else:
+        import getpass
+
+        pw = getpass.getpass(f"password for {name}: ")
+        if getpass.getpass("again: ") != pw:
+            print("piaa serve users add: the passwords differ", file=sys.stderr)
+            return 2
+    try:
+        check_password(pw)
+    except ValueError as exc:
+        print(f"piaa serve users add: {exc}", file=sys.stderr)
+        return 2
+    db = _database(args)
+    try:
+        create_user(db, name, pw)
+    except UserExists:
+        print(f"piaa serve users add: the username {name!r} is taken", file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
+    print(f"created account {name}")
+    return 0
+
+
+def run_users_list(args) -> int:
+    from sqlalchemy import func, select
+
+    from piaa.service.db import Rating, User
+
+    db = _database(args)
+    with db.read() as s:
+        rows = s.execute(select(User.username, User.created_at, func.count(Rating.id))
+                         .outerjoin(Rating, Rating.user_id == User.id).group_by(User.id)
+                         .order_by(User.username_key)).all()
+    db.dispose()
+    for name, created, n in rows:
+        print(f"{name}\t{n} ratings\tsince {created:%Y-%m-%d}")
+    return 0
+
+
+def run_users_delete(args) -> int:
+    from sqlalchemy import delete
+
+    from piaa.service.db import Comparison, Rating, StoredProfile, Token, User
+
+    db = _database(args)
+    try:
+        with db.write() as s:
+            uid = s.scalar(User.__table__.select().with_only_columns(User.id)
+                           .where(User.username_key == args.name.lower()))
+            if uid is None:
+                print(f"piaa serve users delete: no account {args.name!r}", file=sys.stderr)
+                return 1
+            for model in (Token, Rating, Comparison, StoredProfile):
+                s.execute(delete(model).where(model.user_id == uid))
+            s.execute(delete(User).where(User.id == uid))
+    finally:
+        db.dispose()
+    print(f"deleted account {args.name}")
+    return 0

@@ -1,0 +1,58 @@
+"""The ``--ray`` options of ``piaa score``: SOURCE -> one parquet file, scored on Ray Data (piaa.distributed)."""
+from __future__ import annotations
+
+import sys
+
+
+def add_ray_options(p) -> None:
+    g = p.add_argument_group(
+        "distributed scoring (Ray Data)",
+        "With --ray, PATH is one SOURCE: a folder (recursive), a text file of paths, a .parquet file with a "
+        "`path` column, or webdataset .tar shards (a shard, a folder of shards or a glob); --output must be a "
+        ".parquet file: path (or key + shard), score, distribution, one column per extra model and profile, "
+        "error.")
+    g.add_argument("--ray", action="store_true", help="score on Ray Data (local Ray unless --ray-address)")
+    g.add_argument("--ray-address", metavar="ADDR", default=None,
+                   help="address of a running Ray cluster (e.g. ray://head:10001 or auto)")
+    g.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="scoring workers (default: one per core, or per CPU of the cluster)")
+    g.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run with the same SOURCE and --output (finished parts are kept)")
+    g.add_argument("--profile", action="append", default=[], metavar="NAME",
+                   help="also score with this personal profile (repeatable): column profile_NAME")
+    g.add_argument("--store", metavar="PATH", default=None, help="profile store file (default: user data dir)")
+
+
+def ray_only_options(args) -> list:
+    """The --ray options given without --ray."""
+    given = [("--ray-address", args.ray_address), ("--workers", args.workers), ("--resume", args.resume),
+             ("--profile", args.profile), ("--store", args.store)]
+    return [name for name, value in given if value]
+
+
+def run_score_ray(args) -> int:
+    import os
+
+    from piaa.distributed.pipeline import run_distributed
+
+    if len(args.paths) != 1:
+        print("error: --ray scores one SOURCE (a folder, a path list, a parquet file or tar shards)",
+              file=sys.stderr)
+        return 2
+    if not args.output:
+        print("error: --ray needs --output OUT.parquet", file=sys.stderr)
+        return 2
+    if getattr(args, "max_pixels", None) is not None:  # local Ray workers inherit the environment
+        os.environ["PIAA_MAX_PIXELS"] = str(args.max_pixels)
+    models = None
+    if args.model:
+        models = [m.strip() for m in args.model.split(",") if m.strip()]
+    summary = run_distributed(args.paths[0], args.output, models=models, profiles=args.profile,
+                              ray_address=args.ray_address, workers=args.workers, resume=args.resume,
+                              engine=args.engine, cache=None if args.no_cache else "default",
+                              batch_size=args.batch_size, progress=not args.quiet, profile_store=args.store)
+    if summary.n_scored >= 0:
+        print(f"{summary.n_scored} scored, {summary.n_errors} error{'' if summary.n_errors == 1 else 's'} -> "
+              f"{summary.output} ({summary.images_per_s:.1f} images/s, {summary.workers} workers)",
+              file=sys.stderr)
+    return 0 if summary.n_scored != 0 else 1

@@ -1,0 +1,195 @@
+"""Storage of the service: SQLAlchemy 2 models, the engine, migrations and the write discipline.
+
+SQLite (default, one file in the data dir, WAL journal so readers never block the writer) or PostgreSQL
+(``postgresql://`` URLs, driven by psycopg 3). The schema is created and upgraded only by the Alembic
+migrations shipped in ``piaa/service/migrations`` (``upgrade_database``), never by ``create_all``.
+
+Writes go through :meth:`Database.write`: on SQLite one writer at a time inside this process (a transaction that
+first reads and then writes could otherwise fail with "database is locked" when another writer committed in
+between), with a 30 s busy timeout against other processes; on PostgreSQL transactions run concurrently and the
+upserts are ``INSERT ... ON CONFLICT``.
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator, Optional
+
+from sqlalchemy import (Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint,
+                        create_engine, event)
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), nullable=False)
+    username_key: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)  # lower-case, unique
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+
+
+class Token(Base):
+    """A bearer token (kind "api") or a page session (kind "session"); only the SHA-256 of the secret is kept."""
+    __tablename__ = "tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    expires_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Image(Base):
+    """A photo of a configured library, addressed by ``id``; ``relpath`` is relative to ``library``."""
+    __tablename__ = "images"
+    __table_args__ = (UniqueConstraint("library", "relpath", name="uq_images_library_relpath"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    library: Mapped[str] = mapped_column(Text, nullable=False)
+    relpath: Mapped[str] = mapped_column(Text, nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    mtime: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    missing: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+
+
+class Rating(Base):
+    __tablename__ = "ratings"
+    __table_args__ = (UniqueConstraint("user_id", "image_id", name="uq_ratings_user_image"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), nullable=False)
+    rating: Mapped[float] = mapped_column(Float, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+
+
+class Comparison(Base):
+    __tablename__ = "comparisons"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False)
+    better_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), nullable=False)
+    worse_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+
+
+class StoredProfile(Base):
+    """A person's fitted profile: the personalizer state (``piaa.personalize.state`` bytes, no pickle) + meta."""
+    __tablename__ = "profiles"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True, nullable=False)
+    method: Mapped[str] = mapped_column(String(64), nullable=False)
+    meta_json: Mapped[str] = mapped_column(Text, nullable=False)
+    state: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    n_ratings: Mapped[int] = mapped_column(Integer, nullable=False)
+    n_comparisons: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+
+
+def normalize_url(url: str) -> str:
+    """``postgresql://`` / ``postgres://`` -> the psycopg 3 driver; anything else as given."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def sqlite_url(path) -> str:
+    return f"sqlite:///{Path(path).resolve()}"
+
+
+class Database:
+    def __init__(self, url: str):
+        self.url = normalize_url(url)
+        u = make_url(self.url)
+        self.dialect = u.get_backend_name()
+        if self.dialect == "sqlite":
+            if u.database and u.database != ":memory:":
+                Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = create_engine(self.url, connect_args={"timeout": 30, "check_same_thread": False},
+                                                pool_size=16, max_overflow=16)
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        elif self.dialect == "postgresql":
+            self.engine = create_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        else:
+            raise ValueError(f"unsupported database {self.dialect!r}: use sqlite:///FILE or postgresql://...")
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
+
+    @property
+    def display_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def upgrade(self) -> None:
+        upgrade_database(self.engine)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self.sessions() as s:
+            yield s
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session whose transaction is committed on success and rolled back on error."""
+        lock = self._write_lock
+        if lock is not None:
+            lock.acquire()
+        try:
+            with self.sessions() as s, s.begin():
+                yield s
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def insert(self, table):
+        """The dialect's INSERT (with ``on_conflict_do_update``)."""
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        return insert(table)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def alembic_config(engine: Optional[Engine] = None):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if engine is not None:
+        cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    return cfg
+
+
+def upgrade_database(engine: Engine) -> None:
+    """Create or upgrade the schema to the newest migration (idempotent)."""
+    from alembic import command
+
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")

@@ -1,0 +1,131 @@
+"""Accounts and credentials: argon2id password hashes, random tokens stored as SHA-256, CSRF, login rate limit.
+
+- Passwords: argon2-cffi's ``PasswordHasher`` (argon2id, its default cost), rehashed on login when the library's
+  recommended parameters change.
+- Bearer tokens and page sessions: 32 random bytes (``secrets.token_urlsafe``); the database keeps only their
+  SHA-256 (a token has 256 bits of entropy, so a fast hash is enough and lookups stay indexed), so a copy of the
+  database does not let anyone sign in.
+- The page's session cookie is HttpOnly and SameSite=Strict; on top of that every state-changing request
+  authenticated by the cookie must carry ``X-CSRF-Token``, derived from the session secret, which a foreign site
+  can neither read nor compute.
+- Login: at most ``LOGIN_FAILURES`` failed attempts per (client, username) and ``5 ×`` that per client within
+  ``LOGIN_WINDOW`` seconds; then 429 with ``Retry-After``. Kept in memory (one server process).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from typing import Deque, Dict, Optional, Tuple
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+LOGIN_FAILURES = 5
+LOGIN_WINDOW = 300.0
+SESSION_DAYS = 30
+
+_hasher = PasswordHasher()
+_dummy: list = []
+
+
+def _dummy_hash() -> str:
+    """A hash to verify against when the user does not exist, so timing does not reveal which usernames exist."""
+    if not _dummy:
+        _dummy.append(_hasher.hash(secrets.token_urlsafe(16)))
+    return _dummy[0]
+
+
+def check_username(name: str) -> str:
+    if not isinstance(name, str) or not USERNAME_RE.match(name):
+        raise ValueError("username: 1-64 characters, letters, digits and _ . @ - (starting with a letter or digit)")
+    return name
+
+
+def check_password(pw: str) -> str:
+    if not isinstance(pw, str) or len(pw) < MIN_PASSWORD:
+        raise ValueError(f"password: at least {MIN_PASSWORD} characters")
+    if len(pw) > MAX_PASSWORD:
+        raise ValueError(f"password: at most {MAX_PASSWORD} characters")
+    return pw
+
+
+def hash_password(pw: str) -> str:
+    return _hasher.hash(pw)
+
+
+def verify_password(stored: Optional[str], pw: str) -> Tuple[bool, Optional[str]]:
+    """(ok, new hash when the stored one should be upgraded)."""
+    try:
+        _hasher.verify(stored or _dummy_hash(), pw)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False, None
+    if stored is None:
+        return False, None
+    return True, (_hasher.hash(pw) if _hasher.check_needs_rehash(stored) else None)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def csrf_for(session_token: str) -> str:
+    return hmac.new(session_token.encode(), b"piaa-csrf", hashlib.sha256).hexdigest()
+
+
+def csrf_ok(session_token: str, header: Optional[str]) -> bool:
+    return bool(header) and hmac.compare_digest(csrf_for(session_token), header)
+
+
+class LoginLimiter:
+    """Sliding-window count of failed logins per (client, username) and per client."""
+
+    def __init__(self, failures: int = LOGIN_FAILURES, window: float = LOGIN_WINDOW):
+        self.failures = failures
+        self.window = window
+        self._lock = threading.Lock()
+        self._events: Dict[Tuple[str, str], Deque[float]] = defaultdict(deque)
+
+    def _count(self, key, now) -> Tuple[int, float]:
+        q = self._events.get(key)
+        if not q:
+            return 0, 0.0
+        while q and q[0] <= now - self.window:
+            q.popleft()
+        if not q:
+            self._events.pop(key, None)
+            return 0, 0.0
+        return len(q), q[0] + self.window - now
+
+    def retry_after(self, client: str, username: str) -> Optional[int]:
+        """Seconds to wait when this login must be refused now, else None."""
+        now = time.monotonic()
+        with self._lock:
+            n_user, wait_user = self._count((client, username.lower()), now)
+            n_client, wait_client = self._count((client, ""), now)
+        if n_user >= self.failures:
+            return max(1, int(wait_user + 1))
+        if n_client >= 5 * self.failures:
+            return max(1, int(wait_client + 1))
+        return None
+
+    def failed(self, client: str, username: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._events[(client, username.lower())].append(now)
+            self._events[(client, "")].append(now)
+
+    def succeeded(self, client: str, username: str) -> None:
+        with self._lock:
+            self._events.pop((client, username.lower()), None)
