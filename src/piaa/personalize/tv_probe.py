@@ -6,8 +6,9 @@ be learned. What the λ-model leaves unexplained on the same rated images is the
 population taste prior (``piaa.personalize.prior_probe``), whose many parameters pay off with 100 ratings.
 Measured on validation people and the three shipped experiments: BENCHMARKS.md §3–4.
 
-The profile is the two fitted states side by side ("tv/..." and "probe/..." arrays): a reference to the task
-bank plus λ, and the probe's weight vector — still a few kilobytes, no pickle.
+The profile is the two fitted states side by side: a reference to the task bank plus λ ("tv/..."), and the
+probe folded into one float32 weight per feature ("probe/w") — about 14 KB with Lite0 multilevel features, no
+pickle.
 """
 from __future__ import annotations
 
@@ -35,6 +36,15 @@ def offset_scale(off: np.ndarray, y: np.ndarray) -> float:
     if v <= 1e-12:
         return 0.0
     return max(0.0, float(o @ (y[ok] - y[ok].mean())) / v)
+
+
+def _folded(probe):
+    """The fitted probe with its standardization folded into float32 weights (one per feature) and the bias:
+    what the profile stores, so predictions before and after a save are identical."""
+    w = (probe.coef_ / probe.feature_scale_).astype(np.float32).astype(np.float64)
+    probe.bias_ = float(probe.bias_ - probe.feature_mean_ @ w)
+    probe.coef_, probe.feature_mean_, probe.feature_scale_ = w, np.zeros_like(w), np.ones_like(w)
+    return probe
 
 
 def spread_scale(off: np.ndarray, ref: np.ndarray) -> float:
@@ -125,7 +135,7 @@ class TVProbePersonalizer(Personalizer):
         self.tv_ = self._tv().fit(X, y)
         self.init_coef_ = np.asarray(self.tv_.init_coef_, np.float64)
         off = self._base(X, offset)
-        self.probe_ = self._probe().fit(feature_rows(X, self.backbone, self.variant), y, offset=off)
+        self.probe_ = _folded(self._probe().fit(feature_rows(X, self.backbone, self.variant), y, offset=off))
         self.n_support_ = int(np.isfinite(off).sum())
         return self
 
@@ -139,8 +149,8 @@ class TVProbePersonalizer(Personalizer):
     # ---- state: the two fitted states side by side -------------------------------------------------------------
     def _get_state(self):
         tv, pr = self.tv_.state_dict(), self.probe_.state_dict()
-        arrays = {**{f"tv/{k}": v for k, v in tv["arrays"].items()},
-                  **{f"probe/{k}": v for k, v in pr["arrays"].items()}, "init_coef": self.init_coef_.astype(np.float32)}
+        arrays = {**{f"tv/{k}": v for k, v in tv["arrays"].items()}, "probe/w": self.probe_.coef_.astype(np.float32),
+                  "init_coef": self.init_coef_.astype(np.float32)}
         return {"params": self.saved_params(), "tv": tv["meta"], "probe": pr["meta"],
                 "n_support": self.n_support_}, arrays
 
@@ -149,11 +159,11 @@ class TVProbePersonalizer(Personalizer):
         from piaa.personalize.prior_probe import PriorProbePersonalizer
         from piaa.personalize.task_vectors import TaskVectorPersonalizer
 
-        def part(prefix):
-            return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-
-        tv = TaskVectorPersonalizer.from_state_dict({"meta": meta["tv"], "arrays": part("tv/")}, bank=bank)
-        pr = PriorProbePersonalizer.from_state_dict({"meta": meta["probe"], "arrays": part("probe/")})
+        tv_arrays = {k[len("tv/"):]: v for k, v in arrays.items() if k.startswith("tv/")}
+        tv = TaskVectorPersonalizer.from_state_dict({"meta": meta["tv"], "arrays": tv_arrays}, bank=bank)
+        w = np.asarray(arrays["probe/w"], np.float64)
+        pr = PriorProbePersonalizer.from_state_dict({"meta": meta["probe"], "arrays": {
+            "coef_": w, "feature_mean_": np.zeros_like(w), "feature_scale_": np.ones_like(w)}})
         params = dict(meta.get("params", {}))
         est = cls(bank=tv.bank, prior=pr.prior, **params)
         est.tv_, est.probe_ = tv, pr

@@ -137,8 +137,8 @@ def task_priors(bank: TaskBank, ratings, inputs: Callable, min_ratings: int = 10
 
 
 def load_default_bank() -> TaskBank:
-    """The bank shipped in ``piaa/assets`` (all-OASIS tasks), built by
-    ``piaa tasks train configs/tasks_oasis.toml --output src/piaa/assets/task_bank_default``."""
+    """The bank shipped in ``piaa/assets`` (OASIS tasks + BIQ2021 photo quality), built by
+    ``piaa tasks train configs/tasks_default.toml --output src/piaa/assets/task_bank_default``."""
     return TaskBank.load(asset_path(DEFAULT_BANK.name, kind="task-bank"))
 
 
