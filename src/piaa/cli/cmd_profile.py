@@ -43,7 +43,7 @@ def register(subparsers):
     src.add_argument("--ratings", metavar="FILE.csv", help="CSV with columns image,rating (score also accepted)")
     src.add_argument("--from-xmp", metavar="FOLDER", help="read star ratings from XMP sidecars / embedded XMP")
     c.add_argument("--method", default=None,
-                   help="personalization method: probe-prior, probe, pa-iaa or task-vectors (default: the best "
+                   help="personalization method: probe-prior, tv-probe, probe, pa-iaa or task-vectors (default: the best "
                         "installed; `piaa profile methods` lists them)")
     c.add_argument("--prior", metavar="PRIOR.npz", default=None,
                    help="probe-prior: a taste prior built from your own community's ratings with "
