@@ -193,6 +193,16 @@ def test_suggestions_are_unrated(server):
         c.put(f"/api/ratings/{i}", json={"rating": 3})
     r = c.get("/api/suggestions", params={"n": 10}).json()
     assert sorted(x["id"] for x in r["images"]) == sorted(ids[server.n_photos - 4:])
+    try:                                         # the active-learning selector is used once it is installed
+        import piaa.personalize.active  # noqa: F401
+        assert r["strategy"].startswith("active"), r
+    except ImportError:
+        assert r["strategy"] == "random"
+    pair = c.get("/api/suggestions/pair").json()["images"]
+    assert len({x["id"] for x in pair}) == 2 and {x["id"] for x in pair} <= set(ids)
+    fresh = account(server, "kim2")
+    first = fresh.get("/api/suggestions", params={"n": 8}).json()["images"]
+    assert len({x["id"] for x in first}) == 8 and set(x["id"] for x in first) <= set(ids)
     assert len(c.get("/api/suggestions", params={"n": 2}).json()["images"]) == 2
     assert c.get("/api/suggestions", params={"n": 0}).status_code == 422
 

@@ -50,9 +50,9 @@ def jpeg_bytes(img: Image.Image, **kw) -> bytes:
 
 
 def build_dng(preview: Image.Image, orientation: int = 1, big_endian: bool = False, thumb_size=(160, 120),
-              raw_size=(64, 48)) -> bytes:
+              raw_size=(64, 48), taken: str = "2026:06:01 10:00:00") -> bytes:
     """A DNG whose full-size preview is ``preview`` (stored as baseline JPEG); ``orientation`` goes into IFD0
-    (TIFF tag 274), the preview JPEG itself carries no EXIF, as in camera files."""
+    (TIFF tag 274), ``taken`` into DateTime (306); the preview JPEG itself carries no EXIF, as in camera files."""
     e = ">" if big_endian else "<"
     jpg = jpeg_bytes(preview.convert("RGB"))
     thumb = preview.convert("RGB").resize(thumb_size)
@@ -65,6 +65,7 @@ def build_dng(preview: Image.Image, orientation: int = 1, big_endian: bool = Fal
         return [(254, 4, [1]), (256, 4, [thumb_size[0]]), (257, 4, [thumb_size[1]]), (258, 3, [8, 8, 8]),
                 (259, 3, [1]), (262, 3, [2]), (271, 2, "piaa-test"), (272, 2, "synthetic"),
                 (273, 4, [thumb_off]), (274, 3, [orientation]), (277, 3, [3]), (278, 4, [thumb_size[1]]),
+                (306, 2, taken),
                 (279, 4, [len(thumb_px)]), (284, 3, [1]), (330, 4, [sub1, sub2]),
                 (50706, 1, [1, 4, 0, 0]), (50707, 1, [1, 1, 0, 0]), (50708, 2, "piaa-test synthetic"),
                 (50721, 10, [(1, 1), (0, 1), (0, 1), (0, 1), (1, 1), (0, 1), (0, 1), (0, 1), (1, 1)]),

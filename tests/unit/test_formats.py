@@ -182,3 +182,14 @@ def test_pixel_limit_parsing_and_env(monkeypatch):
         load_image(jpeg_bytes(_stripes((50, 40))))
     imgs.set_max_pixels(300_000_000)               # above Pillow's own bomb threshold: raised with it
     assert imgs.get_max_pixels() == 300_000_000 and Image.MAX_IMAGE_PIXELS >= 300_000_000
+
+
+def test_raw_capture_time(tmp_path):
+    pytest.importorskip("rawpy")
+    from datetime import datetime
+
+    from piaa.io.exif import capture_time
+
+    p = tmp_path / "DSC_0001.NEF"
+    p.write_bytes(build_dng(_stripes((300, 200)), taken="2026:07:14 18:30:05"))
+    assert capture_time(p) == datetime(2026, 7, 14, 18, 30, 5)

@@ -275,7 +275,7 @@ def test_cli_create_show_list_export_import_delete(photos, tmp_path, fake_generi
     st = str(tmp_path / "cli.sqlite")
     assert main(["profile", "create", "anna", "--ratings", str(csv), "--method", STANDIN, "--store", st]) == 0
     out = capsys.readouterr().out
-    assert "this profile knows you:" in out and "vs generic" in out
+    assert "out of 10 pairs of your photos" in out and "the generic model about" in out and "vs generic" in out
     assert main(["profile", "create", "anna", "--ratings", str(csv), "--method", STANDIN, "--store", st]) == 1
     assert "already exists" in capsys.readouterr().err
     assert main(["profile", "show", "anna", "--store", st]) == 0
@@ -286,6 +286,22 @@ def test_cli_create_show_list_export_import_delete(photos, tmp_path, fake_generi
     exp = tmp_path / "anna.json"
     assert main(["profile", "export", "anna", "--store", st, "-o", str(exp)]) == 0
     assert main(["profile", "import", str(exp), "--name", "anna2", "--store", st]) == 0
+    capsys.readouterr()
+    assert main(["profile", "import", str(exp), "--store", st]) == 1              # the name is taken: say how
+    err = capsys.readouterr().err
+    assert "already exists" in err and "--overwrite" in err and "--name" in err
+    shared = tmp_path / "anna_taste.json"
+    assert main(["profile", "export", "anna", "--store", st, "--without-ratings", "-o", str(shared)]) == 0
+    text = shared.read_text()
+    doc = json.loads(text)
+    assert doc["ratings"] == [] and doc["meta"]["without_ratings"] is True and "source" not in doc["meta"]
+    assert str(tmp_path) not in text and not any(p.name in text for p in paths)   # no path, no photo name
+    assert main(["profile", "import", str(shared), "--name", "taste", "--store", st]) == 0
+    from piaa.profiles.profile import Profile
+
+    shared_prof = Profile.load("taste", store=st)
+    assert np.allclose(shared_prof.score(paths[:5]), Profile.load("anna", store=st).score(paths[:5]))
+    assert main(["profile", "show", "taste", "--store", st]) == 0
     assert main(["profile", "delete", "anna", "--store", st]) == 0
     capsys.readouterr()
     assert main(["profile", "show", "anna", "--store", st]) == 1
@@ -333,8 +349,10 @@ def test_explain_reads_known_accessors_when_no_explain():
         def coefficients(self):
             return np.array([[0.6, 0.3, 0.1], [0.4, 0.5, 0.1]])
 
-    assert explain_estimator(Fusion())["trait weights (w_b; + = likes what people high in the trait like)"] == \
-        {"TEPS_con": 0.8, "PHQ": -0.2}
+    [(title, weights)] = explain_estimator(Fusion()).items()
+    assert "describes those raters, not you" in title
+    assert weights == {"TEPS_con: TEPS consummatory pleasure: how much one enjoys pleasant things in the moment": 0.8,
+                       "PHQ: PHQ-9 score: a depression questionnaire (sensitive: a mental-health measure)": -0.2}
     tv = explain_estimator(TaskVectors())
     assert tv["task weights (mean coefficient over layers)"] == pytest.approx({"all": 0.5, "women": 0.4,
                                                                                "valence": 0.1})
@@ -401,7 +419,30 @@ def test_cross_validate_is_paired_per_fold_and_out_of_fold():
     expect_g = np.mean([srocc(generic[folds == f], y[folds == f]) for f in range(5)])
     assert rec["generic_srocc"] == pytest.approx(expect_g)
     assert rec["method_srocc"] > 0.9 and rec["better_than_generic"] is True and rec["gain_se"] > 0
-    assert "knows you: " in verdict(rec) and "warning" not in verdict(rec)
-    flat = dict(rec, method_srocc=0.40, generic_srocc=0.42, gain_se=0.05)
+    v = verdict(rec)
+    assert "this profile orders about" in v and "SROCC" in v and "warning" not in v
+    assert rec["method_pairs"] > 0.9 and 0.5 < rec["generic_pairs"] < rec["method_pairs"]
+    flat = dict(rec, method_srocc=0.40, generic_srocc=0.42, gain_se=0.05, method_pairs=None, generic_pairs=None)
     v = verdict(flat)
-    assert "within the noise of 30 ratings (±0.10)" in v and "warning: the profile is NOT better" in v
+    assert "within the noise of 30 ratings (±0.10 SROCC)" in v and "warning: the profile is NOT better" in v
+
+
+def test_pair_agreement_in_plain_words():
+    from piaa.profiles.assess import pair_agreement, pairs_from_srocc, verdict
+
+    y = np.array([1, 2, 3, 4, 5.0])
+    assert pair_agreement(y, y) == 1.0 and pair_agreement(-y, y) == 0.0
+    assert pair_agreement(np.array([1, 1, 1, 1, 1.0]), y) == 0.5          # ties: a coin flip
+    assert pair_agreement(np.array([1, 3, 2, 4, 5.0]), y) == pytest.approx(9 / 10)
+    assert pair_agreement(np.ones(3), np.ones(3)) is None
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=4000)
+    b = 0.6 * a + 0.8 * rng.normal(size=4000)
+    from piaa.metrics import srocc
+
+    assert pairs_from_srocc(srocc(a, b)) == pytest.approx(pair_agreement(a, b), abs=0.01)
+    old = {"method_srocc": 0.55, "generic_srocc": 0.47, "folds": 5, "n": 80, "gain_se": 0.01}   # no pairs recorded
+    v = verdict(old)
+    # SROCC 0.55 / 0.47 -> 6.9 / 6.6 pairs of 10: both round to 7, so one decimal keeps the difference visible
+    assert "orders about 6.9 the way you did; the generic model about 6.6" in v
+    assert "SROCC 0.55 vs generic 0.47" in v

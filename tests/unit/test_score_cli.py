@@ -119,7 +119,7 @@ def test_cli_exit_codes(model_file, odd_folder, tmp_path, capsys):
     assert main(["score", str(empty), "--model", str(model_file)]) == 1
     assert "nothing to score" in capsys.readouterr().err
     assert main(["score", str(tmp_path / "nope"), "--model", str(model_file)]) == 1
-    assert main(["score", str(odd_folder), "--model", "no-such-model"]) == 1
+    assert main(["score", str(odd_folder), "--model", "no-such-model"]) == 2  # a bad argument
     assert "unknown scoring model" in capsys.readouterr().err
 
 

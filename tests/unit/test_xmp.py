@@ -230,7 +230,7 @@ def test_cli_profile_from_xmp_folder(tmp_path, monkeypatch, capsys):
     out, err = capsys.readouterr()
     assert "13 ratings (scale 0..5)" in err                  # the raw alone counts, but its bytes are no raw:
     assert "IMG_0099.CR3: not an image" in err                # left out with a note
-    assert "this profile knows you:" in out
+    assert "out of 10 pairs of your photos" in out
     rec = ProfileStore(store).load("me")
     assert rec["meta"]["source"].startswith("xmp:") and len(rec["ratings"]) == 12
     assert any(o.endswith("IMG_0000.xmp") for _, _, o in rec["ratings"])   # origin of each rating is kept

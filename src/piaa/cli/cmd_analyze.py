@@ -32,7 +32,9 @@ def register(subparsers):
     t.add_argument("--max-images", type=int, default=None, help="use only the first N images (sorted by name)")
     t.add_argument("--format", choices=["table", "csv", "json"], default="table", help="stdout format")
     t.add_argument("--output", type=Path, help="also write the result to FILE (.csv or .json by extension)")
-    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    from piaa.cli.options import add_quiet
+
+    add_quiet(t)
     t.set_defaults(func=run_traits)
     p.set_defaults(func=lambda a: p.print_help() or 2)
 
@@ -94,7 +96,7 @@ def run_traits(args) -> int:
     if ratings is not None and not (Path(ratings) / "ratings.csv").is_file():
         print(f"note: {ratings}/ratings.csv not found; the real-data column is skipped", file=sys.stderr)
         ratings = None
-    rows, errors = traits_table(net, paths, ratings, progress=not args.quiet)
+    rows, errors = traits_table(net, paths, ratings, progress=_progress(args))
     for i, msg in list(errors.items())[:5]:
         print(f"warning: {paths[i]}: {msg}", file=sys.stderr)
     result = {"network": getattr(net, "source", None), "images": str(args.images), "n_images": len(paths),
@@ -127,3 +129,9 @@ def _render(result, fmt) -> str:
 
 def _fmt(v) -> str:
     return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+def _progress(args) -> bool:
+    from piaa.cli.options import show_progress
+
+    return show_progress(args)

@@ -25,6 +25,7 @@ def register(subparsers):
     g = sub.add_parser("giaa", help="4-fold generic aesthetics benchmark on OASIS beauty",
                        description="4-fold GIAA on OASIS beauty (../shared/data), per-fold and mean metrics.",
                        epilog=_GIAA_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    g.add_argument("--quiet", "-q", action="store_true", help="no progress bars (shown only on a terminal anyway)")
     g.add_argument("--backbone", default="efficientnet_lite0",
                    help="backbone name, or several joined by ',' whose features are concatenated")
     g.add_argument("--variant", default="multilevel", help="feature variant: multilevel (default) or pooled")
@@ -107,7 +108,7 @@ def run_giaa(args) -> int:
         rep = run_giaa_benchmark(backbones, args.variant, head_options=head,
                                  grid=None if args.no_select else DEFAULT_GRID,
                                  seed=args.seed, data_dir=args.data, engine=args.engine,
-                                 progress=sys.stderr.isatty())
+                                 progress=not getattr(args, "quiet", False) and sys.stderr.isatty())
     except (FileNotFoundError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -145,7 +145,7 @@ def _text(rep: dict) -> str:
     for g in rep["group_list"]:
         if g["size"] < 2:
             continue
-        when = g["members"][0].get("taken")
+        when = min((m["taken"] for m in g["members"] if m.get("taken")), default=None)
         lines.append(f"group {g['group']}: {g['size']} photos" + (f", {when.replace('T', ' ')[:19]}" if when else ""))
         for m in g["members"]:
             tag = "keep  " if m["pick"] else "reject"

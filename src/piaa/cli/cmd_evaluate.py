@@ -37,12 +37,15 @@ def register(subparsers):
     p.add_argument("--blas-threads", type=int, default=1,
                    help="numpy BLAS threads while methods run (default 1: per-person fits are small and extra "
                         "threads only contend; 0 = library default)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    from piaa.cli.options import add_quiet
+
+    add_quiet(p)
     p.add_argument("--list-methods", action="store_true", help="print the registered methods and exit")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from piaa.cli.options import show_progress
     from piaa.evaluation.experiment import load_experiment
     from piaa.evaluation.methods.registry import get_method_class, list_methods
 
@@ -68,7 +71,7 @@ def run(args) -> int:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
     exp = load_experiment(args.experiment)  # ExperimentError / RatingsFormatError: one line from cli.main
     result = run_experiment(exp, RunOptions(workdir=workdir, methods=methods, skip_missing=args.skip_missing,
-                                            resume=not args.no_resume, progress=not args.quiet,
+                                            resume=not args.no_resume, progress=show_progress(args),
                                             blas_threads=args.blas_threads or None))
     atomic_write_bytes(out, (json.dumps(result, indent=1, allow_nan=False) + "\n").encode("utf-8"))
     print(f"wrote {out}", file=sys.stderr)

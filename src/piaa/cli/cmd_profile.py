@@ -50,7 +50,7 @@ def register(subparsers):
                         "`piaa profile prior` (default: the shipped OASIS prior)")
     c.add_argument("--accurate", action="store_true",
                    help="accuracy first: the Lite0+Lite2 generic model (oasis-beauty-lite0-lite2) under the profile "
-                        "(about 2x the scoring time of the fast default; BENCHMARKS.md §5)")
+                        "(about 2x the scoring time of the fast default; BENCHMARKS.md §8)")
     c.add_argument("--images", metavar="ROOT", default=None, help="folder the CSV's image paths are relative to")
     c.add_argument("--scale", nargs=2, type=float, metavar=("MIN", "MAX"), default=None,
                    help="the rating scale (default: integer range of the ratings)")
@@ -60,6 +60,9 @@ def register(subparsers):
     c.add_argument("--no-assess", action="store_true", help="skip the cross-validated self-assessment")
     c.add_argument("--overwrite", action="store_true", help="replace an existing profile of the same name")
     c.add_argument("--format", choices=["text", "json"], default="text")
+    from piaa.cli.options import add_quiet
+
+    add_quiet(c)
     _store_arg(c)
     c.set_defaults(func=run_create)
 
@@ -82,6 +85,8 @@ def register(subparsers):
     ex = sub.add_parser("export", help="write a profile as JSON (arrays base64, no pickle)")
     ex.add_argument("name")
     ex.add_argument("-o", "--output", metavar="FILE", default=None, help="file to write (default: stdout)")
+    ex.add_argument("--without-ratings", action="store_true",
+                    help="share the taste only: leave out your rated photos, their paths and scores")
     _store_arg(ex)
     ex.set_defaults(func=run_export)
 
@@ -105,7 +110,9 @@ def register(subparsers):
                                                                    "(default: the CSV's folder)")
     pr.add_argument("--output", "-o", metavar="PRIOR.npz", required=True, type=Path, help="where to write the prior")
     pr.add_argument("--alpha", type=float, default=None, help="each rater's relative ridge strength (default 0.5)")
-    pr.add_argument("--quiet", action="store_true", help="no progress bar")
+    from piaa.cli.options import add_quiet
+
+    add_quiet(pr)
     pr.set_defaults(func=run_prior)
 
     me = sub.add_parser("methods", help="list the personalization methods installed")
@@ -126,11 +133,15 @@ def _store(args):
 
 # ---- create ------------------------------------------------------------------------------------------------------
 def run_create(args) -> int:
+    from piaa.cli.options import show_progress
     from piaa.profiles.assess import verdict
     from piaa.profiles.profile import MethodUnavailable, Profile, default_candidates, resolve_method
     from piaa.profiles.ratings_import import ProfileInputError, ratings_from_csv, ratings_from_xmp
 
+    from piaa.profiles.store import check_name
+
     try:
+        args.name = check_name(args.name)  # before any work: the name goes into sidecars and terminals
         store = _store(args)
         if store.exists(args.name) and not args.overwrite:
             return _err(f"a profile named {args.name!r} already exists in {store.path} "
@@ -164,8 +175,8 @@ def run_create(args) -> int:
 
             scorer = load_generic(ACCURATE_GENERIC)
         prof = Profile.fit_first_usable(args.name, rated, methods, store=store, folds=args.folds, params=params,
-                                        scorer=scorer,
-                                        assess=not args.no_assess, overwrite=args.overwrite, progress=True)
+                                        scorer=scorer, assess=not args.no_assess, overwrite=args.overwrite,
+                                        progress=show_progress(args))
     except (ProfileInputError, MethodUnavailable) as exc:
         return _err(str(exc))
     except RuntimeError as exc:
@@ -211,6 +222,8 @@ def run_prior(args) -> int:
     """Build a TastePrior from a community's ratings CSV."""
     import numpy as np
 
+    from piaa.cli.options import show_progress
+
     from piaa.data.csv_reader import read_ratings_csv
     from piaa.data.errors import RatingsFormatError
     from piaa.features import FeatureExtractor
@@ -227,7 +240,7 @@ def run_prior(args) -> int:
     images = list(ds.image_ids)
     print(f"{ds.ratings['user'].nunique()} people, {len(images)} images, {len(ds.ratings)} ratings; "
           f"extracting features ...", file=sys.stderr)
-    res = FeatureExtractor("efficientnet_lite0", "multilevel", progress=not args.quiet).extract(
+    res = FeatureExtractor("efficientnet_lite0", "multilevel", progress=show_progress(args)).extract(
         [root / i for i in images])
     for i, msg in sorted(res.errors.items())[:5]:
         print(f"note: skipped {images[i]}: {msg}", file=sys.stderr)
@@ -279,6 +292,7 @@ def run_show(args) -> int:
     try:
         prof = Profile.load(args.name, store=store)
         info = prof.explain()
+        _add_photo_taste(info, prof)
     except ProfileNotFound as exc:
         return _err(str(exc))
     except MethodUnavailable as exc:  # still show what the store knows
@@ -292,6 +306,25 @@ def run_show(args) -> int:
         return 0
     print(describe_profile(info, prof.ratings if prof is not None else []))
     return 0
+
+
+def _add_photo_taste(info: dict, prof) -> None:
+    """The taste shown on the person's own photos (see piaa.profiles.explain.taste_in_photos); never fatal."""
+    from piaa.profiles.explain import taste_in_photos
+
+    try:
+        photos = taste_in_photos(prof)
+    except Exception as exc:  # features of moved/unreadable photos etc.: show the rest
+        info["your_photos_error"] = f"{type(exc).__name__}: {exc}"
+        return
+    if photos:
+        info["your_photos"] = photos
+
+
+def _photo_list(items, with_shift: bool = True) -> str:
+    return ", ".join(f"{Path(it['path']).name} ({it['your_rating']:g}"
+                     + (f", {it['shift']:+.2f}" if with_shift and it.get("shift") is not None else "") + ")"
+                     for it in items) or "-"
 
 
 def describe_profile(info: dict, ratings) -> str:
@@ -316,15 +349,26 @@ def describe_profile(info: dict, ratings) -> str:
         lines.extend("  " + ln for ln in _render_taste(taste))
     elif info.get("taste_error"):
         lines.append(f"taste      unavailable: {info['taste_error']}")
-    else:
+    elif not info.get("your_photos"):
         lines.append(f"taste      the {info['method']} model offers no breakdown of its weights; "
                      "your own extremes:")
+    yp = info.get("your_photos")
+    if yp:
+        lines.append("taste      where your taste departs from the crowd's, on your own photos "
+                     "(your rating, the shift against your average photo, on your scale):")
+        lines.append(f"  lifts most   {_photo_list(yp.get('lifted', []))}")
+        lines.append(f"  lowers most  {_photo_list(yp.get('lowered', []))}")
+        for d in yp.get("directions", []):
+            lines.append(f"  direction {d['direction']} of how people's tastes differ "
+                         f"({100 * d['share_of_how_people_differ']:.0f}% of it; moves your scores by "
+                         f"±{d['score_spread']:.2f}): you lean towards photos like "
+                         f"{_photo_list(d['towards'], False)}, away from {_photo_list(d['away_from'], False)}")
     if ratings:
         srt = sorted(ratings, key=lambda r: -r[1])
         top = ", ".join(f"{Path(r[0]).name} ({r[1]:g})" for r in srt[:3])
         low = ", ".join(f"{Path(r[0]).name} ({r[1]:g})" for r in srt[-3:][::-1])
-        lines.append(f"rated high {top}")
-        lines.append(f"rated low  {low}")
+        lines.append(f"you rated highest  {top}")
+        lines.append(f"you rated lowest   {low}")
     return "\n".join(lines)
 
 
@@ -373,17 +417,24 @@ def run_delete(args) -> int:
 def run_export(args) -> int:
     from piaa.profiles.exchange import export_json
     from piaa.profiles.store import ProfileNotFound
-    from piaa.profiles.xmp_write import write_atomic
 
+    from piaa.cli.output import checked_output, write_output
+
+    target, problem = checked_output(args.output)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     store = _store(args)
     try:
-        text = export_json(store, args.name)
+        text = export_json(store, args.name, without_ratings=args.without_ratings)
     except ProfileNotFound as exc:
         return _err(str(exc))
-    if args.output in (None, "-"):
+    if target is None:
         print(text)
     else:
-        write_atomic(args.output, (text + "\n").encode("utf-8"))
+        problem = write_output(target, text + "\n")
+        if problem:
+            return _err(problem)
         print(f"exported {args.name!r} to {args.output}", file=sys.stderr)
     return 0
 
@@ -392,16 +443,24 @@ def run_import(args) -> int:
     from piaa.profiles.exchange import ProfileFileError, import_profile
     from piaa.profiles.store import ProfileExists
 
+    from piaa.io.files import read_regular
+    from piaa.profiles.exchange import MAX_PROFILE_BYTES, parse_profile_text
+
     try:
-        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
-        data = json.loads(text)
+        if args.file == "-":
+            raw = sys.stdin.buffer.read(MAX_PROFILE_BYTES + 1)
+        else:  # a regular file only (a FIFO would hang), with a size cap
+            raw = read_regular(args.file, MAX_PROFILE_BYTES + 1)
+        data = parse_profile_text(raw, source=args.file)
     except OSError as exc:
         return _err(f"cannot read {args.file}: {exc.strerror or exc}")
-    except json.JSONDecodeError as exc:
-        return _err(f"{args.file}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
+    except ProfileFileError as exc:
+        return _err(str(exc))
     store = _store(args)
     try:
         name = import_profile(store, data, name=args.name, overwrite=args.overwrite, source=args.file)
+    except ProfileExists as exc:
+        return _err(f"{exc}\nhint: add --overwrite to replace it, or --name NEW_NAME to import it under another name")
     except (ProfileFileError, ProfileExists, ValueError) as exc:
         return _err(str(exc))
     print(f"imported profile {name!r} into {store.path}")

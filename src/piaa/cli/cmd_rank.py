@@ -71,10 +71,22 @@ def run_rank(args) -> int:
     if args.clear_predictions:
         return _clear(args)
 
+    if args.top is not None and args.top < 1:
+        print(f"error: --top must be a positive number of photos, not {args.top}", file=sys.stderr)
+        return 2
+    from piaa.cli.output import checked_output, write_output
+
+    target, problem = checked_output(args.output)  # before any work: a folder, a typo'd parent, a FIFO...
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    unlisted = []
     try:
-        paths = iter_image_files(args.paths, recursive=args.recursive)
+        paths = iter_image_files(args.paths, recursive=args.recursive, errors=unlisted)
     except FileNotFoundError as exc:
         return _err(str(exc))
+    for d, why in unlisted:
+        print(f"error: {d}: {why}", file=sys.stderr)
     if not paths:
         from piaa.io.images import no_images_message
 
@@ -87,7 +99,7 @@ def run_rank(args) -> int:
 
             try:
                 prof = Profile.load(args.profile, store=ProfileStore(args.store))
-            except (ProfileNotFound, MethodUnavailable) as exc:
+            except (ProfileNotFound, MethodUnavailable, ValueError) as exc:
                 return _err(str(exc))
             _prewarm(paths, [prof.estimator] + ([prof.scorer] if prof.uses_offset else []), show_progress(args))
             print(f"ranking {len(paths)} photo(s) with profile {prof.name!r} ({prof.method})", file=sys.stderr)
@@ -97,7 +109,11 @@ def run_rank(args) -> int:
         else:
             from piaa.profiles.generic import generic_scores, load_generic, lower_better
 
-            scorer = load_generic(args.model)
+            try:
+                scorer = load_generic(args.model)
+            except RuntimeError as exc:  # --model names nothing usable: a bad argument
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
             _prewarm(paths, [scorer], show_progress(args))
             print(f"ranking {len(paths)} photo(s) with the generic model (no --profile)", file=sys.stderr)
             g = generic_scores(scorer, paths)
@@ -106,15 +122,16 @@ def run_rank(args) -> int:
     except RuntimeError as exc:
         return _err(str(exc))
     records = rank_records(paths, scores, errors, higher_better=higher_better)
+    records += [{"rank": None, "path": d, "score": None, "stars": None, "error": why} for d, why in unlisted]
     n_ok = sum(1 for r in records if r.get("error") is None)
     shown = [r for r in records if r.get("error") is None][: args.top] if args.top is not None \
         else [r for r in records if r.get("error") is None]
     shown += [r for r in records if r.get("error") is not None]
     text = _render(shown, args.format)
-    if args.output:
-        from piaa.profiles.xmp_write import write_atomic
-
-        write_atomic(args.output, text.encode("utf-8"))
+    if target is not None:
+        problem = write_output(target, text)
+        if problem:
+            return _err(problem)
         print(f"wrote {len(shown)} record(s) to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)

@@ -50,15 +50,16 @@ def _err(msg: str) -> int:
     return 1
 
 
-def _inputs(items, recursive: bool):
-    """(image files, None) or ([], message): a missing path or an empty selection is a usage problem."""
+def _inputs(items, recursive: bool, unlisted=None):
+    """(image files, None) or ([], message): a missing path or an empty selection is a usage problem.
+    Folders that cannot be listed are appended to ``unlisted`` as ``(path, reason)``."""
     from piaa.io.images import iter_image_files
 
     try:
-        found = iter_image_files(items, recursive=recursive)
+        found = iter_image_files(items, recursive=recursive, errors=unlisted)
     except FileNotFoundError as exc:
         return [], str(exc)
-    if found:
+    if found or unlisted:
         return found, None
     from piaa.io.images import no_images_message
 
@@ -71,6 +72,12 @@ def run_score(args) -> int:
     if args.batch_size < 1:
         print("error: --batch-size must be >= 1", file=sys.stderr)
         return 2
+    from piaa.features.engines import available_engines
+
+    if args.engine not in available_engines():  # checked even when every photo is cached
+        print(f"error: unknown --engine {args.engine!r}; available: {', '.join(available_engines())}",
+              file=sys.stderr)
+        return 2
     from piaa.cli.score_ray import ray_only_options, run_score_ray
 
     if args.ray:
@@ -78,23 +85,31 @@ def run_score(args) -> int:
     if ray_only_options(args):
         print(f"error: {', '.join(ray_only_options(args))} need --ray", file=sys.stderr)
         return 2
-    paths, problem = _inputs(args.paths, args.recursive)
+    from piaa.cli.output import checked_output, write_output
+
+    target, problem = checked_output(args.output)  # before any work: a folder, a typo'd parent, a FIFO...
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    unlisted = []
+    paths, problem = _inputs(args.paths, args.recursive, unlisted)
     if problem:
         return _err(problem)
     try:
         scorer = load_scorer(args.model, engine=args.engine, cache=None if args.no_cache else "default",
                              batch_size=args.batch_size)
-    except (KeyError, FileNotFoundError, ValueError) as exc:
-        return _err(str(exc.args[0]) if isinstance(exc, KeyError) else str(exc))
+    except (KeyError, FileNotFoundError, ValueError) as exc:  # --model names nothing usable: a bad argument
+        print(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
+        return 2
     from piaa.cli.options import show_progress
 
-    records = scorer.score([str(p) for p in paths], progress=show_progress(args))
+    records = scorer.score([str(p) for p in paths], progress=show_progress(args)) if paths else []
+    records += [{"path": d, "error": why} for d, why in unlisted]
     text = render(records, args.format, scorer)
-    if args.output:
-        from piaa.state import atomic_write_bytes
-
-        atomic_write_bytes(args.output, text.encode("utf-8"))
-        _umask_mode(args.output)
+    if target is not None:
+        problem = write_output(target, text)
+        if problem:
+            return _err(problem)
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -103,18 +118,6 @@ def run_score(args) -> int:
 
     print(summary_line(n_ok, len(records) - n_ok, "scored"), file=sys.stderr)
     return 0 if n_ok else 1
-
-
-def _umask_mode(path) -> None:
-    """Give the atomically written file the usual mode (the temp file it was renamed from is 0600)."""
-    import os
-
-    mask = os.umask(0)
-    os.umask(mask)
-    try:
-        os.chmod(path, 0o666 & ~mask)
-    except OSError:
-        pass
 
 
 def render(records, fmt: str, scorer) -> str:

@@ -21,7 +21,9 @@ def register(subparsers):
     tr.add_argument("-o", "--output", required=True, help="bank directory to write (bank.json + params.npz)")
     tr.add_argument("--cache", default="default", help="feature cache file (default: the user cache)")
     tr.add_argument("--threads", type=int, default=None, help="torch threads")
-    tr.add_argument("--quiet", action="store_true", help="no progress bars")
+    from piaa.cli.options import add_quiet
+
+    add_quiet(tr)
     tr.set_defaults(func=run_train)
     sh = sub.add_parser("show", help="print a bank's tasks, scales and metrics")
     sh.add_argument("bank", help="bank directory, or 'default' for the bank shipped with piaa")
@@ -31,6 +33,8 @@ def register(subparsers):
 
 
 def run_train(args) -> int:
+    from piaa.cli.options import show_progress
+
     from piaa.models.task_vectors.build import build_bank
     from piaa.models.task_vectors.config import load_task_config
     from piaa.models.task_vectors.inputs import inputs_for_paths
@@ -43,8 +47,8 @@ def run_train(args) -> int:
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     bank = build_bank(spec, tasks, lambda paths: inputs_for_paths(spec, paths, cache=args.cache,
-                                                                  progress=not args.quiet),
-                      cfg, tau_dtype=tau_dtype, progress=not args.quiet, extra={"config": str(args.config)},
+                                                                  progress=show_progress(args)),
+                      cfg, tau_dtype=tau_dtype, progress=show_progress(args), extra={"config": str(args.config)},
                       prior_ratings=prior)
     path = bank.save(args.output)
     print(f"wrote {path} ({bank.num_tasks} tasks, fingerprint {bank.fingerprint})")

@@ -32,6 +32,7 @@ def register(subparsers):
                        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     d.add_argument("--output", "-o", default=str(default_asset("scorer").path),
                    help="model file to write (default: the package's default model file)")
+    d.add_argument("--quiet", "-q", action="store_true", help="no progress bars (shown only on a terminal anyway)")
     d.add_argument("--name", default=default_asset("scorer").name,
                    help=f"model name (default {default_asset('scorer').name})")
     d.add_argument("--backbone", default="efficientnet_lite0",
@@ -75,7 +76,7 @@ def run_default(args) -> int:
         head = parse_head_options(args.head)
         out = train_default_model(args.output, backbone=args.backbone, variant=args.variant, head_options=head,
                                   grid=None if args.no_select else DEFAULT_GRID, seed=args.seed, name=args.name,
-                                  data_dir=args.data, progress=sys.stderr.isatty())
+                                  data_dir=args.data, progress=not getattr(args, "quiet", False) and sys.stderr.isatty())
     except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

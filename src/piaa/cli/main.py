@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "profile",    # piaa profile create/list/show/delete/export/import
     "rank",       # piaa rank FOLDER
     "cull",       # piaa cull FOLDER (groups of near-duplicates / bursts, keep the best)
+    "explain",    # piaa explain PHOTO --profile NAME
     "serve",      # piaa serve --library DIR (web app + HTTP API)
 ]
 

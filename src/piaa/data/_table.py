@@ -24,10 +24,14 @@ csv.field_size_limit(1 << 24)
 def read_text(path, encoding: Optional[str] = None, line_endings: str = "strict", notes: Optional[list] = None) -> str:
     """The decoded text of ``path`` with line endings checked (see module doc)."""
     path = os.fspath(path)
-    if not os.path.isfile(path):
+    from piaa.io.files import image_byte_cap, read_regular
+
+    if not os.path.lexists(path):
         raise RatingsFormatError(path, None, "file not found")
-    with open(path, "rb") as fh:
-        raw = fh.read()
+    try:  # regular files only (a FIFO would block forever), with a size cap
+        raw = read_regular(path, image_byte_cap())
+    except OSError as exc:
+        raise RatingsFormatError(path, None, f"cannot read: {exc.strerror or exc}") from None
     notes = notes if notes is not None else []
     if encoding:
         try:
@@ -119,6 +123,11 @@ class Table:
         if bad.any():
             i = np.flatnonzero(bad)[0]
             raise self.error(i, f"{col!r} is not a number: {self.df[col].iat[i]!r} ({int(bad.sum())} bad row(s) in total)")
+        inf = np.isinf(vals)  # "inf", "-Infinity", "1e400" (overflows to inf): never a rating or a trait
+        if inf.any():
+            i = np.flatnonzero(inf)[0]
+            raise self.error(i, f"{col!r} is not a finite number: {self.df[col].iat[i].strip()!r} "
+                                f"({int(inf.sum())} row(s) in total)")
         missing = np.isnan(vals)
         if missing.any() and not allow_empty:
             i = np.flatnonzero(missing)[0]

@@ -27,6 +27,13 @@ def as_scale(scale) -> Optional[Scale]:
     if isinstance(scale, str):
         scale = [float(x) for x in scale.replace(":", ",").split(",")]
     vals = list(scale)
+    if len(vals) in (2, 3):
+        try:
+            ends = [float(v) for v in vals[:2]]
+        except (TypeError, ValueError):
+            raise ValueError(f"scale must be two numbers (min, max), not {scale!r}") from None
+        if not all(math.isfinite(v) for v in ends) or ends[1] <= ends[0]:
+            raise ValueError(f"scale must be two finite numbers with min < max, not {vals[0]!r}..{vals[1]!r}")
     if len(vals) == 2:
         lo, hi = float(vals[0]), float(vals[1])
         if hi - lo < 2:
@@ -42,6 +49,8 @@ def infer_scale(scores: np.ndarray) -> Scale:
     s = np.asarray(scores, dtype=float)
     if not len(s):
         raise ValueError("cannot infer a scale from zero ratings")
+    if not np.isfinite(s).all():
+        raise ValueError("cannot infer a scale: the ratings include a value that is not a finite number")
     lo, hi = math.floor(s.min()), math.ceil(s.max())
     if hi == lo:
         hi = lo + 1

@@ -29,6 +29,7 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
+from piaa.errors import PiaaError
 from piaa.evaluation.experiment import Experiment, ExperimentError
 from piaa.evaluation.methods.base import FeatureProvider, FoldData, Method, ReferenceContext
 from piaa.evaluation.methods.registry import get_method_class, list_methods
@@ -210,8 +211,13 @@ def _context(method: str, fold: str, user: str, k: int, trial: int):
     try:
         yield
     except Exception as exc:
-        raise RuntimeError(f"method {method!r} failed on person {user!r} (fold {fold}, k={k}, trial {trial}): "
-                           f"{type(exc).__name__}: {exc}") from exc
+        hint = f" (check the [methods.{method}] options)" if isinstance(exc, (TypeError, ValueError)) else ""
+        raise MethodFailed(f"method {method!r} failed on person {user!r} (fold {fold}, k={k}, trial {trial}): "
+                           f"{type(exc).__name__}: {exc}{hint}") from exc
+
+
+class MethodFailed(PiaaError, RuntimeError):
+    """A method raised while predicting for one person; the message names the method, person and draw."""
 
 
 def _query_mask(seed, fold, person, trial, k) -> np.ndarray:

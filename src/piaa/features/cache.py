@@ -3,8 +3,9 @@
 Keys are ``sha256(image bytes) + backbone + preprocessing fingerprint + feature variant``, so a changed photo,
 model or preprocessing can never return stale features. SQLite in WAL mode gives atomic transactions (a killed
 run leaves either the whole batch or nothing) and lets several processes read while one writes; writers wait
-on ``busy_timeout`` instead of failing. A second table memoizes ``(path, size, mtime) -> content hash`` so a
-re-run over a large library does not even re-read unchanged files.
+on ``busy_timeout`` instead of failing. A second table memoizes ``(path, size, mtime, ctime, inode, device) ->
+content hash`` so a re-run over a large library does not even re-read unchanged files, while a file replaced by
+one of the same size and mtime (``cp -p``, ``rsync -t``) is read again (its ctime, and usually inode, differ).
 """
 from __future__ import annotations
 
@@ -32,7 +33,28 @@ CREATE TABLE IF NOT EXISTS file_hashes (
     mtime_ns INTEGER NOT NULL,
     hash     TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS file_memo (
+    path     TEXT PRIMARY KEY,
+    size     INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
+    inode    INTEGER NOT NULL,
+    device   INTEGER NOT NULL,
+    hash     TEXT NOT NULL
+) WITHOUT ROWID;
 """
+# ``file_hashes`` (path, size, mtime) is the memo of piaa <= 0.x: it is no longer read, because a file replaced by
+# one of the same size and mtime (``cp -p``, ``rsync -t``, ``exiftool -P``) matched it. ``file_memo`` adds the
+# inode, device and ctime: ctime cannot be set by any tool, and replacing a file by rename changes the inode.
+
+#: A file changed less than this before it was hashed is not memoized ("racy" timestamps: a second change in
+#: the same clock tick would keep size, mtime and ctime), so it is hashed again next time.
+RACY_NS = 2_000_000_000
+
+
+def stat_identity(st) -> tuple:
+    """(size, mtime_ns, ctime_ns, inode, device) of an ``os.stat_result``: what the memo compares."""
+    return (int(st.st_size), int(st.st_mtime_ns), int(st.st_ctime_ns), int(st.st_ino), int(st.st_dev))
 
 
 class FeatureCache:
@@ -89,20 +111,27 @@ class FeatureCache:
             return con.execute("SELECT COUNT(*) FROM features WHERE model_key=?", (model_key,)).fetchone()[0]
 
     # ---- content hashes memo ---------------------------------------------------------------------------------
-    def known_hash(self, path: str, size: int, mtime_ns: int) -> Optional[str]:
+    def known_hash(self, path: str, st) -> Optional[str]:
+        """The content hash memoized for ``path`` when its ``os.stat`` result ``st`` still matches (size, mtime,
+        ctime, inode, device), else ``None``."""
         with self._conn() as con:
-            row = con.execute("SELECT size, mtime_ns, hash FROM file_hashes WHERE path=?", (path,)).fetchone()
-        if row and row[0] == size and row[1] == mtime_ns:
-            return row[2]
+            row = con.execute("SELECT size, mtime_ns, ctime_ns, inode, device, hash FROM file_memo WHERE path=?",
+                              (path,)).fetchone()
+        if row and tuple(row[:5]) == stat_identity(st):
+            return row[5]
         return None
 
     def remember_hashes(self, rows) -> None:
-        rows = list(rows)
+        """Memoize ``(path, stat_result, hash)`` rows; files changed within :data:`RACY_NS` are skipped."""
+        now = time.time_ns()
+        rows = [(path, *stat_identity(st), h) for path, st, h in rows
+                if now - max(st.st_mtime_ns, st.st_ctime_ns) >= RACY_NS]
         if not rows:
             return
         with self._conn() as con:
             _retry(lambda: con.executemany(
-                "INSERT OR REPLACE INTO file_hashes(path, size, mtime_ns, hash) VALUES (?,?,?,?)", rows))
+                "INSERT OR REPLACE INTO file_memo(path, size, mtime_ns, ctime_ns, inode, device, hash) "
+                "VALUES (?,?,?,?,?,?,?)", rows))
 
     def close(self) -> None:
         con = getattr(self._local, "con", None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -97,25 +98,31 @@ class FeatureExtractor:
 
     # ---- main entry ------------------------------------------------------------------------------------------
     def extract(self, images: Sequence[ImageLike]) -> FeatureResult:
-        from piaa.io.images import image_bytes_hash
+        from piaa.io.images import image_bytes_hash, image_file_hash
 
         n = len(images)
         errors: Dict[int, str] = {}
         hashes: List[Optional[str]] = [None] * n
-        payload: Dict[int, object] = {}  # index -> bytes or PIL image still to decode
+        # index -> bytes or PIL image still to decode. Files are NOT read here: they are hashed in chunks and
+        # read again, one at a time, when decoded, so memory does not grow with the number of photos.
+        payload: Dict[int, object] = {}
         memo_rows = []
         for i, src in enumerate(images):
             try:
                 if isinstance(src, (str, os.PathLike)):
                     p = Path(src)
                     st = p.stat()
-                    key = str(p.resolve())
-                    h = self.cache.known_hash(key, st.st_size, st.st_mtime_ns) if self.cache else None
+                    if not stat.S_ISREG(st.st_mode):
+                        from piaa.io.files import NotRegularFileError, file_kind
+
+                        if stat.S_ISDIR(st.st_mode):
+                            raise IsADirectoryError(src)
+                        raise NotRegularFileError(22, f"not a regular file ({file_kind(st.st_mode)})", str(src))
+                    key = os.path.realpath(p)
+                    h = self.cache.known_hash(key, st) if self.cache else None
                     if h is None:
-                        data = p.read_bytes()
-                        h = image_bytes_hash(data)
-                        payload[i] = data
-                        memo_rows.append((key, st.st_size, st.st_mtime_ns, h))
+                        h = image_file_hash(p)
+                        memo_rows.append((key, st, h))
                     hashes[i] = h
                 elif isinstance(src, (bytes, bytearray)):
                     hashes[i] = image_bytes_hash(bytes(src))
@@ -183,7 +190,7 @@ class FeatureExtractor:
         if not todo:
             return {}
         from piaa.backbones.preprocess import preprocess
-        from piaa.io.images import ImageLoadError, load_image
+        from piaa.io.images import ImageLoadError, image_bytes_hash, load_image, read_image_bytes
 
         cfg = self.cfg
         engine = self.engine
@@ -195,12 +202,19 @@ class FeatureExtractor:
         def decode(i):
             try:
                 src = payload.get(i)
-                if src is None:  # hash came from the memo table: read the file now
-                    src = Path(images[i]).read_bytes()
+                if src is None:  # a file: read it now (and drop it after decoding)
+                    src = read_image_bytes(images[i])
+                    h = image_bytes_hash(src)
+                    if h != hashes[i]:  # replaced since it was hashed: file the features under what was read
+                        hashes[i] = h
                 img = load_image(src, target_size=cfg.input_size)
                 return preprocess(img, cfg), None
             except ImageLoadError as exc:
                 return None, exc.reason
+            except FileNotFoundError:
+                return None, "file not found (removed while scoring)"
+            except OSError as exc:
+                return None, f"cannot read file: {exc.strerror or exc}"
             except Exception as exc:  # any decoder failure is a per-file error, never a crashed batch
                 return None, f"cannot decode image: {exc}"
 

@@ -49,6 +49,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -68,6 +69,7 @@ __all__ = [
     "ImageLoadError",
     "ImageSource",
     "image_bytes_hash",
+    "image_file_hash",
     "iter_image_files",
     "load_image",
     "load_image_safe",
@@ -149,12 +151,36 @@ def image_bytes_hash(data: bytes) -> str:
     return hashlib.blake2b(bytes(data) if not isinstance(data, bytes) else data, digest_size=16).hexdigest()
 
 
+def image_file_hash(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """:func:`image_bytes_hash` of a file, read in 1 MB chunks (memory does not grow with the file). Same
+    rules as :func:`read_image_bytes`: regular files only, up to the size cap."""
+    from piaa.io.files import FileTooLargeError, image_byte_cap, open_regular
+
+    cap = image_byte_cap()
+    h = hashlib.blake2b(digest_size=16)
+    n = 0
+    with open_regular(path, cap) as fh:
+        while True:
+            block = fh.read(chunk)
+            if not block:
+                break
+            n += len(block)
+            if n > cap:
+                raise FileTooLargeError(27, f"file too large (grew beyond the limit {cap} bytes)", os.fspath(path))
+            h.update(block)
+    return h.hexdigest()
+
+
 def read_image_bytes(path: str | os.PathLike) -> bytes:
     """Read a file's raw bytes (for hashing and then ``load_image(data)`` without a second read).
 
-    Raises the usual ``FileNotFoundError`` / ``OSError`` of the file system.
+    Only regular files are read, up to :func:`piaa.io.files.image_byte_cap` bytes. Raises the usual
+    ``FileNotFoundError`` / ``OSError`` of the file system, :class:`piaa.io.files.NotRegularFileError` (FIFO,
+    device, ...) and :class:`piaa.io.files.FileTooLargeError` (both ``OSError``).
     """
-    return Path(path).read_bytes()
+    from piaa.io.files import image_byte_cap, read_regular
+
+    return read_regular(path, image_byte_cap())
 
 
 def _is_hidden(name: str) -> bool:
@@ -165,15 +191,32 @@ def _has_image_ext(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
+def _listed(path: str) -> bool:
+    """Whether a folder entry with an image extension is listed: everything but folders and dangling links.
+    A FIFO, device, symlink loop or unreadable file is listed so that it gets its own error when read."""
+    try:
+        return not stat.S_ISDIR(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return False  # a dangling symlink: nothing there
+    except OSError:
+        return True  # symlink loop, permission denied...: reported per file when read
+
+
 def iter_image_files(
-    paths: str | os.PathLike | Iterable[str | os.PathLike], recursive: bool = False
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
+    recursive: bool = False,
+    errors: list | None = None,
 ) -> list[Path]:
     """Expand files and folders into a list of image files.
 
-    * A file given explicitly is kept whatever its extension (its content decides when it is loaded).
-    * A folder contributes its files whose extension is in :data:`IMAGE_EXTENSIONS` (case-insensitive),
-      sorted by path; hidden files (and, when recursing, hidden folders) are skipped. Sub-folders are
-      walked only with ``recursive=True``.
+    * A file given explicitly is kept whatever its extension (its content decides when it is loaded); so is
+      a symlink loop or a FIFO given explicitly (reading it fails with a per-file error, never a hang).
+    * A folder contributes its entries whose extension is in :data:`IMAGE_EXTENSIONS` (case-insensitive)
+      and that are not folders, sorted by path; hidden files (and, when recursing, hidden folders) are
+      skipped. Sub-folders are walked only with ``recursive=True`` (symlinked folders are not followed).
+    * A folder that cannot be listed (permissions, I/O error) is appended to ``errors`` as
+      ``(path, reason)`` when a list is given (the other folders are still expanded); without ``errors``
+      it raises ``OSError`` naming it.
     * A path that does not exist raises ``FileNotFoundError`` naming it.
     * Order follows ``paths``; a file reached twice is listed once.
     """
@@ -188,23 +231,35 @@ def iter_image_files(
             seen.add(key)
             out.append(p)
 
+    def unlistable(folder, exc: OSError) -> None:
+        reason = f"cannot list folder: {exc.strerror or exc}"
+        if errors is None:
+            raise OSError(exc.errno, f"{folder}: {reason}") from None
+        errors.append((str(folder), reason))
+
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
             found: list[Path] = []
             if recursive:
-                for root, dirs, files in os.walk(p):
+                for root, dirs, files in os.walk(p, onerror=lambda e: unlistable(e.filename, e)):
                     dirs[:] = [d for d in dirs if not _is_hidden(d)]
                     for f in files:
-                        if not _is_hidden(f) and _has_image_ext(f):
+                        if not _is_hidden(f) and _has_image_ext(f) and _listed(os.path.join(root, f)):
                             found.append(Path(root) / f)
             else:
-                for entry in os.scandir(p):
-                    if entry.is_file() and not _is_hidden(entry.name) and _has_image_ext(entry.name):
-                        found.append(p / entry.name)
+                try:
+                    with os.scandir(p) as it:
+                        names = [e.name for e in it]
+                except OSError as exc:
+                    unlistable(p, exc)
+                    names = []
+                for name in names:
+                    if not _is_hidden(name) and _has_image_ext(name) and _listed(os.path.join(p, name)):
+                        found.append(p / name)
             for f in sorted(found, key=lambda q: q.relative_to(p).parts):
                 add(f)
-        elif p.exists():
+        elif p.exists() or os.path.lexists(p):
             add(p)
         else:
             raise FileNotFoundError(f"no such file or folder: {str(p)!r}")
@@ -520,8 +575,10 @@ def load_image(
     close_fp = False
     if isinstance(src, (str, os.PathLike)):
         path = os.fspath(src)
+        from piaa.io.files import image_byte_cap, open_regular
+
         try:
-            fp: Any = open(path, "rb")
+            fp: Any = open_regular(path, image_byte_cap())
         except FileNotFoundError as e:
             raise ImageLoadError(path, "file not found") from e
         except IsADirectoryError as e:

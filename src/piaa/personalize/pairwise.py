@@ -23,6 +23,7 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
+from piaa.errors import InputError
 from piaa.personalize.prior_probe import PriorProbePersonalizer
 
 MIN_RATINGS_FOR_LOO = 3
@@ -42,18 +43,18 @@ def fit_prior_probe_pairwise(X: np.ndarray, offset: np.ndarray, rated: Sequence[
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     pairs = np.asarray(list(comparisons), dtype=int).reshape(-1, 2)
     if len(rated) != len(y):
-        raise ValueError(f"{len(rated)} rated rows but {len(y)} ratings")
+        raise InputError(f"{len(rated)} rated rows but {len(y)} ratings")
     if len(X) != len(off):
-        raise ValueError(f"X has {len(X)} rows but offset has {len(off)} values")
+        raise InputError(f"X has {len(X)} rows but offset has {len(off)} values")
     if not (np.isfinite(X).all() and np.isfinite(off).all() and np.isfinite(y).all()):
-        raise ValueError("features, generic scores and ratings must be finite")
+        raise InputError("features, generic scores and ratings must be finite")
     est = PriorProbePersonalizer() if mix is None else PriorProbePersonalizer(mix=mix)
     if prior is not None:
         est.prior = prior
     if len(pairs) == 0:
         return est.fit(X[rated], y, offset=off[rated])
     if len(pairs) and (pairs[:, 0] == pairs[:, 1]).any():
-        raise ValueError("a comparison needs two different images")
+        raise InputError("a comparison needs two different images")
 
     tp, ref = est._prior()
     Z = tp.standardize(X)

@@ -42,7 +42,7 @@ def cross_validate(fit_predict: Callable[[np.ndarray, np.ndarray], np.ndarray], 
     folds = fold_ids(n, k, seed)
     oof = np.full(n, np.nan)
     g = None if generic is None else np.asarray(generic, dtype=float)
-    fold_m, fold_g = [], []
+    fold_m, fold_g, pair_m, pair_g = [], [], [], []
     it = range(k)
     if progress:
         from tqdm import tqdm
@@ -55,6 +55,8 @@ def cross_validate(fit_predict: Callable[[np.ndarray, np.ndarray], np.ndarray], 
         oof[test] = pred
         fold_m.append(_safe_srocc(pred, y[test]))
         fold_g.append(None if g is None else _safe_srocc(g[test], y[test]))
+        pair_m.append(pair_agreement(pred, y[test]))
+        pair_g.append(None if g is None else pair_agreement(g[test], y[test]))
     ok = np.isfinite(oof)
     pairs = [(a, b) for a, b in zip(fold_m, fold_g) if a is not None and b is not None]
     valid_m = [a for a in fold_m if a is not None]
@@ -70,6 +72,8 @@ def cross_validate(fit_predict: Callable[[np.ndarray, np.ndarray], np.ndarray], 
         "fold_generic_srocc": [None if v is None else round(v, 4) for v in fold_g],
         "pooled_method_srocc": _safe_srocc(oof[ok], y[ok]),
         "pooled_generic_srocc": None,
+        "method_pairs": _mean_known(pair_m),
+        "generic_pairs": _mean_known(pair_g),
         "protocol": (f"{k}-fold cross-validation on the person's own ratings; mean per-fold SROCC of the profile "
                      "and of the generic model on the same held-out photos"),
     }
@@ -84,6 +88,35 @@ def cross_validate(fit_predict: Callable[[np.ndarray, np.ndarray], np.ndarray], 
     return record
 
 
+def pair_agreement(pred, y) -> Optional[float]:
+    """Share of the pairs of photos rated differently that ``pred`` orders the same way (a tie in ``pred``
+    counts half): the plain-language twin of a rank correlation (0.5 = coin flip, 1 = every pair right)."""
+    pred, y = np.asarray(pred, dtype=float), np.asarray(y, dtype=float)
+    ok = np.isfinite(pred) & np.isfinite(y)
+    pred, y = pred[ok], y[ok]
+    dy = np.sign(y[:, None] - y[None, :])
+    dp = np.sign(pred[:, None] - pred[None, :])
+    iu = np.triu_indices(len(y), 1)
+    dy, dp = dy[iu], dp[iu]
+    used = dy != 0
+    if not used.any():
+        return None
+    return float(np.mean(np.where(dp[used] == 0, 0.5, dp[used] == dy[used])))
+
+
+def pairs_from_srocc(rho: float) -> float:
+    """Pair agreement implied by a Spearman correlation for normally distributed scores (Greiner's relation:
+    Pearson r = 2 sin(pi rho / 6), Kendall tau = 2 arcsin(r) / pi, agreement = (1 + tau) / 2); used for
+    profiles assessed before the pair agreement was recorded."""
+    r = 2.0 * np.sin(np.pi * float(rho) / 6.0)
+    return float((1.0 + 2.0 * np.arcsin(np.clip(r, -1, 1)) / np.pi) / 2.0)
+
+
+def _mean_known(values) -> Optional[float]:
+    known = [v for v in values if v is not None]
+    return float(np.mean(known)) if known else None
+
+
 def _safe_srocc(a, b) -> Optional[float]:
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if len(a) < 2 or np.all(a == a[0]) or np.all(b == b[0]):
@@ -93,17 +126,27 @@ def _safe_srocc(a, b) -> Optional[float]:
 
 
 def verdict(record: Dict[str, object]) -> str:
-    """One line for a person: how well the profile knows them, and a warning when it is no better."""
+    """A few lines for a person: how well the profile orders their photos, in pairs out of 10, next to the
+    generic model; SROCC as the detail; a warning when the profile is no better."""
     m, g = record.get("method_srocc"), record.get("generic_srocc")
     if m is None:
         return "this profile could not be assessed (its cross-validated predictions were constant or missing)"
-    text = f"this profile knows you: {m:.2f}"
-    if g is not None:
-        text += f" vs generic {g:.2f}"
-    text += f" (SROCC, {record.get('folds')}-fold cross-validation on your {record.get('n')} ratings)"
+    pm = record.get("method_pairs")
+    pg = record.get("generic_pairs")
+    pm = pairs_from_srocc(m) if pm is None else pm
+    pg = (pairs_from_srocc(g) if g is not None else None) if pg is None else pg
+    # whole pairs, as people count; one decimal when rounding would hide the difference
+    fmt = ".1f" if pg is not None and round(10 * pm) == round(10 * pg) and abs(pm - pg) >= 0.005 else ".0f"
+    text = (f"out of 10 pairs of your photos that you rated differently, this profile orders about "
+            f"{10 * pm:{fmt}} the way you did")
+    if pg is not None:
+        text += f"; the generic model about {10 * pg:{fmt}}"
+    text += (f"\n(tested on photos it had not learned from: {record.get('folds')}-fold cross-validation on your "
+             f"{record.get('n')} ratings; detail: SROCC {m:.2f}" + (f" vs generic {g:.2f}" if g is not None else "")
+             + "; 5 of 10 is a coin flip)")
     se = record.get("gain_se")
     if g is not None and se is not None and abs(m - g) < 2 * se:
-        text += f"\nnote: the difference is within the noise of {record.get('n')} ratings (±{2 * se:.2f}); " \
+        text += f"\nnote: the difference is within the noise of {record.get('n')} ratings (±{2 * se:.2f} SROCC); " \
                 "more ratings make the comparison sharper"
     if g is not None and m <= g:
         text += ("\nwarning: the profile is NOT better than the generic model on your own ratings; rate more photos "

@@ -9,7 +9,9 @@ A profile wraps a personalizer from :mod:`piaa.personalize.registry` (scikit-lea
 mapped linearly from the person's scale onto the generic model's score range before fitting (so a correction
 learned on top of the generic score lives on the same scale) and predictions are mapped back; rank order is
 unaffected by either mapping. Personalizers with ``uses_offset = True`` (the probes) get the generic score of each
-photo as ``offset=`` and learn a correction to it; the others start from their own model's score.
+photo as ``offset=`` and learn a correction to it; the others start from their own model's score. Scores a person sees
+stay on their scale: near and past its ends they are compressed by a smooth, strictly increasing map
+(:func:`onto_scale`), so order and stars are unchanged.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from piaa.errors import PiaaError
 from piaa.profiles.ratings_import import ProfileInputError, RatedImages, ratings_from_csv, ratings_from_mapping
 from piaa.profiles.store import ProfileStore, check_name
 
-# Default order = what the evaluation runner measured (BENCHMARKS.md §3–§6, people never seen in training): the probe
+# Default order = what the evaluation runner measured (BENCHMARKS.md §3–§4, §8; people never seen in training): the probe
 # with the population taste prior > the plain residual ridge probe > pa-iaa > task-vectors. tv-probe (task vectors
 # over the multi-database bank, then that probe on their residual; `--method tv-probe`) measured 0.644 / 0.693 at
 # 10 / 100 ratings on held-back OASIS people against probe-prior's 0.643 / 0.689 (validation people 0.635 / 0.685
@@ -287,7 +289,7 @@ class Profile:
                         errors[i] = f"cannot score: {exc}"
         for i in np.flatnonzero(~np.isfinite(pred)):
             errors.setdefault(int(i), _why_unscored(paths[i]))
-        return _map_scale(pred, self.model_scale, self.scale), errors
+        return onto_scale(_map_scale(pred, self.model_scale, self.scale), self.scale), errors
 
     def score(self, paths: Sequence) -> np.ndarray:
         """Predicted scores on the person's own rating scale; NaN for photos that could not be scored.
@@ -344,6 +346,36 @@ def _map_scale(x, src: Tuple[float, float], dst: Tuple[float, float]) -> np.ndar
     if src[1] == src[0]:
         return x
     return dst[0] + (x - src[0]) * (dst[1] - dst[0]) / (src[1] - src[0])
+
+
+#: Share of the scale, at each end, in which scores that would leave the scale are compressed.
+SCALE_MARGIN = 0.1
+
+
+def onto_scale(x, scale: Tuple[float, float], margin: float = SCALE_MARGIN) -> np.ndarray:
+    """Keep personal scores on the person's scale without changing their order.
+
+    A personalizer's correction can carry a prediction past the ends of the scale (8.4 on a 1-7 scale). The
+    middle of the scale is left as it is; within ``m = margin x (max - min)`` of each end, and beyond, a score
+    ``d`` past the start of that zone becomes ``m * d / (d + m)``: it approaches the end but never passes it.
+    The map is continuous, has slope 1 where the compression starts, and is strictly increasing (a rational
+    curve, so even scores far outside stay distinct in floating point), so ranks, stars (score quintiles) and
+    every SROCC stay exactly what they were, while no score reads as an impossible rating. NaN stays NaN.
+    """
+    x = np.asarray(x, dtype=float)
+    lo, hi = float(scale[0]), float(scale[1])
+    if not hi > lo:
+        return x
+    m = margin * (hi - lo)
+    out = x.copy()
+    top, bottom = hi - m, lo + m
+    up = x > top
+    d = x[up] - top
+    out[up] = top + m * d / (d + m)
+    down = x < bottom
+    d = bottom - x[down]
+    out[down] = bottom - m * d / (d + m)
+    return out
 
 
 def _why_unscored(path: str) -> str:

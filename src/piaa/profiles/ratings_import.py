@@ -165,8 +165,12 @@ def ratings_from_xmp(folder, recursive: bool = True) -> RatedImages:
     if not folder.is_dir():
         raise ProfileInputError(f"not a folder: {folder}")
     dirs = []
+    errors: List[str] = []
     if recursive:
-        for root, dnames, _files in os.walk(folder):
+        def unlistable(exc: OSError) -> None:
+            errors.append(f"{exc.filename}: cannot list folder: {exc.strerror or exc}")
+
+        for root, dnames, _files in os.walk(folder, onerror=unlistable):
             dnames[:] = sorted(d for d in dnames if not d.startswith("."))
             dirs.append(Path(root))
     else:
@@ -175,11 +179,11 @@ def ratings_from_xmp(folder, recursive: bool = True) -> RatedImages:
     chosen: Dict[Path, Tuple[float, str]] = {}   # decodable image -> (rating, origin)
     raw_ratings: Dict[Path, Tuple[float, str]] = {}
     raw_without_sibling: List[Path] = []
-    errors: List[str] = []
     unrated = 0
     rejected = 0
     kinds = {"sidecar": 0, "embedded": 0}
     orphan_sidecars: List[Path] = []
+    predicted: List[Path] = []
     for d in dirs:
         try:
             names = sorted(n for n in os.listdir(d) if not n.startswith("."))
@@ -203,6 +207,9 @@ def ratings_from_xmp(folder, recursive: bool = True) -> RatedImages:
             if found.error:
                 errors.append(found.error)
             v = found.value
+            if found.predicted and v not in (None, 0):  # our own guess: never learn from it
+                predicted.append(found.path or p)
+                continue
             if v is None or v == 0:
                 if p.suffix.lower() in IMAGE_EXTENSIONS:
                     unrated += 1
@@ -234,6 +241,9 @@ def ratings_from_xmp(folder, recursive: bool = True) -> RatedImages:
 
     notes = [f"{len(chosen)} rated photo(s): {kinds['sidecar']} from sidecars, {kinds['embedded']} from XMP embedded "
              f"in the image; {unrated} unrated photo(s) skipped"]
+    if predicted:
+        notes.append(f"{len(predicted)} photo(s) carry stars piaa predicted (piaa:PredictedRating, from `piaa rank "
+                     "--write-xmp`), not yours: ignored (change a star in your photo manager to make it yours)")
     if rejected:
         notes.append(f"{rejected} rejected photo(s) (xmp:Rating -1) count as the lowest score ({REJECTED_SCORE:g})")
     if raw_without_sibling:
@@ -242,7 +252,7 @@ def ratings_from_xmp(folder, recursive: bool = True) -> RatedImages:
     if orphan_sidecars:
         notes.append(f"{len(orphan_sidecars)} sidecar(s) without their photo:{_listing(orphan_sidecars)}")
     if errors:
-        notes.append(f"{len(errors)} XMP packet(s) could not be read:{_listing(errors)}")
+        notes.append(f"{len(errors)} XMP packet(s) or folder(s) could not be read:{_listing(errors)}")
     paths = sorted(chosen)
     scores = np.asarray([chosen[p][0] for p in paths], dtype=float)
     origins = [chosen[p][1] for p in paths]

@@ -50,6 +50,10 @@ class ProfileExists(InputError):
     pass
 
 
+class ProfileStoreError(InputError):
+    """The profile store file cannot be used (a folder, not an SQLite database, unreadable, locked...)."""
+
+
 def default_store_path() -> Path:
     from piaa.paths import user_data_dir
 
@@ -60,10 +64,20 @@ def _now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
-def check_name(name: str) -> str:
-    name = str(name).strip()
-    if not name or len(name) > 100 or any(c in name for c in "/\\\0\n\r\t"):
-        raise ValueError(f"invalid profile name {name!r}: use 1-100 characters without slashes or control characters")
+MAX_NAME_LENGTH = 100
+
+
+def check_name(name) -> str:
+    """A valid profile name (stripped) or ``ValueError``: 1-100 printable characters, no slashes.
+
+    Names end up in XMP sidecars (``piaa:Profile``), terminals and file names, so control characters
+    (``\\x01``, escape sequences, newlines), invisible format characters and surrogates are refused."""
+    if not isinstance(name, str):
+        raise ValueError(f"invalid profile name {name!r}: a name is text")
+    name = name.strip()
+    if not name or len(name) > MAX_NAME_LENGTH or not name.isprintable() or any(c in name for c in "/\\"):
+        raise ValueError(f"invalid profile name {name!r}: use 1-{MAX_NAME_LENGTH} printable characters without "
+                         "slashes or control characters")
     return name
 
 
@@ -71,24 +85,46 @@ class ProfileStore:
     """CRUD over profiles; every write is one transaction."""
 
     def __init__(self, path: Optional[os.PathLike] = None, timeout_s: float = 30.0):
-        self.path = Path(path) if path is not None else default_store_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = Path(path).expanduser() if path is not None else default_store_path()
         self.timeout_s = timeout_s
+        if self.path.is_dir():
+            raise ProfileStoreError(f"profile store {self.path} is a folder; give a file, e.g. "
+                                    f"{self.path / 'profiles.sqlite'}")
+        if os.path.lexists(self.path) and not self.path.is_file():
+            raise ProfileStoreError(f"profile store {self.path} is not a regular file")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ProfileStoreError(f"cannot create the folder of profile store {self.path}: "
+                                    f"{exc.strerror or exc}") from None
         with self._connect() as con:
             version = con.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                raise RuntimeError(f"{self.path}: profile store schema v{version} is newer than this piaa "
-                                   f"(v{SCHEMA_VERSION}); upgrade piaa")
+                raise ProfileStoreError(f"{self.path}: profile store schema v{version} is newer than this piaa "
+                                        f"(v{SCHEMA_VERSION}); upgrade piaa")
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if tables and not {"profiles", "ratings"} <= tables:
+                raise ProfileStoreError(f"{self.path} is an SQLite database but not a piaa profile store "
+                                        f"(tables: {', '.join(sorted(tables))})")
             con.executescript(_SCHEMA)
             con.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(str(self.path), timeout=self.timeout_s, isolation_level=None)
         try:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA foreign_keys=ON")
-            yield con
+            con = sqlite3.connect(str(self.path), timeout=self.timeout_s, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise ProfileStoreError(f"cannot open profile store {self.path}: {exc}") from None
+        try:
+            try:
+                con.execute("PRAGMA journal_mode=WAL")
+                con.execute("PRAGMA foreign_keys=ON")
+            except sqlite3.DatabaseError as exc:
+                raise ProfileStoreError(f"cannot use profile store {self.path}: {exc}") from None
+            try:
+                yield con
+            except (sqlite3.DatabaseError, sqlite3.OperationalError) as exc:
+                raise ProfileStoreError(f"profile store {self.path}: {exc}") from None
         finally:
             con.close()
 

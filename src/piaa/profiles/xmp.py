@@ -17,6 +17,7 @@ Our predictions carry a marker in our own namespace, ``piaa:PredictedRating`` (p
 """
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
@@ -80,6 +81,9 @@ class XMPPacket:
     tail: str
     decls: Dict[int, List[Tuple[str, str]]]  # id(element) -> namespace declarations made on it
     source: Optional[str] = None
+    encoding: str = "utf-8"     # codec the file was read in, and is written back in
+    bom: bytes = b""            # byte-order mark the file started with (written back)
+    newline: str = "\n"         # "\r\n" when the file used CRLF line endings
 
     # ---- reading --------------------------------------------------------------------------------------------
     def descriptions(self) -> List[ET.Element]:
@@ -96,7 +100,21 @@ class XMPPacket:
             raise XMPError(self.source, f"xmp:Rating is not a number: {raw!r}") from None
         if not -1.0 <= value <= 5.0:
             raise XMPError(self.source, f"xmp:Rating {value:g} is outside the XMP range -1..5")
+        if -1.0 < value < 0.0:  # only -1 means "rejected"; -0.5 is no rating any tool writes
+            raise XMPError(self.source, f"xmp:Rating {value:g} is neither -1 (rejected) nor a rating in 0..5")
         return value
+
+    def is_predicted(self) -> bool:
+        """Whether the rating is one piaa predicted (our marker is present and equals ``xmp:Rating``); a
+        rating the person changed after our prediction no longer matches the marker and is theirs."""
+        marker = self.predicted_marker()
+        if marker is None:
+            return False
+        try:
+            current = self.rating()
+        except XMPError:
+            return False
+        return current is not None and current == marker
 
     def predicted_marker(self) -> Optional[float]:
         """Our ``piaa:PredictedRating`` marker, ``None`` when this packet carries none."""
@@ -162,8 +180,13 @@ class XMPPacket:
             target.set(_P_PROFILE, str(profile))
 
     def to_bytes(self) -> bytes:
-        """Serialize: the original head and tail verbatim around the edited root, UTF-8."""
-        return (self.head + self._root_text() + self.tail).encode("utf-8")
+        """Serialize: the original head and tail verbatim around the edited root, in the file's own encoding
+        (the one its XML declaration or byte-order mark names; characters it cannot hold become character
+        references) and with its own line endings."""
+        root = self._root_text()
+        if self.newline != "\n":
+            root = root.replace("\n", self.newline)
+        return self.bom + (self.head + root + self.tail).encode(self.encoding, errors="xmlcharrefreplace")
 
     def _root_text(self) -> str:
         out: List[str] = []
@@ -176,8 +199,14 @@ class XMPPacket:
 _XML_NS = "http://www.w3.org/XML/1998/namespace"
 
 
+# characters XML 1.0 does not allow anywhere, not even as character references
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _esc_text(s: str) -> str:
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = _XML_INVALID.sub("\ufffd", s)
+    # a carriage return that survived parsing came from a character reference: keep it one
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#xD;")
 
 
 def _esc_attr(s: str) -> str:
@@ -265,21 +294,65 @@ def _write(out: List[str], elem, decls, scope: Dict[str, str], indent: str) -> N
     out.append(f"</{name}>")
 
 
-def _decode(data: bytes, source) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-        prefix_bom = "\ufeff"
+_DECL_ENCODING = re.compile(rb"""^<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]*)["']""")
+
+
+def _decode(data: bytes, source) -> Tuple[str, str, bytes]:
+    """(text, codec, byte-order mark) of a packet: the BOM decides, else the XML declaration's encoding,
+    else UTF-8 (the XML default)."""
+    import codecs
+
+    data = bytes(data)
+    if data.startswith(codecs.BOM_UTF8):
+        codec, bom = "utf-8", codecs.BOM_UTF8
+    elif data.startswith(codecs.BOM_UTF16_LE):
+        codec, bom = "utf-16-le", codecs.BOM_UTF16_LE
+    elif data.startswith(codecs.BOM_UTF16_BE):
+        codec, bom = "utf-16-be", codecs.BOM_UTF16_BE
+    elif data.startswith(b"<\x00?\x00"):
+        codec, bom = "utf-16-le", b""
+    elif data.startswith(b"\x00<\x00?"):
+        codec, bom = "utf-16-be", b""
     else:
-        prefix_bom = ""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise XMPError(source, f"cannot decode UTF-16 packet: {exc}") from None
+        bom = b""
+        m = _DECL_ENCODING.match(data)
+        codec = "utf-8"
+        if m:
+            name = m.group(1).decode("ascii")
+            try:
+                codec = codecs.lookup(name).name
+            except LookupError:
+                raise XMPError(source, f"unknown encoding {name!r} in the XML declaration") from None
+            if codec.startswith(("utf-16", "utf-32")):  # declared 16/32-bit but no BOM and ASCII bytes: a lie
+                raise XMPError(source, f"declares encoding {name!r} but is not {name} text")
+    body = data[len(bom):]
     try:
-        return prefix_bom + data.decode("utf-8")
+        text = body.decode(codec)
     except UnicodeDecodeError as exc:
-        raise XMPError(source, f"not UTF-8 text (byte {exc.start}): not an XMP packet") from None
+        what = "UTF-8" if codec == "utf-8" else codec
+        raise XMPError(source, f"not {what} text (byte {exc.start}): not an XMP packet") from None
+    if codec.startswith("utf-16") and text.startswith("\ufeff"):
+        text = text[1:]
+    return text, codec, bom
+
+
+def _newline(text: str) -> str:
+    crlf = text.count("\r\n")
+    return "\r\n" if crlf and crlf * 2 >= text.count("\n") else "\n"
+
+
+#: Deepest element nesting of a packet we edit (real sidecars, darktable history included, stay below 20).
+MAX_DEPTH = 256
+
+
+def _depth_exceeds(root: ET.Element, limit: int) -> bool:
+    stack = [(root, 1)]
+    while stack:
+        e, d = stack.pop()
+        if d > limit:
+            return True
+        stack.extend((c, d + 1) for c in e)
+    return False
 
 
 def _split_prolog(text: str, source) -> Tuple[str, str, str]:
@@ -325,7 +398,10 @@ def _split_prolog(text: str, source) -> Tuple[str, str, str]:
 
 def parse_packet(data, source=None) -> XMPPacket:
     """Parse an XMP packet (bytes or str). Raises :class:`XMPError` naming ``source`` on any problem."""
-    text = _decode(data, source) if isinstance(data, (bytes, bytearray, memoryview)) else str(data)
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        text, codec, bom = _decode(data, source)
+    else:
+        text, codec, bom = str(data), "utf-8", b""
     head, body, tail = _split_prolog(text, source)
     builder = _RecordingBuilder()
     parser = DefusedXMLParser(target=builder, forbid_dtd=True, forbid_entities=True, forbid_external=True)
@@ -339,9 +415,14 @@ def parse_packet(data, source=None) -> XMPPacket:
         raise XMPError(source, f"malformed XML at line {line}, column {col}: {exc.msg if hasattr(exc, 'msg') else exc}") from None
     except DefusedXmlException as exc:
         raise XMPError(source, f"refused unsafe XML: {exc}") from None
+    except RecursionError:
+        raise XMPError(source, f"nested too deeply (more than {MAX_DEPTH} levels): skipped") from None
+    if _depth_exceeds(root, MAX_DEPTH):
+        raise XMPError(source, f"nested too deeply (more than {MAX_DEPTH} levels): skipped")
     if root.tag not in (f"{{{NS_X}}}xmpmeta", f"{{{NS_X}}}xapmeta", _RDF_RDF):
         raise XMPError(source, f"root element is {root.tag!r}, not x:xmpmeta or rdf:RDF: not an XMP packet")
-    return XMPPacket(root=root, head=head, tail=tail, decls=builder.decls, source=None if source is None else str(source))
+    return XMPPacket(root=root, head=head, tail=tail, decls=builder.decls, source=None if source is None else str(source),
+                     encoding=codec, bom=bom, newline=_newline(text))
 
 
 def new_packet(source=None) -> XMPPacket:

@@ -15,6 +15,7 @@ Embedded XMP is read through Pillow (already our image decoder): JPEG APP1 segme
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
@@ -39,8 +40,10 @@ def sidecar_candidates(image) -> List[Path]:
 
 
 def find_sidecar(image) -> Optional[Path]:
+    """The first existing sidecar candidate. Anything at that name counts (a FIFO or a dangling link too):
+    reading it then fails with a per-photo error, and nothing is ever written over it."""
     for c in sidecar_candidates(image):
-        if c.is_file():
+        if os.path.lexists(c):
             return c
     return None
 
@@ -60,12 +63,19 @@ def read_embedded_xmp(image) -> Optional[bytes]:
     """The XMP packet stored inside ``image`` (JPEG APP1, TIFF tag 700, PNG/WebP chunks), or ``None``."""
     from PIL import Image, UnidentifiedImageError
 
+    from piaa.io.files import image_byte_cap, open_regular
+
     try:
-        with Image.open(image) as im:
-            data = im.info.get("xmp")
-            if data is None and hasattr(im, "tag_v2"):
-                data = im.tag_v2.get(700)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        with warnings.catch_warnings():
+            # only the header is read, never pixels: a decompression bomb is harmless here (and refused, with
+            # its own error, when the photo is decoded for scoring)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with open_regular(image, image_byte_cap()) as fh, Image.open(fh) as im:
+                data = im.info.get("xmp")
+                if data is None and hasattr(im, "tag_v2"):
+                    data = im.tag_v2.get(700)
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError,
+            EOFError, MemoryError):
         return None
     if data is None:
         return None
@@ -86,11 +96,14 @@ class RatingFound:
     path: Optional[Path]        # the sidecar file or the image holding the packet
     packet: Optional[XMPPacket] = None
     error: Optional[str] = None
+    predicted: bool = False     # the value is a star piaa predicted (``piaa:PredictedRating``), not the person's
 
 
 def read_sidecar(path) -> XMPPacket:
-    try:
-        data = Path(path).read_bytes()
+    from piaa.io.files import MAX_TEXT_BYTES, read_regular
+
+    try:  # regular files only (a FIFO named photo.jpg.xmp must not hang us), with a size cap
+        data = read_regular(path, MAX_TEXT_BYTES)
     except OSError as exc:
         raise XMPError(path, f"cannot read: {exc.strerror or exc}") from None
     return parse_packet(data, source=path)
@@ -99,7 +112,8 @@ def read_sidecar(path) -> XMPPacket:
 def read_rating(image, sidecar=None, embedded: bool = True) -> RatingFound:
     """The photo's ``xmp:Rating``: the sidecar's when it has one (≠ 0), else the embedded packet's.
 
-    Sidecars win because darktable and digiKam treat the sidecar as the newer copy of the metadata. A packet
+    Sidecars win because darktable and digiKam treat the sidecar as the newer copy of the metadata, except over
+    a star piaa predicted (``predicted`` is then set, and a rating of the person's own inside the image wins). A packet
     that cannot be parsed is reported in ``error`` (never raised), so one bad file cannot stop an import.
     """
     side = Path(sidecar) if sidecar is not None else find_sidecar(image)
@@ -108,8 +122,8 @@ def read_rating(image, sidecar=None, embedded: bool = True) -> RatingFound:
     if side is not None:
         try:
             pkt = read_sidecar(side)
-            found = RatingFound(pkt.rating(), "sidecar", side, pkt)
-            if found.value not in (None, 0):
+            found = RatingFound(pkt.rating(), "sidecar", side, pkt, predicted=pkt.is_predicted())
+            if found.value not in (None, 0) and not found.predicted:
                 return found
         except XMPError as exc:
             errors.append(str(exc))
@@ -119,8 +133,9 @@ def read_rating(image, sidecar=None, embedded: bool = True) -> RatingFound:
             try:
                 pkt = parse_packet(data, source=f"{image} (embedded XMP)")
                 value = pkt.rating()
-                if value not in (None, 0) or found is None:
-                    return RatingFound(value, "embedded", Path(image), pkt, "; ".join(errors) or None)
+                predicted = pkt.is_predicted()
+                if (value not in (None, 0) and not predicted) or found is None:
+                    return RatingFound(value, "embedded", Path(image), pkt, "; ".join(errors) or None, predicted)
             except XMPError as exc:
                 errors.append(str(exc))
     if found is not None:

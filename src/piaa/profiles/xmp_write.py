@@ -138,7 +138,7 @@ def apply_writes(actions: Sequence[XmpAction], scores: dict, profile: Optional[s
             apply_mark(pkt, a.mark or prediction_mark(a.stars), overwrite=True, info=info)
             write_atomic(a.sidecar, pkt.to_bytes(), exclusive=a.action == "create")
             done.append(a)
-        except (XMPError, OSError, ValueError) as exc:
+        except (XMPError, OSError, ValueError, RecursionError) as exc:  # one bad sidecar never stops the rest
             done.append(XmpAction(a.image, a.sidecar, a.stars, "error", f"write failed: {exc}", a.previous, a.mark,
                                   a.info))
     return done

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Dict, List, Optional
@@ -26,6 +27,7 @@ from piaa.service.security import (SESSION_DAYS, check_password, check_username,
                                    new_token, token_hash, verify_password)
 
 router = APIRouter(prefix="/api")
+log = logging.getLogger("piaa.serve")
 Auth = Annotated[Caller, Depends(current_user)]
 State = Annotated[ServiceState, Depends(svc)]
 
@@ -423,22 +425,85 @@ def ranking(caller: Auth, state: State, limit: int = Query(100, ge=1, le=100000)
     return {"images": out, "total": len(ids), "basis": basis, "profile": prof, "unscored": len(lib.ids()) - len(ids)}
 
 
-def _suggest(state: ServiceState, user_id: int, n: int) -> List[int]:
+def _selector(state: ServiceState):
+    """(ids, ActiveSelector) over the library's current features, built once per feature matrix; None when the
+    active-learning selector (``piaa.personalize.active``) is not installed or the features are not ready."""
+    try:
+        from piaa.personalize.active import ActiveSelector
+    except ImportError:
+        return None
+    lib = state.library
+    if not lib.ready:
+        return None
+    mat = lib.matrix()
+    with state.lock:
+        cached = state.selector
+        if cached is None or cached[0] is not mat:
+            ids, X, g = mat
+            cached = (mat, ids, ActiveSelector(X, None, g) if len(ids) >= 2 else None)
+            state.selector = cached
+    return None if cached[2] is None else (cached[1], cached[2])
+
+
+def _suggest(state: ServiceState, user_id: int, n: int):
+    """(photo ids the caller has not rated, strategy): the active-learning selector's choice when it is
+    installed and the features are known, else uniformly random."""
     mine = _own_ratings(state, user_id)
     lib = state.library
+    sel = _selector(state)
+    if sel is not None:
+        ids, selector = sel
+        row = {int(i): k for k, i in enumerate(ids)}
+        rated = [(row[i], r) for i, r in mine.items() if i in row]
+        try:
+            picks = selector.select([k for k, _ in rated], [r for _, r in rated] if rated else None, n)
+            out = [int(ids[k]) for k in picks if int(ids[k]) not in mine]
+            if out or not len(picks):
+                return out, f"active ({getattr(selector, 'strategy', 'default')})"
+        except ValueError as exc:       # the selector refuses: say why in the log, suggest at random
+            log.warning("active-learning selector failed, suggesting at random: %s", exc)
     pool = [i for i in lib.ids() if i not in mine and lib.error(i) is None]
     if not pool:
-        return []
+        return [], "random"
     rng = np.random.default_rng(secrets.randbits(64))
-    return [int(i) for i in rng.choice(pool, size=min(n, len(pool)), replace=False)]
+    return [int(i) for i in rng.choice(pool, size=min(n, len(pool)), replace=False)], "random"
 
 
 @router.get("/suggestions", tags=["profile"])
 def suggestions(caller: Auth, state: State, n: int = Query(10, ge=1, le=200)):
-    """Photos the caller has not rated, chosen to teach the profile most."""
+    """Photos the caller has not rated, chosen to teach the profile most (the active-learning selector when
+    installed and the photos are analysed; random otherwise — ``strategy`` says which)."""
     lib = state.library
-    picked = _suggest(state, caller.id, n)
-    return {"images": [{"id": i, "name": lib.name(i)} for i in picked], "strategy": "random"}
+    picked, strategy = _suggest(state, caller.id, n)
+    return {"images": [{"id": i, "name": lib.name(i)} for i in picked], "strategy": strategy}
+
+
+@router.get("/suggestions/pair", tags=["profile"])
+def suggest_pair(caller: Auth, state: State):
+    """Two photos to compare ("which do you prefer?"): the pair whose answer teaches the profile most (the
+    active-learning selector when installed and the photos are analysed), else two random unrated photos (any
+    two when fewer than two are unrated)."""
+    lib = state.library
+    mine = _own_ratings(state, caller.id)
+    sel = _selector(state)
+    if sel is not None:
+        ids, selector = sel
+        row = {int(i): k for k, i in enumerate(ids)}
+        rated = [(row[i], r) for i, r in mine.items() if i in row]
+        try:
+            a, b = selector.select_pair([k for k, _ in rated], [r for _, r in rated] if rated else None)
+            pair = [int(ids[a]), int(ids[b])]
+            return {"images": [{"id": i, "name": lib.name(i)} for i in pair], "strategy": "active"}
+        except ValueError as exc:
+            log.warning("active-learning pair selection failed, choosing at random: %s", exc)
+    pool = [i for i in lib.ids() if i not in mine and lib.error(i) is None]
+    if len(pool) < 2:
+        pool = [i for i in lib.ids() if lib.error(i) is None]
+    if len(pool) < 2:
+        raise HTTPException(409, "fewer than two photos to compare")
+    rng = np.random.default_rng(secrets.randbits(64))
+    pair = [int(i) for i in rng.choice(pool, size=2, replace=False)]
+    return {"images": [{"id": i, "name": lib.name(i)} for i in pair], "strategy": "random"}
 
 
 @router.get("/images/{image_id}/why", tags=["profile"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -16,6 +17,8 @@ from typing import List, Optional
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from sqlalchemy import select
+
+from piaa.errors import PiaaError
 
 from piaa.service.db import Database, Token, User, sqlite_url
 from piaa.service.library import Library
@@ -64,6 +67,8 @@ class ServiceState:
         self.library = library
         self.limiter = LoginLimiter()
         self.profiles = {}        # user id -> (profile row id, fitted estimator): decoded once
+        self.selector = None      # (feature matrix, ids, active-learning selector) built once per matrix
+        self.lock = threading.Lock()
 
 
 def open_database(settings: Settings) -> Database:
@@ -134,6 +139,14 @@ def create_app(settings: Settings, scorer=None) -> FastAPI:
         if name not in allowed:
             raise HTTPException(404, "not found")
         return FileResponse(allowed[name], headers={"Cache-Control": "no-cache"})
+
+    @app.exception_handler(PiaaError)
+    async def piaa_error(request: Request, exc: PiaaError):
+        """piaa's own errors (one-line messages) as 4xx: bad input 422, a missing shipped file 503, else 400."""
+        from piaa.errors import AssetMissingError, InputError
+
+        code = 422 if isinstance(exc, InputError) else 503 if isinstance(exc, AssetMissingError) else 400
+        return JSONResponse({"detail": str(exc)}, status_code=code)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):

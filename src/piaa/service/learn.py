@@ -19,6 +19,7 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
+from piaa.errors import InputError
 from piaa.personalize.pairwise import fit_prior_probe_pairwise
 from piaa.profiles.ratings_import import MIN_RATINGS
 
@@ -26,8 +27,8 @@ RATING_SCALE = (1.0, 5.0)
 METHOD = "probe-prior"
 
 
-class NotEnoughRatings(ValueError):
-    pass
+class NotEnoughRatings(InputError):
+    """Too few (or too uniform) ratings and comparisons to learn a profile from."""
 
 
 def to_model_scale(r, model_scale) -> np.ndarray:

@@ -63,7 +63,7 @@ async function signedIn(info) {
   const me = await api("GET", "/api/me");
   S.minRatings = me.min_ratings;
   S.comparisons = me.comparisons;
-  S.profileFrom = me.profile ? me.profile.n_ratings + me.profile.n_comparisons : null;
+  S.profileFrom = me.profile ? basisText(me.profile) : null;
   const r = await api("GET", "/api/ratings");
   S.mine = new Map(r.ratings.map((x) => [x.image, x.rating]));
   pollProgress();
@@ -177,6 +177,11 @@ async function move(step) {
   renderRate();
 }
 
+function basisText(p) {
+  return `${p.n_ratings} rating${p.n_ratings === 1 ? "" : "s"}` +
+    (p.n_comparisons ? ` + ${p.n_comparisons} comparison${p.n_comparisons === 1 ? "" : "s"}` : "");
+}
+
 function judgements() { return S.mine.size + (S.comparisons || 0); }
 
 async function maybeRefit() {
@@ -187,7 +192,7 @@ async function maybeRefit() {
     do {
       S.refitWanted = false;
       const p = await api("POST", "/api/profile");
-      S.profileFrom = p.n_ratings + p.n_comparisons;
+      S.profileFrom = basisText(p);
       countText();
     } while (S.refitWanted);
   } catch (e) {
@@ -206,13 +211,9 @@ function setMode(mode) {
 }
 
 async function nextPair() {
-  let r = await api("GET", "/api/suggestions?n=2");
-  let ims = r.images;
-  if (ims.length < 2) {                              // everything rated: compare any two photos
-    const all = (await api("GET", "/api/images?limit=1000")).images.filter((x) => !x.error);
-    ims = all.sort(() => Math.random() - 0.5).slice(0, 2);
-  }
-  if (ims.length < 2) { $("rate-msg").textContent = "Not enough photos to compare."; return; }
+  let ims;
+  try { ims = (await api("GET", "/api/suggestions/pair")).images; }
+  catch (e) { $("rate-msg").textContent = e.message; return; }
   S.pair = ims;
   $("pair-left").src = imgUrl(ims[0].id); $("pair-left").alt = `left: ${ims[0].name}`;
   $("pair-right").src = imgUrl(ims[1].id); $("pair-right").alt = `right: ${ims[1].name}`;
@@ -225,8 +226,8 @@ async function pick(side) {
   S.pair = null;
   try { await api("POST", "/api/comparisons", body); } catch (e) { $("rate-msg").textContent = e.message; return; }
   S.comparisons = (S.comparisons || 0) + 1;
-  $("rate-msg").textContent = `Noted: you prefer the ${side} one.`;
   await nextPair();
+  $("rate-msg").textContent = `Noted: you preferred the ${side} one. Next pair:`;
   maybeRefit();
 }
 

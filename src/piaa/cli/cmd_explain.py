@@ -1,0 +1,82 @@
+"""``piaa explain PHOTO --profile NAME``: why a profile scores a photo as it does — the person's own rated photos
+most like it, with the stars they gave."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+_EPILOG = """\
+example:
+  piaa explain ~/Photos/new/IMG_0420.JPG --profile anna
+
+Prints the profile's score of the photo (on your rating scale) and the generic model's, then the photos you
+rated that look most like it (cosine similarity of the image features the models use, 1 = identical) with
+your ratings: the evidence a personal model leans on. Your rated photos must still be where they were.
+"""
+
+
+def register(subparsers):
+    from piaa.cli.options import add_max_pixels
+
+    p = subparsers.add_parser("explain", help="a photo's score, and your own rated photos most like it",
+                              description="Explain a profile's score of one photo with the person's own rated "
+                                          "photos most similar to it.",
+                              epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("photo", metavar="PHOTO", help="the photo to explain")
+    p.add_argument("--profile", required=True, help="profile name (see `piaa profile list`)")
+    p.add_argument("--top", type=int, default=5, help="how many similar rated photos to list (default 5)")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--store", metavar="PATH", default=None, help="profile store file (default: user data dir)")
+    add_max_pixels(p)
+    p.set_defaults(func=run_explain)
+
+
+def _err(msg: str, code: int = 1) -> int:
+    print(f"error: {msg}", file=sys.stderr)
+    return code
+
+
+def run_explain(args) -> int:
+    from piaa.profiles.explain import similar_rated
+    from piaa.profiles.profile import MethodUnavailable, Profile
+    from piaa.profiles.store import ProfileNotFound, ProfileStore
+
+    if args.top < 1:
+        return _err(f"--top must be a positive number of photos, not {args.top}", 2)
+    photo = Path(args.photo)
+    if not photo.is_file():
+        return _err(f"not a file: {photo}")
+    try:
+        prof = Profile.load(args.profile, store=ProfileStore(args.store))
+    except (ProfileNotFound, MethodUnavailable, ValueError) as exc:
+        return _err(str(exc))
+    scores, errors = prof.score_with_errors([str(photo)])
+    if errors:
+        return _err(f"{photo}: {errors[0]}")
+    from piaa.profiles.generic import generic_scores
+
+    g = generic_scores(prof.scorer, [str(photo)])
+    similar, problem = similar_rated(prof, photo, k=args.top)
+    if problem:
+        return _err(f"{photo}: {problem}")
+    lo, hi = prof.scale
+    out = {"photo": str(photo), "profile": prof.name, "method": prof.method, "score": round(float(scores[0]), 3),
+           "scale": [lo, hi], "generic_score": None if g.errors else round(float(g.scores[0]), 3),
+           "generic_scale": list(getattr(prof.scorer, "score_range", (None, None))), "similar_rated": similar,
+           "rated_photos_found": len(similar) if similar else 0, "n_ratings": len(prof.ratings)}
+    if args.format == "json":
+        print(json.dumps(out, indent=1))
+        return 0
+    print(f"{photo.name}: {scores[0]:.2f} for {prof.name} (on {lo:g}..{hi:g})"
+          + (f"; generic model {out['generic_score']:.2f} (on {out['generic_scale'][0]:g}..{out['generic_scale'][1]:g})"
+             if out["generic_score"] is not None else ""))
+    if not similar:
+        print(f"none of the {len(prof.ratings)} photos {prof.name} rated can be found any more "
+              "(moved, or a profile shared without ratings): no examples to show")
+        return 0
+    print(f"the photos {prof.name} rated that look most like it:")
+    for s in similar:
+        print(f"  {s['similarity']:.2f}  {s['your_rating']:g} on {lo:g}..{hi:g}  {s['path']}")
+    return 0
