@@ -1,4 +1,5 @@
-"""Number-of-tasks curve (Fig. 5 of Yeo et al.) and the fp16 storage check, on training-fold-only validation.
+"""Number-of-tasks curve (Fig. 5 of Yun & Choo, ECCV 2024) and the fp16 storage check, on training-fold-only
+validation.
 
     nice python bench/task_vectors_ntasks.py --people 40 --trials 1 --out ntasks.json
 

@@ -1,4 +1,4 @@
-"""Split-point study (DESIGN.md §1C): accuracy and time per person for task banks split at different layers.
+"""Split-point study (docs/design.md §1C): accuracy and time per person for task banks split at different layers.
 
 Zero-shot accuracy of the fine-tuned 'all' task model is measured on every validation person; personalization
 (accuracy and seconds per person-trial) on ``--people`` of them, because below the top it costs seconds per step.

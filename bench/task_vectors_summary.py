@@ -2,7 +2,7 @@
 
     python bench/task_vectors_summary.py RESULT.work [--methods task-vectors,probe]
 
-Per method and shot count: mean over people of each person's mean SROCC over trials (DESIGN.md §3), the folds
+Per method and shot count: mean over people of each person's mean SROCC over trials (docs/design.md §3), the folds
 included, the number of people and the mean wall-clock seconds per person-trial as the runner measured them.
 """
 from __future__ import annotations

@@ -133,9 +133,13 @@ class Registry(Generic[T]):
             return key
         if key in self._aliases:
             return self._aliases[key]
+        raise UnknownNameError(self.kind, name, self.names(), self.suggest(name))
+
+    def suggest(self, name: str, n: int = 3) -> List[str]:
+        """Registered names (or aliases) close to ``name``, best first ("did you mean ...")."""
+        self.load_plugins()
         candidates = list(self._items) + list(self._aliases)
-        close = difflib.get_close_matches(key, candidates, n=3, cutoff=0.6)
-        raise UnknownNameError(self.kind, name, self.names(), close)
+        return difflib.get_close_matches(self._normalize(name), candidates, n=n, cutoff=0.6)
 
     def get(self, name: str) -> T:
         return self._items[self.resolve(name)]

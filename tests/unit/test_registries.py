@@ -89,3 +89,11 @@ def test_tomli_is_declared_for_python_before_3_11():
     text = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
     deps = text.split("dependencies = [", 1)[1].split("]", 1)[0]
     assert re.search(r"\"tomli[^\"]*;\s*python_version\s*<\s*'3\.11'\"", deps), "tomli must be a dependency on 3.10"
+
+
+def test_experiment_with_a_misspelt_method_suggests_the_right_one():
+    from piaa.evaluation.experiment import ExperimentError
+    from piaa.evaluation.runner import resolve_methods
+
+    with pytest.raises(ExperimentError, match="did you mean 'probe-prior' for 'probe-priors'"):
+        resolve_methods(["probe-priors", "generic"], skip_missing=False, warnings=[])

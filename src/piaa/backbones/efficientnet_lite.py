@@ -5,7 +5,7 @@ Lite differs from EfficientNet-B*: no squeeze-excitation, ReLU6 instead of swish
 convolutions (more padding on the right/bottom), so convolutions here pad explicitly.
 
 The network is exposed as an ordered list of *layers* (stem, each MBConv block, head) so that callers can run
-it in two parts -- a frozen trunk below a split point and a trainable top above it (DESIGN.md §1C).
+it in two parts -- a frozen trunk below a split point and a trainable top above it (docs/design.md §1C).
 """
 from __future__ import annotations
 

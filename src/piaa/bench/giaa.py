@@ -1,4 +1,4 @@
-"""4-fold GIAA benchmark on OASIS beauty (DESIGN.md §3.1): train on three image subsets, test on the fourth.
+"""4-fold GIAA benchmark on OASIS beauty (docs/design.md §3.1): train on three image subsets, test on the fourth.
 
 Targets are the per-image distributions of the OASIS-beauty ratings (1–7). For every outer fold the head's
 options are chosen by leave-one-subset-out CV on the three *training* subsets only, then the head is fitted on
@@ -17,40 +17,9 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
 from piaa.models.giaa import DEFAULT_GRID, GenericHead, distributions_from_ratings, select_params
-
-
-def load_oasis(data_dir: Optional[Path] = None):
-    """(dataset, images, subsets per image, absolute paths) of OASIS beauty from the shared data folder."""
-    from piaa.data import load_dataset
-    from piaa.paths import shared_data_dir
-
-    root = Path(data_dir) if data_dir else shared_data_dir()
-    ds = load_dataset("oasis-beauty", root / "oasis-beauty")
-    if ds.images_root is None:
-        raise FileNotFoundError(f"OASIS images not found next to {root / 'oasis-beauty'} (expected ../oasis/images)")
-    subset_of = {}
-    for name, members in ds.splits.items():
-        if ds.split_kinds.get(name) == "image":
-            for im in members:
-                subset_of[im] = name
-    images = [i for i in ds.image_ids if i in subset_of]
-    if not subset_of or len(set(subset_of.values())) < 2:
-        raise ValueError("OASIS beauty: no image subsets found (oasis/subsets.csv)")
-    paths = [Path(ds.images_root) / i for i in images]
-    return ds, images, np.array([subset_of[i] for i in images]), paths
-
-
-def extract_features(paths: Sequence[Path], backbones: Sequence[str], variant: str, engine: str = "auto",
-                     cache="default", progress: bool = True) -> np.ndarray:
-    """Features of every path for each backbone, concatenated along the feature axis; NaN rows on errors."""
-    from piaa.features import FeatureExtractor
-
-    blocks = []
-    for bb in backbones:
-        res = FeatureExtractor(bb, variant, cache=cache, engine=engine, progress=progress).extract(list(paths))
-        blocks.append(res.features.astype(np.float64))
-    return np.hstack(blocks)
+from piaa.training.oasis import extract_features, load_oasis  # noqa: F401  (re-exported)
 
 
 def giaa_fold_metrics(pred_dist: np.ndarray, true_dist: np.ndarray, values: np.ndarray, threshold: float) -> dict:
@@ -62,7 +31,7 @@ def giaa_fold_metrics(pred_dist: np.ndarray, true_dist: np.ndarray, values: np.n
             "emd": emd(pred_dist, true_dist, r=2), "n_test": int(len(pred))}
 
 
-def run_giaa_benchmark(backbones: Sequence[str] = ("efficientnet_lite0",), variant: str = "multilevel",
+def run_giaa_benchmark(backbones: Sequence[str] = (DEFAULT_BACKBONE,), variant: str = DEFAULT_VARIANT,
                        head_options: Optional[dict] = None, grid: Optional[Sequence[dict]] = DEFAULT_GRID,
                        seed: int = 0, data_dir: Optional[Path] = None, engine: str = "auto",
                        progress: bool = True, features: Optional[np.ndarray] = None) -> dict:

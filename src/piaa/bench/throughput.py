@@ -16,8 +16,10 @@ from typing import Callable, Dict, Optional, Sequence
 
 import numpy as np
 
+from piaa.catalogue import DEFAULT_BACKBONE
 
-def compare_engines(paths: Sequence, backbone: str = "efficientnet_lite0", variant: str = "pooled",
+
+def compare_engines(paths: Sequence, backbone: str = DEFAULT_BACKBONE, variant: str = "pooled",
                     head_fn: Optional[Callable[[np.ndarray], np.ndarray]] = None,
                     engines: Sequence[str] = ("torch", "onnx"), repeats: int = 1, warmup: int = 8,
                     batch_size: int = 32, workers: Optional[int] = None) -> dict:
@@ -130,7 +132,7 @@ def _machine(cores: int) -> dict:
     return info
 
 
-def stage_costs(paths: Sequence, backbone: str = "efficientnet_lite0", variant: str = "pooled",
+def stage_costs(paths: Sequence, backbone: str = DEFAULT_BACKBONE, variant: str = "pooled",
                 engines: Sequence[str] = ("torch", "onnx"), batch: int = 4) -> dict:
     """CPU milliseconds per image of each stage, run one after another on one thread.
 

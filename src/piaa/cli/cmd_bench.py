@@ -6,6 +6,8 @@ import json
 import shlex
 import sys
 
+from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
+
 _GIAA_EPILOG = """\
 examples:
   piaa bench giaa                                          # lite0 multilevel, options by CV, 4 folds
@@ -26,9 +28,9 @@ def register(subparsers):
                        description="4-fold GIAA on OASIS beauty (../shared/data), per-fold and mean metrics.",
                        epilog=_GIAA_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     g.add_argument("--quiet", "-q", action="store_true", help="no progress bars (shown only on a terminal anyway)")
-    g.add_argument("--backbone", default="efficientnet_lite0",
+    g.add_argument("--backbone", default=DEFAULT_BACKBONE,
                    help="backbone name, or several joined by ',' whose features are concatenated")
-    g.add_argument("--variant", default="multilevel", help="feature variant: multilevel (default) or pooled")
+    g.add_argument("--variant", default=DEFAULT_VARIANT, help="feature variant: multilevel (default) or pooled")
     g.add_argument("--head", action="append", metavar="KEY=VALUE", default=[],
                    help="GenericHead option, e.g. n_models=3, hidden=1024,512, loss=emd (repeatable)")
     g.add_argument("--no-select", action="store_true", help="skip CV option selection (use --head as given)")

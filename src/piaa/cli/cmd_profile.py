@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
+
 _CREATE_EPILOG = """\
 examples:
   piaa profile create anna --ratings anna.csv                 # CSV with columns image,rating
@@ -241,7 +243,7 @@ def run_prior(args) -> int:
     images = list(ds.image_ids)
     print(f"{ds.ratings['user'].nunique()} people, {len(images)} images, {len(ds.ratings)} ratings; "
           f"extracting features ...", file=sys.stderr)
-    res = FeatureExtractor("efficientnet_lite0", "multilevel", progress=show_progress(args)).extract(
+    res = FeatureExtractor(DEFAULT_BACKBONE, DEFAULT_VARIANT, progress=show_progress(args)).extract(
         [root / i for i in images])
     for i, msg in sorted(res.errors.items())[:5]:
         print(f"note: skipped {images[i]}: {msg}", file=sys.stderr)
@@ -251,7 +253,7 @@ def run_prior(args) -> int:
     r = ds.ratings[ds.ratings["image"].isin(row)].assign(image=lambda d: d["image"].map(row))
     try:
         prior = TastePrior.fit(X[ok], r, alpha=args.alpha if args.alpha is not None else DEFAULT_RATER_ALPHA,
-                               meta={"data": str(csv), "backbone": "efficientnet_lite0", "variant": "multilevel",
+                               meta={"data": str(csv), "backbone": DEFAULT_BACKBONE, "variant": DEFAULT_VARIANT,
                                      "built_by": "piaa profile prior"})
     except ValueError as exc:
         return _err(str(exc))

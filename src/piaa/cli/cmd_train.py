@@ -8,6 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
+
 _EPILOG = """\
 examples:
   piaa train default                          # writes src/piaa/assets/models/oasis-beauty-lite0.npz
@@ -35,9 +37,9 @@ def register(subparsers):
     d.add_argument("--quiet", "-q", action="store_true", help="no progress bars (shown only on a terminal anyway)")
     d.add_argument("--name", default=default_asset("scorer").name,
                    help=f"model name (default {default_asset('scorer').name})")
-    d.add_argument("--backbone", default="efficientnet_lite0",
+    d.add_argument("--backbone", default=DEFAULT_BACKBONE,
                    help="backbone, or several joined by '+' whose features are concatenated")
-    d.add_argument("--variant", default="multilevel")
+    d.add_argument("--variant", default=DEFAULT_VARIANT)
     d.add_argument("--head", action="append", metavar="KEY=VALUE", default=[],
                    help="GenericHead option (repeatable), e.g. n_models=3")
     d.add_argument("--no-select", action="store_true", help="skip CV option selection")

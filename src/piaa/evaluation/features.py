@@ -11,6 +11,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
+from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
 from piaa.evaluation.methods.base import FeatureProvider
 
 
@@ -46,7 +47,7 @@ class CachedFeatureProvider(FeatureProvider):
                                                      workers=self.workers, progress=self.progress)
         return self._extractors[key]
 
-    def get(self, paths: Sequence[Path], backbone: str = "efficientnet_lite0", variant: str = "multilevel") -> np.ndarray:
+    def get(self, paths: Sequence[Path], backbone: str = DEFAULT_BACKBONE, variant: str = DEFAULT_VARIANT) -> np.ndarray:
         """Features [n, d]; a backbone concatenation ("efficientnet_lite0,efficientnet_lite2", or joined by '+')
         gives each backbone's features side by side, in that order (NaN where any of them failed)."""
         names = split_backbones(backbone)

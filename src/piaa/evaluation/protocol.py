@@ -1,4 +1,4 @@
-"""The evaluation protocol of DESIGN.md §3.2/§3.3: folds, test people, and the seeded support draws.
+"""The evaluation protocol of docs/design.md §3.2/§3.3: folds, test people, and the seeded support draws.
 
 Fold protocol (a folds file is given): for fold f, every task keeps only ratings of images *outside* f (so the
 generic model, trait targets and task models never see a test image), and the test people are those who rated

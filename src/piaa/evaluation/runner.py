@@ -5,7 +5,7 @@ model, a task bank) are built once per fold. Each finished (method, fold) is wri
 workdir together with a fingerprint of the configuration; a re-run with the same configuration skips it, so an
 interrupted evaluation resumes where it stopped.
 
-Numbers (DESIGN.md §3): per trial and person the SROCC/PLCC between the person's query ratings and the
+Numbers (docs/design.md §3): per trial and person the SROCC/PLCC between the person's query ratings and the
 predictions; a person's score is the mean over trials, ``srocc_mean`` the mean over people, ``srocc_std`` the std
 over trials of the per-trial means over people. Zero-shot methods are scored once on all of a person's test
 images (shots ``"0"``) and, so gains can be paired, also on exactly the query sets of every k
@@ -60,7 +60,10 @@ def resolve_methods(requested: List[str], skip_missing: bool, warnings: List[str
     known = list_methods()
     missing = [m for m in requested if m not in known]
     if missing and not skip_missing:
-        raise ExperimentError(f"unknown method(s) {missing}; known methods: {', '.join(known) or 'none'} "
+        from piaa.evaluation.methods.registry import METHODS
+
+        hints = "".join(f"did you mean {METHODS.suggest(m)[0]!r} for {m!r}? " for m in missing if METHODS.suggest(m))
+        raise ExperimentError(f"unknown method(s) {missing}; {hints}known methods: {', '.join(known) or 'none'} "
                               f"(pass --skip-missing to run the others)")
     for m in missing:
         warnings.append(f"method {m!r} is not available (not registered); skipped")

@@ -16,6 +16,7 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
+from piaa.catalogue import DEFAULT_BACKBONE
 from piaa.features.cache import FeatureCache
 
 CACHE_FORMAT_VERSION = "1"
@@ -64,7 +65,7 @@ class FeatureExtractor:
     publish a preferred, smaller batch).
     """
 
-    def __init__(self, backbone: str = "efficientnet_lite0", variant: str = "pooled", cache="default",
+    def __init__(self, backbone: str = DEFAULT_BACKBONE, variant: str = "pooled", cache="default",
                  batch_size: int = 32, workers: Optional[int] = None, engine: str = "auto",
                  progress: bool = False, store_dtype: Optional[str] = None):
         from piaa.backbones import get_pretrained_cfg

@@ -1,4 +1,4 @@
-"""Generic aesthetics (GIAA): the distribution head of PA_IAA (DESIGN.md §1A) on frozen backbone features.
+"""Generic aesthetics (GIAA): the distribution head of PA_IAA (docs/design.md §1A) on frozen backbone features.
 
 ``GenericHead`` predicts, for each image, a distribution over the N score buckets of a rating scale
 (FC → BN → ReLU → ... → FC N → softmax); the score is the expectation over the bucket values. It is trained on

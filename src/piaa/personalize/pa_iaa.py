@@ -1,4 +1,4 @@
-"""PA_IAA inter-task fusion as a personalizer (scikit-learn contract, DESIGN.md §1A and §4).
+"""PA_IAA inter-task fusion as a personalizer (scikit-learn contract, docs/design.md §1A and §4).
 
     from piaa.personalize import make_personalizer
     est = make_personalizer("pa-iaa")              # the shipped OASIS network, ridge fusion

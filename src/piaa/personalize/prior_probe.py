@@ -28,6 +28,7 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
 from piaa.errors import InputError
 from piaa.personalize.base import Personalizer
 from piaa.personalize.registry import register_personalizer
@@ -159,7 +160,7 @@ class PriorProbePersonalizer(Personalizer):
     """
 
     def __init__(self, prior=None, mix: float = DEFAULT_MIX, lambdas: Sequence[float] = DEFAULT_LAMBDA_GRID,
-                 backbone: str = "efficientnet_lite0", variant: str = "multilevel"):
+                 backbone: str = DEFAULT_BACKBONE, variant: str = DEFAULT_VARIANT):
         self.prior = prior
         self.mix = mix
         self.lambdas = lambdas

@@ -12,6 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
+from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
 from piaa.errors import InputError
 from piaa.personalize.base import Personalizer
 from piaa.personalize.registry import register_personalizer
@@ -82,7 +83,7 @@ class ProbePersonalizer(Personalizer):
     """
 
     def __init__(self, alphas: Sequence[float] = DEFAULT_ALPHA_GRID, feature_mean=None, feature_scale=None,
-                 backbone: str = "efficientnet_lite0", variant: str = "multilevel"):
+                 backbone: str = DEFAULT_BACKBONE, variant: str = DEFAULT_VARIANT):
         self.alphas = alphas
         self.feature_mean = feature_mean
         self.feature_scale = feature_scale

@@ -1,6 +1,6 @@
 """``piaa serve``: a multi-user web app and HTTP API where people rate photos and get their own ranking.
 
-An interface layer (DESIGN.md §5): it calls the feature extractor, the generic scorer and the personalizers and
+An interface layer (docs/design.md §5): it calls the feature extractor, the generic scorer and the personalizers and
 keeps its own storage (SQLAlchemy models and Alembic migrations in this package).
 
 - ``db``        — tables, engine (SQLite WAL / PostgreSQL), migrations, the write discipline

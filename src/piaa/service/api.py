@@ -333,7 +333,7 @@ def fit_profile(caller: Auth, state: State):
     except learn.NotEnoughRatings as exc:
         left = len(ratings) - len(rated) + len(comps) - len(pairs)
         raise HTTPException(422, f"{exc} ({left} of your judgements involve photos that cannot be read)") from None
-    from piaa.personalize.state import state_to_bytes
+    from piaa.state import state_to_bytes
 
     meta = dict(fitted.meta)
     meta["generic_model"] = state.library.scorer.name
@@ -352,7 +352,7 @@ def fit_profile(caller: Auth, state: State):
 def _load_profile(state: ServiceState, user_id: int):
     """(StoredProfile row without state, estimator) or (None, None)."""
     from piaa.personalize.prior_probe import PriorProbePersonalizer
-    from piaa.personalize.state import state_from_bytes
+    from piaa.state import state_from_bytes
 
     with state.db.read() as s:
         head = s.execute(select(StoredProfile.id, StoredProfile.meta_json, StoredProfile.created_at)

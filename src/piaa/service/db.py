@@ -86,7 +86,7 @@ class Comparison(Base):
 
 
 class StoredProfile(Base):
-    """A person's fitted profile: the personalizer state (``piaa.personalize.state`` bytes, no pickle) + meta."""
+    """A person's fitted profile: the personalizer state (``piaa.state`` bytes, no pickle) + meta."""
     __tablename__ = "profiles"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True, nullable=False)

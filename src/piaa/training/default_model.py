@@ -13,6 +13,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
 from piaa.models.giaa import DEFAULT_GRID, GenericHead, distributions_from_ratings, select_params
 from piaa.models.scorer import DEFAULT_MODEL, make_model_state
 
@@ -22,12 +23,12 @@ TRAINING_DATA = ("OASIS (Kurdi et al. 2017), all 900 images; targets: per-image 
 DEFAULT_HEAD_OPTIONS = {"n_models": 3}
 
 
-def train_default_model(output: Path, backbone: str = "efficientnet_lite0", variant: str = "multilevel",
+def train_default_model(output: Path, backbone: str = DEFAULT_BACKBONE, variant: str = DEFAULT_VARIANT,
                         head_options: Optional[dict] = None, grid: Optional[Sequence[dict]] = DEFAULT_GRID,
                         seed: int = 0, name: str = DEFAULT_MODEL,
                         data_dir: Optional[Path] = None, engine: str = "auto", progress: bool = True) -> dict:
     """Fit, check, and write the model file atomically; returns a summary (options, dtype, fp16 diff...)."""
-    from piaa.bench.giaa import extract_features, load_oasis
+    from piaa.training.oasis import extract_features, load_oasis
     from piaa.state import save_state
 
     ds, images, subsets, paths = load_oasis(data_dir)

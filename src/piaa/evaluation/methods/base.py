@@ -1,7 +1,7 @@
 """The contract between the evaluation runner and the methods it compares.
 
 The runner (``piaa.evaluation.runner``) reads an experiment file, builds one ``FoldData`` per fold holding only
-the data a method may train on for that fold (DESIGN.md §3.2: task ratings restricted to images outside the
+the data a method may train on for that fold (docs/design.md §3.2: task ratings restricted to images outside the
 test fold), calls ``method.prepare(fold)`` once per fold, then for every test person and trial either
 ``method.predict_generic(query)`` (zero-shot methods) or ``method.personalize(support, scores, query)``.
 Supports/queries are drawn by the runner from fixed seeds and are the same for every method.
@@ -20,6 +20,7 @@ from typing import Any, Callable, ClassVar, Dict, List, Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
 from piaa.data.ratings import RatingsDataset, Scale
 
 
@@ -50,7 +51,7 @@ class TaskSource:
 class FeatureProvider:
     """Interface of ``fold.features``; the runner supplies a cached implementation."""
 
-    def get(self, paths: Sequence[Path], backbone: str = "efficientnet_lite0", variant: str = "multilevel") -> np.ndarray:
+    def get(self, paths: Sequence[Path], backbone: str = DEFAULT_BACKBONE, variant: str = DEFAULT_VARIANT) -> np.ndarray:
         raise NotImplementedError
 
 

@@ -1,4 +1,4 @@
-"""The baselines every personalization method is reported next to (DESIGN.md §3.4).
+"""The baselines every personalization method is reported next to (docs/design.md §3.4).
 
 - ``generic``: the zero-shot generic model — a :class:`piaa.models.giaa.GenericHead` trained on the fold's
   generic task (score distributions of the task's images; for a task of published per-image means, soft
@@ -23,12 +23,11 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
 from piaa.data.ratings import Scale
 from piaa.evaluation.methods.base import FoldData, Method, TaskSource
 from piaa.evaluation.methods.registry import register_method
 
-DEFAULT_BACKBONE = "efficientnet_lite0"
-DEFAULT_VARIANT = "multilevel"
 
 
 def soft_distributions(means: np.ndarray, scale: Scale) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""PA_IAA and its ablations as evaluation methods (DESIGN.md §1A, §3).
+"""PA_IAA and its ablations as evaluation methods (docs/design.md §1A, §3).
 
 - ``pa-iaa``: multi-task network (aesthetics distribution + 5 trait head) trained per fold on the generic task's
   distributions and the trait targets of the tasks with a users table; per person ``s_b = s_a + w_b·p + b``.
@@ -37,15 +37,19 @@ from typing import ClassVar, Dict, Sequence
 import numpy as np
 import pandas as pd
 
+from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
 from piaa.evaluation.methods.base import FoldData, Method
 from piaa.evaluation.methods.registry import register_method
+from piaa.personalize.pa_iaa import PAIAAPersonalizer
 
 _TRAIN_KEYS = ("epochs", "lr_heads", "lr_backbone", "batch_size", "gamma", "momentum", "weight_decay", "lr_decay",
                "seed")
 _NET_KEYS = ("backbone", "variant", "split", "hidden", "traits", "trait_tasks", "trait_weighting",
              "second_task") + _TRAIN_KEYS
-_FUSION_KEYS = ("solver", "alpha", "bias", "lr", "steps", "momentum_fusion", "mlp_hidden", "mlp_steps", "mlp_lr",
-                "mlp_weight_decay")
+# fusion options = PAIAAPersonalizer's parameters, except what the method supplies (network, fusion, seed, cache),
+# the profile-level scale settings, and ``momentum``, spelled ``momentum_fusion`` here (``momentum`` is training's)
+_SUPPLIED = ("network", "fusion", "seed", "cache", "momentum", "generic_scale", "score_range")
+_FUSION_KEYS = tuple(k for k in PAIAAPersonalizer.param_names() if k not in _SUPPLIED) + ("momentum_fusion",)
 
 
 def _combine_trait_tasks(tasks):
@@ -101,8 +105,8 @@ class _PAIAABase(Method):
         else:
             t = fold.task(opts["second_task"])
             second = aesthetics_task(t.dataset, t.images_root, name=t.name)
-        backbone = opts.get("backbone", "efficientnet_lite0")
-        variant = opts.get("variant", "multilevel")
+        backbone = opts.get("backbone", DEFAULT_BACKBONE)
+        variant = opts.get("variant", DEFAULT_VARIANT)
         split = opts.get("split")
         cfg_over = {k: opts[k] for k in _TRAIN_KEYS if k in opts}
         cfg = replace(CACHED_HEADS_CONFIG, seed=fold.seed, **cfg_over)
@@ -151,11 +155,8 @@ class _PAIAABase(Method):
 
     # ---- personalization --------------------------------------------------------------------------------------
     def _estimator(self):
-        from piaa.personalize.pa_iaa import PAIAAPersonalizer
-
         o = self.options
-        kw = {k: o[k] for k in ("solver", "alpha", "bias", "lr", "steps", "mlp_hidden", "mlp_steps", "mlp_lr",
-                                "mlp_weight_decay") if k in o}
+        kw = {k: o[k] for k in _FUSION_KEYS if k in o and k != "momentum_fusion"}
         if "momentum_fusion" in o:
             kw["momentum"] = o["momentum_fusion"]
         return PAIAAPersonalizer(network=self.net, fusion=self.fusion, seed=self.fold.seed, **kw)
@@ -208,8 +209,8 @@ class PAIAAProbeMethod(_PAIAABase):
         super().prepare(fold)
         from piaa.evaluation.methods.baselines import shared_feature_stats
 
-        self.backbone = self.options.get("backbone", "efficientnet_lite0")
-        self.variant = self.options.get("variant", "multilevel")
+        self.backbone = self.options.get("backbone", DEFAULT_BACKBONE)
+        self.variant = self.options.get("variant", DEFAULT_VARIANT)
         self.stats = shared_feature_stats(fold, self.backbone, self.variant)
 
     def personalize(self, support, support_scores, query) -> np.ndarray:

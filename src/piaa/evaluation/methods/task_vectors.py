@@ -1,4 +1,4 @@
-"""Task-vector customization and the paper's ablations as evaluation methods (DESIGN.md §1B/§1C).
+"""Task-vector customization and the paper's ablations as evaluation methods (docs/design.md §1B/§1C).
 
 Method defaults are the personalizer's (chosen on training-fold-only validation); ``tv-paper`` is the paper's
 recipe and the ablations change one thing each relative to ``task-vectors``.
@@ -29,6 +29,7 @@ from piaa.evaluation.methods.registry import register_method
 from piaa.models.task_vectors.bank import TaskBank
 from piaa.models.task_vectors.spec import TaskModelSpec, template_for
 from piaa.models.task_vectors.train import TrainConfig
+from piaa.personalize.task_vectors import BestFitFT, TaskVectorPersonalizer
 
 SPEC_KEYS = ("backbone", "split", "pool", "hidden", "seed", "components")
 TRAIN_KEYS = ("head_steps", "head_lr", "head_weight_decay", "top_epochs", "top_lr", "top_batch_size", "anchor_task",
@@ -42,9 +43,10 @@ STRONG_BANK = {"split": -1, "pool": "multilevel", "components": 256, "hidden": 2
                "head_lr": 1e-3, "head_weight_decay": 1e-4, "dropout": 0.5, "anchor_task": "generic"}
 # the paper's bank (tv-paper): pooled last layer, random shared head init, 50 full-batch steps per task
 PAPER_BANK = {"split": -1, "pool": "last", "hidden": 64}
-TV_KEYS = ("steps", "lr", "T", "reg", "weight_decay", "bt_scale", "init", "loss", "layer_agnostic", "engine",
-           "prior_strength", "steps_per_image")
-FT_KEYS = ("steps", "lr", "weight_decay", "loss")
+# personalizer options an experiment may set: the estimators' own parameters, except what the method supplies
+_SUPPLIED = ("bank", "scale", "cache")
+TV_KEYS = tuple(k for k in TaskVectorPersonalizer.param_names() if k not in _SUPPLIED)
+FT_KEYS = tuple(k for k in BestFitFT.param_names() if k not in _SUPPLIED)
 
 
 def _split_bank_options(options: dict):
@@ -187,8 +189,6 @@ class _TaskVectorMethod(_BankMethod):
     overrides: Dict[str, object] = {}
 
     def _personalizer(self):
-        from piaa.personalize.task_vectors import TaskVectorPersonalizer
-
         kw = dict(self.overrides)
         kw.update({k: v for k, v in self.options.items() if k in TV_KEYS})
         return TaskVectorPersonalizer(bank=self.bank, scale=(self.fold.test_scale.min, self.fold.test_scale.max), **kw)
@@ -214,7 +214,8 @@ def _tv_method(cls_name: str, name: str, description: str, overrides: dict, bank
 
 
 TaskVectors = _tv_method("TaskVectors", "task-vectors",
-                         "task-vector customization (Yeo et al. 2024): per-person λ over layer-wise task vectors", {})
+                         "task-vector customization (Yun & Choo, ECCV 2024): per-person λ over layer-wise task "
+                         "vectors", {})
 TVPaper = _tv_method("TVPaper", "tv-paper",
                      "task vectors with the paper's recipe: plain adaptive init, 500 AdamW steps, lr 1e-2",
                      {"steps": 500, "lr": 1e-2, "prior_strength": 0.0, "steps_per_image": None, "reg": 0.0},
@@ -238,8 +239,6 @@ class BestFitFTMethod(_BankMethod):
     own_keys = FT_KEYS
 
     def personalize(self, support, support_scores, query) -> np.ndarray:
-        from piaa.personalize.task_vectors import BestFitFT
-
         Xs = self._inputs(support)
         Xq = self._inputs(query)
         ok = np.isfinite(Xs).all(axis=1)

@@ -13,6 +13,7 @@ from typing import Callable, List, Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
 from piaa.models.pa_iaa.network import PAPER_HIDDEN, PAIAANet
 from piaa.models.pa_iaa.traits import DEFAULT_WEIGHTING, select_traits, trait_targets
 from piaa.models.pa_iaa.train import CACHED_HEADS_CONFIG, TrainConfig, train_network
@@ -76,7 +77,7 @@ def aesthetics_task(dataset, images_root, images: Optional[Sequence[str]] = None
 
 
 def build_network(aes_dataset, aes_root, second: SecondTask, inputs_fn: InputsFn,
-                  backbone: str = "efficientnet_lite0", variant: str = "multilevel", split: Optional[int] = None,
+                  backbone: str = DEFAULT_BACKBONE, variant: str = DEFAULT_VARIANT, split: Optional[int] = None,
                   hidden: Sequence[int] = PAPER_HIDDEN, config: TrainConfig = CACHED_HEADS_CONFIG,
                   aes_images: Optional[Sequence[str]] = None, progress: bool = False, info: Optional[dict] = None,
                   return_history: bool = False):
@@ -108,7 +109,7 @@ def build_network(aes_dataset, aes_root, second: SecondTask, inputs_fn: InputsFn
     return (net, hist) if return_history else net
 
 
-def extractor_inputs(backbone: str = "efficientnet_lite0", variant: str = "multilevel", split: Optional[int] = None,
+def extractor_inputs(backbone: str = DEFAULT_BACKBONE, variant: str = DEFAULT_VARIANT, split: Optional[int] = None,
                      cache="default", progress: bool = False) -> InputsFn:
     """``inputs_fn`` reading features through the FeatureExtractor and its cache; unreadable images -> NaN rows."""
     from piaa.features import FeatureExtractor
@@ -139,7 +140,6 @@ def split_inputs(paths, get: Callable, backbone: str, variant: str, split: int) 
 
 def default_shared_data() -> Path:
     """``$PIAA_SHARED_DATA`` or the ``shared/data`` folder next to the repository checkout."""
-    import os
+    from piaa.paths import shared_data_dir
 
-    env = os.environ.get("PIAA_SHARED_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[4].parent / "shared" / "data"
+    return shared_data_dir()

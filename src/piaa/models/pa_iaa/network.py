@@ -25,6 +25,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
+
 PAPER_HIDDEN = (1024, 512)
 
 
@@ -46,7 +48,7 @@ class PAIAANet(nn.Module):
 
     def __init__(self, in_dim: int, bucket_values: Sequence[float], second_dim: int = 5, second_kind: str = "traits",
                  second_names: Optional[Sequence[str]] = None, hidden: Sequence[int] = PAPER_HIDDEN,
-                 backbone: str = "efficientnet_lite0", variant: str = "multilevel", split: Optional[int] = None,
+                 backbone: str = DEFAULT_BACKBONE, variant: str = DEFAULT_VARIANT, split: Optional[int] = None,
                  dropout: float = 0.0, second_bucket_values: Optional[Sequence[float]] = None,
                  info: Optional[dict] = None, _top: Optional[nn.ModuleList] = None):
         super().__init__()

@@ -1,5 +1,5 @@
 """Joint training of the multi-task network: batches alternate between the aesthetics data and the second
-task's data (traits or a second aesthetics task), ``L = L_a + γ·L_p`` (DESIGN.md §1A).
+task's data (traits or a second aesthetics task), ``L = L_a + γ·L_p`` (docs/design.md §1A).
 
 ``L_a`` is the squared Euclidean distance between predicted and true bucket distributions, averaged over the batch;
 ``L_p`` the mean squared error of the tanh traits (or the squared distance between distributions for MT_IAA).

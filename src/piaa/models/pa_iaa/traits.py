@@ -1,4 +1,4 @@
-"""Trait targets for PA_IAA's trait head: "the traits of the people who like image i" (DESIGN.md §1A).
+"""Trait targets for PA_IAA's trait head: "the traits of the people who like image i" (docs/design.md §1A).
 
 The paper trains its trait head on Big-Five scores attached to images. Here traits come from the raters
 themselves: for image ``i`` rated by people ``u`` with (standardized) trait ``z_u``,
@@ -6,7 +6,7 @@ themselves: for image ``i`` rated by people ``u`` with (standardized) trait ``z_
     t_i = Σ_u w_ui z_u / Σ_u |w_ui|
 
 where ``w_ui`` says how much rater ``u`` likes ``i`` *for them*. The default ("residual") is the rating minus the
-rater's own linear fit on the image's crowd mean: what is left is taste. DESIGN.md's example weighting, the rating
+rater's own linear fit on the image's crowd mean: what is left is taste. docs/design.md's example weighting, the rating
 minus the rater's mean ("centered"), also carries popularity × scale use — a rater who spreads the scale wide
 pulls every popular image toward their traits — so a trait that merely goes with wide scale use (OASIS: TEPS
 consummatory pleasure) looked like the most reliable "taste" trait while its targets repeated the generic score.

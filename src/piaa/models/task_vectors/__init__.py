@@ -1,4 +1,5 @@
-"""Task-vector customization (Yeo et al., ECCV 2024) with a CPU split point (DESIGN.md §1B/§1C).
+"""Task-vector customization (Jooyeol Yun and Jaegul Choo, KAIST, ECCV 2024) with a CPU split point
+(docs/design.md §1B/§1C).
 
 spec     - the one task-model architecture and its input layout
 net      - the trainable top (layers above the split + two linear layers)

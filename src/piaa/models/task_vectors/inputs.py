@@ -1,4 +1,4 @@
-"""Flat model inputs ``[prefix | trunk]`` for images, from the feature cache (DESIGN.md §1C).
+"""Flat model inputs ``[prefix | trunk]`` for images, from the feature cache (docs/design.md §1C).
 
 Below the split nothing is trainable, so its outputs are features computed once per image and cached:
 ``trunk{split}`` activations (stored fp16 by the extractor) and, for multilevel pooling, the pooled outputs of

@@ -1,4 +1,4 @@
-"""The one architecture every task model shares (DESIGN.md §1B + §1C) and how its inputs are laid out.
+"""The one architecture every task model shares (docs/design.md §1B + §1C) and how its inputs are laid out.
 
 A task model is ``backbone layers [split, n)`` (trainable, above the split) -> global-average pooling -> two
 linear layers (``fc1``: pooled -> hidden, ReLU; ``fc2``: hidden -> 10) -> softmax -> score = dot(p, template),
@@ -6,7 +6,7 @@ where the template is 10 values spanning the task's scale. Identical parameter s
 makes task vectors (differences of parameters) addable.
 
 ``pool="multilevel"`` feeds fc1 with the pooled output of *every* backbone layer (3120-d for Lite0) instead of
-only the last one (1280-d); on OASIS it gives the better generic model (DESIGN.md §3). Layers below the split
+only the last one (1280-d); on OASIS it gives the better generic model (docs/design.md §3). Layers below the split
 are frozen, so their pooled outputs are cached features too.
 
 Inputs are one flat float array per image: ``[prefix | trunk]`` where ``prefix`` = pooled outputs of the layers
@@ -30,6 +30,8 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
+from piaa.catalogue import DEFAULT_BACKBONE
+
 N_OUT = 10  # every task model predicts a distribution over 10 template values
 
 
@@ -40,7 +42,7 @@ def template_for(lo: float, hi: float, n: int = N_OUT) -> np.ndarray:
 
 @dataclass(frozen=True)
 class TaskModelSpec:
-    backbone: str = "efficientnet_lite0"
+    backbone: str = DEFAULT_BACKBONE
     split: int = 18          # first layer that runs above the split; == num_layers (or -1): only the linear head
     pool: str = "last"        # "last" (paper: pooled last layer) or "multilevel"
     hidden: int = 64
