@@ -111,7 +111,8 @@ def test_evaluation_methods_on_a_synthetic_fold(photos, tmp_path):
     person = _ratings(info.loc[info.index[30:]], "red", users=1, seed=3)
     sup, qry = [root / i for i in person["image"][:6]], [root / i for i in person["image"][6:]]
     preds = {}
-    for name in ("task-vectors", "tv-uniform-init", "tv-bestfit-init", "tv-mse", "tv-layer-agnostic", "bestfit-ft"):
+    for name in ("task-vectors", "tv-probe", "tv-uniform-init", "tv-bestfit-init", "tv-mse", "tv-layer-agnostic",
+                 "bestfit-ft"):
         m = make_method(name, **opts)
         m.prepare(fold)
         preds[name] = m.personalize(sup, person["score"].to_numpy()[:6], qry)

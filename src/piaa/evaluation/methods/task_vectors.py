@@ -193,12 +193,16 @@ class _TaskVectorMethod(_BankMethod):
         kw.update({k: v for k, v in self.options.items() if k in TV_KEYS})
         return TaskVectorPersonalizer(bank=self.bank, scale=(self.fold.test_scale.min, self.fold.test_scale.max), **kw)
 
-    def personalize(self, support, support_scores, query) -> np.ndarray:
+    def _fit_support(self, support, support_scores):
+        """(fitted λ personalizer, support problem, mask of the support images with features, scores)."""
         y = np.asarray(support_scores, np.float64)
         ps, ok_s = self._problem(support)
         if ok_s.sum() < 2:
             raise RuntimeError(f"{self.name}: fewer than 2 support images have features")
-        est = self._personalizer().fit_problem(ps, y[ok_s])
+        return self._personalizer().fit_problem(ps, y[ok_s]), ps, ok_s, y
+
+    def personalize(self, support, support_scores, query) -> np.ndarray:
+        est, _, _, _ = self._fit_support(support, support_scores)
         pq, ok_q = self._problem(query)
         out = np.full(len(query), np.nan)
         out[ok_q] = pq.scores(est.coefficients())
@@ -313,11 +317,7 @@ class TVProbe(_TaskVectorMethod):
     def personalize(self, support, support_scores, query) -> np.ndarray:
         from piaa.personalize.prior_probe import PriorProbePersonalizer
 
-        y = np.asarray(support_scores, np.float64)
-        ps, ok_s = self._problem(support)
-        if ok_s.sum() < 2:
-            raise RuntimeError(f"{self.name}: fewer than 2 support images have features")
-        est = self._personalizer().fit_problem(ps, y[ok_s])
+        est, ps, ok_s, y = self._fit_support(support, support_scores)
         lam = est.coefficients()
         off_s = np.full(len(support), np.nan)
         folds = int(self.options.get("crossfit", 0))
