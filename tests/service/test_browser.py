@@ -108,6 +108,9 @@ def test_rate_with_keyboard_and_see_the_ranking_change(browser, site, shots):
         mine = c.get("/api/ratings", headers={"Authorization": f"Bearer {tok}"}).json()["ratings"]
     assert len(mine) == 12 and sorted(r["rating"] for r in mine).count(1.0) >= 2          # X rejected one
 
+    page.click("#tab-library")    # wait for the re-ranked grid, not the stale generic one (slow under load)
+    page.wait_for_function("document.getElementById('library-basis').textContent.includes('your taste')",
+                           timeout=120_000)
     after = library_order(page)
     assert sorted(after) == sorted(before) and after != before
     assert "your taste" in page.text_content("#library-basis")

@@ -182,3 +182,45 @@ def test_ray_resume_keeps_finished_parts_and_adds_no_duplicates(local_ray, data,
         parts_dir.mkdir()
         (parts_dir / MANIFEST).write_text(json.dumps({"version": 1, "fingerprint": "other"}))
         run_distributed(data / "shards", out, models=[model_file], part_size=2, resume=True, progress=False)
+
+
+def test_ray_options_need_ray_and_a_parquet_output(data, tmp_path, capsys):
+    from piaa.cli.main import main
+
+    assert main(["score", str(data / "photos"), "--resume"]) == 2
+    assert "--resume need --ray" in capsys.readouterr().err
+    assert main(["score", str(data / "photos"), "--ray"]) == 2
+    assert "needs --output" in capsys.readouterr().err
+    with pytest.raises(ValueError, match=r"\.parquet"):
+        from piaa.distributed import run_distributed
+
+        run_distributed(data / "photos", tmp_path / "out.csv")
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume_gives_every_row_once(data, model_file, tmp_path):
+    """The issue's check in small: SIGKILL the CLI once parts exist, rerun with --resume."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    for s in range(3):
+        make_shard(shards / f"{s:05d}.tar", [(f"{s}{i:08d}", _jpeg(1000 * s + i)) for i in range(8)])
+    out = tmp_path / "out.parquet"
+    cmd = [sys.executable, "-m", "piaa.cli.main", "score", str(shards), "--ray", "--workers", "1", "--no-cache",
+           "--model", model_file, "--batch-size", "2", "--part-size", "4", "--output", str(out), "--resume", "-q"]
+    env = {**os.environ, "PYTHONPATH": str(__import__("pathlib").Path(__file__).resolve().parents[2] / "src")}
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
+    parts = tmp_path / "out.parquet.parts"
+    deadline = time.time() + 240
+    while time.time() < deadline and not list(parts.glob("part-*.parquet")):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and the local Ray it started
+    proc.wait()
+    assert list(parts.glob("part-*.parquet")) and not out.exists()
+    subprocess.run(cmd, env=env, check=True, timeout=600)
+    keys = pq.read_table(out, columns=["key"]).column("key").to_pylist()
+    assert len(keys) == len(set(keys)) == 24

@@ -54,6 +54,8 @@ def run(args) -> int:
             cls = get_method_class(m)
             tag = " [reference]" if cls.reference else (" [zero-shot]" if cls.zero_shot else "")
             print(f"{m}{tag}: {cls.description}")
+        print("METHOD@active (any method that learns from ratings, e.g. probe-prior@active): METHOD with supports "
+              "chosen by the active selector; [test] query_fraction holds out the same query for both")
         return 0
     if not args.experiment or not args.output:
         print("error: give EXPERIMENT.toml and --output RESULT.json (see piaa evaluate --help)", file=sys.stderr)

@@ -120,6 +120,9 @@ def register(subparsers):
 
     me = sub.add_parser("methods", help="list the personalization methods installed")
     me.set_defaults(func=run_methods)
+    from piaa.cli import cmd_profile_active  # suggest, rate (active learning)
+
+    cmd_profile_active.register(sub, _store_arg)
     p.set_defaults(func=lambda a: p.print_help() or 2)
 
 

@@ -18,6 +18,8 @@ def add_ray_options(p) -> None:
                    help="scoring workers (default: one per core, or per CPU of the cluster)")
     g.add_argument("--resume", action="store_true",
                    help="continue an interrupted run with the same SOURCE and --output (finished parts are kept)")
+    g.add_argument("--part-size", type=int, default=None, metavar="N",
+                   help="photos per output part, the unit that is written atomically and resumed (default 256)")
     g.add_argument("--profile", action="append", default=[], metavar="NAME",
                    help="also score with this personal profile (repeatable): column profile_NAME")
     g.add_argument("--store", metavar="PATH", default=None, help="profile store file (default: user data dir)")
@@ -26,6 +28,7 @@ def add_ray_options(p) -> None:
 def ray_only_options(args) -> list:
     """The --ray options given without --ray."""
     given = [("--ray-address", args.ray_address), ("--workers", args.workers), ("--resume", args.resume),
+             ("--part-size", args.part_size),
              ("--profile", args.profile), ("--store", args.store)]
     return [name for name, value in given if value]
 
@@ -50,9 +53,11 @@ def run_score_ray(args) -> int:
     summary = run_distributed(args.paths[0], args.output, models=models, profiles=args.profile,
                               ray_address=args.ray_address, workers=args.workers, resume=args.resume,
                               engine=args.engine, cache=None if args.no_cache else "default",
-                              batch_size=args.batch_size, progress=not args.quiet, profile_store=args.store)
+                              batch_size=args.batch_size, progress=not args.quiet, profile_store=args.store,
+                              **({"part_size": args.part_size} if args.part_size else {}))
     if summary.n_scored >= 0:
         print(f"{summary.n_scored} scored, {summary.n_errors} error{'' if summary.n_errors == 1 else 's'} -> "
-              f"{summary.output} ({summary.images_per_s:.1f} images/s, {summary.workers} workers)",
+              f"{summary.output} ({summary.images_per_s:.1f} images/s, {summary.workers} workers, "
+              f"{summary.worker_cpu_ms_per_photo:.1f} CPU ms per photo in the workers)",
               file=sys.stderr)
     return 0 if summary.n_scored != 0 else 1

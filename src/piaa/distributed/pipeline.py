@@ -29,12 +29,12 @@ import shutil
 import sys
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence
 
 from piaa.distributed.sources import DEFAULT_PART_SIZE, Part, open_source
-from piaa.distributed.worker import PART_PREFIX, part_file, write_atomic_parquet
+from piaa.distributed.worker import part_file
 from piaa.errors import InputError
 
 MANIFEST = "manifest.json"
@@ -52,6 +52,7 @@ class RunSummary:
     seconds: float
     images_per_s: float
     workers: int
+    worker_cpu_ms_per_photo: float = 0.0  # CPU of the scoring workers (all their threads) per photo scored now
 
 
 def default_models() -> List[str]:
@@ -92,7 +93,7 @@ class _PartActor:
         import numpy as np
 
         rows = [self.runner.run(Part.from_json(str(j)), self.parts_dir) for j in batch["part"]]
-        return {k: np.asarray([r[k] for r in rows]) for k in ("index", "n", "n_errors", "seconds")}
+        return {k: np.asarray([r[k] for r in rows]) for k in ("index", "n", "n_errors", "seconds", "cpu_seconds")}
 
 
 def _manifest(source: str, src, models, profiles, part_size) -> dict:
@@ -164,33 +165,50 @@ def run_distributed(source, output, models: Optional[Sequence[str]] = None, prof
     if done:
         log(f"resuming: {len(done)} of {len(src.parts)} parts ({n_resumed} photos) already done")
 
-    used_workers = 0
+    used_workers, cpu = 0, 0.0
     if todo:
-        used_workers = _run_on_ray(todo, parts_dir, models, profiles, engine, cache, batch_size, ray_address,
-                                   workers, progress, n_resumed, src.n_images, log, profile_store)
-    table = _combine(parts_dir, len(src.parts))
-    write_atomic_parquet(table, out, metadata={"piaa_manifest": json.dumps(manifest)})
+        used_workers, cpu = _run_on_ray(todo, parts_dir, models, profiles, engine, cache, batch_size,
+                                        ray_address, workers, progress, n_resumed, src.n_images, log,
+                                        profile_store)
+    n_rows, n_err = _combine(parts_dir, len(src.parts), out, {"piaa_manifest": json.dumps(manifest)})
     _umask_mode(out)
     shutil.rmtree(parts_dir, ignore_errors=True)
-    n_err = table.num_rows - table.column("error").null_count
     secs = time.perf_counter() - t0
     fresh = src.n_images - n_resumed
-    return RunSummary(str(out), table.num_rows, table.num_rows - n_err, n_err, len(src.parts), len(done),
-                      round(secs, 3), round(fresh / secs, 2) if secs > 0 else 0.0, used_workers)
+    return RunSummary(str(out), n_rows, n_rows - n_err, n_err, len(src.parts), len(done), round(secs, 3),
+                      round(fresh / secs, 2) if secs > 0 else 0.0, used_workers,
+                      round(1000 * cpu / fresh, 2) if fresh else 0.0)
 
 
-def _combine(parts_dir: Path, n_parts: int):
-    import pyarrow as pa
+def _combine(parts_dir: Path, n_parts: int, out: Path, metadata: dict):
+    """Stream the parts, in order, into ``out`` (temp file + rename); memory stays one part. Returns
+    (rows, rows with an error)."""
+    import tempfile
+
     import pyarrow.parquet as pq
 
-    tables = []
-    for i in range(n_parts):
-        f = part_file(parts_dir, i)
-        if not f.exists():
-            raise RuntimeError(f"part {i} is missing from {parts_dir} after the run (a worker failed?); "
-                               f"run again with --resume")
-        tables.append(pq.read_table(f))
-    return pa.concat_tables(tables, promote_options="default")
+    files = [part_file(parts_dir, i) for i in range(n_parts)]
+    missing = [i for i, f in enumerate(files) if not f.exists()]
+    if missing:
+        raise RuntimeError(f"{len(missing)} parts are missing from {parts_dir} after the run (a worker "
+                           f"failed?); run again with --resume")
+    schema = pq.read_schema(files[0])
+    schema = schema.with_metadata({**(schema.metadata or {}), **{k.encode(): v.encode() for k, v in metadata.items()}})
+    fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=str(out.parent))
+    os.close(fd)
+    rows = errors = 0
+    try:
+        with pq.ParquetWriter(tmp, schema) as writer:
+            for f in files:
+                t = pq.read_table(f).cast(schema)
+                rows += t.num_rows
+                errors += t.num_rows - t.column("error").null_count
+                writer.write_table(t)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return rows, errors
 
 
 def _write_text_atomic(path: Path, text: str) -> None:
@@ -269,13 +287,15 @@ def _run_on_ray(todo: List[Part], parts_dir: Path, models, profiles, engine, cac
                             compute=ray.data.ActorPoolStrategy(size=n_workers), num_cpus=per_worker, **restarts)
     total_new = sum(len(p) for p in todo)
     bar = _Progress(total_new, n_resumed, n_total, progress, log)
+    cpu = 0.0
     try:
         for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
+            cpu += float(sum(batch["cpu_seconds"]))
             for n, n_err in zip(batch["n"], batch["n_errors"]):
                 bar.update(int(n), int(n_err))
     finally:
         bar.close()
-    return n_workers
+    return n_workers, cpu
 
 
 class _Progress:

@@ -37,7 +37,7 @@ else:  # pragma: no cover - python 3.10
 
 _TEST_KEYS = _SOURCE_KEYS | {
     "folds", "fold_column", "only_folds", "shots", "trials", "seed", "methods", "min_ratings", "max_people",
-    "user_folds",
+    "user_folds", "query_fraction",
 }
 _TOP_KEYS = {"name", "description", "generic", "tasks", "test", "methods"}
 
@@ -56,6 +56,10 @@ class TestSpec(SourceSpec):
     methods: List[str] = field(default_factory=list)
     min_ratings: int = 0
     max_people: Optional[int] = None      # per fold, seeded random subset (smoke runs)
+    # share of each person's rated images held out as the query before supports are drawn (the same query for
+    # every method and k); None = the original protocol (query = the images outside the support), or 0.3 when a
+    # METHOD@active is run (see piaa.evaluation.runner)
+    query_fraction: Optional[float] = None
 
 
 @dataclass
@@ -190,6 +194,12 @@ def parse_experiment(raw: Dict[str, Any], base_dir, path: Optional[Path] = None)
     test.min_ratings = _int(test_raw, "min_ratings", 0, where, "[test]", lo=0)
     if "max_people" in test_raw:
         test.max_people = _int(test_raw, "max_people", None, where, "[test]", lo=1)
+    if "query_fraction" in test_raw:
+        qf = test_raw["query_fraction"]
+        if isinstance(qf, bool) or not isinstance(qf, (int, float)) or not 0.0 < float(qf) < 1.0:
+            raise ExperimentError(f"{where}: [test] query_fraction must be a number between 0 and 1 (exclusive), "
+                                  f"got {qf!r}")
+        test.query_fraction = float(qf)
     methods = _list(test_raw.get("methods", []), where, "[test] methods")
     if not methods:
         raise ExperimentError(f"{where}: [test] methods is empty; list the methods to compare, e.g. "

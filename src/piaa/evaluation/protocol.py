@@ -14,7 +14,10 @@ the protocol of PARA's official user splits and of a new user joining a known co
 hold other people and are kept whole.
 
 Supports are drawn from ``default_rng([seed, fold, person, trial, k])``: the draw depends on nothing else, so
-every method sees the same supports, and adding a method or a shot count never changes the others.
+every method sees the same supports, and adding a method or a shot count never changes the others. With
+``[test] query_fraction`` the query is drawn first per (person, trial), independently of k and of the method
+(``draw_query``), and supports come from the rest; without it the query is a person's images outside the support
+(the original protocol, kept so existing experiment files reproduce their numbers).
 """
 from __future__ import annotations
 
@@ -53,6 +56,38 @@ def draw_support(seed: int, fold: str, user: str, trial: int, k: int, n: int) ->
     """Indices (sorted) of the k support images among a person's n rated images."""
     rng = np.random.default_rng([int(seed), stable_hash("fold", fold), stable_hash("user", user), int(trial), int(k)])
     return np.sort(rng.choice(n, size=k, replace=False))
+
+
+def draw_query(seed: int, fold: str, user: str, trial: int, n: int, fraction: float) -> np.ndarray:
+    """Indices (sorted) of the query images among a person's n rated images when ``[test] query_fraction`` is
+    set: ``round(fraction * n)`` images (at least 2), drawn independently of k and of the method, so every method
+    and every support size of a (person, trial) is scored on the same query."""
+    rng = np.random.default_rng([int(seed), stable_hash("query", fold), stable_hash("user", user), int(trial)])
+    m = min(n, max(2, int(round(float(fraction) * n))))
+    return np.sort(rng.choice(n, size=m, replace=False))
+
+
+def split_query(seed: int, fold: str, user: str, trial: int, k: int, n: int, fraction) -> tuple:
+    """(support indices drawn at random, query mask) of a person's n images for support size k.
+
+    ``fraction`` None: the original protocol (support drawn from all n, query = the rest). Otherwise the query is
+    :func:`draw_query` and the support is drawn from the other images (the pool) with the same seeds."""
+    q = np.zeros(n, dtype=bool)
+    if fraction is None:
+        idx = draw_support(seed, fold, user, trial, k, n)
+        q[:] = True
+        q[idx] = False
+        return idx, q
+    q[draw_query(seed, fold, user, trial, n, fraction)] = True
+    pool = np.flatnonzero(~q)
+    return pool[draw_support(seed, fold, user, trial, k, len(pool))], q
+
+
+def pool_size(n: int, fraction) -> int:
+    """Images a person has for supports: all of them minus the query."""
+    if fraction is None:
+        return n
+    return n - min(n, max(2, int(round(float(fraction) * n))))
 
 
 def _restrict(src: LoadedSource, exclude_paths: set) -> TaskSource:

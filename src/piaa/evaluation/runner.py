@@ -32,8 +32,9 @@ import numpy as np
 from piaa.errors import PiaaError
 from piaa.evaluation.experiment import Experiment, ExperimentError
 from piaa.evaluation.methods.base import FeatureProvider, FoldData, Method, ReferenceContext
-from piaa.evaluation.methods.registry import get_method_class, list_methods
-from piaa.evaluation.protocol import FoldPlan, draw_support, plan_folds
+from piaa.evaluation.active import split_name
+from piaa.evaluation.methods.registry import get_method_class as _registered_class, list_methods
+from piaa.evaluation.protocol import FoldPlan, plan_folds, pool_size, split_query
 from piaa.data.sources import load_source, read_folds
 from piaa.metrics import plcc, srocc
 from piaa.state import atomic_write_bytes
@@ -55,10 +56,24 @@ class RunOptions:
     blas_threads: Optional[int] = 1
 
 
+DEFAULT_ACTIVE_QUERY_FRACTION = 0.3
+
+
+def get_method_class(name: str) -> type:
+    """The class of a method name; ``METHOD@active`` is METHOD's class (the runner chooses its supports)."""
+    return _registered_class(split_name(name)[0])
+
+
+def _known(name: str, known) -> bool:
+    base, active = split_name(name)
+    return base in known and not (active and (_registered_class(base).zero_shot or _registered_class(base).reference))
+
+
 def resolve_methods(requested: List[str], skip_missing: bool, warnings: List[str]) -> List[str]:
-    """The methods to run; unknown names fail with the list of known ones (or are skipped with a warning)."""
+    """The methods to run; unknown names fail with the list of known ones (or are skipped with a warning).
+    ``METHOD@active`` is known when METHOD is a registered method that learns from ratings."""
     known = list_methods()
-    missing = [m for m in requested if m not in known]
+    missing = [m for m in requested if not _known(m, known)]
     if missing and not skip_missing:
         from piaa.evaluation.methods.registry import METHODS
 
@@ -67,7 +82,7 @@ def resolve_methods(requested: List[str], skip_missing: bool, warnings: List[str
                               f"(pass --skip-missing to run the others)")
     for m in missing:
         warnings.append(f"method {m!r} is not available (not registered); skipped")
-    out = [m for m in requested if m in known]
+    out = [m for m in requested if _known(m, known)]
     if not out:
         raise ExperimentError(f"no method left to run; known methods: {', '.join(known)}")
     return out
@@ -83,6 +98,11 @@ def run_experiment(exp: Experiment, opts: RunOptions) -> Dict[str, Any]:
         if m not in exp.methods:
             warnings.append(f"method {m!r} comes from --methods, not from the experiment file")
 
+    if exp.test.query_fraction is None and any(split_name(m)[1] for m in methods):
+        # METHOD and METHOD@active must be scored on the same query: a fixed held-out share, drawn first
+        exp.test.query_fraction = DEFAULT_ACTIVE_QUERY_FRACTION
+        warnings.append(f"an @active method is run: [test] query_fraction = {DEFAULT_ACTIVE_QUERY_FRACTION} "
+                        f"(the same held-out query for every method); set it in the file to choose another")
     tasks = [load_source(t, t.name, exp.test.seed, warnings, per_image=t.per_image) for t in exp.tasks]
     test = load_source(exp.test, "test", exp.test.seed, warnings, apply_max_images=False)
     folds = read_folds(exp.test.folds, exp.test.fold_column) if exp.test.folds else None
@@ -103,6 +123,10 @@ def run_experiment(exp: Experiment, opts: RunOptions) -> Dict[str, Any]:
         for name in methods:
             ck = workdir / "checkpoints" / _safe(name) / f"{_safe(plan.name)}.json"
             fp = f"{exp.fingerprint(name)}-{code_stamp(get_method_class(name))}"
+            if split_name(name)[1]:  # METHOD's options and the selector's code decide the result too
+                from piaa.personalize import active as _sel
+
+                fp += f"-{exp.fingerprint(split_name(name)[0])}-{code_stamp(_sel.ActiveSelector)}"
             rec = _load_checkpoint(ck, fp) if opts.resume else None
             if rec is not None:
                 print(f"[{name} / fold {plan.name}] resumed from {ck}", file=opts.log or sys.stderr)
@@ -142,17 +166,32 @@ def blas_limit(threads: Optional[int]):
 
 
 # ---- one method on one fold ------------------------------------------------------------------------------------
-def _eligible(plan: FoldPlan, k: int, min_ratings: int):
-    return [p for p in plan.people if len(p.scores) >= max(min_ratings, k + 2)]
+def _eligible(plan: FoldPlan, k: int, spec) -> list:
+    """People with enough ratings for k supports (and >= 2 query images)."""
+    return [p for p in plan.people if _has_room(p, k, spec)]
+
+
+def _has_room(person, k: int, spec) -> bool:
+    n = len(person.scores)
+    if n < spec.min_ratings:
+        return False
+    if spec.query_fraction is None:
+        return n >= k + 2
+    return pool_size(n, spec.query_fraction) >= k
 
 
 def evaluate_method_on_fold(name: str, exp: Experiment, plan: FoldPlan, fold: FoldData, opts: RunOptions) -> dict:
     cls = get_method_class(name)
+    base, active = split_name(name)
     label = f"{name} / fold {plan.name}"
     t0 = time.perf_counter()
     try:
-        method: Method = cls(**exp.method_options.get(name, {}))
+        method: Method = cls(**exp.method_options.get(base, {}))
         method.prepare(fold)
+        if active:
+            from piaa.evaluation.active import ActiveSupport
+
+            chooser = ActiveSupport(fold, exp.method_options.get(name, {}))
     except (TypeError, ValueError, KeyError) as exc:  # bad [methods.<name>] options or unusable task data
         raise ExperimentError(f"method {name!r} cannot start on fold {plan.name}: {type(exc).__name__}: {exc} "
                               f"(check [methods.{name}] and the tasks)") from exc
@@ -177,10 +216,11 @@ def evaluate_method_on_fold(name: str, exp: Experiment, plan: FoldPlan, fold: Fo
             pred = _check_pred(pred, len(person.paths), name)
             _add(cell, person.key, person.scores, pred, dt)
             for k in shots:
-                if len(person.scores) < max(spec.min_ratings, k + 2):
+                if not _has_room(person, k, spec):
                     continue
                 for trial in range(spec.trials):
-                    q = _query_mask(spec.seed, plan.name, person, trial, k)
+                    q = split_query(spec.seed, plan.name, person.user, trial, k, len(person.scores),
+                                    spec.query_fraction)[1]
                     _add(matched[k], person.key, person.scores[q], pred[q], None)
         rec["shots"]["0"] = cell
         rec["matched"] = {str(k): v for k, v in matched.items()}
@@ -188,16 +228,29 @@ def evaluate_method_on_fold(name: str, exp: Experiment, plan: FoldPlan, fold: Fo
 
     if 0 in spec.shots:
         print(f"warning: {name} needs rated images; shots 0 is reported for zero-shot methods only", file=opts.log or sys.stderr)
+    orders: Dict[tuple, np.ndarray] = {}   # @active: (person, trial) -> pool rows in asking order
+
+    def support(person, paths, trial, k):
+        idx, q = split_query(spec.seed, plan.name, person.user, trial, k, len(person.scores), spec.query_fraction)
+        if not active:
+            return idx, q
+        pool = np.flatnonzero(~q)
+        key = (person.key, trial)
+        if key not in orders:  # asked once up to the largest k this person takes; support k = the first k asked
+            kmax = max(kk for kk in shots if _has_room(person, kk, spec))
+            with _context(name, plan.name, person.user, kmax, trial):
+                orders[key] = chooser.order(list(paths[pool]), person.scores[pool].copy(), kmax,
+                                            seed=int(spec.seed) * 1000 + trial)
+        return np.sort(pool[orders[key][:k]]), q
+
     for k in shots:
         cell = _cell()
-        people = _eligible(plan, k, spec.min_ratings)
+        people = _eligible(plan, k, spec)
         for person in _bar(people, opts, f"{label} k={k}"):
             ctx(person)
             paths = np.array([Path(p) for p in person.paths], dtype=object)
             for trial in range(spec.trials):
-                idx = draw_support(spec.seed, plan.name, person.user, trial, k, len(person.scores))
-                q = np.ones(len(person.scores), dtype=bool)
-                q[idx] = False
+                idx, q = support(person, paths, trial, k)
                 t = time.perf_counter()
                 with _context(name, plan.name, person.user, k, trial):
                     pred = method.personalize(list(paths[idx]), person.scores[idx].copy(), list(paths[q]))
@@ -221,12 +274,6 @@ def _context(method: str, fold: str, user: str, k: int, trial: int):
 
 class MethodFailed(PiaaError, RuntimeError):
     """A method raised while predicting for one person; the message names the method, person and draw."""
-
-
-def _query_mask(seed, fold, person, trial, k) -> np.ndarray:
-    q = np.ones(len(person.scores), dtype=bool)
-    q[draw_support(seed, fold, person.user, trial, k, len(person.scores))] = False
-    return q
 
 
 def _check_pred(pred, n: int, name: str) -> np.ndarray:
