@@ -90,6 +90,14 @@ _ROWS = (
           "piaa train default --backbone efficientnet_lite0+efficientnet_lite2 --name oasis-beauty-lite0-lite2 "
           "--output src/piaa/assets/models/oasis-beauty-lite0-lite2.npz",
           "more accurate, ~3x slower generic beauty scorer (Lite0 + Lite2 features)"),
+    Asset("biq2021-quality-lite0", "scorer", "models/biq2021-quality-lite0.npz", DEFAULT_BACKBONE, DEFAULT_VARIANT,
+          "BIQ2021 (Ahmed et al. 2022): 4,000 training photos with mean opinion scores (30 lab observers, 1-5 "
+          "scaled to 0-1)",
+          "Apache-2.0 (piaa); EfficientNet-Lite ImageNet weights (Apache-2.0); BIQ2021 states no licence (ss03 "
+          "photos from Unsplash): used as a benchmark and training source, no image shipped",
+          "piaa train quality --output src/piaa/assets/models/biq2021-quality-lite0.npz",
+          "technical photo quality 0-1 (MLP head on BIQ2021 MOS), alias 'quality'; model card: "
+          "src/piaa/assets/models/MODEL_CARD.md"),
     Asset("pa_iaa_oasis_lite0", "pa-iaa-network", "pa_iaa_oasis_lite0.npz", DEFAULT_BACKBONE, DEFAULT_VARIANT,
           _OASIS + "; traits of the raters who like each image (gender, age, politic, PHQ, TEPS_ant)", _LICENCE,
           "piaa train pa-iaa --output src/piaa/assets/pa_iaa_oasis_lite0.npz",

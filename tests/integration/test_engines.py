@@ -26,7 +26,7 @@ def one_thread(monkeypatch):
     torch.set_num_threads(threads)
 
 
-@pytest.mark.parametrize("variant", ["pooled", "multilevel"])
+@pytest.mark.parametrize("variant", ["pooled", "multilevel", "multilevel_meanstd"])
 def test_onnx_equals_torch_on_real_photos(photos, variant, one_thread):
     torch_res = FeatureExtractor("efficientnet_lite0", variant, cache=None, engine="torch").extract(photos)
     fx = FeatureExtractor("efficientnet_lite0", variant, cache=None, engine="onnx")

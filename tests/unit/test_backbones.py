@@ -65,6 +65,20 @@ def test_multilevel_ends_with_pooled_and_trunk_continues(lite):
     np.testing.assert_allclose(rest.numpy(), pooled.numpy(), atol=1e-5)
 
 
+def test_meanstd_variant_is_multilevel_plus_spatial_std():
+    model = make_module().eval()
+    x = torch.randn(2, 3, INPUT_SIZE, INPUT_SIZE)
+    with torch.inference_mode():
+        ms = model.forward_variant(x, "multilevel_meanstd")
+        multi = model.forward_variant(x, "multilevel")
+        last = model.forward_range(x)
+    assert model.feature_dim("multilevel_meanstd") == 2 * sum(CHANNELS) == ms.shape[1]
+    np.testing.assert_allclose(ms[:, :sum(CHANNELS)].numpy(), multi.numpy(), atol=1e-6)
+    ref = last.flatten(2).std(dim=2, unbiased=False)  # population std of the last map, per channel
+    np.testing.assert_allclose(ms[:, -CHANNELS[-1]:].numpy(), ref.numpy(), atol=1e-5)
+    assert (ms[:, sum(CHANNELS):] >= 0).all()
+
+
 def test_unknown_variant_is_an_error(lite):
     _, model = lite
     with pytest.raises(ValueError, match="unknown feature variant"):

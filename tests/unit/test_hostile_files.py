@@ -409,3 +409,22 @@ def test_store_that_is_a_folder_or_not_a_database(tmp_path, capsys):
             err = capsys.readouterr().err
             assert why in err and "Traceback" not in err, (argv, err)
     assert (tmp_path / "text.sqlite").read_text().startswith("hello")  # nothing written into it
+
+
+def test_evaluate_and_prior_outputs_are_checked_before_the_work(tmp_path, capsys):
+    (tmp_path / "folder").mkdir()
+    exp = tmp_path / "exp.toml"
+    exp.write_text("not even read: the output is checked first\n")
+    assert main(["evaluate", str(exp), "-o", str(tmp_path / "folder")]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    (tmp_path / "a_file").write_text("x")
+    assert main(["evaluate", str(exp), "-o", str(tmp_path / "a_file" / "r.json")]) == 2  # results folders are
+    assert "is not a folder" in capsys.readouterr().err                                 # created, not files
+    null = _null_device(tmp_path)
+    assert main(["evaluate", str(exp), "-o", str(tmp_path / "r.json"), "--report", null]) == 2
+    assert "not a regular file" in capsys.readouterr().err
+    ratings = tmp_path / "club.csv"
+    ratings.write_text("user,image,rating\n")
+    assert main(["profile", "prior", "--ratings", str(ratings), "-o", null]) == 2  # an npz is renamed into place
+    assert "not a regular file" in capsys.readouterr().err
+    assert stat.S_ISCHR(os.stat(null).st_mode)

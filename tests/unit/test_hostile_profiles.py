@@ -161,8 +161,9 @@ def test_decompression_bomb_in_from_xmp_folder(tmp_path, capsys, monkeypatch):
     _rated_folder(d)
     _bomb(d / "bomb.png")
     (d / "bomb.png.xmp").write_text(sidecar_text(rating=5))
+    _bomb(d / "unrated_bomb.png")  # no sidecar: its embedded XMP is looked for (headers only)
     rated = ratings_from_xmp(d)
-    assert len(rated) == 13
+    assert len(rated) == 13 and "1 unrated photo(s) skipped" in rated.notes[0]
     assert main(["profile", "create", "anna", "--from-xmp", str(d), "--method", STANDIN, "--no-assess",
                  "--store", str(tmp_path / "s.sqlite")]) == 0
     err = capsys.readouterr().err

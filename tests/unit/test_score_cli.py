@@ -145,8 +145,9 @@ def test_models_command_lists_builtin_models(capsys):
     assert code == 0
     assert [i["name"] for i in infos] == list_models()
     assert infos[0]["default"] is True
-    for i in infos:
-        assert i["score_range"] == [1.0, 7.0] and i["lower_better"] is False and i["backbone"]
+    for i in infos:  # beauty models on 1-7, the photo-quality model on 0-1; higher is better for all
+        want = [0.0, 1.0] if i.get("criterion") == "quality" else [1.0, 7.0]
+        assert i["score_range"] == want and i["lower_better"] is False and i["backbone"]
     assert main(["models"]) == 0
     assert "score range   1-7, higher is better" in capsys.readouterr().out
 

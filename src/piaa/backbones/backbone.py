@@ -37,11 +37,28 @@ class SequentialBackbone(nn.Module):
             out.append(_pool(x))
         return torch.cat(out, dim=1)
 
+    def forward_multilevel_meanstd(self, x):
+        """Mean and standard deviation over space of every layer's map: ``[means of all layers, stds of all]``.
+
+        The first half equals ``multilevel``; the std half carries how much each channel varies across the
+        photo (local contrast, texture, noise, blur), which matters for technical quality (docs/benchmarks/
+        quality.md). Population std, computed around the mean (two 1-D means, as the ONNX export does).
+        """
+        means, stds = [], []
+        for layer in self.layers:
+            x = layer(x)
+            m, s = _mean_std(x)
+            means.append(m)
+            stds.append(s)
+        return torch.cat(means + stds, dim=1)
+
     def feature_dim(self, variant: str) -> int:
         if variant == "pooled":
             return self.layer_channels[-1]
         if variant == "multilevel":
             return int(sum(self.layer_channels))
+        if variant == "multilevel_meanstd":
+            return 2 * int(sum(self.layer_channels))
         raise ValueError(f"unknown feature variant {variant!r}")
 
     def forward_variant(self, x, variant: str):
@@ -49,13 +66,25 @@ class SequentialBackbone(nn.Module):
             return self.forward_pooled(x)
         if variant == "multilevel":
             return self.forward_multilevel(x)
+        if variant == "multilevel_meanstd":
+            return self.forward_multilevel_meanstd(x)
         if variant.startswith("trunk"):
             return self.forward_range(x, 0, int(variant[len("trunk"):]))
-        raise ValueError(f"unknown feature variant {variant!r}; use pooled, multilevel or trunkK")
+        raise ValueError(f"unknown feature variant {variant!r}; use pooled, multilevel, multilevel_meanstd or "
+                         f"trunkK")
 
 
 def _pool(x):
     return x.mean(dim=(2, 3)) if x.dim() == 4 else x
+
+
+def _mean_std(x):
+    """(mean, population std) over the spatial axes of ``[n, c, h, w]`` (a 2-d input has std 0)."""
+    if x.dim() != 4:
+        return x, torch.zeros_like(x)
+    m = x.mean(dim=3).mean(dim=2)
+    d = x - m[:, :, None, None]
+    return m, (d * d).mean(dim=3).mean(dim=2).sqrt()
 
 
 class Backbone(SequentialBackbone):

@@ -1,4 +1,4 @@
-"""``piaa bench giaa|speed``: the GIAA benchmark on OASIS beauty and end-to-end scoring throughput."""
+"""``piaa bench giaa|quality|speed``: GIAA on OASIS beauty, the photo-quality CV on BIQ2021, throughput."""
 from __future__ import annotations
 
 import argparse
@@ -41,6 +41,26 @@ def register(subparsers):
     g.add_argument("--speed", action="store_true", help="also measure the default model's throughput")
     g.add_argument("--limit", type=int, default=0, help="with --speed: first N photos (0 = all 900)")
     g.set_defaults(func=run_giaa)
+    q = sub.add_parser("quality", help="photo-quality model: 5-fold CV on BIQ2021 train.csv",
+                       description="5-fold CV of the photo-quality recipe on BIQ2021 train.csv (folds stratified "
+                                   "by subset; ridge strength by leave-one-out on each training part): SROCC/PLCC "
+                                   "per validation fold.",
+                       epilog="examples:\n  piaa bench quality                              # lite0 multilevel, ridge\n"
+                              "  piaa bench quality --backbone efficientnet_lite0,efficientnet_lite2\n"
+                              "  piaa bench quality --head mlp --output q_mlp.json",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    q.add_argument("--backbone", default="efficientnet_lite0",
+                   help="backbone name, or several joined by ',' whose features are concatenated")
+    q.add_argument("--variant", default="multilevel", help="feature variant (default multilevel)")
+    q.add_argument("--head", choices=["ridge", "mlp"], default="ridge",
+                   help="ridge (strength by leave-one-out on each training part; the shipped recipe) or the "
+                        "GenericHead MLP with fixed options")
+    q.add_argument("--log-features", action="store_true", help="ridge on log1p of the features")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--data", default=None, help="BIQ2021 folder (default ../shared/data/biq2021)")
+    q.add_argument("--engine", default="auto", help="feature engine for uncached images")
+    q.add_argument("--output", "-o", metavar="JSON", default=None, help="write the full report here")
+    q.set_defaults(func=run_quality)
     s = sub.add_parser("speed", help="end-to-end scoring throughput per engine (torch eager vs ONNX)",
                        description="Images/s of a scoring model (decode + resize + network + head, no cache) "
                                    "per engine, with max differences from eager torch.")
@@ -120,6 +140,24 @@ def run_giaa(args) -> int:
         rep["speed"] = speed_benchmark(_paths([], args.limit))
         for name, row in rep["speed"]["engines"].items():
             print(f"speed {name:<6} {row['images_per_s']} images/s  max|diff| head {row.get('max_abs_diff_head')}")
+    if args.output:
+        _write(args.output, rep)
+    return 0
+
+
+def run_quality(args) -> int:
+    from piaa.training.quality_model import format_quality_report, run_quality_benchmark
+
+    backbones = [b.strip() for b in args.backbone.replace("+", ",").split(",") if b.strip()]
+    try:
+        rep = run_quality_benchmark(backbones, args.variant, head=args.head, log_features=args.log_features,
+                                    seed=args.seed, data_dir=args.data, engine=args.engine,
+                                    progress=sys.stderr.isatty())
+    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    rep["command"] = "piaa " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["bench"] else None
+    print(format_quality_report(rep))
     if args.output:
         _write(args.output, rep)
     return 0

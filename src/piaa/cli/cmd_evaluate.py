@@ -60,6 +60,15 @@ def run(args) -> int:
     if not args.experiment or not args.output:
         print("error: give EXPERIMENT.toml and --output RESULT.json (see piaa evaluate --help)", file=sys.stderr)
         return 2
+    from piaa.cli.output import checked_output, write_output
+
+    # before hours of work: a folder, a FIFO, an unwritable place (missing result folders are created)
+    target, problem = checked_output(args.output, make_parents=True)
+    if not problem and args.report:  # its plot is written beside it: a regular file
+        problem = checked_output(args.report, allow_stream=False, make_parents=True)[1]
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     if args.threads:
         import torch
 
@@ -75,7 +84,10 @@ def run(args) -> int:
     result = run_experiment(exp, RunOptions(workdir=workdir, methods=methods, skip_missing=args.skip_missing,
                                             resume=not args.no_resume, progress=show_progress(args),
                                             blas_threads=args.blas_threads or None))
-    atomic_write_bytes(out, (json.dumps(result, indent=1, allow_nan=False) + "\n").encode("utf-8"))
+    problem = write_output(target, json.dumps(result, indent=1, allow_nan=False) + "\n")
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     print(f"wrote {out}", file=sys.stderr)
     if args.report:
         rep = Path(args.report)

@@ -27,7 +27,7 @@ def run_models(args) -> int:
         info["default"] = name == DEFAULT_MODEL
         infos.append(info)
     if args.format == "json":
-        keep = ("name", "default", "score_range", "lower_better", "backbone", "variant", "training_data",
+        keep = ("name", "default", "criterion", "score_range", "lower_better", "backbone", "variant", "training_data",
                 "description", "metrics", "weights_dtype", "file")
         print(json.dumps([{k: i.get(k) for k in keep} for i in infos], indent=2))
         return 0 if infos else 1
@@ -43,7 +43,12 @@ def run_models(args) -> int:
             f"  backbone      {i['backbone']} ({i['variant']} features)",
             f"  trained on    {i['training_data']}",
         ]
-        if srocc is not None:
+        if srocc is not None and i.get("criterion") == "quality":
+            m = i["metrics"]
+            lines.append(f"  what          technical photo quality (sharpness, noise, exposure), alias 'quality'")
+            lines.append(f"  5-fold CV     SROCC {m['srocc']:.3f}  PLCC {m['plcc']:.3f}  (BIQ2021 train.csv, "
+                         f"validation folds)")
+        elif srocc is not None:
             m = i["metrics"]
             lines.append(f"  4-fold GIAA   SROCC {m['srocc']:.3f}  PLCC {m['plcc']:.3f}  ACC {m['acc']:.3f}  "
                          f"EMD {m['emd']:.3f}  (OASIS beauty, held-out image subsets)")

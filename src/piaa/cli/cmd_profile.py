@@ -53,7 +53,7 @@ def register(subparsers):
     c.add_argument("--accurate", action="store_true",
                    help="accuracy first: the Lite0+Lite2 generic model (oasis-beauty-lite0-lite2) under the profile "
                         "(GIAA 0.800 vs 0.776, about 2x the scoring time; for personal rankings no gain was measured "
-                        "on validation people, BENCHMARKS.md §8e)")
+                        "on validation people, BENCHMARKS.md §9e)")
     c.add_argument("--images", metavar="ROOT", default=None, help="folder the CSV's image paths are relative to")
     c.add_argument("--scale", nargs=2, type=float, metavar=("MIN", "MAX"), default=None,
                    help="the rating scale (default: integer range of the ratings)")
@@ -235,6 +235,12 @@ def run_prior(args) -> int:
     from piaa.features import FeatureExtractor
     from piaa.personalize.prior_probe import DEFAULT_RATER_ALPHA, TastePrior
 
+    from piaa.cli.output import checked_output
+
+    problem = checked_output(args.output, allow_stream=False)[1]  # before the feature extraction
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     csv = Path(args.ratings).expanduser()
     if not csv.is_file():
         return _err(f"ratings file not found: {csv}")

@@ -12,8 +12,12 @@ examples:
   piaa score photo.jpg                          # a table: path, score (1-7), error
   piaa score ~/Photos --recursive --format csv --output scores.csv
   piaa score a.jpg b.png --format json          # records with the predicted 7-bucket distribution
+  piaa score ~/Photos --quality                 # two columns: beauty (1-7) and technical quality (0-1)
+  piaa score photo.jpg --model quality          # technical quality only (0-1, BIQ2021 model)
+  piaa score photo.jpg --model default,quality  # several models, one column each
 
-Scores are the expected beauty on the model's scale (see `piaa models`: 1-7, higher is more beautiful).
+Scores are the expected beauty on the model's scale (see `piaa models`: 1-7, higher is more beautiful);
+quality is the predicted technical quality of the photo (0-1, higher is better: sharp, well exposed, clean).
 HEIC/HEIF and camera RAW files (NEF, CR2/CR3, ARW, RAF, DNG, ORF, RW2, ...; scored from the full-size JPEG
 preview the camera embedded) are read like any JPEG. The last line on stderr sums up: "146 scored, 4 errors".
 A file that cannot be read or decoded gets an error record; the others are still scored. The exit code is
@@ -27,7 +31,10 @@ def register(subparsers):
                               epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files and/or folders")
     p.add_argument("--model", default=None, help="model name from `piaa models` or a model .npz file "
-                                                 "(default: the embedded default model)")
+                                                 "(default: the embedded default model); several joined "
+                                                 "by commas give one column each, e.g. default,quality")
+    p.add_argument("--quality", action="store_true",
+                   help="add a technical-quality column (0-1) beside the beauty score (= --model default,quality)")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table", help="output format")
     p.add_argument("--output", "-o", metavar="FILE", default=None,
                    help="write the records to FILE (atomically) instead of stdout")
@@ -95,17 +102,32 @@ def run_score(args) -> int:
     paths, problem = _inputs(args.paths, args.recursive, unlisted)
     if problem:
         return _err(problem)
+    names = model_names(args.model, args.quality)
+    if not names:
+        print("error: --model is empty; give a model name from `piaa models`", file=sys.stderr)
+        return 2
     try:
-        scorer = load_scorer(args.model, engine=args.engine, cache=None if args.no_cache else "default",
-                             batch_size=args.batch_size)
+        scorers = [load_scorer(n, engine=args.engine, cache=None if args.no_cache else "default",
+                               batch_size=args.batch_size) for n in names]
     except (KeyError, FileNotFoundError, ValueError) as exc:  # --model names nothing usable: a bad argument
         print(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
         return 2
     from piaa.cli.options import show_progress
 
-    records = scorer.score([str(p) for p in paths], progress=show_progress(args)) if paths else []
-    records += [{"path": d, "error": why} for d, why in unlisted]
-    text = render(records, args.format, scorer)
+    if len(scorers) == 1:
+        scorer = scorers[0]
+        records = scorer.score([str(p) for p in paths], progress=show_progress(args)) if paths else []
+        records += [{"path": d, "error": why} for d, why in unlisted]
+        text = render(records, args.format, scorer)
+    else:
+        from piaa.models.scorer import score_many
+
+        try:
+            records = score_many(scorers, [str(p) for p in paths], progress=show_progress(args)) if paths else []
+        except ValueError as exc:
+            return _err(str(exc))
+        records += [{"path": d, "error": why} for d, why in unlisted]
+        text = render_many(records, args.format, scorers)
     if target is not None:
         problem = write_output(target, text)
         if problem:
@@ -113,11 +135,55 @@ def run_score(args) -> int:
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
-    n_ok = sum("score" in r for r in records)
+    n_ok = sum("score" in r or "scores" in r for r in records)
     from piaa.cli.options import summary_line
 
     print(summary_line(n_ok, len(records) - n_ok, "scored"), file=sys.stderr)
     return 0 if n_ok else 1
+
+
+def model_names(model, quality: bool = False) -> list:
+    """``--model a,b`` (+ ``--quality``) -> the model names, in order, without repeats (None = default)."""
+    names = [None] if model is None else [m.strip() for m in str(model).split(",") if m.strip()]
+    if quality:
+        names.append("quality")
+    seen, out = set(), []
+    for n in names:
+        key = "default" if n in (None, "default", "beauty") else n
+        if key not in seen:
+            seen.add(key)
+            out.append(n)
+    return out
+
+
+def render_many(records, fmt: str, scorers) -> str:
+    """Several models' scores per photo: JSON records ``{"path", "scores": {...}}``, CSV or a text table."""
+    if fmt == "json":
+        return json.dumps(records, indent=2) + "\n"
+    labels = next((list(r["scores"]) for r in records if "scores" in r), None)
+    if labels is None:  # nothing scored: the labels as score_many would name them
+        crits = [s.criterion for s in scorers]
+        labels = [c if crits.count(c) == 1 else s.name for s, c in zip(scorers, crits)]
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["path"] + labels + ["error"])
+        for r in records:
+            if "scores" in r:
+                w.writerow([r["path"]] + [f"{r['scores'][k]:.4f}" for k in labels] + [""])
+            else:
+                w.writerow([r["path"]] + [""] * len(labels) + [r["error"]])
+        return buf.getvalue()
+    heads = [f"{k} ({s.score_range[0]:g}-{s.score_range[1]:g})" for k, s in zip(labels, scorers)]
+    width = min(max([len(r["path"]) for r in records] + [4]), 80)
+    lines = [f"{'path':<{width}}  " + "  ".join(heads)]
+    for r in records:
+        if "scores" in r:
+            cells = "  ".join(f"{r['scores'][k]:<{len(h)}.3f}" for k, h in zip(labels, heads))
+        else:
+            cells = f"error: {r['error']}"
+        lines.append(f"{r['path']:<{width}}  {cells}".rstrip())
+    return "\n".join(lines) + "\n"
 
 
 def render(records, fmt: str, scorer) -> str:

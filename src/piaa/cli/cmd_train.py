@@ -46,6 +46,24 @@ def register(subparsers):
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--data", default=None, help="shared data folder (default ../shared/data)")
     d.set_defaults(func=run_default)
+    from piaa.models.scorer import ASSET_DIR, QUALITY_MODEL
+
+    q = sub.add_parser("quality", help="train the photo-quality scoring model on BIQ2021 train.csv",
+                       description="Train the technical photo-quality model (0-1) on the 4,000 BIQ2021 training "
+                                   "photos (GenericHead MLP or ridge on multilevel features); the 5-fold CV "
+                                   "accuracy (stratified by subset) goes into the model record.")
+    q.add_argument("--output", "-o", default=str(ASSET_DIR / f"{QUALITY_MODEL}.npz"),
+                   help="model file to write (default: the package's quality model file)")
+    q.add_argument("--name", default=QUALITY_MODEL, help=f"model name (default {QUALITY_MODEL})")
+    q.add_argument("--backbone", default="efficientnet_lite0",
+                   help="backbone, or several joined by '+' whose features are concatenated")
+    q.add_argument("--variant", default="multilevel")
+    q.add_argument("--head", choices=["mlp", "ridge"], default="mlp",
+                   help="mlp (GenericHead, the shipped recipe) or ridge (strength by leave-one-out)")
+    q.add_argument("--log-features", action="store_true", help="ridge on log1p of the features")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--data", default=None, help="BIQ2021 folder (default ../shared/data/biq2021)")
+    q.set_defaults(func=run_quality)
 
     n = sub.add_parser("pa-iaa", help="train the shipped PA_IAA network (pa-iaa personalizer)",
                        description="Train the PA_IAA multi-task network on all OASIS-beauty images, ratings and "
@@ -79,6 +97,21 @@ def run_default(args) -> int:
         out = train_default_model(args.output, backbone=args.backbone, variant=args.variant, head_options=head,
                                   grid=None if args.no_select else DEFAULT_GRID, seed=args.seed, name=args.name,
                                   data_dir=args.data, progress=not getattr(args, "quiet", False) and sys.stderr.isatty())
+    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(out, indent=2, default=str))
+    return 0
+
+
+def run_quality(args) -> int:
+    from piaa.training.quality_model import train_quality_model
+
+    backbones = [b for b in args.backbone.replace(",", "+").split("+") if b]
+    try:
+        out = train_quality_model(args.output, backbones, args.variant, head_kind=args.head,
+                                  log_features=args.log_features,
+                                  seed=args.seed, name=args.name, data_dir=args.data, progress=sys.stderr.isatty())
     except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -69,8 +69,12 @@ def _kind(mode: int) -> str:
     return file_kind(mode)
 
 
-def output_target(path) -> OutputTarget:
-    """Check ``path`` as an output file now (see the module doc); :class:`OutputError` when it cannot be."""
+def output_target(path, allow_stream: bool = True, make_parents: bool = False) -> OutputTarget:
+    """Check ``path`` as an output file now (see the module doc); :class:`OutputError` when it cannot be.
+    ``allow_stream=False``: the output must be a regular file (a FIFO or device is refused too), for
+    writers that need to rename or to write companions beside it. ``make_parents=True``: missing parent
+    folders will be created when writing (commands whose outputs go into a results folder of their own);
+    the nearest existing one is checked instead."""
     raw = os.fspath(path)
     if raw == "":
         raise OutputError("empty output path")
@@ -89,19 +93,22 @@ def output_target(path) -> OutputTarget:
             st = os.stat(p)
         except OSError:
             st = None
-        if st is not None and (stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
+        if allow_stream and st is not None and (stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
             return _stream_target(text, st)  # /dev/stdout and friends
         raise OutputError(f"{text} is a symbolic link; give the file it points to (a link is never replaced)")
     if lst is not None:
         if stat.S_ISDIR(lst.st_mode):
             raise OutputError(f"{text} is a folder; give a file name inside it")
-        if stat.S_ISCHR(lst.st_mode) or stat.S_ISFIFO(lst.st_mode):
+        if allow_stream and (stat.S_ISCHR(lst.st_mode) or stat.S_ISFIFO(lst.st_mode)):
             return _stream_target(text, lst)
         if not stat.S_ISREG(lst.st_mode):
             raise OutputError(f"{text} is {_kind(lst.st_mode)}, not a regular file; choose another output file")
     elif raw.endswith(("/", os.sep)):
         raise OutputError(f"{text}/ names a folder that does not exist; give a file name")
     parent = p.parent if str(p.parent) else Path(".")
+    if make_parents:
+        while not os.path.lexists(parent) and parent != parent.parent:
+            parent = parent.parent
     if not parent.exists():
         raise OutputError(f"{text}: folder {parent} does not exist")
     if not parent.is_dir():
@@ -129,13 +136,13 @@ def _stream_target(text: str, st) -> OutputTarget:
     return OutputTarget(text, fd)
 
 
-def checked_output(path):
+def checked_output(path, allow_stream: bool = True, make_parents: bool = False):
     """``(target, None)`` for ``-o PATH`` checked now, ``(None, None)`` without ``-o``, or ``(None, message)``
     (print it; the command exits 2 before doing any work)."""
     if path in (None, "-"):
         return None, None
     try:
-        return output_target(path), None
+        return output_target(path, allow_stream, make_parents), None
     except OutputError as exc:
         return None, str(exc)
 

@@ -1,7 +1,7 @@
 """Scoring models: a registry of generic aesthetics models and one uniform inference wrapper (pyiqa-style).
 
 A scoring model file is a pickle-free ``.npz`` (``piaa.state``) holding a fitted
-:class:`~piaa.models.giaa.GenericHead` plus a ``model`` record in its metadata: the backbone and feature variant
+:class:`~piaa.models.giaa.GenericHead` (or :class:`~piaa.models.linear_head.RidgeHead`) plus a ``model`` record in its metadata: the backbone and feature variant
 it was trained on, ``score_range``, ``lower_better``, the training data and the measured metrics. Every
 ``*.npz`` under ``piaa/assets/models`` is a built-in model; ``load_scorer(path)`` also loads a file of one's
 own (made with ``piaa train default --output FILE``). Held-out metrics come from ``<model>.bench.json`` beside
@@ -10,6 +10,7 @@ the file (the ``piaa bench giaa --output`` report of the same recipe).
     >>> import piaa
     >>> scorer = piaa.load_scorer()             # the default model
     >>> scorer.score(["a.jpg", "b.png"])         # [{"path", "score", "distribution"} | {"path", "error"}]
+    >>> piaa.load_scorer("quality")              # technical photo quality, 0-1 (BIQ2021); "beauty" = default
 """
 from __future__ import annotations
 
@@ -38,6 +39,12 @@ SCORING_MODELS: Registry = Registry("scoring model")
 for _a in list_assets("scorer"):
     SCORING_MODELS.register(_a.name, _a, aliases=_a.aliases)
 DEFAULT_MODEL = default_asset("scorer").name
+#: the shipped photo-quality model (technical quality 0-1, BIQ2021); ``load_scorer("quality")``
+QUALITY_MODEL = "biq2021-quality-lite0"
+# what a photographer asks for: "beauty" (the default aesthetics model) and "quality" (technical quality)
+SCORING_MODELS.alias("beauty", DEFAULT_MODEL)
+if QUALITY_MODEL in SCORING_MODELS:
+    SCORING_MODELS.alias("quality", QUALITY_MODEL)
 
 
 def register_scoring_model(name: str, path, *, aliases=(), override: bool = False) -> None:
@@ -161,6 +168,8 @@ class Scorer:
         # a model may concatenate the features of several backbones ("a+b"), in that order
         self.backbones = self.backbone.split("+")
         self.variant = str(info["variant"])
+        # what the score measures: "beauty" (OASIS aesthetics models), "quality" (technical photo quality)
+        self.criterion = str(info.get("criterion", "beauty"))
         self.engine = engine
         self.cache = cache
         self.batch_size = batch_size
@@ -234,6 +243,47 @@ class Scorer:
         return records
 
 
+def score_many(scorers: Sequence[Scorer], images: Sequence, progress: bool = False) -> List[dict]:
+    """Score photos with several models at once: ``{"path", "scores": {label: score}}`` or ``{"path", "error"}``.
+
+    Models on the same backbone(s) and feature variant share one feature extraction (the beauty and quality
+    models both read Lite0 multi-level features: one network pass per photo for both). ``label`` is the
+    model's criterion ("beauty", "quality") when no other model given has it, else the model's name.
+    """
+    if isinstance(images, (str, os.PathLike)):
+        images = [images]
+    items = list(images)
+    crits = [s.criterion for s in scorers]
+    labels = [c if crits.count(c) == 1 else s.name for s, c in zip(scorers, crits)]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"the same model is listed twice: {[s.name for s in scorers]}")
+    feats: dict = {}
+    errors: dict = {}
+    for s in scorers:
+        key = (tuple(s.backbones), s.variant)
+        if key not in feats:
+            X, errs = s.features(items, progress=progress)
+            feats[key] = X
+            for i, msg in errs.items():
+                errors.setdefault(i, msg)
+    ok = np.ones(len(items), dtype=bool)
+    ok[list(errors)] = False
+    scores = {}
+    for s, label in zip(scorers, labels):
+        col = np.full(len(items), np.nan)
+        if ok.any():
+            col[ok] = s.head.predict_distribution(feats[(tuple(s.backbones), s.variant)][ok]) @ s.bucket_values
+        scores[label] = col
+    out = []
+    for i, src in enumerate(items):
+        path = os.fspath(src) if isinstance(src, (str, os.PathLike)) else f"<image {i}>"
+        if not ok[i]:
+            out.append({"path": path, "error": errors.get(i, "could not be scored")})
+        else:
+            out.append({"path": path, "scores": {label: float(scores[label][i]) for label in labels}})
+    return out
+
+
 def load_scorer(name: Optional[str] = None, engine: str = "auto", cache="default", batch_size: int = 32,
                 workers: Optional[int] = None) -> Scorer:
     """A :class:`Scorer` for a built-in model name (None = the default model) or a model ``.npz`` file.
@@ -243,9 +293,9 @@ def load_scorer(name: Optional[str] = None, engine: str = "auto", cache="default
     """
     path = model_path(name)
     state = read_model_file(path)
-    from piaa.models.giaa import GenericHead
+    from piaa.models.linear_head import head_from_state
 
-    head = GenericHead.from_state_dict(state)
+    head = head_from_state(state)  # a GenericHead (distribution MLP) or a RidgeHead (quality)
     info = _attach_metrics(dict(state["meta"]["model"]), path)
     info.setdefault("file", str(path))
     return Scorer(head, info, engine=engine, cache=cache, batch_size=batch_size, workers=workers)

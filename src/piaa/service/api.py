@@ -440,7 +440,11 @@ def _selector(state: ServiceState):
         cached = state.selector
         if cached is None or cached[0] is not mat:
             ids, X, g = mat
-            cached = (mat, ids, ActiveSelector(X, None, g) if len(ids) >= 2 else None)
+            try:
+                cached = (mat, ids, ActiveSelector(X, None, g) if len(ids) >= 2 else None)
+            except Exception:
+                log.exception("active-learning selector could not be built; suggestions are random")
+                cached = (mat, ids, None)
             state.selector = cached
     return None if cached[2] is None else (cached[1], cached[2])
 
@@ -460,8 +464,8 @@ def _suggest(state: ServiceState, user_id: int, n: int):
             out = [int(ids[k]) for k in picks if int(ids[k]) not in mine]
             if out or not len(picks):
                 return out, f"active ({getattr(selector, 'strategy', 'default')})"
-        except ValueError as exc:       # the selector refuses: say why in the log, suggest at random
-            log.warning("active-learning selector failed, suggesting at random: %s", exc)
+        except Exception:               # a suggestion must never fail the request: log why, suggest at random
+            log.exception("active-learning selector failed, suggesting at random")
     pool = [i for i in lib.ids() if i not in mine and lib.error(i) is None]
     if not pool:
         return [], "random"
@@ -494,8 +498,8 @@ def suggest_pair(caller: Auth, state: State):
             a, b = selector.select_pair([k for k, _ in rated], [r for _, r in rated] if rated else None)
             pair = [int(ids[a]), int(ids[b])]
             return {"images": [{"id": i, "name": lib.name(i)} for i in pair], "strategy": "active"}
-        except ValueError as exc:
-            log.warning("active-learning pair selection failed, choosing at random: %s", exc)
+        except Exception:
+            log.exception("active-learning pair selection failed, choosing at random")
     pool = [i for i in lib.ids() if i not in mine and lib.error(i) is None]
     if len(pool) < 2:
         pool = [i for i in lib.ids() if lib.error(i) is None]
