@@ -2,8 +2,7 @@
 
     .venv/bin/python bench/cpu_limit.py [--backbone efficientnet_lite0] [--variant multilevel]
 
-FLOPs are counted from the exported ONNX graph (2 x multiply-adds of every Conv / Gemm / MatMul, shapes from
-ONNX shape inference at batch 1), the throughput is the best of several 1024x1024 float32 matrix products on
+FLOPs are counted on the eager network (2 x multiply-adds of every Conv2d / Linear at batch 1), the throughput is the best of several 1024x1024 float32 matrix products on
 one thread (numpy's BLAS, which uses the same AVX-512/AVX2 FMA units ONNX Runtime's MLAS does). The ratio is
 a lower bound on network CPU ms per photo: depthwise convolutions and pooling are memory-bound and never reach
 GEMM speed, so a real network sits above it. Also measures the ONNX Runtime network alone on one thread
@@ -19,37 +18,31 @@ import time
 import numpy as np
 
 
-def conv_flops(model_path: str) -> dict:
-    import onnx
-    from onnx import shape_inference
+def conv_flops(backbone: str, variant: str) -> dict:
+    """2 x multiply-adds of every Conv2d / Linear of the eager network at batch 1 (forward hooks)."""
+    import torch
 
-    m = onnx.load(model_path)
-    # batch 1 for the count
-    for inp in m.graph.input:
-        d = inp.type.tensor_type.shape.dim
-        if d and not d[0].dim_value:
-            d[0].dim_value = 1
-    m = shape_inference.infer_shapes(m)
-    shapes = {}
-    for vi in list(m.graph.value_info) + list(m.graph.output) + list(m.graph.input):
-        shapes[vi.name] = [d.dim_value for d in vi.type.tensor_type.shape.dim]
-    inits = {i.name: list(i.dims) for i in m.graph.initializer}
+    from piaa.backbones import create_backbone
+
+    model = create_backbone(backbone)
     macs = {"conv_dense": 0, "conv_depthwise": 0, "gemm": 0}
-    for n in m.graph.node:
-        if n.op_type == "Conv":
-            w = inits.get(n.input[1])
-            out = shapes.get(n.output[0])
-            if not w or not out:
-                continue
-            group = next((a.i for a in n.attribute if a.name == "group"), 1)
-            k = int(np.prod(w[1:]))  # in_channels/group * kh * kw
-            mac = int(np.prod(out[1:])) * k
-            macs["conv_depthwise" if group > 1 else "conv_dense"] += mac
-        elif n.op_type in ("Gemm", "MatMul"):
-            w = inits.get(n.input[1])
-            out = shapes.get(n.output[0])
-            if w and out:
-                macs["gemm"] += int(np.prod(out[1:])) * w[0]
+    hooks = []
+
+    def hook(mod, inp, out):
+        if isinstance(mod, torch.nn.Conv2d):
+            k = (mod.in_channels // mod.groups) * mod.kernel_size[0] * mod.kernel_size[1]
+            macs["conv_depthwise" if mod.groups > 1 else "conv_dense"] += out[0].numel() * k
+        else:
+            macs["gemm"] += out[0].numel() * mod.in_features
+
+    for m in model.modules():
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+            hooks.append(m.register_forward_hook(hook))
+    with torch.inference_mode():
+        s = model.cfg.input_size
+        model.forward_variant(torch.zeros(1, 3, s, s), variant)
+    for h in hooks:
+        h.remove()
     return {k: 2 * v for k, v in macs.items()}
 
 
@@ -77,7 +70,7 @@ def main(argv=None) -> int:
     from piaa.features.engines import OnnxEngine, verification_batch
 
     eng = OnnxEngine(args.backbone, args.variant, intra_op_threads=1)
-    flops = conv_flops(str(eng.path))
+    flops = conv_flops(args.backbone, args.variant)
     total = sum(flops.values())
     gf = gemm_gflops()
     x = np.concatenate([verification_batch(get_pretrained_cfg(args.backbone))] * 2)[:8]

@@ -22,11 +22,20 @@ import time
 
 
 def timed(cmd):
+    """(wall s, CPU ms per photo): the children's CPU for single-process, the workers' own report for Ray."""
+    import re
+    import resource
+
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{p.stderr[-3000:]}")
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    m = re.search(r"([0-9.]+) CPU ms per photo in the workers", p.stderr)
+    cpu = float(m.group(1)) if m else None
+    return wall, cpu, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
 
 
 def main(argv=None) -> int:
@@ -44,6 +53,7 @@ def main(argv=None) -> int:
     exe = [sys.executable, "-m", "piaa.cli.main", "score", args.images, "--no-cache", "-q"]
     runs = ["single"] + [f"ray{w}" for w in args.workers.split(",")]
     wall = {r: [] for r in runs}
+    cpu = {r: [] for r in runs}
     for rnd in range(args.rounds):
         order = runs[rnd % len(runs):] + runs[:rnd % len(runs)]
         for r in order:
@@ -54,11 +64,17 @@ def main(argv=None) -> int:
                 if os.path.exists(out):
                     os.unlink(out)
                 cmd = exe + ["--ray", "--workers", r[3:], "--output", out]
-            wall[r].append(round(timed(cmd), 2))
+            w, c_workers, c_children = timed(cmd)
+            wall[r].append(round(w, 2))
+            cpu[r].append(c_workers if r != "single" else c_children)  # single: CPU seconds, per photo below
             print(f"round {rnd + 1} {r}: {wall[r][-1]} s", file=sys.stderr)
     with open(os.path.join(tmp, "single.csv"), newline="") as f:
         single = {row["path"]: float(row["score"]) for row in csv.DictReader(f) if row["score"]}
-    rep = {"images": args.images, "rounds": args.rounds, "wall_s": wall, "n_single": len(single)}
+    for r in cpu:  # single-process: children's CPU over the photos scored
+        if r == "single":
+            cpu[r] = [round(1000 * c / len(single), 2) for c in cpu[r]]
+    rep = {"images": args.images, "rounds": args.rounds, "wall_s": wall, "n_single": len(single),
+           "cpu_ms_per_photo": cpu}
     for r in runs[1:]:
         t = pq.read_table(os.path.join(tmp, f"{r}.parquet"), columns=["path", "score"]).to_pydict()
         paths = t["path"]

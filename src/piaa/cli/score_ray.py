@@ -19,7 +19,7 @@ def add_ray_options(p) -> None:
     g.add_argument("--resume", action="store_true",
                    help="continue an interrupted run with the same SOURCE and --output (finished parts are kept)")
     g.add_argument("--part-size", type=int, default=None, metavar="N",
-                   help="photos per output part, the unit that is written atomically and resumed (default 256)")
+                   help="photos per output part, the unit that is written atomically and resumed (default 128; use thousands on a cluster)")
     g.add_argument("--profile", action="append", default=[], metavar="NAME",
                    help="also score with this personal profile (repeatable): column profile_NAME")
     g.add_argument("--store", metavar="PATH", default=None, help="profile store file (default: user data dir)")

@@ -33,7 +33,7 @@ from typing import List, Optional
 from piaa.errors import InputError
 from piaa.io.images import IMAGE_EXTENSIONS, iter_image_files
 
-DEFAULT_PART_SIZE = 256  # images per output part: one atomic file, the unit of progress and of resumption
+DEFAULT_PART_SIZE = 128  # images per output part: one atomic file, the unit of progress and of resumption
 
 
 class SourceError(InputError):
