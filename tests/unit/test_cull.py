@@ -199,3 +199,24 @@ def test_cli_png_sheet_and_bad_options(shoot, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["cull", str(tmp_path / "empty")]) == 1
     assert "nothing to cull" in capsys.readouterr().err
+
+
+def test_cli_uses_a_quality_model_when_given(shoot, tmp_path, capsys):
+    """A scoring-model file standing in for the photo-quality model: its scores enter the pick."""
+    from piaa.models.giaa import GenericHead
+    from piaa.models.scorer import make_model_state
+    from piaa.state import save_state
+
+    rng = np.random.default_rng(0)
+    X = np.abs(rng.standard_normal((40, 3120)))
+    head = GenericHead((1, 7, 7), hidden=(16,), epochs=3, components=8).fit(X, rng.dirichlet(np.ones(7), size=40))
+    model = tmp_path / "quality-test.npz"
+    save_state(model, make_model_state(head, "quality-test", "efficientnet_lite0", "multilevel", "random numbers"))
+    d = _copy(shoot, tmp_path)
+    assert main(["cull", str(d), "-q", "--format", "json", "--quality-model", str(model),
+                 "--quality-weight", "2"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["quality"] == "quality-test" and rep["settings"]["quality_weight"] == 2.0
+    members = [m for g in rep["group_list"] for m in g["members"]]
+    assert all(m["quality"] is not None for m in members)
+    assert main(["cull", str(d), "-q", "--quality-model", str(tmp_path / "missing.npz")]) != 0
