@@ -53,7 +53,7 @@ def register(subparsers):
     c.add_argument("--accurate", action="store_true",
                    help="accuracy first: the Lite0+Lite2 generic model (oasis-beauty-lite0-lite2) under the profile "
                         "(GIAA 0.800 vs 0.776, about 2x the scoring time; for personal rankings no gain was measured "
-                        "on validation people, BENCHMARKS.md §10e)")
+                        "on validation people, BENCHMARKS.md §12e)")
     c.add_argument("--images", metavar="ROOT", default=None, help="folder the CSV's image paths are relative to")
     c.add_argument("--scale", nargs=2, type=float, metavar=("MIN", "MAX"), default=None,
                    help="the rating scale (default: integer range of the ratings)")

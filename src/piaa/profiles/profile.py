@@ -25,7 +25,7 @@ from piaa.errors import PiaaError
 from piaa.profiles.ratings_import import ProfileInputError, RatedImages, ratings_from_csv, ratings_from_mapping
 from piaa.profiles.store import ProfileStore, check_name
 
-# Default order = what the evaluation runner measured (BENCHMARKS.md §3–§4, §10; people never seen in training): the probe
+# Default order = what the evaluation runner measured (BENCHMARKS.md §3–§4, §12; people never seen in training): the probe
 # with the population taste prior > the plain residual ridge probe > pa-iaa > task-vectors. tv-probe (task vectors
 # over the multi-database bank, then that probe on their residual; `--method tv-probe`) measured 0.644 / 0.693 at
 # 10 / 100 ratings on held-back OASIS people against probe-prior's 0.643 / 0.689 (validation people 0.635 / 0.685
