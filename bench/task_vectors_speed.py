@@ -38,11 +38,14 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--bank", default="default", help="bank directory to time (default: the shipped bank)")
     a = ap.parse_args(argv)
     import torch
 
     torch.set_num_threads(a.threads)
-    bank = load_default_bank()
+    from piaa.models.task_vectors.build import resolve_bank
+
+    bank = load_default_bank() if a.bank == "default" else resolve_bank(a.bank)
     feats = C.FeatureTable(bank.spec)
     beauty, _ = C.load_oasis()
     user = beauty.splits["raters_subset1"][0]
@@ -59,6 +62,17 @@ def main(argv=None):
         "profile_bytes": len(state_to_bytes(est.state_dict())),
         "coef_shape": list(est.coef_.shape),
     }
+    if bank.spec.pool == "multilevel" and bank.spec.backbone == "efficientnet_lite0":
+        # tv-probe: the bank's inputs are the multilevel features the shipped taste prior is built on
+        from piaa.personalize.tv_probe import TVProbePersonalizer
+
+        off = np.full(len(y), 4.0)  # a generic score per image (its value does not change the cost)
+        tvp = TVProbePersonalizer(bank=bank).fit(X, y, offset=off)
+        out["fit_100_images_tv_probe_s"] = _median_time(
+            lambda: TVProbePersonalizer(bank=bank).fit(X, y, offset=off), a.repeats)
+        out["score_1000_images_tv_probe_s"] = _median_time(
+            lambda: tvp.predict(X1000, offset=np.full(len(X1000), 4.0)), a.repeats)
+        out["tv_probe_profile_bytes"] = len(state_to_bytes(tvp.state_dict()))
     print(json.dumps(out, indent=1))
     if a.out:
         Path(a.out).write_text(json.dumps(out, indent=1))

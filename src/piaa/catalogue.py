@@ -106,9 +106,10 @@ _ROWS = (
           DEFAULT_VARIANT, _OASIS + "; each rater's deviation from the crowd", _LICENCE,
           "piaa train taste-prior --output src/piaa/assets/taste_prior_oasis_lite0.npz",
           "population taste prior of the probe-prior personalizer", default=True),
-    Asset("task_bank_default", "task-bank", "task_bank_default", DEFAULT_BACKBONE, "pooled",
-          _OASIS + "; OASIS valence/arousal norms (9 tasks: beauty by rater group, valence, arousal)", _LICENCE,
-          "piaa tasks train configs/tasks_oasis.toml --output src/piaa/assets/task_bank_default",
+    Asset("task_bank_default", "task-bank", "task_bank_default", DEFAULT_BACKBONE, DEFAULT_VARIANT,
+          _OASIS + "; OASIS valence/arousal norms; BIQ2021 training-split MOS (10 tasks: beauty by rater group, "
+          "valence, arousal, photo quality)", _LICENCE,
+          "piaa tasks train configs/tasks_default.toml --output src/piaa/assets/task_bank_default",
           "task-vector bank (head-only task models) of the task-vectors personalizer", default=True),
 )
 for _row in _ROWS:

@@ -57,8 +57,10 @@ def test_shipped_experiments_parse(shared_data):
         assert exp.test.ratings.is_file()
     intra = load_experiment(EXPERIMENTS / "oasis_intra.toml")
     assert intra.test.shots == [10, 100] and intra.test.trials == 10 and intra.test.fold_column == "subset"
-    assert {"generic", "probe", "probe-prior", "pa-iaa", "mt-iaa", "task-vectors", "tv-uniform-init", "tv-bestfit-init", "tv-mse",
-            "tv-layer-agnostic", "bestfit-ft", "crowd-oracle", "pa-iaa-trait-oracle"} == set(intra.methods)
+    assert {"generic", "probe", "probe-prior", "pa-iaa", "mt-iaa", "task-vectors", "tv-probe", "tv-zero", "tv-paper",
+            "tv-uniform-init", "tv-bestfit-init", "tv-mse", "tv-layer-agnostic", "bestfit-ft", "crowd-oracle",
+            "pa-iaa-trait-oracle"} == set(intra.methods)
+    assert "photo-quality" in {t.name for t in intra.tasks}
     people = load_experiment(EXPERIMENTS / "oasis_heldback_people.toml")
     assert people.test.user_folds == 4 and people.test.folds is None and set(people.methods) == set(intra.methods)
 

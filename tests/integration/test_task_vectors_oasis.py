@@ -9,6 +9,7 @@ import torch
 from piaa.data import load_dataset
 from piaa.models.task_vectors import TaskModelSpec
 from piaa.models.task_vectors.build import build_bank, load_default_bank
+from piaa.models.task_vectors.engine import is_head_only
 from piaa.models.task_vectors.inputs import input_layout, inputs_for_paths
 from piaa.models.task_vectors.tasks import filter_users, task_from_ratings
 from piaa.models.task_vectors.train import TrainConfig
@@ -33,7 +34,7 @@ def _person(ds, n):
 def test_default_bank_personalizes_a_real_person(oasis):
     ds, root = oasis
     bank = load_default_bank()
-    assert bank.num_tasks >= 9 and bank.spec.split == input_layout(bank.spec).num_layers
+    assert bank.num_tasks >= 10 and is_head_only(bank) and "photo-quality" in bank.task_names
     assert all("prior_srocc" in t for t in bank.tasks)
     images, scores = _person(ds, 24)
     paths = [root / i for i in images]

@@ -111,7 +111,8 @@ def test_evaluation_methods_on_a_synthetic_fold(photos, tmp_path):
     person = _ratings(info.loc[info.index[30:]], "red", users=1, seed=3)
     sup, qry = [root / i for i in person["image"][:6]], [root / i for i in person["image"][6:]]
     preds = {}
-    for name in ("task-vectors", "tv-uniform-init", "tv-bestfit-init", "tv-mse", "tv-layer-agnostic", "bestfit-ft"):
+    for name in ("task-vectors", "tv-probe", "tv-uniform-init", "tv-bestfit-init", "tv-mse", "tv-layer-agnostic",
+                 "bestfit-ft"):
         m = make_method(name, **opts)
         m.prepare(fold)
         preds[name] = m.personalize(sup, person["score"].to_numpy()[:6], qry)
@@ -148,3 +149,50 @@ def test_cli_train_and_show(photos, tmp_path, capsys):
     bad.write_text('[model]\nsplitt = 3\n[[tasks]]\nname = "x"\nratings = "r.csv"\nimages = "."\n')
     assert main(["tasks", "train", str(bad), "--output", str(tmp_path / "b2")]) == 1
     assert "splitt" in capsys.readouterr().err
+
+
+def test_strong_bank_concatenation_and_tv_probe(photos, tmp_path):
+    """A head-only bank over two backbones' features, behind a frozen PCA projection, anchored on one task;
+    the tv-probe personalizer on it round-trips through its state."""
+    from piaa.personalize.prior_probe import TastePrior
+
+    root, info = photos
+    second = BACKBONE + "_b"
+    register_tiny(second, tmp_path, seed=12)
+    spec = TaskModelSpec(backbone=f"{BACKBONE},{second}", split=-1, pool="multilevel", hidden=16, components=8)
+    train = info.index[:30]
+    tasks = [task_from_ratings(c, _ratings(info.loc[train], c), root, SCALE) for c in ("bright", "red")]
+    cfg = TrainConfig(head_epochs=40, head_batch_size=8, head_lr=1e-2, dropout=0.2, anchor_task="bright")
+    bank = build_bank(spec, tasks, lambda p: inputs_for_paths(spec, p), cfg)
+    assert bank.input_transform["proj"].shape == (2 * sum((4, 8, 6)), 8)
+    assert bank.param_shapes["fc1.weight"] == (16, 8)
+    assert bank.tasks[0]["train_srocc"] > 0.5
+    bank.save(tmp_path / "bank")
+    loaded = TaskBank.load(tmp_path / "bank")
+    assert loaded.fingerprint == bank.fingerprint
+    X = inputs_for_paths(spec, [root / i for i in info.index])
+    assert np.allclose(loaded.transform(X), bank.transform(X), atol=1e-5)
+    person = _ratings(info, "red", users=1, noise=0.3, seed=5)
+    sup = person[person["image"].isin(train)]
+    qry = person[~person["image"].isin(train)]
+    tv = get_personalizer_class("task-vectors")(bank=loaded, steps=30, scale=(1, 7))
+    tv.fit([root / i for i in sup["image"]], sup["score"].to_numpy())
+    assert np.argmax(tv.task_srocc_) == 1  # the person likes red photos
+    # the probe's taste prior from a few raters on the same concatenated features
+    from piaa.personalize.probe import feature_rows
+
+    Xf = feature_rows([root / i for i in train], f"{BACKBONE},{second}", "multilevel")
+    assert Xf.shape[1] == 2 * sum((4, 8, 6))
+    r = pd.concat([_ratings(info.loc[train], c, users=4, seed=9) for c in ("bright", "red")])
+    r = r.assign(image=r["image"].map({im: i for i, im in enumerate(train)}))
+    prior = TastePrior.fit(Xf, r, alpha=1.0, rank=4)
+    Est = get_personalizer_class("tv-probe")
+    est = Est(bank=loaded, prior=prior, backbone=f"{BACKBONE},{second}", tv_params={"steps": 30}, scale=(1, 7))
+    est.fit([root / i for i in sup["image"]], sup["score"].to_numpy())
+    pred = est.predict([root / i for i in qry["image"]])
+    assert np.isfinite(pred).all() and srocc(pred, qry["score"].to_numpy()) > 0.3
+    st = est.state_dict()
+    assert st["meta"]["method"] == "tv-probe"
+    st["meta"]["probe"]["prior"] = None  # an in-memory prior is not referenced; predicting needs only the weights
+    est2 = Est.from_state_dict(st, bank=loaded)
+    assert np.allclose(est2.predict([root / i for i in qry["image"]]), pred)

@@ -24,6 +24,10 @@ generic model on the same photos. A warning is printed when the profile is not b
 """
 
 
+# the accuracy-first generic model of `profile create --accurate` (GIAA SROCC 0.800 vs 0.776, BENCHMARKS.md §1)
+ACCURATE_GENERIC = "oasis-beauty-lite0-lite2"
+
+
 def _store_arg(p):
     p.add_argument("--store", metavar="PATH", default=None,
                    help="profile store file (default: profiles.sqlite in the user data dir; PIAA_HOME moves it)")
@@ -41,11 +45,15 @@ def register(subparsers):
     src.add_argument("--ratings", metavar="FILE.csv", help="CSV with columns image,rating (score also accepted)")
     src.add_argument("--from-xmp", metavar="FOLDER", help="read star ratings from XMP sidecars / embedded XMP")
     c.add_argument("--method", default=None,
-                   help="personalization method: probe-prior, probe, pa-iaa or task-vectors (default: the best "
+                   help="personalization method: probe-prior, tv-probe, probe, pa-iaa or task-vectors (default: the best "
                         "installed; `piaa profile methods` lists them)")
     c.add_argument("--prior", metavar="PRIOR.npz", default=None,
                    help="probe-prior: a taste prior built from your own community's ratings with "
                         "`piaa profile prior` (default: the shipped OASIS prior)")
+    c.add_argument("--accurate", action="store_true",
+                   help="accuracy first: the Lite0+Lite2 generic model (oasis-beauty-lite0-lite2) under the profile "
+                        "(GIAA 0.800 vs 0.776, about 2x the scoring time; for personal rankings no gain was measured "
+                        "on validation people, BENCHMARKS.md §12e)")
     c.add_argument("--images", metavar="ROOT", default=None, help="folder the CSV's image paths are relative to")
     c.add_argument("--scale", nargs=2, type=float, metavar=("MIN", "MAX"), default=None,
                    help="the rating scale (default: integer range of the ratings)")
@@ -167,8 +175,13 @@ def run_create(args) -> int:
     print(f"learning {args.name!r} with {how} from {len(rated)} ratings "
           f"(scale {rated.scale[0]:g}..{rated.scale[1]:g}) ...", file=sys.stderr)
     try:
+        scorer = None
+        if args.accurate:
+            from piaa.profiles.generic import load_generic
+
+            scorer = load_generic(ACCURATE_GENERIC)
         prof = Profile.fit_first_usable(args.name, rated, methods, store=store, folds=args.folds, params=params,
-                                        assess=not args.no_assess, overwrite=args.overwrite,
+                                        scorer=scorer, assess=not args.no_assess, overwrite=args.overwrite,
                                         progress=show_progress(args))
     except (ProfileInputError, MethodUnavailable) as exc:
         return _err(str(exc))

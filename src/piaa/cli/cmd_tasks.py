@@ -16,7 +16,7 @@ def register(subparsers):
                         description="CONFIG is TOML: [[tasks]] tables in the evaluation experiment format "
                                     "(ratings, images, scale, users, where, rating_column, single_user, criterion) "
                                     "and an optional [model] table (split, pool, hidden, head_steps, tau_dtype...). "
-                                    "Example: configs/tasks_oasis.toml.")
+                                    "Example: configs/tasks_default.toml.")
     tr.add_argument("config", help="task config TOML")
     tr.add_argument("-o", "--output", required=True, help="bank directory to write (bank.json + params.npz)")
     tr.add_argument("--cache", default="default", help="feature cache file (default: the user cache)")

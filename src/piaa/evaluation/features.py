@@ -15,6 +15,14 @@ from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
 from piaa.evaluation.methods.base import FeatureProvider
 
 
+def split_backbones(backbone: str) -> List[str]:
+    """``"a,b"`` / ``"a+b"`` -> ["a", "b"] (a single name -> [name]); an empty name is an error."""
+    names = [b.strip() for b in str(backbone).replace("+", ",").split(",") if b.strip()]
+    if not names:
+        raise ValueError(f"no backbone named in {backbone!r}")
+    return names
+
+
 class CachedFeatureProvider(FeatureProvider):
     """Features via :class:`piaa.features.FeatureExtractor` (default cache), memoized per (backbone, variant).
 
@@ -40,6 +48,12 @@ class CachedFeatureProvider(FeatureProvider):
         return self._extractors[key]
 
     def get(self, paths: Sequence[Path], backbone: str = DEFAULT_BACKBONE, variant: str = DEFAULT_VARIANT) -> np.ndarray:
+        """Features [n, d]; a backbone concatenation ("efficientnet_lite0,efficientnet_lite2", or joined by '+')
+        gives each backbone's features side by side, in that order (NaN where any of them failed)."""
+        names = split_backbones(backbone)
+        if len(names) > 1:
+            return np.concatenate([self.get(paths, b, variant).reshape(len(paths), -1) for b in names], axis=1)
+        backbone = names[0]
         memo = self._memo.setdefault((backbone, variant), {})
         keys = [str(p) for p in paths]
         todo = list(dict.fromkeys(k for k in keys if k not in memo))
@@ -57,4 +71,5 @@ class CachedFeatureProvider(FeatureProvider):
 
     def preload(self, paths: List[str], backbone: str, variant: str) -> None:
         """Extract (or read from the cache) everything a fold will need in one batched pass."""
-        self.get(paths, backbone, variant)
+        for b in split_backbones(backbone):
+            self.get(paths, b, variant)

@@ -27,10 +27,12 @@ def feature_rows(X, backbone: str, variant: str) -> np.ndarray:
         arr = X
     elif len(X) and not isinstance(X[0], (str, bytes)) and np.ndim(X[0]) == 1:
         arr = np.asarray(X)
-    else:  # image paths / PIL images
+    else:  # image paths / PIL images; "a,b" concatenates the features of several backbones
         from piaa.features import FeatureExtractor
 
-        arr = FeatureExtractor(backbone, variant).extract(list(X)).features
+        names = [b.strip() for b in str(backbone).replace("+", ",").split(",") if b.strip()]
+        parts = [np.asarray(FeatureExtractor(b, variant).extract(list(X)).features, dtype=np.float64) for b in names]
+        arr = np.concatenate([p.reshape(len(p), -1) for p in parts], axis=1) if len(parts) > 1 else parts[0]
     arr = np.asarray(arr, dtype=np.float64)
     if arr.ndim != 2:
         raise InputError(f"features must be a 2-D array, got shape {arr.shape}")

@@ -28,7 +28,7 @@ def _check_personalizer(name: str, cls) -> None:
 PERSONALIZERS: Registry[type] = Registry(
     "personalization method",
     plugins=("piaa.personalize.pa_iaa", "piaa.personalize.task_vectors", "piaa.personalize.probe",
-             "piaa.personalize.prior_probe"),
+             "piaa.personalize.prior_probe", "piaa.personalize.tv_probe"),
     validate=_check_personalizer,
 )
 

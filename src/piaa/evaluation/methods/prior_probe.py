@@ -4,7 +4,7 @@ Per fold the prior (``piaa.personalize.prior_probe.TastePrior``) is fitted on th
 training raters' deviations from the crowd on training images only — and shared by every method asking for the
 same settings. Per person it is the ``probe`` baseline (same generic model as offset, same features) with the
 population part of the prior mixed in. Options: backbone, variant, mix, alpha (each training rater's relative
-ridge strength), rank.
+ridge strength), rank, generic_backbone (features of the offset's generic model; default: backbone).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from piaa.evaluation.methods.base import FoldData, Method
 from piaa.evaluation.methods.baselines import DEFAULT_BACKBONE, DEFAULT_VARIANT, shared_generic_model
 from piaa.evaluation.methods.registry import register_method
 
-_OPTIONS = ("backbone", "variant", "mix", "alpha", "rank")
+_OPTIONS = ("backbone", "variant", "mix", "alpha", "rank", "generic_backbone")
 
 
 def shared_taste_prior(fold: FoldData, backbone: str, variant: str, alpha: float, rank):
@@ -50,7 +50,9 @@ class PriorProbeMethod(Method):
         self.backbone = self.options.get("backbone", DEFAULT_BACKBONE)
         self.variant = self.options.get("variant", DEFAULT_VARIANT)
         self.mix = float(self.options.get("mix", DEFAULT_MIX))
-        self.model = shared_generic_model(fold, self.backbone, self.variant)
+        # generic_backbone: the offset's model on other features than the probe's (profiles --accurate: the
+        # Lite0+Lite2 generic model under a Lite0 probe and prior)
+        self.model = shared_generic_model(fold, self.options.get("generic_backbone", self.backbone), self.variant)
         self.prior = shared_taste_prior(fold, self.backbone, self.variant,
                                         float(self.options.get("alpha", DEFAULT_RATER_ALPHA)), self.options.get("rank"))
 

@@ -31,8 +31,18 @@ from piaa.models.task_vectors.spec import TaskModelSpec, template_for
 from piaa.models.task_vectors.train import TrainConfig
 from piaa.personalize.task_vectors import BestFitFT, TaskVectorPersonalizer
 
-BANK_KEYS = ("backbone", "split", "pool", "hidden", "seed", "head_steps", "head_lr", "head_weight_decay",
-             "top_epochs", "top_lr", "top_batch_size", "tau_dtype", "taste_groups", "anchor_task")
+SPEC_KEYS = ("backbone", "split", "pool", "hidden", "seed", "components")
+TRAIN_KEYS = ("head_steps", "head_lr", "head_weight_decay", "top_epochs", "top_lr", "top_batch_size", "anchor_task",
+              "head_epochs", "head_batch_size", "dropout", "head_loss", "task_epochs", "task_lr")
+BANK_KEYS = SPEC_KEYS + TRAIN_KEYS + ("tau_dtype", "taste_groups", "tasks")
+# The bank of every task-vector method except tv-paper (chosen on validation people, docs/task_vectors.md): a
+# head-only bank on multilevel features through the generic head's projection (256 principal directions), the
+# generic task trained first with the generic head's recipe (θ_pre, "anchor_task": "generic" = the experiment's
+# generic task) and every task fine-tuned from it.
+STRONG_BANK = {"split": -1, "pool": "multilevel", "components": 256, "hidden": 256, "head_epochs": 30,
+               "head_lr": 1e-3, "head_weight_decay": 1e-4, "dropout": 0.5, "anchor_task": "generic"}
+# the paper's bank (tv-paper): pooled last layer, random shared head init, 50 full-batch steps per task
+PAPER_BANK = {"split": -1, "pool": "last", "hidden": 64}
 # personalizer options an experiment may set: the estimators' own parameters, except what the method supplies
 _SUPPLIED = ("bank", "scale", "cache")
 TV_KEYS = tuple(k for k in TaskVectorPersonalizer.param_names() if k not in _SUPPLIED)
@@ -40,9 +50,8 @@ FT_KEYS = tuple(k for k in BestFitFT.param_names() if k not in _SUPPLIED)
 
 
 def _split_bank_options(options: dict):
-    spec_kw = {k: options[k] for k in ("backbone", "split", "pool", "hidden", "seed") if k in options}
-    train_kw = {k: options[k] for k in ("head_steps", "head_lr", "head_weight_decay", "top_epochs", "top_lr",
-                                        "top_batch_size", "anchor_task") if k in options}
+    spec_kw = {k: options[k] for k in SPEC_KEYS if k in options}
+    train_kw = {k: options[k] for k in TRAIN_KEYS if k in options}
     return TaskModelSpec(**spec_kw), TrainConfig(**train_kw), str(options.get("tau_dtype", "float16")), \
         int(options.get("taste_groups", 0))
 
@@ -75,6 +84,9 @@ def _fingerprint(tasks, spec, cfg, tau_dtype) -> str:
 
 def fold_bank(fold: FoldData, options: dict) -> TaskBank:
     """The fold's task bank: built once, shared by every tv method, cached on disk in ``fold.workdir``."""
+    if options.get("anchor_task") == "generic":
+        options = {**options, "anchor_task": fold.generic_task}
+    options = {k: v for k, v in options.items() if k != "tasks"}
     spec, cfg, tau_dtype, taste_groups = _split_bank_options(options)
     tasks = _task_data(fold, spec, taste_groups)
     key = _fingerprint(tasks, spec, cfg, tau_dtype)
@@ -104,7 +116,7 @@ class _BankMethod(Method):
     """Shared plumbing: the fold's bank, inputs memoized per image, head projections per fold."""
 
     own_keys: Sequence[str] = TV_KEYS
-    bank_overrides: Dict[str, object] = {}
+    bank_overrides: Dict[str, object] = STRONG_BANK
 
     def _check_options(self):
         unknown = sorted(set(self.options) - set(BANK_KEYS) - set(self.own_keys))
@@ -118,6 +130,15 @@ class _BankMethod(Method):
         self._check_options()
         self.fold = fold
         self.bank = fold_bank(fold, {**self.bank_overrides, **self.options})
+        if self.options.get("tasks"):
+            # only these tasks of the fold's bank (number-of-tasks curves, ablations); the bank is built once
+            names = list(self.options["tasks"])
+            unknown = [n for n in names if n not in self.bank.task_names]
+            if unknown:
+                raise ValueError(f"{self.name}: tasks {unknown} are not in the bank {self.bank.task_names}")
+            full = self.bank
+            self.bank = fold.shared_get(f"task-bank-subset:{full.fingerprint}:{','.join(names)}",
+                                        lambda: full.subset([full.task_names.index(n) for n in names]))
         self.template = template_for(fold.test_scale.min, fold.test_scale.max)
         self._row: Dict[str, int] = {}
         self._X: List[np.ndarray] = []
@@ -172,22 +193,27 @@ class _TaskVectorMethod(_BankMethod):
         kw.update({k: v for k, v in self.options.items() if k in TV_KEYS})
         return TaskVectorPersonalizer(bank=self.bank, scale=(self.fold.test_scale.min, self.fold.test_scale.max), **kw)
 
-    def personalize(self, support, support_scores, query) -> np.ndarray:
+    def _fit_support(self, support, support_scores):
+        """(fitted λ personalizer, support problem, mask of the support images with features, scores)."""
         y = np.asarray(support_scores, np.float64)
         ps, ok_s = self._problem(support)
         if ok_s.sum() < 2:
             raise RuntimeError(f"{self.name}: fewer than 2 support images have features")
-        est = self._personalizer().fit_problem(ps, y[ok_s])
+        return self._personalizer().fit_problem(ps, y[ok_s]), ps, ok_s, y
+
+    def personalize(self, support, support_scores, query) -> np.ndarray:
+        est, _, _, _ = self._fit_support(support, support_scores)
         pq, ok_q = self._problem(query)
         out = np.full(len(query), np.nan)
         out[ok_q] = pq.scores(est.coefficients())
         return out
 
 
-def _tv_method(cls_name: str, name: str, description: str, overrides: dict, bank_overrides=None) -> type:
+def _tv_method(cls_name: str, name: str, description: str, overrides: dict, bank_overrides=None,
+               base_bank=STRONG_BANK) -> type:
     """Register a task-vector method variant (the paper's ablations differ only in personalizer options)."""
     cls = type(cls_name, (_TaskVectorMethod,), {"name": name, "description": description, "overrides": overrides,
-                                                "bank_overrides": dict(bank_overrides or {})})
+                                                "bank_overrides": {**base_bank, **(bank_overrides or {})}})
     return register_method(cls)
 
 
@@ -196,7 +222,8 @@ TaskVectors = _tv_method("TaskVectors", "task-vectors",
                          "vectors", {})
 TVPaper = _tv_method("TVPaper", "tv-paper",
                      "task vectors with the paper's recipe: plain adaptive init, 500 AdamW steps, lr 1e-2",
-                     {"steps": 500, "lr": 1e-2, "prior_strength": 0.0, "steps_per_image": None})
+                     {"steps": 500, "lr": 1e-2, "prior_strength": 0.0, "steps_per_image": None, "reg": 0.0},
+                     base_bank=PAPER_BANK)
 TVTasteGroups = _tv_method("TVTasteGroups", "tv-taste-groups",
                            "task vectors + 6 taste-group tasks (k-means of the generic task's raters by taste)",
                            {}, {"taste_groups": 6})
@@ -245,3 +272,98 @@ class TVZeroShot(_BankMethod):
         out = np.full(len(query), np.nan)
         out[ok] = pq.scores(lam)
         return out
+
+
+PROBE_KEYS = ("variant", "mix", "alpha", "rank", "crossfit", "calibrate", "generic_backbone")
+
+
+@register_method
+class TVProbe(_TaskVectorMethod):
+    """``tv-probe``: task vectors, then the probe with the taste prior (``probe-prior``) on their residual.
+
+    The per-person λ give a few-parameter model that carries the population's tastes (good with 10 ratings);
+    the ridge probe, fitted to what is left on the same support images, adds the flexible part (good with 100).
+    The probe's offset is the generic model's score plus what the person's λ changed relative to their
+    adaptive start (``calibrate = "delta"``, chosen on validation people: the bank's own start model is the
+    generic task's, and the Bradley–Terry loss leaves the spread of the λ-model's scores free, so its change
+    is added on the generic model's scale); ``"spread"`` (λ-model rescaled to its start's spread), ``"ls"``
+    (least-squares slope on the support) and ``"none"`` are the alternatives measured. ``crossfit = n`` fits
+    the probe on out-of-fold λ-model scores instead (measured: no gain). Options: every task-vector option,
+    plus the probe's ``variant, mix, alpha, rank`` (features of the bank's backbone(s))."""
+
+    name = "tv-probe"
+    description = "task vectors, then the ridge probe with the taste prior on their residual"
+    own_keys = TV_KEYS + PROBE_KEYS
+    # a gentler λ fit than task-vectors alone (lr 1e-3, no L2 pull): the probe fits the residual on the same
+    # images, and a λ-model that has absorbed more of them leaves it less to learn (validation people,
+    # BENCHMARKS.md §3)
+    overrides: Dict[str, object] = {"lr": 1e-3, "reg": 0.0}
+
+    def prepare(self, fold: FoldData) -> None:
+        from piaa.evaluation.methods.prior_probe import shared_taste_prior
+        from piaa.personalize.prior_probe import DEFAULT_MIX, DEFAULT_RATER_ALPHA
+
+        super().prepare(fold)
+        self.probe_backbone = self.bank.spec.backbone
+        from piaa.evaluation.methods.baselines import shared_generic_model
+
+        self.generic = shared_generic_model(fold, self.options.get("generic_backbone", self.probe_backbone),
+                                            self.options.get("variant", "multilevel"))
+        self.probe_variant = self.options.get("variant", "multilevel")
+        self.mix = float(self.options.get("mix", DEFAULT_MIX))
+        self.prior = shared_taste_prior(fold, self.probe_backbone, self.probe_variant,
+                                        float(self.options.get("alpha", DEFAULT_RATER_ALPHA)), self.options.get("rank"))
+
+    def personalize(self, support, support_scores, query) -> np.ndarray:
+        from piaa.personalize.prior_probe import PriorProbePersonalizer
+
+        est, ps, ok_s, y = self._fit_support(support, support_scores)
+        lam = est.coefficients()
+        off_s = np.full(len(support), np.nan)
+        folds = int(self.options.get("crossfit", 0))
+        if folds > 1 and ok_s.sum() >= 2 * folds:
+            # out-of-fold λ-model scores: the probe then sees residuals the λ-model was not fitted to
+            idx = np.flatnonzero(ok_s)
+            part = np.arange(len(idx)) % folds
+            oof = np.full(len(idx), np.nan)
+            for f in range(folds):
+                tr, te = idx[part != f], idx[part == f]
+                ptr, _ = self._problem([support[i] for i in tr])
+                e = self._personalizer().fit_problem(ptr, y[tr])
+                pte, _ = self._problem([support[i] for i in te])
+                oof[part == f] = pte.scores(e.coefficients())
+            off_s[idx] = oof
+        else:
+            off_s[ok_s] = ps.scores(lam)
+        pq, ok_q = self._problem(query)
+        off_q = np.full(len(query), np.nan)
+        off_q[ok_q] = pq.scores(lam)
+        from piaa.personalize.tv_probe import offset_scale, spread_scale
+
+        how = self.options.get("calibrate", "delta")
+        lam0 = np.broadcast_to(est.init_coef_, lam.shape)
+        if how == "ls":
+            b = offset_scale(off_s, y)
+        elif how == "spread":
+            b = spread_scale(ps.scores(lam), ps.scores(lam0))
+        elif how == "delta":
+            # the generic model plus what the person's λ changed relative to their adaptive start
+            g_s, g_q = self.generic.scores(support), self.generic.scores(query)
+            d_s = np.full(len(support), np.nan)
+            d_s[ok_s] = ps.scores(lam) - ps.scores(lam0)
+            d_q = np.full(len(query), np.nan)
+            d_q[ok_q] = pq.scores(lam) - pq.scores(lam0)
+            off_s, off_q = g_s + d_s, g_q + d_q
+            b = 1.0
+        elif how == "shrunk":
+            n = int(np.isfinite(off_s).sum())
+            b = (n * offset_scale(off_s, y) + 30.0 * spread_scale(ps.scores(lam), ps.scores(lam0))) / (n + 30.0)
+        else:
+            b = 1.0
+        off_s, off_q = b * off_s, b * off_q
+        feats = self.fold.features.get(list(support) + list(query), backbone=self.probe_backbone,
+                                       variant=self.probe_variant)
+        probe = PriorProbePersonalizer(prior=self.prior, mix=self.mix, backbone=self.probe_backbone,
+                                       variant=self.probe_variant)
+        probe.fit(feats[:len(support)], y, offset=off_s)
+        return probe.predict(feats[len(support):], offset=off_q)

@@ -3,7 +3,8 @@
 ``τ[l,k] = θ_k[l] − θ_pre[l]`` for every parameter tensor l above the split. On disk a bank is a directory::
 
     BANK/bank.json    spec, parameter names/shapes, per-task metadata (name, scale, template, data, metrics)
-    BANK/params.npz   "pre/<param>" (float32) and "tau/<task index>/<param>" (float16 by default)
+    BANK/params.npz   "pre/<param>" (float32) and "tau/<task index>/<param>" (float16 by default); with an input
+                      projection (``spec.components``) also "in/mean" [d] and "in/proj" [d, c] (float32)
 
 No pickle anywhere (``allow_pickle=False``). Arrays are read from the npz only when first used (lazy), so
 ``piaa tasks show`` or a profile that needs three tasks never reads the rest.
@@ -27,8 +28,9 @@ class TaskBank:
     def __init__(self, spec: TaskModelSpec, param_shapes: Dict[str, tuple], tasks: List[dict],
                  theta_pre: Optional[Dict[str, np.ndarray]] = None, taus: Optional[List[Dict[str, np.ndarray]]] = None,
                  tau_dtype: str = "float16", path: Optional[Path] = None, fingerprint: Optional[str] = None,
-                 extra: Optional[dict] = None):
+                 extra: Optional[dict] = None, input_transform: Optional[Dict[str, np.ndarray]] = None):
         self.spec = spec
+        self._in = input_transform
         self.param_shapes = {k: tuple(v) for k, v in param_shapes.items()}
         self.tasks = list(tasks)
         self.tau_dtype = tau_dtype
@@ -64,6 +66,9 @@ class TaskBank:
             for k in range(self.num_tasks):
                 for name in self.param_names:
                     h.update(np.ascontiguousarray(self.tau(k)[name]).tobytes())
+            if self.input_transform is not None:
+                for key in ("mean", "proj"):
+                    h.update(np.ascontiguousarray(self.input_transform[key]).tobytes())
             self._fingerprint = h.hexdigest()[:32]
         return self._fingerprint
 
@@ -80,6 +85,21 @@ class TaskBank:
         if self._pre is None:
             self._pre = {n: self._array(f"pre/{n}").astype(np.float32) for n in self.param_names}
         return self._pre
+
+    @property
+    def input_transform(self) -> Optional[Dict[str, np.ndarray]]:
+        """The frozen input projection {"mean": [d], "proj": [d, c]} (None without ``spec.components``)."""
+        if self._in is None and self.spec.components:
+            self._in = {k: self._array(f"in/{k}").astype(np.float32) for k in ("mean", "proj")}
+        return self._in
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Flat inputs [n, d] -> fc1 inputs [n, c] (identity without a projection; NaN rows stay NaN)."""
+        X = np.asarray(X, np.float32)
+        tr = self.input_transform
+        if tr is None:
+            return X
+        return (X - tr["mean"]) @ tr["proj"]
 
     def tau(self, k: int) -> Dict[str, np.ndarray]:
         """Task vector of task k (stored dtype)."""
@@ -140,6 +160,9 @@ class TaskBank:
         for k in range(self.num_tasks):
             for n in self.param_names:
                 arrays[f"tau/{k}/{n}"] = self.tau(k)[n].astype(self.tau_dtype)
+        if self.input_transform is not None:
+            for key, a in self.input_transform.items():
+                arrays[f"in/{key}"] = np.asarray(a, np.float32)
         buf = io.BytesIO()
         np.savez(buf, **arrays)
         meta = self._meta()
@@ -172,14 +195,15 @@ class TaskBank:
     def with_tau_dtype(self, dtype: str) -> "TaskBank":
         """A copy whose task vectors are rounded to ``dtype`` (to check what fp16 storage costs)."""
         taus = [{n: self.tau(k)[n].astype(dtype) for n in self.param_names} for k in range(self.num_tasks)]
-        return TaskBank(self.spec, self.param_shapes, self.tasks, dict(self.theta_pre), taus, dtype, extra=self.extra)
+        return TaskBank(self.spec, self.param_shapes, self.tasks, dict(self.theta_pre), taus, dtype, extra=self.extra,
+                        input_transform=self.input_transform)
 
     def subset(self, indices) -> "TaskBank":
         """A bank with only the given tasks (number-of-tasks curve, ablations)."""
         idx = list(indices)
         taus = [self.tau(k) for k in idx]
         return TaskBank(self.spec, self.param_shapes, [self.tasks[k] for k in idx], self.theta_pre, taus,
-                        self.tau_dtype, extra=self.extra)
+                        self.tau_dtype, extra=self.extra, input_transform=self.input_transform)
 
     def describe(self) -> dict:
         n_params = int(sum(int(np.prod(s)) for s in self.param_shapes.values()))

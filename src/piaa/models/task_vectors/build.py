@@ -33,12 +33,23 @@ def build_bank(spec: TaskModelSpec, tasks: List[TaskData], inputs: Callable[[Lis
         raise ValueError(f"task names must be unique: {names}")
     net = build_top(spec)
     theta_pre = get_params(net)
+    transform = None
+    raw_inputs = inputs
+    if spec.components:
+        transform = fit_input_transform(tasks, inputs, spec.components, seed=cfg.seed)
+
+        def inputs(paths):  # noqa: F811 - every task model sees the projected features
+            X = raw_inputs(paths)
+            return (np.asarray(X, np.float32) - transform["mean"]) @ transform["proj"]
     if cfg.anchor_task:
         if cfg.anchor_task not in names:
             raise ValueError(f"anchor_task {cfg.anchor_task!r} is not a task: {names}")
         anchor = tasks[names.index(cfg.anchor_task)]
         Xa, ya, _, _ = drop_missing(anchor, inputs(anchor.paths))
         theta_pre = train_task_model(net, theta_pre, Xa, ya, cfg)
+        cfg_task = cfg.for_task()
+    else:
+        cfg_task = cfg
     shapes = {n: tuple(a.shape) for n, a in theta_pre.items()}
     taus, meta = [], []
     it = tasks
@@ -50,7 +61,7 @@ def build_bank(spec: TaskModelSpec, tasks: List[TaskData], inputs: Callable[[Lis
         t0 = time.perf_counter()
         X = inputs(task.paths)
         X, targets, means, missing = drop_missing(task, X)
-        theta = train_task_model(net, theta_pre, X, targets, cfg)
+        theta = train_task_model(net, theta_pre, X, targets, cfg_task)
         taus.append({n: (theta[n] - theta_pre[n]).astype(tau_dtype) for n in theta_pre})
         scores = softmax_np(forward_logits(set_params(net, theta), X)) @ task.template
         from piaa.metrics import srocc
@@ -63,12 +74,38 @@ def build_bank(spec: TaskModelSpec, tasks: List[TaskData], inputs: Callable[[Lis
         meta.append(m)
     info = {"train": cfg.to_json()}
     info.update(extra or {})
-    bank = TaskBank(spec, shapes, meta, theta_pre, taus, tau_dtype, extra=info)
+    bank = TaskBank(spec, shapes, meta, theta_pre, taus, tau_dtype, extra=info, input_transform=transform)
     if prior_ratings is not None:
-        for m, v in zip(bank.tasks, task_priors(bank, prior_ratings, inputs)):
+        for m, v in zip(bank.tasks, task_priors(bank, prior_ratings, raw_inputs)):
             m["prior_srocc"] = v
         bank._fingerprint = None
     return bank
+
+
+def fit_input_transform(tasks: List[TaskData], inputs: Callable, components: int, seed: int = 0,
+                        max_images: int = 3000) -> dict:
+    """The bank's frozen input projection: standardize each feature over the images of every task (a seeded
+    sample of at most ``max_images``), keep the top ``components`` principal directions, scale to unit overall
+    spread (as ``GenericHead``). Returned folded: ``z = (x - mean) @ proj``, ``proj`` [d, components]."""
+    from piaa.models.giaa import _principal_directions
+
+    paths = list(dict.fromkeys(str(p) for t in tasks for p in t.paths))
+    if len(paths) > max_images:
+        rng = np.random.default_rng(seed)
+        paths = [paths[i] for i in sorted(rng.choice(len(paths), max_images, replace=False))]
+    X = np.asarray(inputs([Path(p) for p in paths]), np.float64)
+    X = X[np.isfinite(X).all(axis=1)]
+    if len(X) < 3:
+        raise ValueError("need features of at least 3 task images to fit the input projection")
+    mean = X.mean(axis=0)
+    std = X.std(axis=0)
+    std = np.where(std > 1e-8, std, 1.0)
+    A = (X - mean) / std
+    V = _principal_directions(A, components)
+    zscale = float((A @ V).std()) or 1.0
+    proj = np.zeros((X.shape[1], components))
+    proj[:, :V.shape[1]] = V / std[:, None] / zscale  # fewer directions than asked: the rest stay zero
+    return {"mean": mean.astype(np.float32), "proj": proj.astype(np.float32)}
 
 
 def task_priors(bank: TaskBank, ratings, inputs: Callable, min_ratings: int = 10) -> List[float]:
@@ -100,8 +137,8 @@ def task_priors(bank: TaskBank, ratings, inputs: Callable, min_ratings: int = 10
 
 
 def load_default_bank() -> TaskBank:
-    """The bank shipped in ``piaa/assets`` (all-OASIS tasks), built by
-    ``piaa tasks train configs/tasks_oasis.toml --output src/piaa/assets/task_bank_default``."""
+    """The bank shipped in ``piaa/assets`` (OASIS tasks + BIQ2021 photo quality), built by
+    ``piaa tasks train configs/tasks_default.toml --output src/piaa/assets/task_bank_default``."""
     return TaskBank.load(asset_path(DEFAULT_BANK.name, kind="task-bank"))
 
 

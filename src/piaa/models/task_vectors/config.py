@@ -24,8 +24,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-SPEC_KEYS = ("backbone", "split", "pool", "hidden", "seed")
-TRAIN_KEYS = ("head_steps", "head_lr", "head_weight_decay", "top_epochs", "top_lr", "top_batch_size")
+SPEC_KEYS = ("backbone", "split", "pool", "hidden", "seed", "components")
+TRAIN_KEYS = ("head_steps", "head_lr", "head_weight_decay", "top_epochs", "top_lr", "top_batch_size", "anchor_task",
+              "head_epochs", "head_batch_size", "dropout", "head_loss", "task_epochs", "task_lr")
 MODEL_KEYS = set(SPEC_KEYS) | set(TRAIN_KEYS) | {"tau_dtype", "prior_task"}
 
 

@@ -40,7 +40,7 @@ def predict_scores(bank: TaskBank, X: np.ndarray, lam: np.ndarray, template: np.
     if not ok.any():
         return out
     if is_head_only(bank):
-        out[ok] = head_scores(params, X[ok], np.asarray(template, np.float32))
+        out[ok] = head_scores(params, bank.transform(X[ok]), np.asarray(template, np.float32))
     else:
         from piaa.models.task_vectors.net import forward_logits
 
@@ -58,7 +58,7 @@ class HeadProjections:
         pre = bank.theta_pre
         self.bank = bank
         if A0 is None:
-            X = np.asarray(X, np.float32)
+            X = bank.transform(X)
             TW1 = bank.tau_stack("fc1.weight")                   # K, h, d
             K, h, d = TW1.shape
             n = len(X)

@@ -16,6 +16,8 @@ from piaa.models.task_vectors.spec import TaskModelSpec, input_layout
 def variants_for(spec: TaskModelSpec) -> List[str]:
     """Cached feature variants the spec's inputs are built from."""
     lay = input_layout(spec)
+    if spec.split == -1:
+        return ["multilevel"]  # pool = "last" takes the last layer's slice: one cached variant for every bank
     if lay.trunk_shape is None:
         return ["multilevel" if spec.pool == "multilevel" else "pooled"]
     out = [f"trunk{spec.split}"]
@@ -24,12 +26,24 @@ def variants_for(spec: TaskModelSpec) -> List[str]:
     return out
 
 
-def assemble(spec: TaskModelSpec, get: Callable[[str], np.ndarray]) -> np.ndarray:
-    """Build flat inputs with ``get(variant) -> [n, ...]`` feature arrays (NaN rows stay NaN)."""
+def assemble(spec: TaskModelSpec, get: Callable[[str, str], np.ndarray]) -> np.ndarray:
+    """Build flat inputs with ``get(backbone, variant) -> [n, ...]`` feature arrays (NaN rows stay NaN); a
+    concatenation of backbones gives their features side by side."""
     lay = input_layout(spec)
+    if spec.split == -1:
+        v = variants_for(spec)[0]
+        parts = []
+        for b, d in zip(spec.backbones, lay.layer_channels):
+            a = np.asarray(get(b, v), dtype=np.float32)
+            a = a.reshape(len(a), -1)
+            parts.append(a[:, a.shape[1] - d:])  # pool = "last": the head layer's pooled output ends the vector
+        X = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+        if X.shape[1] != lay.input_dim:
+            raise ValueError(f"features have {X.shape[1]} values per image, the task model expects {lay.input_dim}")
+        return X
     parts = []
     for v in variants_for(spec):
-        a = np.asarray(get(v), dtype=np.float32)
+        a = np.asarray(get(spec.backbone, v), dtype=np.float32)
         a = a.reshape(len(a), -1)
         if v == "multilevel" and lay.trunk_shape is not None:
             a = a[:, : lay.prefix_dim]
@@ -44,15 +58,15 @@ def inputs_for_paths(spec: TaskModelSpec, paths: Sequence, cache="default", prog
     """Inputs for image paths via FeatureExtractor (cached); unreadable images give NaN rows."""
     from piaa.features import FeatureExtractor
 
-    def get(variant):
-        return FeatureExtractor(spec.backbone, variant, cache=cache, progress=progress).extract(list(paths)).features
+    def get(backbone, variant):
+        return FeatureExtractor(backbone, variant, cache=cache, progress=progress).extract(list(paths)).features
 
     return assemble(spec, get)
 
 
 def inputs_from_provider(spec: TaskModelSpec, provider, paths: Sequence) -> np.ndarray:
     """Inputs through an evaluation ``FeatureProvider`` (the runner's shared cache)."""
-    return assemble(spec, lambda v: provider.get(list(paths), backbone=spec.backbone, variant=v))
+    return assemble(spec, lambda b, v: provider.get(list(paths), backbone=b, variant=v))
 
 
 def as_inputs(spec: TaskModelSpec, X, cache="default") -> np.ndarray:

@@ -55,8 +55,10 @@ def build_top(spec: TaskModelSpec) -> TopNet:
     from piaa.backbones import create_backbone
 
     layout = input_layout(spec)
-    bb = create_backbone(spec.backbone)
-    layers = [copy.deepcopy(m) for m in bb.layers[spec.split:]]
+    layers = []
+    if layout.trunk_shape is not None:
+        bb = create_backbone(spec.backbone)
+        layers = [copy.deepcopy(m) for m in bb.layers[spec.split:]]
     torch.manual_seed(spec.seed)
     net = TopNet(spec, layers, layout)
     return net.eval()

@@ -1,0 +1,186 @@
+"""``tv-probe``: task-vector customization, then the ridge probe with the taste prior on its residual.
+
+The per-person coefficients λ (``piaa.personalize.task_vectors``) are a few-parameter model that carries what
+the bank's task models know (rater populations, valence, photo quality, ...): with 10 ratings that is what can
+be learned. What the λ-model leaves unexplained on the same rated images is then fitted by the probe with the
+population taste prior (``piaa.personalize.prior_probe``), whose many parameters pay off with 100 ratings.
+Measured on validation people and the three shipped experiments: BENCHMARKS.md §3–4.
+
+The profile is the two fitted states side by side: a reference to the task bank plus λ ("tv/..."), and the
+probe folded into one float32 weight per feature ("probe/w") — about 14 KB with Lite0 multilevel features, no
+pickle.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+import numpy as np
+
+from piaa.errors import InputError
+from piaa.personalize.base import Personalizer
+from piaa.personalize.registry import register_personalizer
+
+
+def offset_scale(off: np.ndarray, y: np.ndarray) -> float:
+    """Least-squares slope b >= 0 of y on the λ-model's scores (finite entries only).
+
+    The Bradley–Terry loss fixes only the order of the λ-model's scores, not their spread (it can always lower
+    the loss by stretching them), so before the probe models the residual y - b·s the scores are put back on
+    the person's scale; the intercept is the probe's (it centres over the support)."""
+    off, y = np.asarray(off, np.float64), np.asarray(y, np.float64)
+    ok = np.isfinite(off) & np.isfinite(y)
+    if ok.sum() < 3:
+        return 1.0
+    o = off[ok] - off[ok].mean()
+    v = float(o @ o)
+    if v <= 1e-12:
+        return 0.0
+    return max(0.0, float(o @ (y[ok] - y[ok].mean())) / v)
+
+
+def _folded(probe):
+    """The fitted probe with its standardization folded into float32 weights (one per feature) and the bias:
+    what the profile stores, so predictions before and after a save are identical."""
+    w = (probe.coef_ / probe.feature_scale_).astype(np.float32).astype(np.float64)
+    probe.bias_ = float(probe.bias_ - probe.feature_mean_ @ w)
+    probe.coef_, probe.feature_mean_, probe.feature_scale_ = w, np.zeros_like(w), np.ones_like(w)
+    return probe
+
+
+def spread_scale(off: np.ndarray, ref: np.ndarray) -> float:
+    """b with std(b·off) = std(ref) over the finite entries: the λ-model's scores brought back to the spread of
+    the model it started from (``ref``, the adaptive init's scores on the same images). Uses no ratings, so it
+    adds no noise with 10 of them; the BT loss only fixes the order of the scores, not their spread."""
+    off, ref = np.asarray(off, np.float64), np.asarray(ref, np.float64)
+    ok = np.isfinite(off) & np.isfinite(ref)
+    if ok.sum() < 2:
+        return 1.0
+    so, sr = float(off[ok].std()), float(ref[ok].std())
+    return sr / so if so > 1e-12 else 1.0
+
+
+@register_personalizer("tv-probe")
+class TVProbePersonalizer(Personalizer):
+    """Task vectors, then the probe with the taste prior on their residual (Personalizer contract).
+
+    Parameters
+    ----------
+    bank: task bank for the λ-model ("default" = the shipped bank, a directory or a TaskBank).
+    prior: taste prior of the probe (None = the shipped prior; see ``PriorProbePersonalizer``).
+    mix: weight of the prior's population part (None = probe-prior's default).
+    backbone, variant: features of the probe (must match the prior's).
+    tv_params: extra ``TaskVectorPersonalizer`` parameters (steps, lr, prior_strength, ...).
+    scale: (min, max) of the person's rating scale (the λ-model's template spans it).
+
+    ``X``: image paths (bank inputs and probe features come from the feature cache), or feature rows that are
+    both the bank's inputs and the probe's features (a head-only multilevel bank on the probe's backbone).
+    """
+
+    uses_offset = True                         # offset = the generic score the λ change is added to
+    resource_params = ("bank", "prior", "cache")
+
+    def __init__(self, bank="default", prior=None, mix=None, backbone: str = "efficientnet_lite0",
+                 variant: str = "multilevel", tv_params=None, scale=None, cache="default"):
+        self.bank = bank
+        self.prior = prior
+        self.mix = mix
+        self.backbone = backbone
+        self.variant = variant
+        self.tv_params = tv_params
+        self.scale = scale
+        self.cache = cache
+
+    #: λ-fit settings of the tv-probe default (gentler than task-vectors alone; see the evaluation method)
+    TV_DEFAULTS = {"lr": 1e-3, "reg": 0.0}
+
+    def _tv(self):
+        from piaa.personalize.task_vectors import TaskVectorPersonalizer
+
+        return TaskVectorPersonalizer(bank=self.bank, scale=self.scale, cache=self.cache,
+                                      **{**self.TV_DEFAULTS, **(self.tv_params or {})})
+
+    def _probe(self):
+        from piaa.personalize.prior_probe import DEFAULT_MIX, PriorProbePersonalizer
+
+        return PriorProbePersonalizer(prior=self.prior, mix=DEFAULT_MIX if self.mix is None else float(self.mix),
+                                      backbone=self.backbone, variant=self.variant)
+
+    @staticmethod
+    def _items(X):
+        return X if isinstance(X, np.ndarray) and X.dtype != object else list(X)
+
+    def _base(self, X, offset) -> np.ndarray:
+        """The probe's offset: the generic score plus what the person's λ changed relative to their adaptive
+        start (without an offset: the λ-model's own scores)."""
+        from piaa.models.task_vectors.engine import predict_scores
+        from piaa.models.task_vectors.inputs import as_inputs
+
+        bank = self.tv_._bank()
+        Xa = as_inputs(bank.spec, X, cache=self.cache)
+        t = self.tv_._template(bank)
+        s = predict_scores(bank, Xa, self.tv_.coefficients(), t)
+        if offset is None:
+            return s
+        lam0 = np.broadcast_to(self.init_coef_, (len(bank.param_names), bank.num_tasks))
+        return np.asarray(offset, np.float64).reshape(-1) + s - predict_scores(bank, Xa, lam0, t)
+
+    def fit(self, X, y, *, offset=None) -> "TVProbePersonalizer":
+        """Fit λ to the rated images, then the probe to what the generic score plus the λ change leaves."""
+        from piaa.personalize.probe import feature_rows
+
+        if self.tv_params is not None and not isinstance(self.tv_params, dict):
+            raise InputError(f"tv_params must be a dict of task-vector parameters, not {self.tv_params!r}")
+        X = self._items(X)
+        y = np.asarray(y, dtype=np.float64).reshape(-1)
+        self.tv_ = self._tv().fit(X, y)
+        self.init_coef_ = np.asarray(self.tv_.init_coef_, np.float64)
+        off = self._base(X, offset)
+        self.probe_ = _folded(self._probe().fit(feature_rows(X, self.backbone, self.variant), y, offset=off))
+        self.n_support_ = int(np.isfinite(off).sum())
+        return self
+
+    def predict(self, X, *, offset=None) -> np.ndarray:
+        from piaa.personalize.probe import feature_rows
+
+        self.check_fitted()
+        X = self._items(X)
+        return self.probe_.predict(feature_rows(X, self.backbone, self.variant), offset=self._base(X, offset))
+
+    # ---- state: the two fitted states side by side -------------------------------------------------------------
+    def _get_state(self):
+        tv, pr = self.tv_.state_dict(), self.probe_.state_dict()
+        arrays = {**{f"tv/{k}": v for k, v in tv["arrays"].items()}, "probe/w": self.probe_.coef_.astype(np.float32),
+                  "init_coef": self.init_coef_.astype(np.float32)}
+        return {"params": self.saved_params(), "tv": tv["meta"], "probe": pr["meta"],
+                "n_support": self.n_support_}, arrays
+
+    @classmethod
+    def _from_state(cls, meta, arrays, bank=None) -> "TVProbePersonalizer":
+        from piaa.personalize.prior_probe import PriorProbePersonalizer
+        from piaa.personalize.task_vectors import TaskVectorPersonalizer
+
+        tv_arrays = {k[len("tv/"):]: v for k, v in arrays.items() if k.startswith("tv/")}
+        tv = TaskVectorPersonalizer.from_state_dict({"meta": meta["tv"], "arrays": tv_arrays}, bank=bank)
+        w = np.asarray(arrays["probe/w"], np.float64)
+        pr = PriorProbePersonalizer.from_state_dict({"meta": meta["probe"], "arrays": {
+            "coef_": w, "feature_mean_": np.zeros_like(w), "feature_scale_": np.ones_like(w)}})
+        params = dict(meta.get("params", {}))
+        est = cls(bank=tv.bank, prior=pr.prior, **params)
+        est.tv_, est.probe_ = tv, pr
+        est.n_support_ = int(meta.get("n_support", 0))
+        est.init_coef_ = np.asarray(arrays["init_coef"], np.float64)
+        return est
+
+    @classmethod
+    def contract_example(cls, rng) -> Dict[str, Any]:
+        """The task-vector example's random bank (inputs = 1280-d rows) with a random prior over the same rows."""
+        from piaa.personalize.prior_probe import TastePrior
+        from piaa.personalize.task_vectors import TaskVectorPersonalizer
+
+        ex = TaskVectorPersonalizer.contract_example(rng)
+        d = ex["X"].shape[1]
+        prior = TastePrior(rng.normal(size=(d, 3)).astype(np.float32), np.zeros(d, np.float32),
+                           np.ones(d, np.float32), float(d), 3.0)
+        bank = ex["resources"]["bank"]
+        ex["params"] = {"bank": bank, "prior": prior, "tv_params": {"steps": 20, "engine": "numpy"}, "scale": (1, 7)}
+        return ex
