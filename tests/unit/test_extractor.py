@@ -155,6 +155,18 @@ def test_verified_export_is_reused_without_torch(tiny, tmp_path, monkeypatch):
         OnnxEngine(tiny, "pooled")
 
 
+def test_export_prebuilt_at_install_is_used_when_the_user_cache_is_empty(tiny, tmp_path, monkeypatch):
+    monkeypatch.setenv("PIAA_ONNX_CACHE", str(tmp_path / "install"))
+    built = OnnxEngine(tiny, "pooled")  # what scripts/setup.sh does, into the environment's share/piaa/onnx
+    monkeypatch.setattr(engines, "prebuilt_onnx_dir", lambda: tmp_path / "install")
+    monkeypatch.setenv("PIAA_ONNX_CACHE", str(tmp_path / "empty-user-cache"))
+    monkeypatch.setattr(OnnxEngine, "_eager", staticmethod(lambda *a, **k: (_ for _ in ()).throw(
+        AssertionError("re-exported although a verified install-time export exists"))))
+    again = OnnxEngine(tiny, "pooled")
+    assert again.path == built.path and again.verified_max_abs_diff <= 1e-4
+    assert not (tmp_path / "empty-user-cache").exists()
+
+
 def test_new_weights_get_a_new_export(tiny, tmp_path, monkeypatch):
     monkeypatch.setenv("PIAA_ONNX_CACHE", str(tmp_path / "onnx"))
     before = OnnxEngine(tiny, "pooled").path

@@ -170,6 +170,18 @@ def onnx_cache_dir() -> Path:
     return Path(user_cache_dir("piaa", appauthor=False)) / "onnx"
 
 
+def prebuilt_onnx_dir() -> Path:
+    """Exports verified at install time (``scripts/setup.sh``) inside the Python environment.
+
+    Why: the first export costs 10-30 s of torch tracing; building it once at install lets the first
+    ``piaa score`` of a new user, or with an empty ``PIAA_HOME``, start in about a second. An export found here
+    is still checked against its saved eager outputs every time the engine is built.
+    """
+    import sys
+
+    return Path(sys.prefix) / "share" / "piaa" / "onnx"
+
+
 def weights_digest(model) -> str:
     """Hash of every parameter and buffer, so replaced local weights never reuse a stale export."""
     h = hashlib.blake2b(digest_size=16)
@@ -410,7 +422,11 @@ class OnnxEngine:
         if weights is None:
             model = self._eager(backbone)
             weights = weights_digest(model)
-        self.path = Path(cache_dir or onnx_cache_dir()) / export_key(backbone, cfg, variant, weights)
+        name = export_key(backbone, cfg, variant, weights)
+        self.path = Path(cache_dir or onnx_cache_dir()) / name
+        prebuilt = prebuilt_onnx_dir() / name
+        if cache_dir is None and not self.path.exists() and prebuilt.exists() and reference_path(prebuilt).exists():
+            self.path = prebuilt
         batch = verification_batch(cfg)
         stored = _load_reference(reference_path(self.path), batch) if self.path.exists() else None
         if stored is None and model is None:
