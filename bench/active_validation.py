@@ -19,6 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from oasis_validation import validation_fold  # noqa: E402
+
 
 def parse_variant(text: str):
     name, _, rest = text.partition(":")
@@ -31,33 +34,15 @@ def parse_variant(text: str):
 
 def run(data_root: Path, val: str, train, people: int, trials: int, variants, shots, batch: int,
         query_fraction: float = 0.3, seed: int = 0) -> dict:
-    from dataclasses import replace
-
-    from piaa.data import load_dataset
-    from piaa.features import FeatureExtractor
     from piaa.data.sources import stable_hash
     from piaa.metrics import srocc
-    from piaa.models.giaa import GenericHead, distributions_from_ratings
     from piaa.personalize.active import ActiveSelector, sequential_order
     from piaa.personalize.prior_probe import PriorProbePersonalizer, TastePrior
 
-    ds = load_dataset("oasis-beauty", data_root / "oasis-beauty")
-    train_imgs = [i for s in train for i in ds.splits[s]]
-    val_imgs = list(ds.splits[val])
-    fx = FeatureExtractor("efficientnet_lite0", "multilevel", progress=False)
-    root = Path(ds.images_root)
-    Xtr = np.asarray(fx.extract([root / i for i in train_imgs]).features, dtype=np.float64)
-    Xva = np.asarray(fx.extract([root / i for i in val_imgs]).features, dtype=np.float64)
-    tr = replace(ds, ratings=ds.ratings[ds.ratings["image"].isin(set(train_imgs))].reset_index(drop=True))
-    head = GenericHead(ds.scale, seed=seed).fit(Xtr, distributions_from_ratings(tr, train_imgs))
-    gen = np.asarray(head.predict(Xva), dtype=float)
-    if gen.ndim == 2:
-        gen = gen @ np.asarray(ds.scale.values, dtype=float)
-    row = {im: i for i, im in enumerate(train_imgs)}
-    prior = TastePrior.fit(Xtr, tr.ratings.assign(image=lambda d: d["image"].map(row)))
+    f = validation_fold(data_root, val, train, people, seed)
+    ds, val_imgs, Xtr, Xva, gen, users = f.ds, f.val_imgs, f.Xtr, f.Xva, f.gen, f.users
+    prior = TastePrior.fit(Xtr, f.train_ratings)
     pos = {im: i for i, im in enumerate(val_imgs)}
-    rng = np.random.default_rng(seed)
-    users = list(rng.permutation(sorted(set(ds.ratings[ds.ratings["image"].isin(pos)]["user"])))[:people])
     names = ["generic", "random"] + variants
     res = {n: {k: [] for k in shots} for n in names}
     for u in users:

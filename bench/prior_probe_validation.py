@@ -18,36 +18,20 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from oasis_validation import validation_fold  # noqa: E402
+
 
 def run(data_root: Path, val: str, train, people: int, trials: int, mixes, alphas, seed: int = 0) -> dict:
-    from piaa.data import load_dataset
-    from piaa.features import FeatureExtractor
     from piaa.metrics import srocc
-    from piaa.models.giaa import GenericHead, distributions_from_ratings
     from piaa.personalize.prior_probe import PriorProbePersonalizer, TastePrior
     from piaa.personalize.probe import ProbePersonalizer
 
-    ds = load_dataset("oasis-beauty", data_root / "oasis-beauty")
-    train_imgs = [i for s in train for i in ds.splits[s]]
-    val_imgs = list(ds.splits[val])
-    fx = FeatureExtractor("efficientnet_lite0", "multilevel", progress=True)
-    root = Path(ds.images_root)
-    Xtr = np.asarray(fx.extract([root / i for i in train_imgs]).features, dtype=np.float64)
-    Xva = np.asarray(fx.extract([root / i for i in val_imgs]).features, dtype=np.float64)
-    from dataclasses import replace
-
-    tr = replace(ds, ratings=ds.ratings[ds.ratings["image"].isin(set(train_imgs))].reset_index(drop=True))
-    head = GenericHead(ds.scale, seed=seed).fit(Xtr, distributions_from_ratings(tr, train_imgs))
-    gen = np.asarray(head.predict(Xva), dtype=float)
-    if gen.ndim == 2:  # a distribution per image -> its mean score
-        gen = gen @ np.asarray(ds.scale.values, dtype=float)
-    row = {im: i for i, im in enumerate(train_imgs)}
-    r = tr.ratings.assign(image=lambda d: d["image"].map(row))
+    f = validation_fold(data_root, val, train, people, seed, progress=True)
+    ds, val_imgs, Xtr, Xva, gen, users = f.ds, f.val_imgs, f.Xtr, f.Xva, f.gen, f.users
     mean, sd = Xtr.mean(axis=0), Xtr.std(axis=0)
-    priors = {a: TastePrior.fit(Xtr, r, alpha=a) for a in alphas}
+    priors = {a: TastePrior.fit(Xtr, f.train_ratings, alpha=a) for a in alphas}
     pos = {im: i for i, im in enumerate(val_imgs)}
-    rng = np.random.default_rng(seed)
-    users = list(rng.permutation(sorted(set(ds.ratings[ds.ratings["image"].isin(pos)]["user"])))[:people])
     names = ["generic", "probe"] + [f"prior mix {m} alpha {a}" for a in alphas for m in mixes]
     res = {n: {10: [], 100: []} for n in names}
     for u in users:
