@@ -24,7 +24,7 @@ and image files are never modified.
 
 
 def register(subparsers):
-    from piaa.cli.options import add_max_pixels, add_quiet
+    from piaa.cli.options import add_max_pixels, add_quiet, add_sidecar_style, add_store
 
     p = subparsers.add_parser("cull", help="group near-duplicates and bursts, keep the best of each (dry run first)",
                               description="Group near-duplicates and bursts and keep the best photo of each group.",
@@ -45,9 +45,8 @@ def register(subparsers):
     p.add_argument("--quality-model", default="auto",
                    help="photo-quality model to add to taste: auto (one named *quality* if installed), none, or a name")
     p.add_argument("--quality-weight", type=float, default=1.0, help="weight of quality against taste (default 1)")
-    p.add_argument("--sidecar-style", choices=["darktable", "lightroom"], default="darktable",
-                   help="name of NEW sidecars: photo.jpg.xmp (darktable, digiKam) or photo.xmp (Lightroom)")
-    p.add_argument("--store", metavar="PATH", default=None, help="profile store file (default: user data dir)")
+    add_sidecar_style(p)
+    add_store(p)
     add_quiet(p)
     add_max_pixels(p)
     p.set_defaults(func=run_cull)

@@ -18,7 +18,7 @@ your ratings: the evidence a personal model leans on. Your rated photos must sti
 
 
 def register(subparsers):
-    from piaa.cli.options import add_max_pixels
+    from piaa.cli.options import add_max_pixels, add_store
 
     p = subparsers.add_parser("explain", help="a photo's score, and your own rated photos most like it",
                               description="Explain a profile's score of one photo with the person's own rated "
@@ -28,7 +28,7 @@ def register(subparsers):
     p.add_argument("--profile", required=True, help="profile name (see `piaa profile list`)")
     p.add_argument("--top", type=int, default=5, help="how many similar rated photos to list (default 5)")
     p.add_argument("--format", choices=["text", "json"], default="text")
-    p.add_argument("--store", metavar="PATH", default=None, help="profile store file (default: user data dir)")
+    add_store(p)
     add_max_pixels(p)
     p.set_defaults(func=run_explain)
 

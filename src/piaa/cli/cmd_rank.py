@@ -48,11 +48,10 @@ def register(subparsers):
     p.add_argument("--clear-predictions", action="store_true",
                    help="remove what piaa wrote into the sidecars of FOLDER (stars, labels, keywords, cull marks), "
                         "restoring values it had replaced; with --dry-run only list it")
-    p.add_argument("--sidecar-style", choices=["darktable", "lightroom"], default="darktable",
-                   help="name of NEW sidecars: photo.jpg.xmp (darktable, digiKam) or photo.xmp (Lightroom)")
-    p.add_argument("--store", metavar="PATH", default=None, help="profile store file (default: user data dir)")
-    from piaa.cli.options import add_max_pixels, add_quiet
+    from piaa.cli.options import add_max_pixels, add_quiet, add_sidecar_style, add_store
 
+    add_sidecar_style(p)
+    add_store(p)
     add_quiet(p)
     add_max_pixels(p)
     p.set_defaults(func=run_rank)

@@ -27,6 +27,15 @@ def add_max_pixels(p) -> None:
                         "a guard against decompression bombs")
 
 
+def add_store(p) -> None:
+    p.add_argument("--store", metavar="PATH", default=None, help="profile store file (default: user data dir)")
+
+
+def add_sidecar_style(p) -> None:
+    p.add_argument("--sidecar-style", choices=["darktable", "lightroom"], default="darktable",
+                   help="name of NEW sidecars: photo.jpg.xmp (darktable, digiKam) or photo.xmp (Lightroom)")
+
+
 def add_quiet(p) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars (shown only on a terminal anyway)")
 
