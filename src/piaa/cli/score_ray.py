@@ -8,7 +8,8 @@ def add_ray_options(p) -> None:
     g = p.add_argument_group(
         "distributed scoring (Ray Data)",
         "With --ray, PATH is one SOURCE: a folder (recursive), a text file of paths, a .parquet file with a "
-        "`path` column, or webdataset .tar shards (a shard, a folder of shards or a glob); --output must be a "
+        "`path` column (relative paths: from the list's folder), or webdataset .tar/.tar.gz shards (a shard, a "
+        "folder of shards, a glob or a brace pattern such as shards-{000000..000009}.tar); --output must be a "
         ".parquet file: path (or key + shard), score, distribution, one column per extra model and profile, "
         "error.")
     g.add_argument("--ray", action="store_true", help="score on Ray Data (local Ray unless --ray-address)")
@@ -17,7 +18,8 @@ def add_ray_options(p) -> None:
     g.add_argument("--workers", type=int, default=None, metavar="N",
                    help="scoring workers (default: one per core, or per CPU of the cluster)")
     g.add_argument("--resume", action="store_true",
-                   help="continue an interrupted run with the same SOURCE and --output (finished parts are kept)")
+                   help="continue an interrupted run with the same SOURCE and --output (finished parts are kept; "
+                        "parts with a failed photo are scored again)")
     g.add_argument("--part-size", type=int, default=None, metavar="N",
                    help="photos per output part, the unit that is written atomically and resumed (default 128; use thousands on a cluster)")
     g.add_argument("--profile", action="append", default=[], metavar="NAME",

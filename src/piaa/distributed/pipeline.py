@@ -35,7 +35,11 @@ from typing import Callable, List, Optional, Sequence
 
 from piaa.distributed.sources import DEFAULT_PART_SIZE, Part, open_source
 from piaa.distributed.worker import part_file
-from piaa.errors import InputError
+from piaa.errors import InputError, PiaaError
+
+class DistributedRunError(PiaaError, RuntimeError):
+    """A run that could not finish (parts missing after the workers returned); ``--resume`` continues it."""
+
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -57,19 +61,9 @@ class RunSummary:
 
 def default_models() -> List[str]:
     """The default generic beauty model, plus the photo-quality model when one is installed (by name)."""
-    from piaa.models.scorer import DEFAULT_MODEL, list_models
+    from piaa.models.scorer import DEFAULT_MODEL, QUALITY_MODEL, list_models
 
-    names = list_models()
-    out = [DEFAULT_MODEL]
-    quality = [n for n in names if n == "quality" or n.startswith("quality")]
-    try:
-        from piaa.models.scorer import SCORING_MODELS
-
-        if "quality" in SCORING_MODELS:
-            quality = ["quality"]
-    except ImportError:  # older registry layout
-        pass
-    return out + quality[:1]
+    return [DEFAULT_MODEL] + (["quality"] if QUALITY_MODEL in list_models() else [])
 
 
 class _PartActor:
@@ -124,13 +118,11 @@ def run_distributed(source, output, models: Optional[Sequence[str]] = None, prof
                     log: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> RunSummary:
     """Score SOURCE into the parquet file ``output`` on Ray Data; see the module docs."""
     t0 = time.perf_counter()
-    out = Path(output).expanduser()
-    if out.suffix.lower() != ".parquet":
-        raise InputError(f"--output must name a .parquet file for a --ray run, got {str(output)!r}")
+    out = _checked_output(output)
     if workers is not None and workers < 1:
         raise InputError("--workers must be >= 1")
-    if not out.parent.is_dir():
-        raise InputError(f"cannot write {out}: folder {out.parent} does not exist")
+    if profile_store:  # workers may run in another folder: every path they get is absolute
+        profile_store = os.path.abspath(os.path.expanduser(os.fspath(profile_store)))
     models = list(models) if models else default_models()
     profiles = list(dict.fromkeys(profiles or ()))
     src = open_source(source, part_size)
@@ -151,15 +143,23 @@ def run_distributed(source, output, models: Optional[Sequence[str]] = None, prof
     elif resume and out.exists():
         old = _read_output_manifest(out)
         if old is not None and _same_run(old, manifest):
-            log(f"{out} is already complete ({old['n_images']} photos); nothing to do")
-            return RunSummary(str(out), src.n_images, -1, -1, len(src.parts), len(src.parts), 0.0, 0.0, 0)
+            n_err = _error_count(out)
+            if n_err == 0:
+                log(f"{out} is already complete ({old['n_images']} photos); nothing to do")
+                return RunSummary(str(out), src.n_images, -1, -1, len(src.parts), len(src.parts), 0.0, 0.0, 0)
+            log(f"{out} has {n_err} photo{'' if n_err == 1 else 's'} with errors: scoring their parts again")
+            parts_dir.mkdir()
+            _split_output(out, src.parts, parts_dir)
     parts_dir.mkdir(exist_ok=True)
     if not (parts_dir / MANIFEST).exists():
         _write_text_atomic(parts_dir / MANIFEST, json.dumps(manifest, indent=1))
     for stale in parts_dir.glob("*.tmp"):  # a part being written when the last run was killed
         stale.unlink(missing_ok=True)
 
-    done = {i for i in range(len(src.parts)) if part_file(parts_dir, i).exists()}
+    # a part is done when its file exists and none of its photos failed: --resume retries every error
+    # (a file missing on a worker, a node that could not read the share...), never calls such a run complete
+    done = {i for i in range(len(src.parts)) if part_file(parts_dir, i).exists()
+            and _error_count(part_file(parts_dir, i)) == 0}
     todo = [p for p in src.parts if p.index not in done]
     n_resumed = sum(len(src.parts[i]) for i in done)
     if done:
@@ -180,6 +180,52 @@ def run_distributed(source, output, models: Optional[Sequence[str]] = None, prof
                       round(1000 * cpu / fresh, 2) if fresh else 0.0)
 
 
+def _checked_output(output) -> Path:
+    """The absolute path of ``--output``, checked before any work: a .parquet file name in an existing,
+    writable folder, not a folder itself (else the whole run would be scored and then lost)."""
+    out = Path(os.path.abspath(Path(output).expanduser()))
+    if out.suffix.lower() != ".parquet":
+        raise InputError(f"--output must name a .parquet file for a --ray run, got {str(output)!r}")
+    if out.is_dir():
+        raise InputError(f"--output {str(output)!r} is a folder; name a .parquet file (e.g. {out / 'scores.parquet'})")
+    if out.exists() and not out.is_file():
+        raise InputError(f"--output {str(output)!r} is not a regular file")
+    if not out.parent.is_dir():
+        raise InputError(f"cannot write {out}: folder {out.parent} does not exist")
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write {out}: folder {out.parent} is not writable")
+    return out
+
+
+def _error_count(path: Path) -> int:
+    """Rows of a part or output file whose ``error`` is set (an unreadable file counts as all errors)."""
+    import pyarrow.parquet as pq
+
+    try:
+        col = pq.read_table(path, columns=["error"]).column("error")
+    except Exception:  # pyarrow raises several types for a damaged file: redo that part
+        return 1
+    return len(col) - col.null_count
+
+
+def _split_output(out: Path, parts: Sequence[Part], parts_dir: Path) -> None:
+    """Cut a finished output back into its part files, keeping only the parts without an error (the others
+    are scored again by the resumed run)."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(out)
+    table = table.replace_schema_metadata({k: v for k, v in (table.schema.metadata or {}).items()
+                                           if k != b"piaa_manifest"})
+    start = 0
+    for p in parts:
+        chunk = table.slice(start, len(p))
+        start += len(p)
+        if chunk.column("error").null_count == chunk.num_rows:
+            from piaa.distributed.worker import write_atomic_parquet
+
+            write_atomic_parquet(chunk, part_file(parts_dir, p.index))
+
+
 def _combine(parts_dir: Path, n_parts: int, out: Path, metadata: dict):
     """Stream the parts, in order, into ``out`` (temp file + rename); memory stays one part. Returns
     (rows, rows with an error)."""
@@ -190,8 +236,8 @@ def _combine(parts_dir: Path, n_parts: int, out: Path, metadata: dict):
     files = [part_file(parts_dir, i) for i in range(n_parts)]
     missing = [i for i, f in enumerate(files) if not f.exists()]
     if missing:
-        raise RuntimeError(f"{len(missing)} parts are missing from {parts_dir} after the run (a worker "
-                           f"failed?); run again with --resume")
+        raise DistributedRunError(f"{len(missing)} parts are missing from {parts_dir} after the run (a worker "
+                                  f"failed?); run again with --resume")
     schema = pq.read_schema(files[0])
     schema = schema.with_metadata({**(schema.metadata or {}), **{k.encode(): v.encode() for k, v in metadata.items()}})
     fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=str(out.parent))

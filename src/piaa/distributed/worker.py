@@ -7,7 +7,8 @@ actor in :mod:`piaa.distributed.pipeline` wraps it, and the tests call it direct
 
 Columns of a part (and of the combined file):
 
-- ``path`` (file sources) or ``key`` + ``shard`` (tar shards);
+- ``path`` (file sources: absolute, resolved by the driver) or ``key`` + ``shard`` (tar shards: the shard's
+  path relative to the folder common to the run's shards, so two ``00000.tar`` in two folders stay apart);
 - ``score`` and ``distribution`` of the first model (the default generic beauty model unless ``--model``);
 - ``score_<label>`` / ``distribution_<label>`` for every further model (e.g. ``score_quality``);
 - ``profile_<name>`` for every ``--profile`` (on the person's own rating scale);
@@ -85,7 +86,7 @@ class PartRunner:
         cols: Dict[str, object] = {}
         if part.shard:
             cols["key"] = pa.array(part.keys, pa.string())
-            cols["shard"] = pa.array([os.path.basename(part.shard)] * n, pa.string())
+            cols["shard"] = pa.array([part.shard_label or os.path.basename(part.shard)] * n, pa.string())
         else:
             cols["path"] = pa.array(part.paths, pa.string())
 
