@@ -96,3 +96,42 @@ def build_dng(preview: Image.Image, orientation: int = 1, big_endian: bool = Fal
     head = (b"MM\x00*" if big_endian else b"II*\x00") + struct.pack(e + "I", 8)
     pad = lambda x: x + (b"\0" if len(x) % 2 else b"")  # noqa: E731
     return head + a + b + c + pad(thumb_px) + pad(jpg) + raw
+
+
+def _ciff_heap(records) -> bytes:
+    """A CIFF heap: the records' data, then the table (count, 10-byte entries: type, size, offset in the
+    heap), then the table's offset as the heap's last 4 bytes (Canon's CIFF 1.0r4 specification)."""
+    data, table = bytearray(), []
+    for typ, payload in records:
+        table.append(struct.pack("<HII", typ, len(payload), len(data)))
+        data += payload + (b"\0" if len(payload) % 2 else b"")
+    return bytes(data) + struct.pack("<H", len(table)) + b"".join(table) + struct.pack("<I", len(data))
+
+
+def build_crw(preview: Image.Image, size=(640, 480)) -> bytes:
+    """A Canon CRW (CIFF): byte order + header length 26 + ``HEAPCCDR`` + version 1.2, a root heap holding
+    the ImageProps sub-heap (0x300a: make/model 0x080a, ImageSpec 0x1810), the JPEG (0x2007) and the raw
+    data (0x2005)."""
+    w, h = size
+    make_model = b"Canon\0Canon PowerShot G2\0".ljust(64, b"\0")
+    image_spec = struct.pack("<IIfI", w, h, 1.0, 0)
+    props = _ciff_heap([(0x080A, make_model), (0x1810, image_spec)])
+    root = _ciff_heap([(0x300A, props), (0x2007, jpeg_bytes(preview.convert("RGB"))), (0x2005, bytes(w * h * 2))])
+    return b"II" + struct.pack("<I", 26) + b"HEAPCCDR" + struct.pack("<I", 0x00010002) + bytes(8) + root
+
+
+def _box(typ: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + typ + payload
+
+
+def build_cr3(preview: Image.Image) -> bytes:
+    """A CR3's ISO-BMFF skeleton: ``ftyp`` (brand ``crx ``), a ``moov`` with Canon's metadata uuid box and no
+    tracks (so LibRaw cannot open it), and the top-level preview ``uuid`` box holding ``PRVW`` (canon_cr3's
+    layout: 4 + 2 bytes, width, height, 2 bytes, JPEG length, JPEG)."""
+    jpg = jpeg_bytes(preview.convert("RGB"))
+    w, h = preview.size
+    ftyp = _box(b"ftyp", b"crx " + struct.pack(">I", 1) + b"crx isom")
+    moov = _box(b"moov", _box(b"uuid", bytes.fromhex("85c0b687820f11e08111f4ce462b6a48")))
+    prvw = _box(b"PRVW", struct.pack(">IHHHHI", 0, 1, w, h, 1, len(jpg)) + jpg)
+    uuid = _box(b"uuid", bytes.fromhex("eaf42b5e1c984b88b9fbb7dc406e4d16") + struct.pack(">II", 0, 1) + prvw)
+    return ftyp + moov + uuid

@@ -193,3 +193,61 @@ def test_raw_capture_time(tmp_path):
     p = tmp_path / "DSC_0001.NEF"
     p.write_bytes(build_dng(_stripes((300, 200)), taken="2026:07:14 18:30:05"))
     assert capture_time(p) == datetime(2026, 7, 14, 18, 30, 5)
+
+
+# ---- issue 22 §6: CRW, CR3 PRVW, tiny previews -----------------------------------------------------------------
+def test_canon_crw_reaches_libraw(tmp_path):
+    pytest.importorskip("rawpy")
+    from raw_fixture import build_crw
+
+    p = tmp_path / "CRW_0001.CRW"
+    p.write_bytes(build_crw(_stripes((320, 240))))
+    with open(p, "rb") as f:
+        assert sniff_raw(f) == "CRW"
+    im = load_image(p)
+    assert im.size == (320, 240)
+    a = np.asarray(im).astype(int)
+    assert a[120, 40, 0] > 180 and a[120, 280, 2] > 180
+
+
+def test_cr3_prvw_preview_is_found_and_the_larger_preview_wins(tmp_path, monkeypatch):
+    pytest.importorskip("rawpy")
+    from raw_fixture import build_cr3, jpeg_bytes
+
+    from piaa.io import raw
+
+    p = tmp_path / "IMG_0001.CR3"
+    p.write_bytes(build_cr3(_stripes((540, 360))))
+    assert load_image(p).size == (540, 360)  # LibRaw cannot open this skeleton: PRVW alone
+    # LibRaw finding only the 160x120 THMB: the 540x360 PRVW is taken instead, with LibRaw's orientation
+    thumb = jpeg_bytes(_stripes((160, 120)))
+    monkeypatch.setattr(raw, "_libraw_preview", lambda data: (thumb, 6))
+    with open(p, "rb") as f:
+        preview, orientation = raw.extract_preview(f, "CR3")
+    assert raw._preview_size(preview) == (540, 360) and orientation == 6
+    big = jpeg_bytes(_stripes((900, 600)))
+    monkeypatch.setattr(raw, "_libraw_preview", lambda data: (big, 1))
+    with open(p, "rb") as f:
+        assert raw._preview_size(raw.extract_preview(f, "CR3")[0]) == (900, 600)
+
+
+@pytest.mark.parametrize("size", [(50, 40), (200, 40)])
+def test_tiny_raw_previews_are_refused_with_a_clear_error(tmp_path, size):
+    pytest.importorskip("rawpy")
+    p = tmp_path / "tiny.dng"
+    p.write_bytes(build_dng(_stripes(size), thumb_size=(8, 4)))
+    with pytest.raises(ImageLoadError, match=r"DNG: embedded preview is only \d+x\d+ pixels") as ei:
+        load_image(p)
+    assert f"{size[0]}x{size[1]}" in ei.value.reason and "\n" not in str(ei.value)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (8, 8, 3)])
+def test_tiny_bitmap_previews_are_refused(tmp_path, monkeypatch, shape):
+    pytest.importorskip("rawpy")
+    from piaa.io import raw
+
+    monkeypatch.setattr(raw, "_libraw_preview", lambda data: (np.zeros(shape, np.uint8), 1))
+    p = tmp_path / "stub.dng"
+    p.write_bytes(build_dng(_stripes()))
+    with pytest.raises(ImageLoadError, match=f"only {shape[1]}x{shape[0]} pixels"):
+        load_image(p)

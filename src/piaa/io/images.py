@@ -670,7 +670,7 @@ def _load_raw(fp, path, kind: str, *, target_size, max_pixels) -> Image.Image:
     from piaa.io.raw import extract_preview
 
     try:
-        preview, orientation = extract_preview(fp)
+        preview, orientation = extract_preview(fp, kind)
     except ImportError as e:
         raise ImageLoadError(path, f"{kind} RAW file: reading RAW needs rawpy (pip install rawpy)") from e
     except ValueError as e:

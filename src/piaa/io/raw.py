@@ -6,7 +6,13 @@ the image they saw on the camera's screen and that their photo manager shows as 
 a copy of a few MB (milliseconds), where a demosaic takes about a second per 24 MP frame and would look
 different from what the person rated. The preview is read with LibRaw (through ``rawpy``), which knows the
 maker-specific places previews hide in (Nikon/Sony SubIFDs, Canon CR3 boxes, Fuji RAF headers, DNG preview
-IFDs) and picks the largest one.
+IFDs) and picks the largest one. Two places LibRaw misses are looked at here: Canon's old CRW (CIFF heap,
+``HEAPCCDR``) is recognised by its header so it reaches LibRaw at all, and a CR3's ``PRVW`` preview (1620x1080
+on an EOS R6, in a ``uuid`` box LibRaw does not read) is parsed from the ISO-BMFF boxes and used when it is
+larger than what LibRaw found (or when LibRaw cannot open the file).
+
+A preview whose shorter side is below :data:`MIN_PREVIEW_SIDE` pixels (a camera's 8x8 placeholder, a 1x1
+stub) is refused with a per-file error: scoring it would rate a blur, not the photo.
 
 Recognition is by content, like every other format (:mod:`piaa.io.images`): a file named ``.jpg`` that is a
 NEF is still read as a NEF, and a plain TIFF named ``.dng`` is still read as a TIFF. TIFF-based RAW formats are
@@ -18,6 +24,16 @@ from __future__ import annotations
 import io
 import struct
 from typing import IO, Optional, Tuple
+
+from piaa.errors import InputError
+
+
+class RawPreviewError(InputError):
+    """A RAW file has no usable embedded preview (none, an unsupported one, too small, corrupt file)."""
+
+
+#: shorter side (pixels) below which an embedded preview is refused: too small to say anything about a photo
+MIN_PREVIEW_SIDE = 64
 
 #: File-name extensions of camera RAW formats (lower case, with dot). Folder expansion picks them up; decoding
 #: never relies on them.
@@ -41,12 +57,14 @@ _MAX_ENTRIES = 4096
 
 
 def sniff_raw(fp: IO[bytes]) -> Optional[str]:
-    """The RAW family of the file at ``fp``'s current position (``"DNG"``, ``"CR2"``, ``"CR3"``, ``"RAF"``,
+    """The RAW family of the file at ``fp``'s current position (``"DNG"``, ``"CR2"``, ``"CR3"``, ``"CRW"``, ``"RAF"``,
     ``"ORF"``, ``"RW2"``, ``"X3F"``, ``"MRW"``, ``"TIFF-RAW"`` for NEF/ARW/PEF/...), or ``None``. Reads
     headers only and restores the position."""
     pos = fp.tell()
     try:
         head = fp.read(16)
+        if head[:2] in (b"II", b"MM") and head[6:14] == b"HEAPCCDR":  # Canon CRW: a CIFF heap
+            return "CRW"
         if head.startswith(b"FUJIFILMCCD-RAW"):
             return "RAF"
         if head[4:12] == b"ftypcrx ":
@@ -124,32 +142,114 @@ def _long_values(fp, base, e, count, value) -> list:
 _FLIP_TO_ORIENTATION = {0: 1, 3: 3, 5: 8, 6: 6}
 
 
-def extract_preview(fp: IO[bytes]) -> Tuple[object, int]:
+_CR3_PREVIEW_UUID = bytes.fromhex("eaf42b5e1c984b88b9fbb7dc406e4d16")
+
+
+def _iter_boxes(data: bytes, start: int = 0, end: Optional[int] = None):
+    """(type, content start, content end) of the ISO-BMFF boxes in ``data[start:end]`` (one level)."""
+    end = len(data) if end is None else end
+    pos = start
+    while pos + 8 <= end:
+        size, typ = struct.unpack(">I4s", data[pos:pos + 8])
+        head = 8
+        if size == 1:
+            if pos + 16 > end:
+                return
+            (size,) = struct.unpack(">Q", data[pos + 8:pos + 16])
+            head = 16
+        elif size == 0:
+            size = end - pos
+        if size < head or pos + size > end:
+            return
+        yield typ, pos + head, pos + size
+        pos += size
+
+
+def cr3_prvw(data: bytes) -> Optional[Tuple[bytes, int, int]]:
+    """The JPEG of a CR3's ``PRVW`` box and its (width, height), or ``None``.
+
+    Layout (Canon CR3 as documented by the canon_cr3 project): a top-level ``uuid`` box with the id
+    ``eaf42b5e-1c98-4b88-b9fb-b7dc406e4d16``, 8 bytes, then the box ``PRVW``: 4 + 2 bytes, width (u16),
+    height (u16), 2 bytes, the JPEG's length (u32), the JPEG. All big-endian."""
+    for typ, a, b in _iter_boxes(data):
+        if typ != b"uuid" or data[a:a + 16] != _CR3_PREVIEW_UUID:
+            continue
+        for t, c, d in _iter_boxes(data, a + 24, b):
+            if t != b"PRVW" or d - c < 16:
+                continue
+            w, h = struct.unpack(">HH", data[c + 6:c + 10])
+            (n,) = struct.unpack(">I", data[c + 12:c + 16])
+            jpg = data[c + 16:c + 16 + n]
+            if len(jpg) == n and jpg[:2] == b"\xff\xd8":
+                return jpg, w, h
+    return None
+
+
+def _preview_size(preview) -> Tuple[int, int]:
+    """(width, height) of a JPEG's header or an RGB array; (0, 0) when the header cannot be read."""
+    if isinstance(preview, (bytes, bytearray)):
+        from PIL import Image
+
+        try:
+            with Image.open(io.BytesIO(preview)) as im:
+                return im.size
+        except Exception:  # Pillow raises several types for broken headers; the decode step explains it
+            return (0, 0)
+    h, w = preview.shape[:2]
+    return (int(w), int(h))
+
+
+def extract_preview(fp: IO[bytes], kind: Optional[str] = None) -> Tuple[object, int]:
     """The largest embedded preview of the RAW file at ``fp`` and the orientation the camera recorded.
 
     Returns ``(preview, orientation)``: ``preview`` is JPEG ``bytes`` or an RGB ``numpy`` array (some formats
     store an uncompressed bitmap), ``orientation`` an EXIF orientation value (1 = upright) to apply when the
-    preview carries none of its own. Raises ``ValueError`` with a short reason when there is no usable preview
-    and ``ImportError`` when rawpy is missing.
+    preview carries none of its own. Raises :class:`RawPreviewError` with a short reason when there is no
+    usable preview (none, or smaller than :data:`MIN_PREVIEW_SIDE`) and ``ImportError`` when rawpy is missing.
     """
     import rawpy  # noqa: F401  (ImportError is the caller's to explain)
 
     data = fp.read()
+    extra = cr3_prvw(data) if kind == "CR3" else None
+    try:
+        preview, orientation = _libraw_preview(data)
+    except RawPreviewError:
+        if extra is None:
+            raise
+        preview, orientation = None, 1
+    if extra is not None:
+        jpg, w, h = extra
+        if preview is None or w * h > _area(_preview_size(preview)):
+            preview = jpg
+    w, h = _preview_size(preview)
+    if 0 < min(w, h) < MIN_PREVIEW_SIDE:
+        raise RawPreviewError(f"embedded preview is only {w}x{h} pixels (at least {MIN_PREVIEW_SIDE} "
+                              f"needed to score it)")
+    return preview, orientation
+
+
+def _area(size: Tuple[int, int]) -> int:
+    return size[0] * size[1]
+
+
+def _libraw_preview(data: bytes) -> Tuple[object, int]:
+    import rawpy
+
     try:
         with rawpy.imread(io.BytesIO(data)) as raw:
             try:
                 thumb = raw.extract_thumb()
             except rawpy.LibRawNoThumbnailError:
-                raise ValueError("RAW file without an embedded preview") from None
+                raise RawPreviewError("RAW file without an embedded preview") from None
             except rawpy.LibRawUnsupportedThumbnailError:
-                raise ValueError("RAW file whose embedded preview is in an unsupported format") from None
+                raise RawPreviewError("RAW file whose embedded preview is in an unsupported format") from None
             flip = int(getattr(raw.sizes, "flip", 0) or 0)
-    except ValueError:
+    except RawPreviewError:
         raise
     except rawpy.LibRawFileUnsupportedError:
-        raise ValueError("RAW format not supported by LibRaw") from None
+        raise RawPreviewError("RAW format not supported by LibRaw") from None
     except (rawpy.LibRawError, OSError) as exc:
-        raise ValueError(f"corrupt RAW file ({type(exc).__name__}: {str(exc)[:80]})") from None
+        raise RawPreviewError(f"corrupt RAW file ({type(exc).__name__}: {str(exc)[:80]})") from None
     orientation = _FLIP_TO_ORIENTATION.get(flip, 1)
     if thumb.format == rawpy.ThumbFormat.JPEG:
         return bytes(thumb.data), orientation
