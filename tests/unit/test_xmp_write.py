@@ -187,3 +187,30 @@ def test_default_namespace_escapes_comments_and_pis_survive_an_edit():
     desc = again.descriptions()[0]
     assert desc.get("{http://purl.org/dc/elements/1.1/}title") == 'a & b <c> "q"\nline2'
     assert desc.get(f"{{{NS_PIAA}}}Profile") == "x & y"
+
+
+@pytest.mark.parametrize("order", [("IMG_0007.CR2", "IMG_0007.JPG"), ("IMG_0007.JPG", "IMG_0007.CR2")])
+def test_raw_and_jpeg_pair_share_one_lightroom_sidecar_without_flipping(tmp_path, order):
+    """issue 22 §6: a RAW + JPEG pair with Lightroom naming both map to IMG_0007.xmp; the RAW's mark is written
+    once, the JPEG is reported as sharing it, and running again changes nothing."""
+    (tmp_path / "IMG_0007.CR2").write_bytes(b"raw bytes are never opened for writing")
+    photo(tmp_path / "IMG_0007.JPG")
+    stars = {"IMG_0007.CR2": 2, "IMG_0007.JPG": 5}
+    recs = [rec(tmp_path / n, stars[n], score=float(stars[n])) for n in order]
+    for attempt in range(3):
+        acts = {Path(a.image).name: a for a in run(recs, style="lightroom")}
+        assert acts["IMG_0007.CR2"].action == ("create" if attempt == 0 else "unchanged")
+        assert acts["IMG_0007.JPG"].action == "shared" and "IMG_0007.CR2" in acts["IMG_0007.JPG"].reason
+        assert parse_packet((tmp_path / "IMG_0007.xmp").read_bytes()).rating() == 2
+    assert sorted(p.name for p in tmp_path.glob("*.xmp")) == ["IMG_0007.xmp"]
+    # two non-RAW files of one base name: the better-scored one owns the sidecar
+    photo(tmp_path / "b.jpg")
+    photo(tmp_path / "b.png")
+    acts = {Path(a.image).name: a for a in run([rec(tmp_path / "b.jpg", 3, 3.0), rec(tmp_path / "b.png", 4, 4.0)],
+                                                 style="lightroom")}
+    assert acts["b.png"].action == "create" and acts["b.jpg"].action == "shared"
+    # darktable naming: one sidecar per file, nothing shared
+    photo(tmp_path / "c.jpg")
+    photo(tmp_path / "c.png")
+    acts = run([rec(tmp_path / "c.jpg", 3, 3.0), rec(tmp_path / "c.png", 4, 4.0)], style="darktable")
+    assert [a.action for a in acts] == ["create", "create"]

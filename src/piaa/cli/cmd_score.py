@@ -18,7 +18,7 @@ examples:
 
 Scores are the expected beauty on the model's scale (see `piaa models`: 1-7, higher is more beautiful);
 quality is the predicted technical quality of the photo (0-1, higher is better: sharp, well exposed, clean).
-HEIC/HEIF and camera RAW files (NEF, CR2/CR3, ARW, RAF, DNG, ORF, RW2, ...; scored from the full-size JPEG
+HEIC/HEIF and camera RAW files (NEF, CRW/CR2/CR3, ARW, RAF, DNG, ORF, RW2, ...; scored from the full-size JPEG
 preview the camera embedded) are read like any JPEG. The last line on stderr sums up: "146 scored, 4 errors".
 A file that cannot be read or decoded gets an error record; the others are still scored. The exit code is
 0 when at least one photo was scored, 1 when none could be (or no photo was found), 2 on bad arguments.

@@ -14,6 +14,12 @@ Rules, per photo:
    counts too: a new sidecar would override it in darktable. Predictions can be written as stars, a colour
    label or a keyword (:mod:`piaa.profiles.xmp_marks`).
 4. Every write is atomic (temporary file in the same folder, fsync, rename) and keeps the file's permissions.
+5. One sidecar, one photo's mark. ``IMG_0001.CR2`` and ``IMG_0001.JPG`` (a camera's RAW + JPEG pair) both map to
+   ``IMG_0001.xmp`` in Lightroom's naming; writing both would flip its rating on every run. So the photos sharing
+   a sidecar are grouped and one is written, by a fixed rule: the RAW file (Lightroom treats the JPEG of a pair
+   as the RAW's companion), else the photo with the highest score, else the first name. The others get the
+   action ``shared``, naming the photo whose mark the sidecar holds (darktable naming, ``IMG_0001.CR2.xmp``,
+   keeps one sidecar per file and never shares).
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence
 
+from piaa.io.raw import RAW_EXTENSIONS
 from piaa.profiles.xmp import XMPError, describe_rating, new_packet
 from piaa.profiles.xmp_marks import Mark, apply_mark, persons_value, prediction_mark
 from piaa.profiles.xmp_files import default_sidecar, find_sidecar, read_embedded_xmp, read_sidecar
@@ -33,7 +40,7 @@ class XmpAction:
     image: str
     sidecar: str
     stars: Optional[int]
-    action: str                 # create | update | unchanged | keep | error
+    action: str                 # create | update | unchanged | keep | shared | error
     reason: str
     previous: Optional[float] = None
     mark: Optional[Mark] = None
@@ -50,8 +57,8 @@ class XmpAction:
     def describe(self, dry_run: bool) -> str:
         verb = {"create": "would create" if dry_run else "created",
                 "update": "would update" if dry_run else "updated",
-                "unchanged": "unchanged", "keep": "kept", "error": "skipped"}[self.action]
-        if self.action in ("keep", "error"):
+                "unchanged": "unchanged", "keep": "kept", "shared": "skipped", "error": "skipped"}[self.action]
+        if self.action in ("keep", "shared", "error"):
             return f"{verb:<12} {self.sidecar}  {self.reason}; piaa's mark would be {self.what()}"
         return f"{verb:<12} {self.sidecar}  {self.what()}  ({self.reason})"
 
@@ -103,7 +110,36 @@ def plan_writes(records: Sequence[dict], profile: Optional[str] = None, overwrit
                                      "(--overwrite writes a sidecar anyway)", embedded, mk, info))
             continue
         actions.append(XmpAction(str(img), str(target), stars, "create", "new sidecar", embedded, mk, info))
-    return actions
+    return _one_photo_per_sidecar(actions, {str(Path(r["path"])): r.get("score") for r in records})
+
+
+def _one_photo_per_sidecar(actions: List[XmpAction], scores: dict) -> List[XmpAction]:
+    """Rule 5 of the module docs: of the photos sharing one sidecar, one (the RAW, else the best score) is
+    written; the others become ``shared``."""
+    groups: dict = {}
+    for a in actions:
+        groups.setdefault(os.path.normcase(os.path.abspath(a.sidecar)), []).append(a)
+    out = []
+    for a in actions:
+        group = groups[os.path.normcase(os.path.abspath(a.sidecar))]
+        if len(group) == 1:
+            out.append(a)
+            continue
+
+        def rank(x: XmpAction):
+            score = scores.get(x.image)
+            return (Path(x.image).suffix.lower() not in RAW_EXTENSIONS,
+                    -(float(score) if score is not None else float("-inf")), x.image)
+
+        owner = min(group, key=rank)
+        if a is owner:
+            out.append(a)
+        else:
+            out.append(XmpAction(a.image, a.sidecar, a.stars, "shared",
+                                 f"this sidecar holds {Path(owner.image).name}'s mark (photos of one base name "
+                                 f"share {Path(a.sidecar).name}; --sidecar-style darktable gives each its own)",
+                                 a.previous, a.mark, a.info))
+    return out
 
 
 def _already(pkt, mk: Mark) -> bool:
