@@ -69,3 +69,19 @@ class FileMissingError(PiaaError, FileNotFoundError):
 
 class AssetMissingError(PiaaError, FileNotFoundError):
     """A shipped asset (scoring model, network, prior, task bank) is not installed; says how to rebuild it."""
+
+
+class PiaaWarning(UserWarning):
+    """Something the user should know that did not stop the work (a photo read past damaged metadata, an
+    engine fallback). The CLI prints these as one line ``warning: <message>``, never Python's file:line form."""
+
+
+class PiaaDeprecationWarning(PiaaWarning, DeprecationWarning):
+    """A name or option still accepted but going away; :func:`deprecated` is the one way piaa issues it."""
+
+
+def deprecated(old: str, new: str, stacklevel: int = 3) -> None:
+    """Warn once per call site that ``old`` is deprecated in favour of ``new`` (the only deprecation helper)."""
+    import warnings
+
+    warnings.warn(f"{old} is deprecated; use {new}", PiaaDeprecationWarning, stacklevel=stacklevel)

@@ -66,6 +66,7 @@ def main(argv=None) -> int:
     from piaa.cli.options import apply_process_options
 
     apply_process_options(args)
+    _piaa_warnings_as_lines()
     from piaa.errors import PiaaError
 
     try:
@@ -78,6 +79,24 @@ def main(argv=None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    from piaa.errors import PiaaWarning
+
+    if issubclass(category, PiaaWarning):
+        print(f"warning: {message}", file=file or sys.stderr)
+    else:
+        _show_warning.previous(message, category, filename, lineno, file, line)
+
+
+def _piaa_warnings_as_lines() -> None:
+    """piaa's own warnings (:class:`piaa.errors.PiaaWarning`) print as ``warning: <message>``; others as usual."""
+    import warnings
+
+    if warnings.showwarning is not _show_warning:
+        _show_warning.previous = warnings.showwarning
+        warnings.showwarning = _show_warning
 
 
 if __name__ == "__main__":

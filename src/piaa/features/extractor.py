@@ -208,7 +208,8 @@ class FeatureExtractor:
                     h = image_bytes_hash(src)
                     if h != hashes[i]:  # replaced since it was hashed: file the features under what was read
                         hashes[i] = h
-                img = load_image(src, target_size=cfg.input_size)
+                name = images[i] if isinstance(images[i], (str, os.PathLike)) else None
+                img = load_image(src, target_size=cfg.input_size, name=name)
                 return preprocess(img, cfg), None
             except ImageLoadError as exc:
                 return None, exc.reason

@@ -50,6 +50,7 @@ import hashlib
 import io
 import os
 import stat
+import threading
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -58,7 +59,7 @@ from typing import IO, Any, Union
 import numpy as np
 from PIL import Image
 
-from piaa.errors import PiaaError
+from piaa.errors import PiaaError, PiaaWarning
 from piaa.io.raw import RAW_EXTENSIONS
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "RAW_EXTENSIONS",
     "SUPPORTED_FORMATS",
     "ImageLoadError",
+    "ImageWarning",
     "ImageSource",
     "image_bytes_hash",
     "image_file_hash",
@@ -139,6 +141,68 @@ class ImageLoadError(PiaaError):
 
     def __reduce__(self):  # keep picklable (multiprocessing workers)
         return (type(self), (self.path, self.reason))
+
+
+class ImageWarning(PiaaWarning):
+    """A photo was read, but its decoder reported a problem (damaged EXIF, a malformed MPO, ...); the message
+    is ``"<path>: <what, in piaa's words>"``, one per photo."""
+
+
+# Pillow reports some damage through ``warnings`` instead of exceptions, printed raw with its file and line.
+# While this thread loads a photo they are collected here instead and re-issued as one ImageWarning naming
+# the photo. A process-wide hook routes per thread (``catch_warnings`` is not thread-safe, and photos are
+# decoded in several threads at once); warnings outside a load pass through untouched.
+_collect = threading.local()
+_PIL_WORDS = (
+    ("tag data larger than file", "damaged EXIF metadata ignored"),
+    ("corrupt exif", "damaged EXIF metadata ignored"),
+    ("possibly corrupt exif", "damaged EXIF metadata ignored"),
+    ("metadata warning", "damaged metadata ignored"),
+    ("truncated file read", "damaged metadata ignored"),
+    ("malformed mpo", "malformed MPO file, read as a plain JPEG"),
+    ("palette images with transparency", None),  # handled by our RGB conversion: nothing to say
+)
+
+
+def _pil_words(message: str) -> str | None:
+    low = message.lower()
+    for key, words in _PIL_WORDS:
+        if key in low:
+            return words
+    return f"decoder warning: {message.strip()[:120]}"
+
+
+def _routing_showwarning(message, category, filename, lineno, file=None, line=None):
+    sink = getattr(_collect, "sink", None)
+    if sink is not None and not issubclass(category, PiaaWarning):
+        sink.append(str(message))
+        return
+    _routing_showwarning.previous(message, category, filename, lineno, file, line)
+
+
+def _install_warning_route() -> None:
+    if warnings.showwarning is not _routing_showwarning:  # (re)installed: catch_warnings elsewhere restores
+        _routing_showwarning.previous = warnings.showwarning
+        warnings.showwarning = _routing_showwarning
+    if not any(f[0] == "always" and f[3] is not None and f[3].pattern == r"PIL\." for f in warnings.filters):
+        # every photo's damage is reported, not only the first occurrence of a message
+        warnings.filterwarnings("always", category=UserWarning, module=r"PIL\.")
+
+
+def _loading_reports(path, fn, *args, **kw):
+    """Run ``fn`` with Pillow's warnings collected; then one :class:`ImageWarning` for the photo."""
+    _install_warning_route()
+    outer = getattr(_collect, "sink", None)
+    _collect.sink = []
+    try:
+        result = fn(*args, **kw)
+    finally:
+        caught, _collect.sink = _collect.sink, outer
+    words = sorted({w for w in map(_pil_words, caught) if w})
+    if words:
+        where = f"{path}: " if path else ""
+        warnings.warn(ImageWarning(where + "; ".join(words)), stacklevel=3)
+    return result
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -542,6 +606,7 @@ def load_image(
     *,
     target_size: int | None = None,
     max_pixels: int | None = _UNSET,
+    name: str | os.PathLike | None = None,
 ) -> Image.Image:
     """Load an image as 8-bit RGB with EXIF orientation applied.
 
@@ -555,6 +620,7 @@ def load_image(
         max_pixels: refuse images whose header claims more pixels than this (default:
             :func:`get_max_pixels`, 128 MP unless changed; ``None``: no limit of our own, Pillow's hard limit
             still applies).
+        name: the photo's path for messages when ``src`` is its bytes (an :class:`ImageWarning` names it).
 
     Returns:
         A new RGB ``PIL.Image.Image`` not tied to any open file.
@@ -569,7 +635,8 @@ def load_image(
         max_pixels = get_max_pixels()
 
     if isinstance(src, Image.Image):
-        return _load_pil(src, target_size=target_size, max_pixels=max_pixels)
+        return _loading_reports(getattr(src, "filename", None) or None, _load_pil, src, target_size=target_size,
+                                max_pixels=max_pixels)
 
     path: str | None
     close_fp = False
@@ -602,7 +669,8 @@ def load_image(
         raise TypeError(f"load_image: unsupported source type {type(src).__name__}")
 
     try:
-        return _load_fp(fp, path, target_size=target_size, max_pixels=max_pixels)
+        where = path if path is not None or name is None else os.fspath(name)
+        return _loading_reports(where, _load_fp, fp, path, target_size=target_size, max_pixels=max_pixels)
     finally:
         if close_fp:
             fp.close()
