@@ -26,7 +26,7 @@ def shoot(tmp_path, monkeypatch):
     dim = load_default_prior().dim
     proj = np.random.default_rng(0).normal(size=(3, dim))
 
-    def feats(paths, backbone="efficientnet_lite0", variant="multilevel"):
+    def feats(paths, backbone="efficientnet_lite0", variant="multilevel", errors=None):
         out = colour_features(list(paths)) @ proj
         for i, p in enumerate(paths):   # a little per-photo texture
             out[i] += 0.1 * np.random.default_rng(zlib.crc32(Path(p).name.encode())).normal(size=dim)
@@ -106,3 +106,17 @@ def test_bad_input_is_one_line(shoot, tmp_path, capsys):
     assert "not a folder" in capsys.readouterr().err
     assert main(["profile", "suggest", "anna", str(tmp_path / "shoot"), "-n", "0", "--store", st]) == 1
     assert "-n must be" in capsys.readouterr().err
+
+
+def test_suggest_on_a_folder_of_unreadable_photos_says_so(tmp_path, monkeypatch, capsys):
+    """issue 22 §6: not only a header: one line saying no photo could be read, with the first reason."""
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"b{i}.jpg").write_bytes(b"not a jpeg at all")
+    monkeypatch.setattr(gen, "load_generic", lambda name=None: FakeScorer())
+    st = str(tmp_path / "s.sqlite")
+    assert main(["profile", "suggest", "newbie", str(folder), "--store", st]) == 1
+    cap = capsys.readouterr()
+    assert "rank" not in cap.out
+    assert "none of the 3 photo(s)" in cap.err and "b0.jpg: not an image" in cap.err

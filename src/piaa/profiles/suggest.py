@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from piaa.profiles.ratings_import import ProfileInputError
 from piaa.profiles.store import ProfileStore, check_name
 
 RATE_SCALE = (1.0, 5.0)
@@ -77,13 +78,23 @@ def _prior_of(rec) -> Optional[str]:
     return str(prior) if prior else None
 
 
-def library_features(paths: Sequence[str], backbone: str = "efficientnet_lite0", variant: str = "multilevel"
-                     ) -> np.ndarray:
-    """Cached backbone features of the photos (NaN rows for photos that cannot be read)."""
+def library_features(paths: Sequence[str], backbone: str = "efficientnet_lite0", variant: str = "multilevel",
+                     errors: Optional[Dict[int, str]] = None) -> np.ndarray:
+    """Cached backbone features of the photos (NaN rows for photos that cannot be read; their reasons go
+    into ``errors`` when given)."""
     from piaa.features import FeatureExtractor
 
     fx = FeatureExtractor(backbone, variant, progress=False)
-    return np.asarray(fx.extract([Path(p) for p in paths]).features, dtype=np.float64)
+    res = fx.extract([Path(p) for p in paths])
+    if errors is not None:
+        errors.update(res.errors)
+    return np.asarray(res.features, dtype=np.float64)
+
+
+def _unreadable_message(folder, paths: Sequence[str], errors: Dict[int, str]) -> str:
+    i = min(errors)
+    return (f"none of the {len(paths)} photo(s) in {folder} could be read "
+            f"(first: {Path(paths[i]).name}: {errors[i]}); nothing to suggest")
 
 
 def suggest(name: str, folder, n: int = 10, store=None, strategy: Optional[str] = None, scorer=None,
@@ -97,12 +108,15 @@ def suggest(name: str, folder, n: int = 10, store=None, strategy: Optional[str] 
     check_name(name)
     folder = Path(folder).expanduser()
     if not folder.is_dir():
-        raise ValueError(f"not a folder: {folder}")
+        raise ProfileInputError(f"not a folder: {folder}")
     paths = [str(Path(p).resolve()) for p in _expand(str(folder))]
     if not paths:
-        raise ValueError(f"no photos found in {folder}")
+        raise ProfileInputError(f"no photos found in {folder}")
     rated, rec = known_ratings(st, name)
-    X = library_features(paths)
+    unreadable: Dict[int, str] = {}
+    X = library_features(paths, errors=unreadable)
+    if unreadable and len(unreadable) == len(paths):
+        raise ProfileInputError(_unreadable_message(folder, paths, unreadable))
     scorer = scorer if scorer is not None else gen.load_generic()
     g = gen.generic_scores(scorer, paths).scores
     index = {p: i for i, p in enumerate(paths)}
