@@ -31,14 +31,3 @@ def default_cache_path() -> Path:
 def assets_dir() -> Path:
     """The package's shipped models (installed with the package, never downloaded)."""
     return Path(__file__).resolve().parent / "assets"
-
-
-def shipped_asset(filename: str, rebuild: str) -> Path:
-    """Deprecated: shipped files are found through :func:`piaa.catalogue.asset_path` (one catalogue row each).
-    Path of a shipped file; a missing one raises AssetMissingError naming the command that rebuilds it."""
-    from piaa.errors import AssetMissingError
-
-    path = assets_dir() / filename
-    if not path.is_file():
-        raise AssetMissingError(f"{path}: shipped asset missing; rebuild it with `{rebuild} --output {path}`")
-    return path

@@ -11,7 +11,8 @@ from piaa.models.task_vectors import TaskModelSpec
 from piaa.models.task_vectors.build import build_bank, load_default_bank
 from piaa.models.task_vectors.engine import is_head_only
 from piaa.models.task_vectors.inputs import input_layout, inputs_for_paths
-from piaa.models.task_vectors.tasks import filter_users, task_from_ratings
+from piaa.data.traits_filter import filter_users
+from piaa.models.task_vectors.tasks import task_from_ratings
 from piaa.models.task_vectors.train import TrainConfig
 from piaa.state import state_from_bytes, state_to_bytes
 from piaa.personalize.task_vectors import TaskVectorPersonalizer
@@ -55,7 +56,8 @@ def test_banks_split_inside_the_network(oasis, split):
     images = ds.splits["subset2"][:n]
     r = ds.ratings[ds.ratings["image"].isin(images)]
     tasks = [task_from_ratings("all", r, root, ds.scale),
-             task_from_ratings("women", filter_users(r, ds.users, "gender == 'female'", "women"), root, ds.scale)]
+             task_from_ratings("women", r[r["user"].astype(str).isin(
+                 set(map(str, filter_users(ds.users, "gender == 'female'").index)))], root, ds.scale)]
     spec = TaskModelSpec(split=split, hidden=16)
     cfg = TrainConfig(head_steps=20, top_epochs=1, top_batch_size=4)
     bank = build_bank(spec, tasks, lambda p: inputs_for_paths(spec, p), cfg)

@@ -21,7 +21,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 
 LAYERS = {
     "piaa": 0, "errors": 0, "registry": 0, "state": 0, "paths": 0, "catalogue": 0, "metrics": 0, "io": 0,
-    "data": 0, "backbones": 0, "plugins": 0, "assets": 0,
+    "data": 0, "backbones": 0, "assets": 0,
     "features": 1,
     "models": 2,
     "personalize": 3,

@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from piaa.cli.options import fail
+
 
 
 def register(subparsers):
@@ -81,17 +83,14 @@ def run_traits(args) -> int:
     try:
         net = resolve_network(args.network)
     except (FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return fail(str(exc))
     if not args.images.is_dir():
-        print(f"error: {args.images}: not a folder of images", file=sys.stderr)
-        return 1
+        return fail(f"{args.images}: not a folder of images")
     paths = sorted(iter_image_files(args.images))
     if args.max_images:
         paths = paths[: args.max_images]
     if len(paths) < 3:
-        print(f"error: {args.images}: need at least 3 images, found {len(paths)}", file=sys.stderr)
-        return 1
+        return fail(f"{args.images}: need at least 3 images, found {len(paths)}")
     ratings = None if args.no_ratings else args.ratings
     if ratings is not None and not (Path(ratings) / "ratings.csv").is_file():
         print(f"note: {ratings}/ratings.csv not found; the real-data column is skipped", file=sys.stderr)

@@ -7,6 +7,8 @@ import shlex
 import sys
 
 from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
+from piaa.cli.options import fail
+
 
 _GIAA_EPILOG = """\
 examples:
@@ -123,8 +125,7 @@ def run_giaa(args) -> int:
         head = parse_head_options(args.head)
         GenericHead(**head)  # unknown options fail here, before minutes of work
     except (ValueError, TypeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(str(exc), 2)
     backbones = [b.strip() for b in args.backbone.split(",") if b.strip()]
     try:
         rep = run_giaa_benchmark(backbones, args.variant, head_options=head,
@@ -132,8 +133,7 @@ def run_giaa(args) -> int:
                                  seed=args.seed, data_dir=args.data, engine=args.engine,
                                  progress=not getattr(args, "quiet", False) and sys.stderr.isatty())
     except (FileNotFoundError, ValueError, KeyError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return fail(str(exc))
     rep["command"] = "piaa " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["bench"] else None
     print(format_report(rep))
     if args.speed:
@@ -154,8 +154,7 @@ def run_quality(args) -> int:
                                     seed=args.seed, data_dir=args.data, engine=args.engine,
                                     progress=sys.stderr.isatty())
     except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return fail(str(exc))
     rep["command"] = "piaa " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["bench"] else None
     print(format_quality_report(rep))
     if args.output:
@@ -169,16 +168,13 @@ def run_speed(args) -> int:
     try:
         paths = _paths(args.paths, args.limit)
     except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return fail(str(exc))
     if not paths:
-        print("error: no photos to time", file=sys.stderr)
-        return 1
+        return fail("no photos to time")
     try:
         rep = speed_benchmark(paths, args.model, engines=tuple(args.engines.split(",")), repeats=args.repeats)
     except (KeyError, ValueError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return fail(str(exc))
     text = json.dumps(rep, indent=2)
     print(text)
     if args.output:

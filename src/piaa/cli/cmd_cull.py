@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from piaa.cli.options import fail
+
 
 _EPILOG = """\
 examples:
@@ -52,10 +54,6 @@ def register(subparsers):
     p.set_defaults(func=run_cull)
 
 
-def _err(msg: str, code: int = 1) -> int:
-    print(f"error: {msg}", file=sys.stderr)
-    return code
-
 
 def run_cull(args) -> int:
     from piaa.cli.options import show_progress, summary_line
@@ -70,18 +68,18 @@ def run_cull(args) -> int:
             kw["burst_seconds"] = args.burst_seconds
         settings = CullSettings(**kw)
     except ValueError as exc:
-        return _err(str(exc), 2)
+        return fail(str(exc), 2)
     for opt, path in (("--report", args.report), ("--sheet", args.sheet)):
         if path and not _writable_target(path):
-            return _err(f"{opt} {path}: cannot write there (missing folder, a folder, or not writable)", 2)
+            return fail(f"{opt} {path}: cannot write there (missing folder, a folder, or not writable)", 2)
     if args.sheet and not args.sheet.lower().endswith((".html", ".htm", ".png")):
-        return _err("--sheet must end in .html or .png", 2)
+        return fail("--sheet must end in .html or .png", 2)
     try:
         paths = iter_image_files(args.paths, recursive=args.recursive)
     except FileNotFoundError as exc:
-        return _err(str(exc))
+        return fail(str(exc))
     if not paths:
-        return _err(no_images_message(args.paths, args.recursive, verb="cull"))
+        return fail(no_images_message(args.paths, args.recursive, verb="cull"))
     profile = None
     if args.profile:
         from piaa.profiles.profile import MethodUnavailable, Profile
@@ -90,16 +88,16 @@ def run_cull(args) -> int:
         try:
             profile = Profile.load(args.profile, store=ProfileStore(args.store))
         except (ProfileNotFound, MethodUnavailable, ValueError) as exc:
-            return _err(str(exc))
+            return fail(str(exc))
     print(f"culling {len(paths)} photo(s) by " + (f"profile {profile.name!r}" if profile else "the generic model")
           + ("" if args.apply else " (dry run: nothing is written; --apply marks the sidecars)"), file=sys.stderr)
     try:
         result = cull(paths, profile=profile, quality=args.quality_model, settings=settings,
                       progress=show_progress(args))
     except (KeyError, FileNotFoundError) as exc:  # an unknown --quality-model name
-        return _err(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc), 2)
+        return fail(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc), 2)
     except RuntimeError as exc:
-        return _err(str(exc))
+        return fail(str(exc))
     rep = report(result)
     for n in result.notes:
         print(f"note: {n}", file=sys.stderr)

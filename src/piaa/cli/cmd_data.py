@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import sys
+from piaa.cli.options import fail
+
 
 
 def _parse_options(items):
@@ -57,8 +59,7 @@ def run_inspect(args) -> int:
     try:
         ds = load_dataset(args.database, args.path, **opts)
     except (RatingsFormatError, FileNotFoundError, ValueError, TypeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return fail(str(exc))
     info = ds.summary()
     info["source_files"] = list(ds.source_files)
     if ds.users is not None:

@@ -5,6 +5,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from piaa.cli.options import fail
+
 
 EPILOG = """\
 The experiment file (TOML) names the training tasks ([[tasks]]), the test people ([test]: ratings, folds,
@@ -58,8 +60,7 @@ def run(args) -> int:
               "chosen by the active selector; [test] query_fraction holds out the same query for both")
         return 0
     if not args.experiment or not args.output:
-        print("error: give EXPERIMENT.toml and --output RESULT.json (see piaa evaluate --help)", file=sys.stderr)
-        return 2
+        return fail("give EXPERIMENT.toml and --output RESULT.json (see piaa evaluate --help)", 2)
     from piaa.cli.output import checked_output, write_output
 
     # before hours of work: a folder, a FIFO, an unwritable place (missing result folders are created)
@@ -67,8 +68,7 @@ def run(args) -> int:
     if not problem and args.report:  # its plot is written beside it: a regular file
         problem = checked_output(args.report, allow_stream=False, make_parents=True)[1]
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
+        return fail(problem, 2)
     if args.threads:
         import torch
 
@@ -86,8 +86,7 @@ def run(args) -> int:
                                             blas_threads=args.blas_threads or None))
     problem = write_output(target, json.dumps(result, indent=1, allow_nan=False) + "\n")
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return 1
+        return fail(problem)
     print(f"wrote {out}", file=sys.stderr)
     if args.report:
         rep = Path(args.report)

@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from piaa.cli.options import fail
+
 
 _EPILOG = """\
 example:
@@ -33,10 +35,6 @@ def register(subparsers):
     p.set_defaults(func=run_explain)
 
 
-def _err(msg: str, code: int = 1) -> int:
-    print(f"error: {msg}", file=sys.stderr)
-    return code
-
 
 def run_explain(args) -> int:
     from piaa.profiles.explain import similar_rated
@@ -44,23 +42,23 @@ def run_explain(args) -> int:
     from piaa.profiles.store import ProfileNotFound, ProfileStore
 
     if args.top < 1:
-        return _err(f"--top must be a positive number of photos, not {args.top}", 2)
+        return fail(f"--top must be a positive number of photos, not {args.top}", 2)
     photo = Path(args.photo)
     if not photo.is_file():
-        return _err(f"not a file: {photo}")
+        return fail(f"not a file: {photo}")
     try:
         prof = Profile.load(args.profile, store=ProfileStore(args.store))
     except (ProfileNotFound, MethodUnavailable, ValueError) as exc:
-        return _err(str(exc))
+        return fail(str(exc))
     scores, errors = prof.score_with_errors([str(photo)])
     if errors:
-        return _err(f"{photo}: {errors[0]}")
+        return fail(f"{photo}: {errors[0]}")
     from piaa.profiles.generic import generic_scores
 
     g = generic_scores(prof.scorer, [str(photo)])
     similar, problem = similar_rated(prof, photo, k=args.top)
     if problem:
-        return _err(f"{photo}: {problem}")
+        return fail(f"{photo}: {problem}")
     lo, hi = prof.scale
     out = {"photo": str(photo), "profile": prof.name, "method": prof.method, "score": round(float(scores[0]), 3),
            "scale": [lo, hi], "generic_score": None if g.errors else round(float(g.scores[0]), 3),

@@ -127,8 +127,9 @@ def register(subparsers):
 
 
 def _err(msg: str) -> int:
-    print(f"error: {msg}", file=sys.stderr)
-    return 1
+    from piaa.cli.options import fail  # the one CLI error helper
+
+    return fail(msg)
 
 
 def _store(args):

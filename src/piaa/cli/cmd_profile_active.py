@@ -4,6 +4,8 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from piaa.cli.options import fail
+
 
 _SUGGEST_EPILOG = """\
 examples:
@@ -41,10 +43,6 @@ def register(sub, store_arg):
     rt.set_defaults(func=run_rate)
 
 
-def _err(msg: str) -> int:
-    print(f"error: {msg}", file=sys.stderr)
-    return 1
-
 
 def run_suggest(args) -> int:
     from piaa.personalize.active import ActiveError
@@ -52,11 +50,11 @@ def run_suggest(args) -> int:
     from piaa.profiles.suggest import suggest
 
     if args.n < 1:
-        return _err(f"-n must be at least 1, got {args.n}")
+        return fail(f"-n must be at least 1, got {args.n}")
     try:
         recs = suggest(args.name, args.folder, n=args.n, store=ProfileStore(args.store), strategy=args.strategy)
     except (ActiveError, ValueError, RuntimeError, OSError) as exc:
-        return _err(str(exc))
+        return fail(str(exc))
     if args.format == "json":
         print(json.dumps({"profile": args.name, "suggestions": recs}, indent=2))
     elif args.format == "csv":
@@ -79,13 +77,13 @@ def run_rate(args) -> int:
     from piaa.profiles.suggest import learn_pending, pending_path, rate_loop, read_pending
 
     if args.batch < 1:
-        return _err(f"--batch must be at least 1, got {args.batch}")
+        return fail(f"--batch must be at least 1, got {args.batch}")
     store = ProfileStore(args.store)
     try:
         got = rate_loop(args.name, args.folder, store=store, batch=args.batch, limit=args.limit,
                         auto_open=args.open, out=lambda s: print(s, flush=True))
     except (ActiveError, ValueError, RuntimeError, OSError) as exc:
-        return _err(str(exc))
+        return fail(str(exc))
     print(f"{got['rated']} rating(s) saved, {got['skipped']} skipped", file=sys.stderr)
     if args.no_refit or not read_pending(store, args.name):
         return 0
@@ -96,7 +94,7 @@ def run_rate(args) -> int:
               f"rate more and they are learned next time)", file=sys.stderr)
         return 0
     except (ValueError, RuntimeError) as exc:
-        return _err(f"refit failed: {exc} (the ratings are kept in {pending_path(store, args.name)})")
+        return fail(f"refit failed: {exc} (the ratings are kept in {pending_path(store, args.name)})")
     a = prof.assessment or {}
     extra = f", self-assessed SROCC {a['method_srocc']:.2f}" if a.get("method_srocc") is not None else ""
     print(f"profile {prof.name!r} refitted: {prof.method}, {len(prof.ratings)} ratings{extra}")

@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import sys
+from piaa.cli.options import fail
+
 
 _EPILOG = """\
 examples:
@@ -57,10 +59,6 @@ def register(subparsers):
     p.set_defaults(func=run_rank)
 
 
-def _err(msg: str) -> int:
-    print(f"error: {msg}", file=sys.stderr)
-    return 1
-
 
 def run_rank(args) -> int:
     from piaa.cli.options import show_progress
@@ -71,25 +69,23 @@ def run_rank(args) -> int:
         return _clear(args)
 
     if args.top is not None and args.top < 1:
-        print(f"error: --top must be a positive number of photos, not {args.top}", file=sys.stderr)
-        return 2
+        return fail(f"--top must be a positive number of photos, not {args.top}", 2)
     from piaa.cli.output import checked_output, write_output
 
     target, problem = checked_output(args.output)  # before any work: a folder, a typo'd parent, a FIFO...
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
+        return fail(problem, 2)
     unlisted = []
     try:
         paths = iter_image_files(args.paths, recursive=args.recursive, errors=unlisted)
     except FileNotFoundError as exc:
-        return _err(str(exc))
+        return fail(str(exc))
     for d, why in unlisted:
         print(f"error: {d}: {why}", file=sys.stderr)
     if not paths:
         from piaa.io.images import no_images_message
 
-        return _err(no_images_message(args.paths, args.recursive, verb="rank"))
+        return fail(no_images_message(args.paths, args.recursive, verb="rank"))
     profile_name = None
     try:
         if args.profile:
@@ -99,7 +95,7 @@ def run_rank(args) -> int:
             try:
                 prof = Profile.load(args.profile, store=ProfileStore(args.store))
             except (ProfileNotFound, MethodUnavailable, ValueError) as exc:
-                return _err(str(exc))
+                return fail(str(exc))
             _prewarm(paths, [prof.estimator] + ([prof.scorer] if prof.uses_offset else []), show_progress(args))
             print(f"ranking {len(paths)} photo(s) with profile {prof.name!r} ({prof.method})", file=sys.stderr)
             scores, errors = prof.score_with_errors(paths)
@@ -111,15 +107,14 @@ def run_rank(args) -> int:
             try:
                 scorer = load_generic(args.model)
             except RuntimeError as exc:  # --model names nothing usable: a bad argument
-                print(f"error: {exc}", file=sys.stderr)
-                return 2
+                return fail(str(exc), 2)
             _prewarm(paths, [scorer], show_progress(args))
             print(f"ranking {len(paths)} photo(s) with the generic model (no --profile)", file=sys.stderr)
             g = generic_scores(scorer, paths)
             scores, errors = g.scores, g.errors
             higher_better = not lower_better(scorer)
     except RuntimeError as exc:
-        return _err(str(exc))
+        return fail(str(exc))
     records = rank_records(paths, scores, errors, higher_better=higher_better)
     records += [{"rank": None, "path": d, "score": None, "stars": None, "error": why} for d, why in unlisted]
     n_ok = sum(1 for r in records if r.get("error") is None)
@@ -130,7 +125,7 @@ def run_rank(args) -> int:
     if target is not None:
         problem = write_output(target, text)
         if problem:
-            return _err(problem)
+            return fail(problem)
         print(f"wrote {len(shown)} record(s) to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -173,7 +168,7 @@ def _clear(args) -> int:
     try:
         results = clear_predictions(args.paths, recursive=args.recursive, dry_run=args.dry_run)
     except (FileNotFoundError, NotADirectoryError, PermissionError) as exc:
-        return _err(str(exc))
+        return fail(str(exc))
     counts = {}
     for r in results:
         counts[r["action"]] = counts.get(r["action"], 0) + 1

@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import sys
+from piaa.cli.options import fail
+
 
 _EPILOG = """\
 examples:
@@ -52,10 +54,6 @@ def register(subparsers):
     p.set_defaults(func=run_score)
 
 
-def _err(msg: str) -> int:
-    print(f"error: {msg}", file=sys.stderr)
-    return 1
-
 
 def _inputs(items, recursive: bool, unlisted=None):
     """(image files, None) or ([], message): a missing path or an empty selection is a usage problem.
@@ -77,41 +75,34 @@ def run_score(args) -> int:
     from piaa.models.scorer import load_scorer
 
     if args.batch_size < 1:
-        print("error: --batch-size must be >= 1", file=sys.stderr)
-        return 2
+        return fail("--batch-size must be >= 1", 2)
     from piaa.features.engines import available_engines
 
     if args.engine not in available_engines():  # checked even when every photo is cached
-        print(f"error: unknown --engine {args.engine!r}; available: {', '.join(available_engines())}",
-              file=sys.stderr)
-        return 2
+        return fail(f"unknown --engine {args.engine!r}; available: {', '.join(available_engines())}", 2)
     from piaa.cli.score_ray import ray_only_options, run_score_ray
 
     if args.ray:
         return run_score_ray(args)
     if ray_only_options(args):
-        print(f"error: {', '.join(ray_only_options(args))} need --ray", file=sys.stderr)
-        return 2
+        return fail(f"{', '.join(ray_only_options(args))} need --ray", 2)
     from piaa.cli.output import checked_output, write_output
 
     target, problem = checked_output(args.output)  # before any work: a folder, a typo'd parent, a FIFO...
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
+        return fail(problem, 2)
     unlisted = []
     paths, problem = _inputs(args.paths, args.recursive, unlisted)
     if problem:
-        return _err(problem)
+        return fail(problem)
     names = model_names(args.model, args.quality)
     if not names:
-        print("error: --model is empty; give a model name from `piaa models`", file=sys.stderr)
-        return 2
+        return fail("--model is empty; give a model name from `piaa models`", 2)
     try:
         scorers = [load_scorer(n, engine=args.engine, cache=None if args.no_cache else "default",
                                batch_size=args.batch_size) for n in names]
     except (KeyError, FileNotFoundError, ValueError) as exc:  # --model names nothing usable: a bad argument
-        print(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
-        return 2
+        return fail(f"{exc.args[0] if isinstance(exc, KeyError) else exc}", 2)
     from piaa.cli.options import show_progress
 
     if len(scorers) == 1:
@@ -125,13 +116,13 @@ def run_score(args) -> int:
         try:
             records = score_many(scorers, [str(p) for p in paths], progress=show_progress(args)) if paths else []
         except ValueError as exc:
-            return _err(str(exc))
+            return fail(str(exc))
         records += [{"path": d, "error": why} for d, why in unlisted]
         text = render_many(records, args.format, scorers)
     if target is not None:
         problem = write_output(target, text)
         if problem:
-            return _err(problem)
+            return fail(problem)
     else:
         sys.stdout.write(text)
         sys.stdout.flush()

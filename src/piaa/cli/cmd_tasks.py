@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import sys
+from piaa.cli.options import fail
+
 
 
 def register(subparsers):
@@ -80,5 +82,4 @@ def run_show(args) -> int:
 
 
 def _fail(exc) -> int:
-    print(f"error: {exc}", file=sys.stderr)
-    return 1
+    return fail(str(exc))

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
+from piaa.cli.options import fail
+
 
 _EPILOG = """\
 examples:
@@ -98,8 +100,7 @@ def run_default(args) -> int:
                                   grid=None if args.no_select else DEFAULT_GRID, seed=args.seed, name=args.name,
                                   data_dir=args.data, progress=not getattr(args, "quiet", False) and sys.stderr.isatty())
     except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return fail(str(exc))
     print(json.dumps(out, indent=2, default=str))
     return 0
 
@@ -113,8 +114,7 @@ def run_quality(args) -> int:
                                   log_features=args.log_features,
                                   seed=args.seed, name=args.name, data_dir=args.data, progress=sys.stderr.isatty())
     except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return fail(str(exc))
     print(json.dumps(out, indent=2, default=str))
     return 0
 

@@ -2,6 +2,9 @@
 
 - ``--quiet/-q``: no progress bars; progress is shown only when stderr is a terminal anyway
   (:func:`show_progress`), so logs and pipes never fill with bar redraws.
+- :func:`fail`: the one way a command reports a failure it handles itself (``error: <message>`` on stderr
+  and the exit code: 1 an error, 2 a bad command line); :class:`piaa.errors.PiaaError` raised from a command
+  is turned into the same line by :func:`piaa.cli.main.main`.
 - ``--max-pixels N``: the largest image (pixels claimed by its header) a command decodes; 128M by default.
   Applied once for the whole process by :func:`piaa.cli.main.main` through
   :func:`piaa.io.images.set_max_pixels`.
@@ -10,6 +13,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+
+
+def fail(message: str, code: int = 1) -> int:
+    """Print ``error: <message>`` to stderr and return ``code`` (1 an error, 2 a bad command line)."""
+    print(f"error: {message}", file=sys.stderr)
+    return code
 
 
 def _pixels(text: str) -> int:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import sys
+from piaa.cli.options import fail
+
 
 
 def add_ray_options(p) -> None:
@@ -41,12 +43,9 @@ def run_score_ray(args) -> int:
     from piaa.distributed.pipeline import run_distributed
 
     if len(args.paths) != 1:
-        print("error: --ray scores one SOURCE (a folder, a path list, a parquet file or tar shards)",
-              file=sys.stderr)
-        return 2
+        return fail("--ray scores one SOURCE (a folder, a path list, a parquet file or tar shards)", 2)
     if not args.output:
-        print("error: --ray needs --output OUT.parquet", file=sys.stderr)
-        return 2
+        return fail("--ray needs --output OUT.parquet", 2)
     if getattr(args, "max_pixels", None) is not None:  # local Ray workers inherit the environment
         os.environ["PIAA_MAX_PIXELS"] = str(args.max_pixels)
     models = None

@@ -55,19 +55,6 @@ def task_from_source(src) -> TaskData:
                              {"source": src.dataset.name, "per_image": bool(src.per_image)})
 
 
-def filter_users(ratings: pd.DataFrame, users: pd.DataFrame, where: str, what: str) -> pd.DataFrame:
-    """Keep ratings of people whose traits satisfy the pandas query ``where`` (e.g. ``age <= 30``)."""
-    try:
-        keep = users.query(where, engine="python")
-    except Exception as exc:  # pandas raises many types for a bad expression
-        raise ValueError(f"{what}: cannot evaluate where = {where!r}: {exc}") from None
-    ids = set(map(str, keep.index))
-    out = ratings[ratings["user"].astype(str).isin(ids)]
-    if out.empty:
-        raise ValueError(f"{what}: where = {where!r} keeps no rater with ratings")
-    return out
-
-
 def taste_group_tasks(src, n_groups: int, features: np.ndarray, seed: int = 0, min_raters: int = 5) -> List[TaskData]:
     """Rater populations that really differ: cluster the source's raters by taste, one task per cluster.
 
