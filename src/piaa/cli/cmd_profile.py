@@ -142,6 +142,7 @@ def _store(args):
 def run_create(args) -> int:
     from piaa.cli.options import show_progress
     from piaa.profiles.assess import verdict
+    from piaa.profiles.generic import GenericModelUnavailable
     from piaa.profiles.profile import MethodUnavailable, Profile, default_candidates, resolve_method
     from piaa.profiles.ratings_import import ProfileInputError, ratings_from_csv, ratings_from_xmp
 
@@ -184,11 +185,9 @@ def run_create(args) -> int:
         prof = Profile.fit_first_usable(args.name, rated, methods, store=store, folds=args.folds, params=params,
                                         scorer=scorer, assess=not args.no_assess, overwrite=args.overwrite,
                                         progress=show_progress(args))
-    except (ProfileInputError, MethodUnavailable) as exc:
+    except (ProfileInputError, MethodUnavailable, GenericModelUnavailable) as exc:
         return _err(str(exc))
     except RuntimeError as exc:
-        if "generic model" in str(exc):
-            return _err(str(exc))
         return _err(f"method {_method_label(methods)!r} failed: {exc}")
     except Exception as exc:  # a method that fails on this data: say which, and what to try
         others = [m for m in _methods() if m not in methods]

@@ -155,7 +155,9 @@ def _retry(fn, attempts: int = 20):
         try:
             return fn()
         except sqlite3.OperationalError as exc:  # "database is locked" beyond busy_timeout
-            if "locked" not in str(exc) or i == attempts - 1:
+            code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the primary code of an extended one
+            busy = code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+            if not busy or i == attempts - 1:
                 raise
             time.sleep(0.05 * (i + 1))
 

@@ -11,6 +11,8 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from piaa.errors import PiaaError
+
 
 @dataclass
 class GenericScores:
@@ -18,20 +20,19 @@ class GenericScores:
     errors: Dict[int, str]
 
 
+class GenericModelUnavailable(PiaaError, RuntimeError):
+    """The generic scoring model cannot be loaded (unknown name, missing or unreadable file)."""
+
+
 def load_generic(name: Optional[str] = None):
     """``piaa.load_scorer(name)`` with a message that says what is missing when it cannot load."""
-    try:
-        from piaa.models.scorer import load_scorer
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("piaa.models"):
-            raise RuntimeError("the generic scoring model is not available in this installation "
-                               "(piaa.models.scorer is missing)") from None
-        raise
+    from piaa.models.scorer import load_scorer
+
     try:
         return load_scorer(name) if name is not None else load_scorer()
     except (KeyError, FileNotFoundError, ValueError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        raise RuntimeError(f"the generic model could not be loaded: {msg}") from None
+        raise GenericModelUnavailable(f"the generic model could not be loaded: {msg}") from None
 
 
 def score_range(scorer) -> Optional[Tuple[float, float]]:
