@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from piaa.errors import AssetMissingError
+from piaa.errors import AssetMissingError, InputError
 from piaa.paths import assets_dir
 from piaa.registry import Registry
 
@@ -68,7 +68,7 @@ def _check_asset(name: str, asset) -> None:
     if not isinstance(asset, Asset):
         raise TypeError(f"asset {name!r} must be a piaa.catalogue.Asset")
     if asset.kind not in KINDS:
-        raise ValueError(f"asset {name!r}: kind {asset.kind!r} is not one of {KINDS}")
+        raise InputError(f"asset {name!r}: kind {asset.kind!r} is not one of {KINDS}")
 
 
 ASSETS: Registry[Asset] = Registry("shipped asset", validate=_check_asset)

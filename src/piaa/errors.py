@@ -71,6 +71,17 @@ class AssetMissingError(PiaaError, FileNotFoundError):
     """A shipped asset (scoring model, network, prior, task bank) is not installed; says how to rebuild it."""
 
 
+class MissingKeyError(PiaaError, KeyError):
+    """A user, image, criterion or column asked for is not in the data (a ``KeyError``, as a mapping's is)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class InsufficientDataError(PiaaError, RuntimeError):
+    """The data cannot support the work asked for (too few images with features, a fold left empty)."""
+
+
 class PiaaWarning(UserWarning):
     """Something the user should know that did not stop the work (a photo read past damaged metadata, an
     engine fallback). The CLI prints these as one line ``warning: <message>``, never Python's file:line form."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from piaa.errors import InputError
 
 __all__ = [
     "binary_accuracy",
@@ -40,9 +41,9 @@ def _pair(a, b, nan_policy: str) -> tuple[np.ndarray, np.ndarray] | None:
     x = np.asarray(a, dtype=np.float64).ravel()
     y = np.asarray(b, dtype=np.float64).ravel()
     if x.shape != y.shape:
-        raise ValueError(f"paired samples differ in length: {x.size} vs {y.size}")
+        raise InputError(f"paired samples differ in length: {x.size} vs {y.size}")
     if nan_policy not in ("propagate", "omit"):
-        raise ValueError("nan_policy must be 'propagate' or 'omit'")
+        raise InputError("nan_policy must be 'propagate' or 'omit'")
     bad = np.isnan(x) | np.isnan(y)
     if bad.any():
         if nan_policy == "propagate":
@@ -107,7 +108,7 @@ def binary_accuracy(pred, true, threshold: float) -> float:
     p = np.asarray(pred, dtype=np.float64).ravel()
     t = np.asarray(true, dtype=np.float64).ravel()
     if p.shape != t.shape:
-        raise ValueError(f"pred and true differ in length: {p.size} vs {t.size}")
+        raise InputError(f"pred and true differ in length: {p.size} vs {t.size}")
     if p.size == 0:
         return float("nan")
     return float(np.mean((p >= threshold) == (t >= threshold)))
@@ -118,7 +119,7 @@ def mse(a, b) -> float:
     x = np.asarray(a, dtype=np.float64)
     y = np.asarray(b, dtype=np.float64)
     if x.shape != y.shape:
-        raise ValueError(f"shapes differ: {x.shape} vs {y.shape}")
+        raise InputError(f"shapes differ: {x.shape} vs {y.shape}")
     if x.size == 0:
         return float("nan")
     return float(np.mean((x - y) ** 2))
@@ -129,13 +130,13 @@ def _as_distributions(p, normalize: bool) -> np.ndarray:
     if d.ndim == 1:
         d = d[None, :]
     if d.ndim != 2 or d.shape[1] == 0:
-        raise ValueError(f"expected distributions of shape (N,) or (rows, N), got {np.shape(p)}")
+        raise InputError(f"expected distributions of shape (N,) or (rows, N), got {np.shape(p)}")
     if np.any(d < 0):
-        raise ValueError("distributions must be non-negative")
+        raise InputError("distributions must be non-negative")
     if normalize:
         s = d.sum(axis=1, keepdims=True)
         if np.any(s <= 0):
-            raise ValueError("a distribution row sums to zero")
+            raise InputError("a distribution row sums to zero")
         d = d / s
     return d
 
@@ -147,11 +148,11 @@ def emd_rows(p, q, r: float = 2, *, normalize: bool = True) -> np.ndarray:
     its sum first, so vote counts (AVA histograms) can be passed directly.
     """
     if r <= 0:
-        raise ValueError("r must be positive")
+        raise InputError("r must be positive")
     P = _as_distributions(p, normalize)
     Q = _as_distributions(q, normalize)
     if P.shape != Q.shape:
-        raise ValueError(f"shapes differ: {np.shape(p)} vs {np.shape(q)}")
+        raise InputError(f"shapes differ: {np.shape(p)} vs {np.shape(q)}")
     diff = np.abs(np.cumsum(P, axis=1) - np.cumsum(Q, axis=1))
     return np.mean(diff**r, axis=1) ** (1.0 / r)
 
@@ -169,7 +170,7 @@ def distribution_mean(p, values) -> np.ndarray | float:
     d = np.asarray(p, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64).ravel()
     if d.shape[-1] != v.size:
-        raise ValueError(f"{d.shape[-1]} buckets but {v.size} bucket values")
+        raise InputError(f"{d.shape[-1]} buckets but {v.size} bucket values")
     s = d.sum(axis=-1)
     out = (d @ v) / s
     return float(out) if np.ndim(out) == 0 else out
@@ -180,7 +181,7 @@ def distribution_std(p, values) -> np.ndarray | float:
     d = np.asarray(p, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64).ravel()
     if d.shape[-1] != v.size:
-        raise ValueError(f"{d.shape[-1]} buckets but {v.size} bucket values")
+        raise InputError(f"{d.shape[-1]} buckets but {v.size} bucket values")
     s = d.sum(axis=-1)
     m = (d @ v) / s
     var = (d @ (v**2)) / s - m**2

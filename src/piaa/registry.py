@@ -31,7 +31,7 @@ import difflib
 import importlib
 from typing import Any, Callable, Dict, Generic, Iterable, Iterator, List, Optional, Sequence, Set, TypeVar
 
-from piaa.errors import DuplicateNameError, UnknownNameError
+from piaa.errors import DuplicateNameError, InputError, UnknownNameError
 
 T = TypeVar("T")
 
@@ -83,7 +83,7 @@ class Registry(Generic[T]):
     def _add(self, name: str, obj: T, aliases: Sequence[str], override: bool) -> None:
         key = self._normalize(name)
         if not key:
-            raise ValueError(f"a {self.kind} needs a non-empty name")
+            raise InputError(f"a {self.kind} needs a non-empty name")
         alias_keys = [self._normalize(a) for a in aliases]
         if not override:
             for k in [key] + alias_keys:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Dict
 
 import numpy as np
+from piaa.errors import InputError
 
 _META_KEY = "__meta_json__"
 
@@ -21,7 +22,7 @@ _META_KEY = "__meta_json__"
 def state_to_bytes(state: Dict[str, Any]) -> bytes:
     arrays = {k: np.asarray(v) for k, v in state.get("arrays", {}).items()}
     if _META_KEY in arrays:
-        raise ValueError(f"array name {_META_KEY!r} is reserved")
+        raise InputError(f"array name {_META_KEY!r} is reserved")
     meta = json.dumps(state.get("meta", {}), sort_keys=True).encode("utf-8")
     arrays[_META_KEY] = np.frombuffer(meta, dtype=np.uint8)
     buf = io.BytesIO()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
+from piaa.errors import InputError
 
 
 class SequentialBackbone(nn.Module):
@@ -59,7 +60,7 @@ class SequentialBackbone(nn.Module):
             return int(sum(self.layer_channels))
         if variant == "multilevel_meanstd":
             return 2 * int(sum(self.layer_channels))
-        raise ValueError(f"unknown feature variant {variant!r}")
+        raise InputError(f"unknown feature variant {variant!r}")
 
     def forward_variant(self, x, variant: str):
         if variant == "pooled":
@@ -70,7 +71,7 @@ class SequentialBackbone(nn.Module):
             return self.forward_multilevel_meanstd(x)
         if variant.startswith("trunk"):
             return self.forward_range(x, 0, int(variant[len("trunk"):]))
-        raise ValueError(f"unknown feature variant {variant!r}; use pooled, multilevel, multilevel_meanstd or "
+        raise InputError(f"unknown feature variant {variant!r}; use pooled, multilevel, multilevel_meanstd or "
                          f"trunkK")
 
 

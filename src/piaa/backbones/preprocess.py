@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image
+from piaa.errors import InputError
 
 _INTERP = {"bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}
 
@@ -23,7 +24,7 @@ def resize_for(img: Image.Image, cfg) -> Image.Image:
         w, h = img.size
         left, top = (w - size) // 2, (h - size) // 2
         return img.crop((left, top, left + size, top + size))
-    raise ValueError(f"unknown resize_mode {cfg.resize_mode!r}")
+    raise InputError(f"unknown resize_mode {cfg.resize_mode!r}")
 
 
 def to_array(img: Image.Image, cfg) -> np.ndarray:

@@ -20,6 +20,7 @@ import numpy as np
 from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
 from piaa.models.giaa import DEFAULT_GRID, GenericHead, distributions_from_ratings, select_params
 from piaa.training.oasis import extract_features, load_oasis  # noqa: F401  (re-exported)
+from piaa.errors import InputError
 
 
 def giaa_fold_metrics(pred_dist: np.ndarray, true_dist: np.ndarray, values: np.ndarray, threshold: float) -> dict:
@@ -137,7 +138,7 @@ def speed_benchmark(paths: Sequence[Path], model: Optional[str] = None, engines=
 
     scorer = load_scorer(model)
     if len(scorer.backbones) > 1:
-        raise ValueError(f"{scorer.name} concatenates {scorer.backbone}; the speed benchmark times "
+        raise InputError(f"{scorer.name} concatenates {scorer.backbone}; the speed benchmark times "
                          "single-backbone models")
     rep = compare_engines(list(paths), scorer.backbone, scorer.variant, head_fn=scorer.score_features,
                           engines=engines, repeats=repeats)

@@ -17,6 +17,7 @@ from typing import Callable, Dict, Optional, Sequence
 import numpy as np
 
 from piaa.catalogue import DEFAULT_BACKBONE
+from piaa.errors import InputError
 
 
 def compare_engines(paths: Sequence, backbone: str = DEFAULT_BACKBONE, variant: str = "pooled",
@@ -38,7 +39,7 @@ def compare_engines(paths: Sequence, backbone: str = DEFAULT_BACKBONE, variant: 
     load_before = _load()
     paths = [os.fspath(p) for p in paths]
     if not paths:
-        raise ValueError("compare_engines needs at least one image path")
+        raise InputError("compare_engines needs at least one image path")
     names = list(dict.fromkeys(["torch", *engines]))
     report: Dict[str, dict] = {}
     extractors = {}
@@ -151,7 +152,7 @@ def stage_costs(paths: Sequence, backbone: str = DEFAULT_BACKBONE, variant: str 
     data = [open(p, "rb").read() for p in paths]
     n = len(data)
     if not n:
-        raise ValueError("stage_costs needs at least one image path")
+        raise InputError("stage_costs needs at least one image path")
     out: Dict[str, float] = {}
 
     def timed(key, fn):

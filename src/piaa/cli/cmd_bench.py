@@ -8,6 +8,7 @@ import sys
 
 from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
 from piaa.cli.options import fail
+from piaa.errors import InputError
 
 
 _GIAA_EPILOG = """\
@@ -81,7 +82,7 @@ def parse_head_options(items) -> dict:
     out = {}
     for it in items or []:
         if "=" not in it:
-            raise ValueError(f"--head expects KEY=VALUE, got {it!r}")
+            raise InputError(f"--head expects KEY=VALUE, got {it!r}")
         k, v = it.split("=", 1)
         out[k.strip()] = _value(v.strip())
     return out

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import RatingsFormatError
+from piaa.errors import InputError
 
 csv.field_size_limit(1 << 24)
 
@@ -240,7 +241,7 @@ def check_duplicates(table: Table, keys: dict, policy: str = "error", score=None
     if policy == "mean":
         return np.arange(len(key_df))
     if policy not in ("first", "last"):
-        raise ValueError(f"duplicates must be 'error', 'mean', 'first' or 'last', not {policy!r}")
+        raise InputError(f"duplicates must be 'error', 'mean', 'first' or 'last', not {policy!r}")
     idx = np.arange(len(key_df))
     if order is not None:
         idx = np.argsort(np.asarray(order), kind="stable")

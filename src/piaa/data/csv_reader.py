@@ -11,6 +11,7 @@ import pandas as pd
 from ._table import Table, check_duplicates, read_csv_table
 from .errors import RatingsFormatError
 from .ratings import RatingsDataset, Scale, make_ratings
+from piaa.errors import InputError, InvalidParameterError
 
 CONTINUOUS_BUCKETS = 11  # 0, .1, ... 1 on a [0, 1] scale
 
@@ -31,9 +32,9 @@ def as_scale(scale) -> Optional[Scale]:
         try:
             ends = [float(v) for v in vals[:2]]
         except (TypeError, ValueError):
-            raise ValueError(f"scale must be two numbers (min, max), not {scale!r}") from None
+            raise InputError(f"scale must be two numbers (min, max), not {scale!r}") from None
         if not all(math.isfinite(v) for v in ends) or ends[1] <= ends[0]:
-            raise ValueError(f"scale must be two finite numbers with min < max, not {vals[0]!r}..{vals[1]!r}")
+            raise InputError(f"scale must be two finite numbers with min < max, not {vals[0]!r}..{vals[1]!r}")
     if len(vals) == 2:
         lo, hi = float(vals[0]), float(vals[1])
         if hi - lo < 2:
@@ -41,16 +42,16 @@ def as_scale(scale) -> Optional[Scale]:
         return Scale(lo, hi, int(round(hi - lo)) + 1)
     if len(vals) == 3:
         return Scale(float(vals[0]), float(vals[1]), int(vals[2]))
-    raise ValueError(f"scale must be Scale, (min, max) or (min, max, buckets), not {scale!r}")
+    raise InputError(f"scale must be Scale, (min, max) or (min, max, buckets), not {scale!r}")
 
 
 def infer_scale(scores: np.ndarray) -> Scale:
     """The integer range ``[floor(min), ceil(max)]`` of the scores, one bucket per integer."""
     s = np.asarray(scores, dtype=float)
     if not len(s):
-        raise ValueError("cannot infer a scale from zero ratings")
+        raise InputError("cannot infer a scale from zero ratings")
     if not np.isfinite(s).all():
-        raise ValueError("cannot infer a scale: the ratings include a value that is not a finite number")
+        raise InputError("cannot infer a scale: the ratings include a value that is not a finite number")
     lo, hi = math.floor(s.min()), math.ceil(s.max())
     if hi == lo:
         hi = lo + 1
@@ -134,7 +135,7 @@ def read_ratings_csv(path, user_col="user", image_col="image", score_col="rating
     Every problem raises :class:`~piaa.data.errors.RatingsFormatError` naming the file and line.
     """
     if unknown:
-        raise TypeError(f"read_ratings_csv() got unknown option(s): {', '.join(sorted(unknown))}")
+        raise InvalidParameterError(f"read_ratings_csv() got unknown option(s): {', '.join(sorted(unknown))}")
     path = os.fspath(path)
     if os.path.isdir(path):
         cands = [f for f in sorted(os.listdir(path)) if f.lower().endswith((".csv", ".tsv", ".txt"))]

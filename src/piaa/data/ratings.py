@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from piaa.data.scale import Scale, soft_onehot  # noqa: F401  (re-exported; defined there without pandas)
+from piaa.errors import MissingKeyError
 
 AGGREGATE_USER = "__mean__"
 
@@ -87,7 +88,7 @@ class RatingsDataset:
     def for_criterion(self, criterion: str) -> "RatingsDataset":
         """A copy restricted to one criterion (the ``criterion`` column); unknown criteria raise KeyError."""
         if criterion not in self.criteria:
-            raise KeyError(f"{self.name} has no criterion {criterion!r}; it has {self.criteria}")
+            raise MissingKeyError(f"{self.name} has no criterion {criterion!r}; it has {self.criteria}")
         r = self.ratings[self.ratings["criterion"] == criterion].reset_index(drop=True)
         from dataclasses import replace
 
@@ -115,7 +116,7 @@ class RatingsDataset:
         """One person's ratings as a Series indexed by image."""
         r = self.ratings[self.ratings["user"] == str(user)]
         if r.empty:
-            raise KeyError(f"unknown user {user!r} in {self.name}")
+            raise MissingKeyError(f"unknown user {user!r} in {self.name}")
         return r.set_index("image")["score"]
 
     def ratings_per_user(self) -> pd.Series:

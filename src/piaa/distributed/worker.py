@@ -28,6 +28,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from piaa.distributed.sources import Part, read_member_bytes
+from piaa.errors import InputError
 
 PART_PREFIX = "part-"
 
@@ -49,7 +50,7 @@ class PartRunner:
         from piaa.models.scorer import load_scorer
 
         if not models:
-            raise ValueError("at least one scoring model is needed")
+            raise InputError("at least one scoring model is needed")
         self.models = [(str(m), load_scorer(None if m in ("default", "") else m, engine=engine, cache=cache,
                                             batch_size=batch_size)) for m in models]
         self.profiles = []

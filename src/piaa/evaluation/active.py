@@ -20,6 +20,7 @@ from typing import Dict, Sequence
 import numpy as np
 
 from piaa.evaluation.methods.base import FoldData
+from piaa.errors import InputError
 
 SUFFIX = "@active"
 DEFAULT_BATCH = 5
@@ -46,13 +47,13 @@ class ActiveSupport:
         allowed = set(_OWN) | (set(DEFAULT_SETTINGS) - {"rank"})
         unknown = sorted(set(opts) - allowed)
         if unknown:
-            raise ValueError(f"@active: unknown option(s) {unknown}; allowed: {sorted(allowed)}")
+            raise InputError(f"@active: unknown option(s) {unknown}; allowed: {sorted(allowed)}")
         self.strategy = str(opts.pop("strategy", DEFAULT_STRATEGY))
         if self.strategy not in STRATEGIES:
-            raise ValueError(f"@active: unknown strategy {self.strategy!r}; strategies: {', '.join(STRATEGIES)}")
+            raise InputError(f"@active: unknown strategy {self.strategy!r}; strategies: {', '.join(STRATEGIES)}")
         self.batch = int(opts.pop("batch", DEFAULT_BATCH))
         if self.batch < 1:
-            raise ValueError(f"@active: batch must be >= 1, got {self.batch}")
+            raise InputError(f"@active: batch must be >= 1, got {self.batch}")
         self.backbone = opts.pop("backbone", DEFAULT_BACKBONE)
         self.variant = opts.pop("variant", DEFAULT_VARIANT)
         alpha = float(opts.pop("alpha", DEFAULT_RATER_ALPHA))

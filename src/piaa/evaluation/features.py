@@ -13,13 +13,14 @@ import numpy as np
 
 from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
 from piaa.evaluation.methods.base import FeatureProvider
+from piaa.errors import InputError
 
 
 def split_backbones(backbone: str) -> List[str]:
     """``"a,b"`` / ``"a+b"`` -> ["a", "b"] (a single name -> [name]); an empty name is an error."""
     names = [b.strip() for b in str(backbone).replace("+", ",").split(",") if b.strip()]
     if not names:
-        raise ValueError(f"no backbone named in {backbone!r}")
+        raise InputError(f"no backbone named in {backbone!r}")
     return names
 
 

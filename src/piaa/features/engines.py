@@ -44,7 +44,7 @@ from typing import Callable, Dict, Optional
 
 import numpy as np
 
-from piaa.errors import PiaaError
+from piaa.errors import InputError, PiaaError
 
 
 VERIFY_ATOL = 1e-4
@@ -74,7 +74,7 @@ def make_engine(backbone: str, variant: str, kind: str = "auto"):
     try:
         builder = _ENGINES[kind]
     except KeyError:
-        raise ValueError(f"unknown engine {kind!r}; available: {', '.join(available_engines())}") from None
+        raise InputError(f"unknown engine {kind!r}; available: {', '.join(available_engines())}") from None
     return builder(backbone, variant)
 
 
@@ -119,7 +119,7 @@ def _int_env(name: str) -> Optional[int]:
     except ValueError:
         value = 0
     if value < 1:
-        raise ValueError(f"environment variable {name} must be a positive integer, got {raw!r}")
+        raise InputError(f"environment variable {name} must be a positive integer, got {raw!r}")
     return value
 
 

@@ -59,7 +59,7 @@ from typing import IO, Any, Union
 import numpy as np
 from PIL import Image
 
-from piaa.errors import PiaaError, PiaaWarning
+from piaa.errors import FileMissingError, InputError, PiaaError, PiaaWarning
 from piaa.io.raw import RAW_EXTENSIONS
 
 __all__ = [
@@ -326,7 +326,7 @@ def iter_image_files(
         elif p.exists() or os.path.lexists(p):
             add(p)
         else:
-            raise FileNotFoundError(f"no such file or folder: {str(p)!r}")
+            raise FileMissingError(f"no such file or folder: {str(p)!r}")
     return out
 
 
@@ -402,9 +402,9 @@ def parse_pixel_count(text: str | int) -> int:
     try:
         value = float(num)
     except ValueError:
-        raise ValueError(f"not a pixel count: {text!r} (e.g. 128000000 or 128M)") from None
+        raise InputError(f"not a pixel count: {text!r} (e.g. 128000000 or 128M)") from None
     if not np.isfinite(value) or value < 1 or value * mult > 10**12:
-        raise ValueError(f"pixel count must be between 1 and 1e12, not {text!r}")
+        raise InputError(f"pixel count must be between 1 and 1e12, not {text!r}")
     return int(value * mult)
 
 
@@ -432,7 +432,7 @@ def set_max_pixels(limit: int | None) -> None:
     if limit is not None:
         limit = int(limit)
         if limit < 1:
-            raise ValueError("max_pixels must be >= 1")
+            raise InputError("max_pixels must be >= 1")
         if limit > (Image.MAX_IMAGE_PIXELS or 0):
             Image.MAX_IMAGE_PIXELS = limit
     _max_pixels = limit
@@ -564,7 +564,7 @@ def _to_rgb(im: Image.Image, fmt: str | None, info: dict, bits: int | None) -> I
                 ),
             )
         except Exception as e:
-            raise ValueError(f"unsupported image mode {mode}") from e
+            raise InputError(f"unsupported image mode {mode}") from e
     return im.convert("RGB")  # HSV and anything else Pillow can convert
 
 
@@ -630,7 +630,7 @@ def load_image(
             data, too many pixels.
     """
     if target_size is not None and int(target_size) < 1:
-        raise ValueError("target_size must be a positive integer")
+        raise InputError("target_size must be a positive integer")
     if max_pixels is _UNSET:
         max_pixels = get_max_pixels()
 

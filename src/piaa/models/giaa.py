@@ -26,6 +26,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from piaa.data.scale import Scale
+from piaa.errors import InputError, MissingKeyError, NotFittedError
 
 STATE_KIND = "piaa.GenericHead"
 STATE_VERSION = 1
@@ -55,19 +56,19 @@ def distributions_from_ratings(dataset, images: Sequence[str]) -> np.ndarray:
     missing = [i for i in images if i not in dist.index]
     if missing:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-        raise KeyError(f"no ratings of image {missing[0]!r}{more} in {dataset.name}")
+        raise MissingKeyError(f"no ratings of image {missing[0]!r}{more} in {dataset.name}")
     return dist.reindex(list(images)).to_numpy(dtype=np.float64)
 
 
 def _check_X(X, n_features: Optional[int] = None) -> np.ndarray:
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
-        raise ValueError(f"features must be a 2-D array [n_images, n_features], got shape {X.shape}")
+        raise InputError(f"features must be a 2-D array [n_images, n_features], got shape {X.shape}")
     if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(f"features have {X.shape[1]} dimensions; this head was fitted on {n_features}")
+        raise InputError(f"features have {X.shape[1]} dimensions; this head was fitted on {n_features}")
     bad = ~np.isfinite(X).all(axis=1)
     if bad.any():
-        raise ValueError(f"{int(bad.sum())} feature row(s) contain NaN/inf (first: row {int(np.flatnonzero(bad)[0])});"
+        raise InputError(f"{int(bad.sum())} feature row(s) contain NaN/inf (first: row {int(np.flatnonzero(bad)[0])});"
                          " drop images whose features failed before calling the head")
     return X
 
@@ -137,7 +138,7 @@ class GenericHead:
     def set_params(self, **params) -> "GenericHead":
         for k, v in params.items():
             if k not in self._PARAMS:
-                raise ValueError(f"GenericHead has no parameter {k!r}; parameters: {', '.join(self._PARAMS)}")
+                raise InputError(f"GenericHead has no parameter {k!r}; parameters: {', '.join(self._PARAMS)}")
             setattr(self, k, v)
         return self
 
@@ -153,24 +154,24 @@ class GenericHead:
     def _validate(self, X, D) -> Tuple[np.ndarray, np.ndarray]:
         scale = as_scale(self.scale)
         if scale.buckets < 2:
-            raise ValueError("the scale needs at least 2 buckets")
+            raise InputError("the scale needs at least 2 buckets")
         if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+            raise InputError(f"loss must be one of {LOSSES}, got {self.loss!r}")
         if int(self.n_models) < 1 or int(self.epochs) < 1 or int(self.batch_size) < 2:
-            raise ValueError("n_models and epochs must be >= 1 and batch_size >= 2")
+            raise InputError("n_models and epochs must be >= 1 and batch_size >= 2")
         X = _check_X(X)
         D = np.asarray(D, dtype=np.float64)
         if D.ndim != 2 or D.shape[1] != scale.buckets:
-            raise ValueError(f"distributions must have shape [n_images, {scale.buckets}] for this scale, got {D.shape}")
+            raise InputError(f"distributions must have shape [n_images, {scale.buckets}] for this scale, got {D.shape}")
         if len(D) != len(X):
-            raise ValueError(f"{len(X)} feature rows but {len(D)} distributions")
+            raise InputError(f"{len(X)} feature rows but {len(D)} distributions")
         if len(X) < 3:
-            raise ValueError(f"need at least 3 images to fit, got {len(X)}")
+            raise InputError(f"need at least 3 images to fit, got {len(X)}")
         if not np.isfinite(D).all() or (D < 0).any():
-            raise ValueError("distributions must be finite and non-negative")
+            raise InputError("distributions must be finite and non-negative")
         s = D.sum(axis=1, keepdims=True)
         if (s <= 0).any():
-            raise ValueError(f"distribution row {int(np.flatnonzero(s[:, 0] <= 0)[0])} sums to zero")
+            raise InputError(f"distribution row {int(np.flatnonzero(s[:, 0] <= 0)[0])} sums to zero")
         return X, D / s
 
     def _transform_fit(self, X: np.ndarray) -> np.ndarray:
@@ -255,7 +256,7 @@ class GenericHead:
     # ---- prediction ------------------------------------------------------------------------------------------
     def _check_fitted(self) -> None:
         if not hasattr(self, "layers_"):
-            raise RuntimeError("this GenericHead is not fitted yet: call fit(X, distributions) first")
+            raise NotFittedError("this GenericHead is not fitted yet: call fit(X, distributions) first")
 
     def _head(self, Z: np.ndarray) -> np.ndarray:
         out = np.zeros((len(Z), len(self.bucket_values)))
@@ -312,9 +313,9 @@ class GenericHead:
     def from_state_dict(cls, state) -> "GenericHead":
         meta, arrays = state.get("meta", {}), state.get("arrays", {})
         if meta.get("kind") != STATE_KIND:
-            raise ValueError(f"not a GenericHead state (kind={meta.get('kind')!r})")
+            raise InputError(f"not a GenericHead state (kind={meta.get('kind')!r})")
         if int(meta.get("version", 0)) > STATE_VERSION:
-            raise ValueError(f"GenericHead state version {meta.get('version')} is newer than this piaa supports "
+            raise InputError(f"GenericHead state version {meta.get('version')} is newer than this piaa supports "
                              f"({STATE_VERSION}); upgrade piaa")
         params = dict(meta["params"])
         params["scale"] = as_scale(params["scale"])
@@ -329,7 +330,7 @@ class GenericHead:
             head.layers_ = [[(f64(arrays[f"m{m}_W{j}"]), f64(arrays[f"m{m}_b{j}"])) for j in range(nl)]
                             for m in range(int(params["n_models"]))]
         except KeyError as exc:
-            raise ValueError(f"GenericHead state is missing array {exc.args[0]!r}") from None
+            raise InputError(f"GenericHead state is missing array {exc.args[0]!r}") from None
         head.proj_scale_ = float(meta["proj_scale"])
         head.n_features_in_ = int(meta["n_features_in"])
         if meta.get("train_loss") is not None:
@@ -356,7 +357,7 @@ def _principal_directions(A: np.ndarray, components: Optional[int]) -> np.ndarra
         k = rank if components is None else max(1, min(int(components), rank))
         V = Vt[:k].T
     if k == 0 or rank == 0:
-        raise ValueError("the training features are constant: nothing to learn from")
+        raise InputError("the training features are constant: nothing to learn from")
     # fix each direction's sign (eigh/svd may flip them between runs or machines)
     signs = np.sign(V[np.abs(V).argmax(axis=0), np.arange(V.shape[1])])
     return V * np.where(signs == 0, 1.0, signs)
@@ -393,7 +394,7 @@ DEFAULT_GRID: Tuple[dict, ...] = (
 def kfold_indices(n: int, n_splits: int, seed: int) -> List[np.ndarray]:
     """``n_splits`` disjoint validation index sets covering ``range(n)`` (a seeded shuffle)."""
     if n_splits < 2 or n_splits > n:
-        raise ValueError(f"n_splits must be in [2, {n}], got {n_splits}")
+        raise InputError(f"n_splits must be in [2, {n}], got {n_splits}")
     perm = np.random.default_rng(seed).permutation(n)
     return [np.sort(p) for p in np.array_split(perm, n_splits)]
 

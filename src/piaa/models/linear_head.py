@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Dict, Optional, Sequence
 
 import numpy as np
+from piaa.errors import InputError, NotFittedError
 
 STATE_KIND = "piaa.RidgeHead"
 STATE_VERSION = 1
@@ -79,7 +80,7 @@ class RidgeHead:
     def set_params(self, **params) -> "RidgeHead":
         for k, v in params.items():
             if k not in self._PARAMS:
-                raise ValueError(f"RidgeHead has no parameter {k!r}; parameters: {', '.join(self._PARAMS)}")
+                raise InputError(f"RidgeHead has no parameter {k!r}; parameters: {', '.join(self._PARAMS)}")
             setattr(self, k, v)
         return self
 
@@ -94,21 +95,21 @@ class RidgeHead:
     def _prep(self, X) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2:
-            raise ValueError(f"features must be a 2-d array [n_images, n_features], got shape {X.shape}")
+            raise InputError(f"features must be a 2-d array [n_images, n_features], got shape {X.shape}")
         if not np.isfinite(X).all():
-            raise ValueError("features contain NaN or inf (an image that failed to load?)")
+            raise InputError("features contain NaN or inf (an image that failed to load?)")
         return np.log1p(np.maximum(X, 0.0)) if self.log_features else X
 
     def fit(self, X, y) -> "RidgeHead":
         """Fit on features ``[n, d]`` and scores ``[n]`` (on the scale)."""
         if float(self.alpha) <= 0:
-            raise ValueError(f"alpha must be > 0, got {self.alpha!r}")
+            raise InputError(f"alpha must be > 0, got {self.alpha!r}")
         Xt = self._prep(X)
         y = np.asarray(y, dtype=np.float64).ravel()
         if len(y) != len(Xt):
-            raise ValueError(f"{len(Xt)} feature rows but {len(y)} scores")
+            raise InputError(f"{len(Xt)} feature rows but {len(y)} scores")
         if len(y) < 3 or not np.isfinite(y).all():
-            raise ValueError("need at least 3 finite scores to fit")
+            raise InputError("need at least 3 finite scores to fit")
         mean, std = Xt.mean(axis=0), Xt.std(axis=0)
         std = np.where(std > 1e-8, std, 1.0)
         A = (Xt - mean) / std
@@ -128,14 +129,14 @@ class RidgeHead:
     # ---- prediction ------------------------------------------------------------------------------------------
     def _check_fitted(self) -> None:
         if not hasattr(self, "coef_"):
-            raise RuntimeError("this RidgeHead is not fitted yet: call fit(X, y) first")
+            raise NotFittedError("this RidgeHead is not fitted yet: call fit(X, y) first")
 
     def decision(self, X) -> np.ndarray:
         """The unclipped linear score (for rankings that must not tie at the scale's ends)."""
         self._check_fitted()
         Xt = self._prep(X)
         if Xt.shape[1] != self.n_features_in_:
-            raise ValueError(f"expected {self.n_features_in_} features per image, got {Xt.shape[1]}")
+            raise InputError(f"expected {self.n_features_in_} features per image, got {Xt.shape[1]}")
         return ((Xt - self.feature_mean_) / self.feature_std_) @ self.coef_ + self.intercept_
 
     def predict(self, X) -> np.ndarray:
@@ -164,9 +165,9 @@ class RidgeHead:
     def from_state_dict(cls, state) -> "RidgeHead":
         meta, arrays = state.get("meta", {}), state.get("arrays", {})
         if meta.get("kind") != STATE_KIND:
-            raise ValueError(f"not a RidgeHead state (kind={meta.get('kind')!r})")
+            raise InputError(f"not a RidgeHead state (kind={meta.get('kind')!r})")
         if int(meta.get("version", 0)) > STATE_VERSION:
-            raise ValueError(f"RidgeHead state version {meta.get('version')} is newer than this piaa supports "
+            raise InputError(f"RidgeHead state version {meta.get('version')} is newer than this piaa supports "
                              f"({STATE_VERSION}); upgrade piaa")
         p = dict(meta["params"])
         head = cls(scale=_scale(p["scale"]), alpha=float(p["alpha"]), log_features=bool(p["log_features"]))
@@ -175,11 +176,11 @@ class RidgeHead:
             head.feature_std_ = np.asarray(arrays["feature_std"], dtype=np.float64)
             head.coef_ = np.asarray(arrays["coef"], dtype=np.float64)
         except KeyError as exc:
-            raise ValueError(f"RidgeHead state is missing array {exc.args[0]!r}") from None
+            raise InputError(f"RidgeHead state is missing array {exc.args[0]!r}") from None
         head.intercept_ = float(meta["intercept"])
         head.n_features_in_ = int(meta["n_features_in"])
         if head.coef_.shape != (head.n_features_in_,):
-            raise ValueError(f"RidgeHead state: coef has shape {head.coef_.shape}, expected ({head.n_features_in_},)")
+            raise InputError(f"RidgeHead state: coef has shape {head.coef_.shape}, expected ({head.n_features_in_},)")
         return head
 
 

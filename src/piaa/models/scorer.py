@@ -23,6 +23,7 @@ import numpy as np
 from piaa.catalogue import Asset, asset_path, default_asset, list_assets
 from piaa.paths import assets_dir
 from piaa.registry import Registry
+from piaa.errors import FileMissingError, InputError
 
 if TYPE_CHECKING:  # imported where used: listing models must not load pandas (piaa models <= 0.5 s)
     from piaa.models.giaa import GenericHead
@@ -70,12 +71,12 @@ def model_path(name: Optional[str] = None) -> Path:
         if _is_asset(entry):
             return asset_path(entry.name)
         if not Path(entry).is_file():
-            raise FileNotFoundError(f"scoring model {name!r}: file not found: {entry}")
+            raise FileMissingError(f"scoring model {name!r}: file not found: {entry}")
         return Path(entry)
     p = Path(name).expanduser()
     if p.suffix == ".npz" or os.sep in name or (os.altsep and os.altsep in name):
         if not p.is_file():
-            raise FileNotFoundError(f"scoring model file not found: {name}")
+            raise FileMissingError(f"scoring model file not found: {name}")
         return p
     return _entry_path(SCORING_MODELS.get(name))  # raises UnknownNameError with "did you mean"
 
@@ -87,10 +88,10 @@ def read_model_file(path) -> dict:
     try:
         state = load_state(path)
     except (OSError, ValueError) as exc:
-        raise ValueError(f"{path}: not a readable piaa model file ({exc})") from None
+        raise InputError(f"{path}: not a readable piaa model file ({exc})") from None
     info = state.get("meta", {}).get("model")
     if not isinstance(info, dict) or info.get("kind") != MODEL_KIND:
-        raise ValueError(f"{path}: not a piaa scoring model (no model record in its metadata)")
+        raise InputError(f"{path}: not a piaa scoring model (no model record in its metadata)")
     return state
 
 
@@ -256,7 +257,7 @@ def score_many(scorers: Sequence[Scorer], images: Sequence, progress: bool = Fal
     crits = [s.criterion for s in scorers]
     labels = [c if crits.count(c) == 1 else s.name for s, c in zip(scorers, crits)]
     if len(set(labels)) != len(labels):
-        raise ValueError(f"the same model is listed twice: {[s.name for s in scorers]}")
+        raise InputError(f"the same model is listed twice: {[s.name for s in scorers]}")
     feats: dict = {}
     errors: dict = {}
     for s in scorers:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from piaa.catalogue import asset_info, asset_path, default_asset
 from piaa.personalize.prior_probe import TastePrior
+from piaa.errors import FileMissingError
 
 DEFAULT_PRIOR = default_asset("taste-prior").name
 
@@ -40,6 +41,6 @@ def resolve_prior(prior):
         return TastePrior.load(value), ref
     path = Path(ref)
     if not path.is_file():
-        raise FileNotFoundError(f"taste prior {ref!r} not found (give a TastePrior, 'default:NAME', 'file:PATH' or "
+        raise FileMissingError(f"taste prior {ref!r} not found (give a TastePrior, 'default:NAME', 'file:PATH' or "
                                 f"an existing .npz)")
     return TastePrior.load(path), f"file:{path.resolve()}"

@@ -16,6 +16,7 @@ import numpy as np
 from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
 from piaa.models.giaa import DEFAULT_GRID, GenericHead, distributions_from_ratings, select_params
 from piaa.models.scorer import DEFAULT_MODEL, make_model_state
+from piaa.errors import InsufficientDataError
 
 FP16_TOL = 1e-3
 TRAINING_DATA = ("OASIS (Kurdi et al. 2017), all 900 images; targets: per-image distributions of 136,125 beauty "
@@ -38,7 +39,7 @@ def train_default_model(output: Path, backbone: str = DEFAULT_BACKBONE, variant:
     ok = np.isfinite(X).all(axis=1)
     if not ok.all():
         bad = [images[i] for i in np.flatnonzero(~ok)][:3]
-        raise RuntimeError(f"{int((~ok).sum())} OASIS image(s) gave no features (e.g. {bad})")
+        raise InsufficientDataError(f"{int((~ok).sum())} OASIS image(s) gave no features (e.g. {bad})")
     D = distributions_from_ratings(ds, images)
     base = {**DEFAULT_HEAD_OPTIONS, "seed": seed, **(head_options or {})}
     table = None

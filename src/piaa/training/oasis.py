@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
+from piaa.errors import FileMissingError, InputError
 
 
 def load_oasis(data_dir: Optional[Path] = None):
@@ -19,7 +20,7 @@ def load_oasis(data_dir: Optional[Path] = None):
     root = Path(data_dir) if data_dir else shared_data_dir()
     ds = load_dataset("oasis-beauty", root / "oasis-beauty")
     if ds.images_root is None:
-        raise FileNotFoundError(f"OASIS images not found next to {root / 'oasis-beauty'} (expected ../oasis/images)")
+        raise FileMissingError(f"OASIS images not found next to {root / 'oasis-beauty'} (expected ../oasis/images)")
     subset_of = {}
     for name, members in ds.splits.items():
         if ds.split_kinds.get(name) == "image":
@@ -27,7 +28,7 @@ def load_oasis(data_dir: Optional[Path] = None):
                 subset_of[im] = name
     images = [i for i in ds.image_ids if i in subset_of]
     if not subset_of or len(set(subset_of.values())) < 2:
-        raise ValueError("OASIS beauty: no image subsets found (oasis/subsets.csv)")
+        raise InputError("OASIS beauty: no image subsets found (oasis/subsets.csv)")
     paths = [Path(ds.images_root) / i for i in images]
     return ds, images, np.array([subset_of[i] for i in images]), paths
 

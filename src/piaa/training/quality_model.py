@@ -25,6 +25,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 
 from piaa.models.linear_head import RidgeHead, ridge_path
+from piaa.errors import FileMissingError, InputError, InsufficientDataError
 
 TRAINING_DATA = ("BIQ2021 (Ahmed et al., J. Electronic Imaging 2022): the 4,000 photos of train.csv (a seeded, "
                  "subset-stratified sample of the official 10,000 training images) with their mean opinion scores "
@@ -47,7 +48,7 @@ def load_biq2021(data_dir: Optional[Path] = None):
         root = root / "biq2021"
     ds = load_dataset("biq2021", root)
     if ds.images_root is None:
-        raise FileNotFoundError(f"BIQ2021 images not found next to {root / 'train.csv'} (expected images/)")
+        raise FileMissingError(f"BIQ2021 images not found next to {root / 'train.csv'} (expected images/)")
     mos = ds.image_means()
     images = list(ds.splits["train"])
     subsets = np.array([ds.image_info.loc[i, "subset"] for i in images], dtype=object)
@@ -118,7 +119,7 @@ def cross_validate(X, y, subsets, head: str = "ridge", alphas: Sequence[float] =
             pred[va] = GenericHead(sc, **opts).fit(X[tr], sc.soft_onehot(y[tr])).predict(X[va])
             info["options"] = opts
         else:
-            raise ValueError(f"head must be 'ridge' or 'mlp', got {head!r}")
+            raise InputError(f"head must be 'ridge' or 'mlp', got {head!r}")
         info["srocc"] = round(float(srocc(pred[va], y[va])), 4)
         info["plcc"] = round(float(plcc(pred[va], y[va])), 4)
         outer.append(info)
@@ -144,7 +145,7 @@ def extract(paths, backbones: Sequence[str], variant: str, engine: str = "auto",
     X = extract_features(paths, backbones, variant, engine=engine, progress=progress)
     bad = ~np.isfinite(X).all(axis=1)
     if bad.any():
-        raise RuntimeError(f"{int(bad.sum())} BIQ2021 image(s) gave no features (e.g. {paths[int(np.flatnonzero(bad)[0])]})")
+        raise InsufficientDataError(f"{int(bad.sum())} BIQ2021 image(s) gave no features (e.g. {paths[int(np.flatnonzero(bad)[0])]})")
     return X
 
 
@@ -223,7 +224,7 @@ def train_quality_model(output: Path, backbones: Sequence[str] = ("efficientnet_
         how = "GenericHead MLP (11 buckets on 0-1, expectation = score)"
         loader = GenericHead.from_state_dict
     else:
-        raise ValueError(f"head must be 'ridge' or 'mlp', got {head_kind!r}")
+        raise InputError(f"head must be 'ridge' or 'mlp', got {head_kind!r}")
     backbone = "+".join(backbones)
     metrics = {"protocol": PROTOCOL, "srocc": cv["srocc"], "srocc_std": cv["srocc_std"], "plcc": cv["plcc"],
                "plcc_std": cv["plcc_std"], "per_subset": cv["per_subset"],

@@ -22,6 +22,7 @@ import pandas as pd
 
 from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
 from piaa.data.ratings import RatingsDataset, Scale
+from piaa.errors import UnknownNameError
 
 
 @dataclass
@@ -73,7 +74,7 @@ class FoldData:
         for t in self.tasks:
             if t.name == name:
                 return t
-        raise KeyError(f"no task named {name!r}; tasks: {[t.name for t in self.tasks]}")
+        raise UnknownNameError("task", name, [t.name for t in self.tasks])
 
     def shared_get(self, key: str, builder: Callable[[], Any]) -> Any:
         if key not in self.shared:

@@ -27,6 +27,7 @@ from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
 from piaa.data.ratings import Scale
 from piaa.evaluation.methods.base import FoldData, Method, TaskSource
 from piaa.evaluation.methods.registry import register_method
+from piaa.errors import InputError, InsufficientDataError
 
 
 
@@ -111,7 +112,7 @@ def train_generic_model(fold: FoldData, backbone: str, variant: str, head_option
     X = fold.features.get(task.image_paths(images), backbone=backbone, variant=variant)
     ok = np.isfinite(X).all(axis=1)
     if ok.sum() < 10:
-        raise RuntimeError(f"generic task {task.name!r}: only {int(ok.sum())} images with features in fold "
+        raise InsufficientDataError(f"generic task {task.name!r}: only {int(ok.sum())} images with features in fold "
                            f"{fold.fold}; the generic model needs more")
     X = np.asarray(X[ok], dtype=np.float32)
     D = task_distributions(task, [i for i, k in zip(images, ok) if k])
@@ -128,7 +129,7 @@ def shared_feature_stats(fold: FoldData, backbone: str, variant: str):
         X = fold.features.get(task.image_paths(), backbone=backbone, variant=variant)
         X = np.asarray(X[np.isfinite(X).all(axis=1)], dtype=np.float64)
         if len(X) < 2:
-            raise RuntimeError(f"generic task {task.name!r} has fewer than 2 images with features")
+            raise InsufficientDataError(f"generic task {task.name!r} has fewer than 2 images with features")
         std = X.std(axis=0)
         return X.mean(axis=0), np.where(std > 1e-8, std, 1.0)
 
@@ -140,7 +141,7 @@ def _split_options(options: dict, own: Sequence[str]):
     head = dict(options.get("head", {}))
     unknown = sorted(set(options) - set(own) - {"head", "backbone", "variant"})
     if unknown:
-        raise ValueError(f"unknown option(s) {unknown}; allowed: {sorted(set(own) | {'head', 'backbone', 'variant'})}"
+        raise InputError(f"unknown option(s) {unknown}; allowed: {sorted(set(own) | {'head', 'backbone', 'variant'})}"
                          f" (GenericHead options go in a [methods.<name>.head] table)")
     return head
 
@@ -174,7 +175,7 @@ class ProbeMethod(Method):
         self.residual = bool(self.options.get("residual", True))
         self.standardize = self.options.get("standardize", "train")
         if self.standardize not in ("train", "support"):
-            raise ValueError("probe: standardize must be 'train' (generic task's features) or 'support'")
+            raise InputError("probe: standardize must be 'train' (generic task's features) or 'support'")
         self.model = shared_generic_model(fold, self.backbone, self.variant, head) if self.residual else None
         self.stats = shared_feature_stats(fold, self.backbone, self.variant) if self.standardize == "train" else None
 
@@ -202,7 +203,7 @@ class CrowdOracle(Method):
     def prepare(self, fold: FoldData) -> None:
         super().prepare(fold)
         if self.options:
-            raise ValueError(f"crowd-oracle takes no options, got {sorted(self.options)}")
+            raise InputError(f"crowd-oracle takes no options, got {sorted(self.options)}")
         self._stats_for = None
 
     def predict_generic(self, query: Sequence[Path]) -> np.ndarray:

@@ -41,6 +41,7 @@ from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
 from piaa.evaluation.methods.base import FoldData, Method
 from piaa.evaluation.methods.registry import register_method
 from piaa.personalize.pa_iaa import PAIAAPersonalizer
+from piaa.errors import InputError
 
 _TRAIN_KEYS = ("epochs", "lr_heads", "lr_backbone", "batch_size", "gamma", "momentum", "weight_decay", "lr_decay",
                "seed")
@@ -60,7 +61,7 @@ def _combine_trait_tasks(tasks):
         return first.dataset, first.users if first.users is not None else first.dataset.users, first.images_root
     roots = {str(t.images_root) for t in tasks}
     if len(roots) > 1:
-        raise ValueError(f"trait tasks must share one images root, got {sorted(roots)}")
+        raise InputError(f"trait tasks must share one images root, got {sorted(roots)}")
     r = pd.concat([t.dataset.ratings[["user", "image", "score"]] for t in tasks]).drop_duplicates(["user", "image"])
     users = pd.concat([t.users if t.users is not None else t.dataset.users for t in tasks])
     users = users[~users.index.duplicated()]
@@ -76,7 +77,7 @@ class _PAIAABase(Method):
         super().prepare(fold)
         unknown = sorted(set(self.options) - set(_NET_KEYS) - set(_FUSION_KEYS))
         if unknown:
-            raise ValueError(f"{self.name}: unknown option(s) {unknown}; allowed: {sorted(_NET_KEYS + _FUSION_KEYS)}")
+            raise InputError(f"{self.name}: unknown option(s) {unknown}; allowed: {sorted(_NET_KEYS + _FUSION_KEYS)}")
         net_opts = {k: self.options[k] for k in _NET_KEYS if k in self.options}
         if self.second_kind == "traits":
             net_opts.pop("second_task", None)
@@ -134,7 +135,7 @@ class _PAIAABase(Method):
             aes = fold.task(fold.generic_task)
             with_users = [t for t in fold.tasks if t.users is not None or t.dataset.users is not None]
             if not with_users:
-                raise ValueError(f"{self.name}: no task of fold {fold.fold} has a users table; give a task "
+                raise InputError(f"{self.name}: no task of fold {fold.fold} has a users table; give a task "
                                  f"`users = ...` (per-person traits) for the trait head")
             tasks = [aes] if aes in with_users else [with_users[0]]
         return _combine_trait_tasks(tasks)
@@ -252,7 +253,7 @@ class PAIAATraitOracle(_PAIAABase):
         from piaa.models.pa_iaa.traits import centered_ratings, encode_traits, liker_sums, standardize_known
 
         if ctx.users is None:
-            raise ValueError("pa-iaa-trait-oracle needs the test people's traits: give [test] users = \"...\"")
+            raise InputError("pa-iaa-trait-oracle needs the test people's traits: give [test] users = \"...\"")
         r = ctx.ratings[["user", "path", "score"]].rename(columns={"path": "image"})
         self._weighted = centered_ratings(r, self.weighting)
         enc = encode_traits(ctx.users, self.traits)

@@ -13,6 +13,7 @@ import numpy as np
 from piaa.evaluation.methods.base import FoldData, Method
 from piaa.evaluation.methods.baselines import DEFAULT_BACKBONE, DEFAULT_VARIANT, shared_generic_model
 from piaa.evaluation.methods.registry import register_method
+from piaa.errors import InputError
 
 _OPTIONS = ("backbone", "variant", "mix", "alpha", "rank", "generic_backbone")
 
@@ -46,7 +47,7 @@ class PriorProbeMethod(Method):
 
         unknown = sorted(set(self.options) - set(_OPTIONS))
         if unknown:
-            raise ValueError(f"probe-prior: unknown option(s) {unknown}; allowed: {list(_OPTIONS)}")
+            raise InputError(f"probe-prior: unknown option(s) {unknown}; allowed: {list(_OPTIONS)}")
         self.backbone = self.options.get("backbone", DEFAULT_BACKBONE)
         self.variant = self.options.get("variant", DEFAULT_VARIANT)
         self.mix = float(self.options.get("mix", DEFAULT_MIX))

@@ -30,6 +30,7 @@ from piaa.models.task_vectors.bank import TaskBank
 from piaa.models.task_vectors.spec import TaskModelSpec, template_for
 from piaa.models.task_vectors.train import TrainConfig
 from piaa.personalize.task_vectors import BestFitFT, TaskVectorPersonalizer
+from piaa.errors import InputError, InsufficientDataError
 
 SPEC_KEYS = ("backbone", "split", "pool", "hidden", "seed", "components")
 TRAIN_KEYS = ("head_steps", "head_lr", "head_weight_decay", "top_epochs", "top_lr", "top_batch_size", "anchor_task",
@@ -121,7 +122,7 @@ class _BankMethod(Method):
     def _check_options(self):
         unknown = sorted(set(self.options) - set(BANK_KEYS) - set(self.own_keys))
         if unknown:
-            raise ValueError(f"{self.name}: unknown option(s) {unknown}; bank options {list(BANK_KEYS)}, "
+            raise InputError(f"{self.name}: unknown option(s) {unknown}; bank options {list(BANK_KEYS)}, "
                              f"method options {list(self.own_keys)}")
 
     def prepare(self, fold: FoldData) -> None:
@@ -135,7 +136,7 @@ class _BankMethod(Method):
             names = list(self.options["tasks"])
             unknown = [n for n in names if n not in self.bank.task_names]
             if unknown:
-                raise ValueError(f"{self.name}: tasks {unknown} are not in the bank {self.bank.task_names}")
+                raise InputError(f"{self.name}: tasks {unknown} are not in the bank {self.bank.task_names}")
             full = self.bank
             self.bank = fold.shared_get(f"task-bank-subset:{full.fingerprint}:{','.join(names)}",
                                         lambda: full.subset([full.task_names.index(n) for n in names]))
@@ -198,7 +199,7 @@ class _TaskVectorMethod(_BankMethod):
         y = np.asarray(support_scores, np.float64)
         ps, ok_s = self._problem(support)
         if ok_s.sum() < 2:
-            raise RuntimeError(f"{self.name}: fewer than 2 support images have features")
+            raise InsufficientDataError(f"{self.name}: fewer than 2 support images have features")
         return self._personalizer().fit_problem(ps, y[ok_s]), ps, ok_s, y
 
     def personalize(self, support, support_scores, query) -> np.ndarray:

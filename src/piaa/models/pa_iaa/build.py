@@ -17,6 +17,7 @@ from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
 from piaa.models.pa_iaa.network import PAPER_HIDDEN, PAIAANet
 from piaa.models.pa_iaa.traits import DEFAULT_WEIGHTING, select_traits, trait_targets
 from piaa.models.pa_iaa.train import CACHED_HEADS_CONFIG, TrainConfig, train_network
+from piaa.errors import InputError
 
 InputsFn = Callable[[Sequence[Path]], np.ndarray]
 
@@ -60,7 +61,7 @@ def traits_task(dataset, images_root, users: Optional[pd.DataFrame] = None, trai
     split-half reliability on these (training) ratings (see ``traits.select_traits``)."""
     users = dataset.users if users is None else users
     if users is None:
-        raise ValueError(f"{dataset.name}: trait task needs a users table")
+        raise InputError(f"{dataset.name}: trait task needs a users table")
     if traits == "auto":
         traits = select_traits(dataset.ratings, users, seed=seed, weighting=weighting)
     tt = trait_targets(dataset.ratings, users, list(traits), images=images, weighting=weighting)
@@ -102,7 +103,7 @@ def build_network(aes_dataset, aes_root, second: SecondTask, inputs_fn: InputsFn
                    info={**(info or {}), "second": second.meta, "train_config": config.to_dict(),
                          "n_aesthetics_images": len(dist), "n_second_images": len(second.images)})
     if X_a.shape[1] != net.input_dim:
-        raise ValueError(f"inputs have width {X_a.shape[1]} but the network expects {net.input_dim}")
+        raise InputError(f"inputs have width {X_a.shape[1]} but the network expects {net.input_dim}")
     hist = train_network(net, X_a, dist.to_numpy(np.float32), X_p, second.targets.to_numpy(np.float32),
                          config, progress=progress)
     net.info["final_losses"] = {k: float(v) for k, v in hist[-1].items()} if hist else {}

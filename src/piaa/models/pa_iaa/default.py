@@ -15,6 +15,7 @@ from typing import Optional
 
 from piaa.catalogue import asset_info, asset_path, default_asset
 from piaa.models.pa_iaa.network import PAIAANet, load_network
+from piaa.errors import InputError
 
 DEFAULT_NAME = default_asset("pa-iaa-network").name
 # the five traits select_traits picks on all OASIS-beauty ratings with the default ("residual") rater weighting
@@ -45,4 +46,4 @@ def resolve_network(ref: Optional[str]) -> PAIAANet:
         net = load_network(value)
         net.source = ref
         return net
-    raise ValueError(f"unknown network reference {ref!r}; expected 'default:NAME' or 'file:PATH'")
+    raise InputError(f"unknown network reference {ref!r}; expected 'default:NAME' or 'file:PATH'")

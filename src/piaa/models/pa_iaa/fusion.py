@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
+from piaa.errors import InputError
 
 ALPHA_GRID = tuple(10.0 ** np.arange(-3, 4.01, 0.5))
 
@@ -185,4 +186,4 @@ def fit_linear(s_a, P, y, solver: str = "ridge", alpha="loo", bias: bool = True,
     if solver == "sgd":
         w, b = sgd_fusion(s_a, P, y, lr=lr, steps=steps, momentum=momentum, bias=bias)
         return w, b, None
-    raise ValueError(f"unknown fusion solver {solver!r}; use 'ridge' or 'sgd'")
+    raise InputError(f"unknown fusion solver {solver!r}; use 'ridge' or 'sgd'")

@@ -26,6 +26,7 @@ import torch
 import torch.nn as nn
 
 from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
+from piaa.errors import InputError
 
 PAPER_HIDDEN = (1024, 512)
 
@@ -53,7 +54,7 @@ class PAIAANet(nn.Module):
                  info: Optional[dict] = None, _top: Optional[nn.ModuleList] = None):
         super().__init__()
         if second_kind not in ("traits", "aesthetics"):
-            raise ValueError(f"second_kind must be 'traits' or 'aesthetics', got {second_kind!r}")
+            raise InputError(f"second_kind must be 'traits' or 'aesthetics', got {second_kind!r}")
         self.config = {
             "in_dim": int(in_dim), "bucket_values": [float(v) for v in bucket_values], "second_dim": int(second_dim),
             "second_kind": second_kind, "second_names": list(second_names or [f"out{i}" for i in range(second_dim)]),
@@ -149,7 +150,7 @@ class PAIAANet(nn.Module):
         self.eval()
         X = np.asarray(X, dtype=np.float32)
         if X.ndim != 2 or X.shape[1] != self.input_dim:
-            raise ValueError(f"expected input rows of width {self.input_dim}, got shape {X.shape}")
+            raise InputError(f"expected input rows of width {self.input_dim}, got shape {X.shape}")
         ok = np.isfinite(X).all(axis=1)
         n = len(X)
         out = {"probs": np.full((n, self.n_buckets), np.nan, np.float32),
@@ -224,7 +225,7 @@ class PAIAANet(nn.Module):
     def from_state(cls, state: dict) -> "PAIAANet":
         meta = state["meta"]
         if meta.get("kind") != "pa-iaa-network":
-            raise ValueError(f"not a PA_IAA network state (kind={meta.get('kind')!r})")
+            raise InputError(f"not a PA_IAA network state (kind={meta.get('kind')!r})")
         cfg = dict(meta["config"])
         net = cls(info=meta.get("info"), **cfg)
         arrays = dict(state["arrays"])
@@ -235,7 +236,7 @@ class PAIAANet(nn.Module):
                                   else np.asarray(v)) for k, v in arrays.items()}
         missing, unexpected = net.load_state_dict(sd, strict=False)
         if missing or unexpected:
-            raise ValueError(f"network state does not match its config: missing {missing}, unexpected {unexpected}")
+            raise InputError(f"network state does not match its config: missing {missing}, unexpected {unexpected}")
         net.eval()
         return net
 
@@ -253,7 +254,7 @@ def _backbone_top(backbone: str, split: int) -> nn.ModuleList:
 
     bb = create_backbone(backbone)
     if not 0 < split < bb.num_layers:
-        raise ValueError(f"split must be in 1..{bb.num_layers - 1} for {backbone}, got {split}")
+        raise InputError(f"split must be in 1..{bb.num_layers - 1} for {backbone}, got {split}")
     return nn.ModuleList([copy.deepcopy(layer) for layer in bb.layers[split:]])
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from piaa.models.pa_iaa.network import PAIAANet
+from piaa.errors import InputError
 
 
 @dataclass
@@ -162,8 +163,8 @@ def _clean(X, Y, what):
     X = np.array(X, dtype=np.float32)  # a writable copy: torch.from_numpy shares memory
     Y = np.array(Y, dtype=np.float32)
     if len(X) != len(Y):
-        raise ValueError(f"{what}: {len(X)} input rows but {len(Y)} targets")
+        raise InputError(f"{what}: {len(X)} input rows but {len(Y)} targets")
     ok = np.isfinite(X).all(axis=1) & np.isfinite(Y).all(axis=1)
     if ok.sum() < 2:
-        raise ValueError(f"{what}: fewer than 2 usable rows (inputs or targets missing)")
+        raise InputError(f"{what}: fewer than 2 usable rows (inputs or targets missing)")
     return (X, Y) if ok.all() else (X[ok], Y[ok])

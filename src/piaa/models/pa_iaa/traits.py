@@ -29,6 +29,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import pandas as pd
+from piaa.errors import InputError, MissingKeyError
 
 # codings of OASIS-beauty's text traits; unknown / "notSay" levels become NaN (rater ignored for that trait)
 ORDINAL_CODINGS: Dict[str, Dict[str, float]] = {
@@ -51,19 +52,19 @@ def encode_traits(users: pd.DataFrame, columns: Optional[Sequence[str]] = None) 
     ``columns=None`` keeps every numeric column and every coded text column.
     """
     if users is None or not len(users):
-        raise ValueError("no users table: trait targets need per-person traits (a users CSV)")
+        raise InputError("no users table: trait targets need per-person traits (a users CSV)")
     cols = list(users.columns) if columns is None else [TRAIT_ALIASES.get(c, c) for c in columns]
     out = {}
     for c in cols:
         if c not in users.columns:
-            raise KeyError(f"trait {c!r} not in the users table; columns: {list(users.columns)}")
+            raise MissingKeyError(f"trait {c!r} not in the users table; columns: {list(users.columns)}")
         s = users[c]
         if pd.api.types.is_numeric_dtype(s):
             out[c] = s.astype(float)
         elif c in ORDINAL_CODINGS:
             out[c] = s.astype(str).str.strip().map(ORDINAL_CODINGS[c]).astype(float)
         elif columns is not None:
-            raise ValueError(f"trait {c!r} is text without a known coding; known: {sorted(ORDINAL_CODINGS)}")
+            raise InputError(f"trait {c!r} is text without a known coding; known: {sorted(ORDINAL_CODINGS)}")
     df = pd.DataFrame(out, index=users.index.astype(str))
     df.index.name = "user"
     return df
@@ -75,7 +76,7 @@ def standardize(traits: pd.DataFrame, users: Optional[Sequence[str]] = None) -> 
     mu, sd = t.mean(), t.std(ddof=0)
     bad = [c for c in t.columns if not np.isfinite(sd[c]) or sd[c] == 0]
     if bad:
-        raise ValueError(f"trait(s) {bad} are constant or missing among the raters; cannot standardize")
+        raise InputError(f"trait(s) {bad} are constant or missing among the raters; cannot standardize")
     return (t - mu) / sd
 
 
@@ -105,7 +106,7 @@ def centered_ratings(ratings: pd.DataFrame, weighting: str = DEFAULT_WEIGHTING) 
       unrelated to taste still gets targets proportional to popularity.
     """
     if weighting not in WEIGHTINGS:
-        raise ValueError(f"unknown weighting {weighting!r}; use one of {WEIGHTINGS}")
+        raise InputError(f"unknown weighting {weighting!r}; use one of {WEIGHTINGS}")
     r = ratings[["user", "image", "score"]].copy()
     r["user"] = r["user"].astype(str)
     g = r.groupby("user")["score"]
@@ -182,7 +183,7 @@ def trait_targets(ratings: pd.DataFrame, users: pd.DataFrame, traits: Sequence[s
     enc = encode_traits(users, traits)
     raters = sorted(set(r["user"]) & set(enc.index))
     if not raters:
-        raise ValueError("none of the raters has an entry in the users table")
+        raise InputError("none of the raters has an entry in the users table")
     z = standardize(enc, raters)
     r = r[r["user"].isin(raters)]
     prof = _liker_profile(r, z).fillna(0.0)
@@ -200,7 +201,7 @@ def dataset_trait_targets(dataset, traits: Sequence[str], images: Optional[Seque
     """``trait_targets`` over any ``RatingsDataset`` with a users table (OASIS-beauty, PsychoFlickr, PARA...)."""
     users = dataset.users if users is None else users
     if users is None:
-        raise ValueError(f"{dataset.name} has no users table: trait targets need per-person traits")
+        raise InputError(f"{dataset.name} has no users table: trait targets need per-person traits")
     return trait_targets(dataset.ratings, users, traits, images=images)
 
 
@@ -214,7 +215,7 @@ def candidate_traits(users: pd.DataFrame, candidates: Optional[Sequence[str]] = 
     enc = encode_traits(users, names) if names else encode_traits(users)
     keep = [c for c in enc.columns if enc[c].notna().sum() >= min_known and enc[c].nunique(dropna=True) > 1]
     if not keep:
-        raise ValueError(f"no usable trait column among {list(users.columns)} (need numeric or coded text columns "
+        raise InputError(f"no usable trait column among {list(users.columns)} (need numeric or coded text columns "
                          f"known for at least {min_known} people)")
     return keep
 

@@ -20,6 +20,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from piaa.models.task_vectors.spec import TaskModelSpec
+from piaa.errors import FileMissingError, InputError, StateError
 
 BANK_FORMAT = 1
 
@@ -76,7 +77,7 @@ class TaskBank:
     def _array(self, key: str) -> np.ndarray:
         if self._npz is None:
             if self.path is None:
-                raise RuntimeError("bank has no file to read arrays from")
+                raise StateError("bank has no file to read arrays from")
             self._npz = np.load(self.path / "params.npz", allow_pickle=False)
         return self._npz[key]
 
@@ -125,7 +126,7 @@ class TaskBank:
         if lam.ndim == 1:
             lam = np.broadcast_to(lam, (len(self.param_names), self.num_tasks))
         if lam.shape != (len(self.param_names), self.num_tasks):
-            raise ValueError(f"λ must have shape {(len(self.param_names), self.num_tasks)}, not {lam.shape}")
+            raise InputError(f"λ must have shape {(len(self.param_names), self.num_tasks)}, not {lam.shape}")
         out = {}
         for i, n in enumerate(self.param_names):
             st = self.tau_stack(n)
@@ -176,18 +177,18 @@ class TaskBank:
         path = Path(path)
         meta_path = path / "bank.json"
         if not meta_path.exists():
-            raise FileNotFoundError(f"{path}: not a task bank (no bank.json; build one with `piaa tasks train`)")
+            raise FileMissingError(f"{path}: not a task bank (no bank.json; build one with `piaa tasks train`)")
         try:
             meta = json.loads(meta_path.read_text())
         except json.JSONDecodeError as exc:
-            raise ValueError(f"{meta_path}: line {exc.lineno}: invalid JSON ({exc.msg})") from None
+            raise InputError(f"{meta_path}: line {exc.lineno}: invalid JSON ({exc.msg})") from None
         if meta.get("format") != BANK_FORMAT:
-            raise ValueError(f"{meta_path}: unsupported bank format {meta.get('format')!r} (expected {BANK_FORMAT})")
+            raise InputError(f"{meta_path}: unsupported bank format {meta.get('format')!r} (expected {BANK_FORMAT})")
         if not (path / "params.npz").exists():
-            raise FileNotFoundError(f"{path}: params.npz is missing")
+            raise FileMissingError(f"{path}: params.npz is missing")
         params = meta["params"]
         if not isinstance(params, list):
-            raise ValueError(f"{meta_path}: 'params' must be a list of [name, shape] pairs")
+            raise InputError(f"{meta_path}: 'params' must be a list of [name, shape] pairs")
         return cls(TaskModelSpec.from_json(meta["spec"]), {n: tuple(sh) for n, sh in params}, meta["tasks"],
                    tau_dtype=meta.get("tau_dtype", "float16"), path=path, fingerprint=meta.get("fingerprint"),
                    extra=meta.get("extra"))

@@ -13,6 +13,7 @@ from piaa.models.task_vectors.net import build_top, get_params, softmax_np, forw
 from piaa.models.task_vectors.spec import TaskModelSpec
 from piaa.models.task_vectors.tasks import TaskData, drop_missing
 from piaa.models.task_vectors.train import TrainConfig, train_task_model
+from piaa.errors import InputError
 
 DEFAULT_BANK = default_asset("task-bank")
 DEFAULT_BANK_DIR = DEFAULT_BANK.path
@@ -27,10 +28,10 @@ def build_bank(spec: TaskModelSpec, tasks: List[TaskData], inputs: Callable[[Lis
     ``prior_ratings``: optional DataFrame (user, path, score) of training raters; each task's mean per-person
     SROCC on them is stored as ``prior_srocc`` (the prior that the shrunk adaptive init pulls toward)."""
     if not tasks:
-        raise ValueError("a task bank needs at least one task")
+        raise InputError("a task bank needs at least one task")
     names = [t.name for t in tasks]
     if len(set(names)) != len(names):
-        raise ValueError(f"task names must be unique: {names}")
+        raise InputError(f"task names must be unique: {names}")
     net = build_top(spec)
     theta_pre = get_params(net)
     transform = None
@@ -43,7 +44,7 @@ def build_bank(spec: TaskModelSpec, tasks: List[TaskData], inputs: Callable[[Lis
             return (np.asarray(X, np.float32) - transform["mean"]) @ transform["proj"]
     if cfg.anchor_task:
         if cfg.anchor_task not in names:
-            raise ValueError(f"anchor_task {cfg.anchor_task!r} is not a task: {names}")
+            raise InputError(f"anchor_task {cfg.anchor_task!r} is not a task: {names}")
         anchor = tasks[names.index(cfg.anchor_task)]
         Xa, ya, _, _ = drop_missing(anchor, inputs(anchor.paths))
         theta_pre = train_task_model(net, theta_pre, Xa, ya, cfg)
@@ -96,7 +97,7 @@ def fit_input_transform(tasks: List[TaskData], inputs: Callable, components: int
     X = np.asarray(inputs([Path(p) for p in paths]), np.float64)
     X = X[np.isfinite(X).all(axis=1)]
     if len(X) < 3:
-        raise ValueError("need features of at least 3 task images to fit the input projection")
+        raise InputError("need features of at least 3 task images to fit the input projection")
     mean = X.mean(axis=0)
     std = X.std(axis=0)
     std = np.where(std > 1e-8, std, 1.0)

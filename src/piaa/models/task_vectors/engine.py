@@ -17,6 +17,7 @@ import numpy as np
 from piaa.models.task_vectors.bank import TaskBank
 from piaa.models.task_vectors.net import softmax_np
 from piaa.models.task_vectors.spec import input_layout
+from piaa.errors import InputError
 
 HEAD_PARAMS = ("fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias")
 
@@ -175,8 +176,8 @@ class TorchProblem:
 def make_problem(bank: TaskBank, X: np.ndarray, template: np.ndarray, engine: str = "auto"):
     if engine == "numpy" or (engine == "auto" and is_head_only(bank)):
         if not is_head_only(bank):
-            raise ValueError("the numpy engine needs a head-only bank (split at the top)")
+            raise InputError("the numpy engine needs a head-only bank (split at the top)")
         return HeadOnlyProblem(bank, X, template)
     if engine in ("auto", "torch"):
         return TorchProblem(bank, X, template)
-    raise ValueError(f"engine must be auto, numpy or torch, not {engine!r}")
+    raise InputError(f"engine must be auto, numpy or torch, not {engine!r}")

@@ -11,6 +11,7 @@ from typing import Callable, List, Sequence
 import numpy as np
 
 from piaa.models.task_vectors.spec import TaskModelSpec, input_layout
+from piaa.errors import InputError
 
 
 def variants_for(spec: TaskModelSpec) -> List[str]:
@@ -39,7 +40,7 @@ def assemble(spec: TaskModelSpec, get: Callable[[str, str], np.ndarray]) -> np.n
             parts.append(a[:, a.shape[1] - d:])  # pool = "last": the head layer's pooled output ends the vector
         X = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
         if X.shape[1] != lay.input_dim:
-            raise ValueError(f"features have {X.shape[1]} values per image, the task model expects {lay.input_dim}")
+            raise InputError(f"features have {X.shape[1]} values per image, the task model expects {lay.input_dim}")
         return X
     parts = []
     for v in variants_for(spec):
@@ -50,7 +51,7 @@ def assemble(spec: TaskModelSpec, get: Callable[[str, str], np.ndarray]) -> np.n
         parts.append(a)
     X = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
     if X.shape[1] != lay.input_dim:
-        raise ValueError(f"features have {X.shape[1]} values per image, the task model expects {lay.input_dim}")
+        raise InputError(f"features have {X.shape[1]} values per image, the task model expects {lay.input_dim}")
     return X
 
 
@@ -76,10 +77,10 @@ def as_inputs(spec: TaskModelSpec, X, cache="default") -> np.ndarray:
         a = np.asarray(X, dtype=np.float32)
         if a.ndim == 4:
             if lay.prefix_dim:
-                raise ValueError("trunk activations alone are not enough for multilevel pooling: pass flat "
+                raise InputError("trunk activations alone are not enough for multilevel pooling: pass flat "
                                  "[prefix | trunk] inputs or image paths")
             a = a.reshape(len(a), -1)
         if a.ndim != 2 or a.shape[1] != lay.input_dim:
-            raise ValueError(f"expected inputs of shape [n, {lay.input_dim}] for {spec}, got {a.shape}")
+            raise InputError(f"expected inputs of shape [n, {lay.input_dim}] for {spec}, got {a.shape}")
         return a
     return inputs_for_paths(spec, list(X), cache=cache)

@@ -31,6 +31,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from piaa.catalogue import DEFAULT_BACKBONE
+from piaa.errors import InputError
 
 N_OUT = 10  # every task model predicts a distribution over 10 template values
 
@@ -51,15 +52,15 @@ class TaskModelSpec:
 
     def __post_init__(self):
         if self.pool not in ("last", "multilevel"):
-            raise ValueError(f"pool must be 'last' or 'multilevel', not {self.pool!r}")
+            raise InputError(f"pool must be 'last' or 'multilevel', not {self.pool!r}")
         if self.split < -1:
-            raise ValueError(f"split must be >= 0 (or -1 = head only), not {self.split}")
+            raise InputError(f"split must be >= 0 (or -1 = head only), not {self.split}")
         if self.hidden < 1:
-            raise ValueError("hidden must be >= 1")
+            raise InputError("hidden must be >= 1")
         if self.components < 0:
-            raise ValueError("components must be >= 0")
+            raise InputError("components must be >= 0")
         if len(self.backbones) > 1 and self.split != -1:
-            raise ValueError(f"a concatenation of backbones ({self.backbone}) needs a head-only bank: split = -1")
+            raise InputError(f"a concatenation of backbones ({self.backbone}) needs a head-only bank: split = -1")
 
     @property
     def backbones(self) -> List[str]:
@@ -131,7 +132,7 @@ def input_layout(spec: TaskModelSpec) -> InputLayout:
     shapes = layer_output_shapes(spec.backbone)
     n = len(shapes)
     if spec.split > n:
-        raise ValueError(f"split {spec.split} is beyond {spec.backbone}'s {n} layers (use 0..{n})")
+        raise InputError(f"split {spec.split} is beyond {spec.backbone}'s {n} layers (use 0..{n})")
     channels = tuple(s[0] for s in shapes)
     if spec.split == 0:
         from piaa.backbones import get_pretrained_cfg
@@ -148,6 +149,6 @@ def input_layout(spec: TaskModelSpec) -> InputLayout:
     head = int(sum(channels)) if spec.pool == "multilevel" else channels[-1]
     if spec.components:
         if trunk is not None:
-            raise ValueError("components (an input projection) needs a head-only bank (split at the top)")
+            raise InputError("components (an input projection) needs a head-only bank (split at the top)")
         head = spec.components
     return InputLayout(n, channels, trunk, prefix, head)

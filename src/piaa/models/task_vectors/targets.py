@@ -12,6 +12,7 @@ import pandas as pd
 
 from piaa.data.ratings import soft_onehot as _soft_onehot
 from piaa.models.task_vectors.spec import N_OUT
+from piaa.errors import InputError
 
 
 def soft_onehot(scores, lo: float, hi: float, n: int = N_OUT) -> np.ndarray:
@@ -22,7 +23,7 @@ def soft_onehot(scores, lo: float, hi: float, n: int = N_OUT) -> np.ndarray:
 def image_targets(ratings: pd.DataFrame, lo: float, hi: float) -> pd.DataFrame:
     """Per-image mean of the soft one-hot rows of its ratings; index = image, columns t0..t9, plus 'mean'."""
     if ratings.empty:
-        raise ValueError("a task needs at least one rating")
+        raise InputError("a task needs at least one rating")
     soft = soft_onehot(ratings["score"].to_numpy(), lo, hi)
     df = pd.DataFrame(soft, columns=[f"t{i}" for i in range(N_OUT)])
     df["image"] = ratings["image"].to_numpy()

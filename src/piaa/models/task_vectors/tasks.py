@@ -14,6 +14,7 @@ import pandas as pd
 
 from piaa.models.task_vectors.spec import template_for
 from piaa.models.task_vectors.targets import image_targets
+from piaa.errors import InputError
 
 
 @dataclass
@@ -38,7 +39,7 @@ class TaskData:
 def task_from_ratings(name: str, ratings: pd.DataFrame, images_root, scale, meta: Optional[dict] = None) -> TaskData:
     """ratings: columns image (relative to images_root), score; scale: a piaa Scale."""
     if ratings.empty:
-        raise ValueError(f"task {name!r} has no ratings")
+        raise InputError(f"task {name!r} has no ratings")
     t = image_targets(ratings, scale.min, scale.max)
     root = Path(images_root) if images_root is not None else Path(".")
     paths = [root / i for i in t.index]

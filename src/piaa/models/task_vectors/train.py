@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from piaa.models.task_vectors.net import TopNet, get_params, set_params
+from piaa.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class TrainConfig:
         known = set(cls.__dataclass_fields__)
         unknown = set(d) - known
         if unknown:
-            raise ValueError(f"unknown training option(s): {', '.join(sorted(unknown))}; known: {sorted(known)}")
+            raise InputError(f"unknown training option(s): {', '.join(sorted(unknown))}; known: {sorted(known)}")
         return cls(**d)
 
 
@@ -74,7 +75,7 @@ def _l2(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def _train_head_epochs(net: TopNet, z: torch.Tensor, y: torch.Tensor, cfg: TrainConfig) -> None:
     """Stage 1 with the generic head's recipe: mini-batches, dropout on the hidden layer, one-cycle AdamW."""
     if cfg.head_loss not in ("ce", "l2"):
-        raise ValueError(f"head_loss must be 'ce' or 'l2', not {cfg.head_loss!r}")
+        raise InputError(f"head_loss must be 'ce' or 'l2', not {cfg.head_loss!r}")
     loss_fn = _soft_ce if cfg.head_loss == "ce" else _l2
     head = [net.fc1.weight, net.fc1.bias, net.fc2.weight, net.fc2.bias]
     n = len(z)
@@ -103,7 +104,7 @@ def train_task_model(net: TopNet, theta_pre: Dict[str, np.ndarray], X: np.ndarra
 
     ``net`` is reused as scratch space (its parameters are overwritten with θ_pre first)."""
     if len(X) == 0:
-        raise ValueError("no training images with features for this task")
+        raise InputError("no training images with features for this task")
     set_params(net, theta_pre)
     net.eval()
     g = torch.Generator().manual_seed(cfg.seed)
