@@ -231,3 +231,26 @@ def test_every_evaluation_method_prepares_and_predicts_on_a_synthetic_fold(name,
     assert np.allclose(run(qry[::-1]), pred[::-1], atol=1e-6)  # one prediction per image, in query order
     with pytest.raises(PiaaError):  # an unknown option is one clear error
         make_method(name, no_such_option=1).prepare(fold)
+
+
+def test_tv_probe_method_is_the_shipped_personalizer(fold_parts, tmp_path):
+    """issue 22 §1 "one tv-probe": the evaluation method predicts exactly what the shipped personalizer,
+    fitted through its public ``fit`` on image paths, predicts with the same bank, prior and offset."""
+    from piaa.evaluation.methods import make_method
+    from piaa.evaluation.methods.registry import get_method_class
+    from piaa.personalize.tv_probe import TVProbePersonalizer
+
+    root, info, scale, users, *_, test, _ = fold_parts
+    fold = _fold(fold_parts, tmp_path)
+    m = make_method("tv-probe", **_fast_options(get_method_class("tv-probe")))
+    m.prepare(fold)
+    person = test[test["user"] == "u5"]
+    paths = [root / i for i in person["image"]]
+    sup, qry, y = paths[:8], paths[8:], person["score"].to_numpy()[:8]
+    pred = m.personalize(sup, y, qry)
+    est = TVProbePersonalizer(bank=m.bank, prior=m.prior, mix=m.mix, backbone=TINY, variant="multilevel",
+                              tv_params={"steps": 10}, scale=(scale.min, scale.max), cache=str(tmp_path / "c.sqlite"))
+    est.fit([str(p) for p in sup], y, offset=m.generic.scores(sup))
+    ref = est.predict([str(p) for p in qry], offset=m.generic.scores(qry))
+    assert np.allclose(pred, ref, atol=1e-6)
+    assert np.std(pred) > 0

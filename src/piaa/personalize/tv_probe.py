@@ -21,23 +21,6 @@ from piaa.personalize.base import Personalizer
 from piaa.personalize.registry import register_personalizer
 
 
-def offset_scale(off: np.ndarray, y: np.ndarray) -> float:
-    """Least-squares slope b >= 0 of y on the λ-model's scores (finite entries only).
-
-    The Bradley–Terry loss fixes only the order of the λ-model's scores, not their spread (it can always lower
-    the loss by stretching them), so before the probe models the residual y - b·s the scores are put back on
-    the person's scale; the intercept is the probe's (it centres over the support)."""
-    off, y = np.asarray(off, np.float64), np.asarray(y, np.float64)
-    ok = np.isfinite(off) & np.isfinite(y)
-    if ok.sum() < 3:
-        return 1.0
-    o = off[ok] - off[ok].mean()
-    v = float(o @ o)
-    if v <= 1e-12:
-        return 0.0
-    return max(0.0, float(o @ (y[ok] - y[ok].mean())) / v)
-
-
 def _folded(probe):
     """The fitted probe with its standardization folded into float32 weights (one per feature) and the bias:
     what the profile stores, so predictions before and after a save are identical."""
@@ -45,18 +28,6 @@ def _folded(probe):
     probe.bias_ = float(probe.bias_ - probe.feature_mean_ @ w)
     probe.coef_, probe.feature_mean_, probe.feature_scale_ = w, np.zeros_like(w), np.ones_like(w)
     return probe
-
-
-def spread_scale(off: np.ndarray, ref: np.ndarray) -> float:
-    """b with std(b·off) = std(ref) over the finite entries: the λ-model's scores brought back to the spread of
-    the model it started from (``ref``, the adaptive init's scores on the same images). Uses no ratings, so it
-    adds no noise with 10 of them; the BT loss only fixes the order of the scores, not their spread."""
-    off, ref = np.asarray(off, np.float64), np.asarray(ref, np.float64)
-    ok = np.isfinite(off) & np.isfinite(ref)
-    if ok.sum() < 2:
-        return 1.0
-    so, sr = float(off[ok].std()), float(ref[ok].std())
-    return sr / so if so > 1e-12 else 1.0
 
 
 @register_personalizer("tv-probe")
@@ -109,33 +80,54 @@ class TVProbePersonalizer(Personalizer):
     def _items(X):
         return X if isinstance(X, np.ndarray) and X.dtype != object else list(X)
 
-    def _base(self, X, offset) -> np.ndarray:
-        """The probe's offset: the generic score plus what the person's λ changed relative to their adaptive
-        start (without an offset: the λ-model's own scores)."""
-        from piaa.models.task_vectors.engine import predict_scores
+    def _problem(self, X):
+        """(λ-problem over the rows of ``X`` with readable inputs, mask of those rows)."""
+        from piaa.models.task_vectors.engine import make_problem
         from piaa.models.task_vectors.inputs import as_inputs
 
-        bank = self.tv_._bank()
+        tv = self.tv_ if hasattr(self, "tv_") else self._tv()
+        bank = tv._bank()
         Xa = as_inputs(bank.spec, X, cache=self.cache)
-        t = self.tv_._template(bank)
-        s = predict_scores(bank, Xa, self.tv_.coefficients(), t)
+        ok = np.isfinite(Xa).all(axis=1)
+        return make_problem(bank, Xa[ok], tv._template(bank), tv.engine), ok
+
+    def _base(self, problem, ok, offset) -> np.ndarray:
+        """The probe's offset: the generic score plus what the person's λ changed relative to their adaptive
+        start (without an offset: the λ-model's own scores); NaN where the bank has no input."""
+        lam = self.tv_.coefficients()
+        out = np.full(len(ok), np.nan)
+        s = problem.scores(lam)
         if offset is None:
-            return s
-        lam0 = np.broadcast_to(self.init_coef_, (len(bank.param_names), bank.num_tasks))
-        return np.asarray(offset, np.float64).reshape(-1) + s - predict_scores(bank, Xa, lam0, t)
+            out[ok] = s
+            return out
+        lam0 = np.broadcast_to(self.init_coef_, lam.shape)
+        out[ok] = np.asarray(offset, np.float64).reshape(-1)[ok] + s - problem.scores(lam0)
+        return out
 
     def fit(self, X, y, *, offset=None) -> "TVProbePersonalizer":
         """Fit λ to the rated images, then the probe to what the generic score plus the λ change leaves."""
         from piaa.personalize.probe import feature_rows
 
+        X = self._items(X)
+        problem, ok = self._problem(X)
+        return self.fit_problem(problem, ok, y, feature_rows(X, self.backbone, self.variant), offset=offset)
+
+    def fit_problem(self, problem, ok, y, features, *, offset=None) -> "TVProbePersonalizer":
+        """:meth:`fit` on prepared inputs: the λ-problem of the rows ``ok`` (``piaa.models.task_vectors.engine``)
+        and the probe's feature rows of every row. The evaluation method calls this with the fold's cached
+        inputs and projections, so what is benchmarked is exactly this estimator."""
         if self.tv_params is not None and not isinstance(self.tv_params, dict):
             raise InputError(f"tv_params must be a dict of task-vector parameters, not {self.tv_params!r}")
-        X = self._items(X)
         y = np.asarray(y, dtype=np.float64).reshape(-1)
-        self.tv_ = self._tv().fit(X, y)
+        ok = np.asarray(ok, bool)
+        if not np.isfinite(y).all():
+            raise InputError("every rated image needs a finite score")
+        if ok.sum() < 2:
+            raise InputError("need at least 2 rated images with readable pixels to personalize")
+        self.tv_ = self._tv().fit_problem(problem, y[ok])
         self.init_coef_ = np.asarray(self.tv_.init_coef_, np.float64)
-        off = self._base(X, offset)
-        self.probe_ = _folded(self._probe().fit(feature_rows(X, self.backbone, self.variant), y, offset=off))
+        off = self._base(problem, ok, offset)
+        self.probe_ = _folded(self._probe().fit(np.asarray(features, np.float64), y, offset=off))
         self.n_support_ = int(np.isfinite(off).sum())
         return self
 
@@ -144,7 +136,13 @@ class TVProbePersonalizer(Personalizer):
 
         self.check_fitted()
         X = self._items(X)
-        return self.probe_.predict(feature_rows(X, self.backbone, self.variant), offset=self._base(X, offset))
+        problem, ok = self._problem(X)
+        return self.predict_problem(problem, ok, feature_rows(X, self.backbone, self.variant), offset=offset)
+
+    def predict_problem(self, problem, ok, features, *, offset=None) -> np.ndarray:
+        """:meth:`predict` on prepared inputs (see :meth:`fit_problem`)."""
+        self.check_fitted()
+        return self.probe_.predict(np.asarray(features, np.float64), offset=self._base(problem, ok, offset))
 
     # ---- state: the two fitted states side by side -------------------------------------------------------------
     def _get_state(self):

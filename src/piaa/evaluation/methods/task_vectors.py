@@ -275,96 +275,51 @@ class TVZeroShot(_BankMethod):
         return out
 
 
-PROBE_KEYS = ("variant", "mix", "alpha", "rank", "crossfit", "calibrate", "generic_backbone")
+PROBE_KEYS = ("variant", "mix", "alpha", "rank", "generic_backbone")
 
 
 @register_method
 class TVProbe(_TaskVectorMethod):
-    """``tv-probe``: task vectors, then the probe with the taste prior (``probe-prior``) on their residual.
-
-    The per-person λ give a few-parameter model that carries the population's tastes (good with 10 ratings);
-    the ridge probe, fitted to what is left on the same support images, adds the flexible part (good with 100).
-    The probe's offset is the generic model's score plus what the person's λ changed relative to their
-    adaptive start (``calibrate = "delta"``, chosen on validation people: the bank's own start model is the
-    generic task's, and the Bradley–Terry loss leaves the spread of the λ-model's scores free, so its change
-    is added on the generic model's scale); ``"spread"`` (λ-model rescaled to its start's spread), ``"ls"``
-    (least-squares slope on the support) and ``"none"`` are the alternatives measured. ``crossfit = n`` fits
-    the probe on out-of-fold λ-model scores instead (measured: no gain). Options: every task-vector option,
-    plus the probe's ``variant, mix, alpha, rank`` (features of the bank's backbone(s))."""
+    """``tv-probe``: the shipped :class:`~piaa.personalize.tv_probe.TVProbePersonalizer`, fitted per person on
+    the fold's data: the fold's task bank, the taste prior fitted to the fold's training raters and the fold's
+    generic model as the offset. The method only supplies those and the cached inputs
+    (``fit_problem``/``predict_problem``), so the benchmarked tv-probe is the one ``piaa profile`` fits.
+    Options: every task-vector option (λ fit; tv-probe's gentler defaults lr 1e-3, reg 0 unless given), plus the
+    probe's ``variant, mix, alpha, rank`` (features of the bank's backbone) and ``generic_backbone``."""
 
     name = "tv-probe"
     description = "task vectors, then the ridge probe with the taste prior on their residual"
     own_keys = TV_KEYS + PROBE_KEYS
-    # a gentler λ fit than task-vectors alone (lr 1e-3, no L2 pull): the probe fits the residual on the same
-    # images, and a λ-model that has absorbed more of them leaves it less to learn (validation people,
-    # BENCHMARKS.md §3)
-    overrides: Dict[str, object] = {"lr": 1e-3, "reg": 0.0}
 
     def prepare(self, fold: FoldData) -> None:
+        from piaa.evaluation.methods.baselines import shared_generic_model
         from piaa.evaluation.methods.prior_probe import shared_taste_prior
         from piaa.personalize.prior_probe import DEFAULT_MIX, DEFAULT_RATER_ALPHA
 
         super().prepare(fold)
         self.probe_backbone = self.bank.spec.backbone
-        from piaa.evaluation.methods.baselines import shared_generic_model
-
-        self.generic = shared_generic_model(fold, self.options.get("generic_backbone", self.probe_backbone),
-                                            self.options.get("variant", "multilevel"))
         self.probe_variant = self.options.get("variant", "multilevel")
+        self.generic = shared_generic_model(fold, self.options.get("generic_backbone", self.probe_backbone),
+                                            self.probe_variant)
         self.mix = float(self.options.get("mix", DEFAULT_MIX))
         self.prior = shared_taste_prior(fold, self.probe_backbone, self.probe_variant,
                                         float(self.options.get("alpha", DEFAULT_RATER_ALPHA)), self.options.get("rank"))
 
+    def _estimator(self):
+        from piaa.personalize.tv_probe import TVProbePersonalizer
+
+        tv = {k: v for k, v in self.options.items() if k in TV_KEYS}
+        return TVProbePersonalizer(bank=self.bank, prior=self.prior, mix=self.mix, backbone=self.probe_backbone,
+                                   variant=self.probe_variant, tv_params=tv or None,
+                                   scale=(self.fold.test_scale.min, self.fold.test_scale.max))
+
     def personalize(self, support, support_scores, query) -> np.ndarray:
-        from piaa.personalize.prior_probe import PriorProbePersonalizer
-
-        est, ps, ok_s, y = self._fit_support(support, support_scores)
-        lam = est.coefficients()
-        off_s = np.full(len(support), np.nan)
-        folds = int(self.options.get("crossfit", 0))
-        if folds > 1 and ok_s.sum() >= 2 * folds:
-            # out-of-fold λ-model scores: the probe then sees residuals the λ-model was not fitted to
-            idx = np.flatnonzero(ok_s)
-            part = np.arange(len(idx)) % folds
-            oof = np.full(len(idx), np.nan)
-            for f in range(folds):
-                tr, te = idx[part != f], idx[part == f]
-                ptr, _ = self._problem([support[i] for i in tr])
-                e = self._personalizer().fit_problem(ptr, y[tr])
-                pte, _ = self._problem([support[i] for i in te])
-                oof[part == f] = pte.scores(e.coefficients())
-            off_s[idx] = oof
-        else:
-            off_s[ok_s] = ps.scores(lam)
+        ps, ok_s = self._problem(support)
+        if ok_s.sum() < 2:
+            raise InsufficientDataError(f"{self.name}: fewer than 2 support images have features")
         pq, ok_q = self._problem(query)
-        off_q = np.full(len(query), np.nan)
-        off_q[ok_q] = pq.scores(lam)
-        from piaa.personalize.tv_probe import offset_scale, spread_scale
-
-        how = self.options.get("calibrate", "delta")
-        lam0 = np.broadcast_to(est.init_coef_, lam.shape)
-        if how == "ls":
-            b = offset_scale(off_s, y)
-        elif how == "spread":
-            b = spread_scale(ps.scores(lam), ps.scores(lam0))
-        elif how == "delta":
-            # the generic model plus what the person's λ changed relative to their adaptive start
-            g_s, g_q = self.generic.scores(support), self.generic.scores(query)
-            d_s = np.full(len(support), np.nan)
-            d_s[ok_s] = ps.scores(lam) - ps.scores(lam0)
-            d_q = np.full(len(query), np.nan)
-            d_q[ok_q] = pq.scores(lam) - pq.scores(lam0)
-            off_s, off_q = g_s + d_s, g_q + d_q
-            b = 1.0
-        elif how == "shrunk":
-            n = int(np.isfinite(off_s).sum())
-            b = (n * offset_scale(off_s, y) + 30.0 * spread_scale(ps.scores(lam), ps.scores(lam0))) / (n + 30.0)
-        else:
-            b = 1.0
-        off_s, off_q = b * off_s, b * off_q
         feats = self.fold.features.get(list(support) + list(query), backbone=self.probe_backbone,
                                        variant=self.probe_variant)
-        probe = PriorProbePersonalizer(prior=self.prior, mix=self.mix, backbone=self.probe_backbone,
-                                       variant=self.probe_variant)
-        probe.fit(feats[:len(support)], y, offset=off_s)
-        return probe.predict(feats[len(support):], offset=off_q)
+        est = self._estimator().fit_problem(ps, ok_s, support_scores, feats[:len(support)],
+                                            offset=self.generic.scores(support))
+        return est.predict_problem(pq, ok_q, feats[len(support):], offset=self.generic.scores(query))
