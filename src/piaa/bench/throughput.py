@@ -122,14 +122,11 @@ def _load() -> Optional[float]:
 def _machine(cores: int) -> dict:
     info = {"cores_used": cores, "cpu_count": os.cpu_count(), "python": platform.python_version(),
             "platform": platform.platform()}
-    try:
-        import onnxruntime
-        import torch
+    import onnxruntime
+    import torch
 
-        info["torch"] = torch.__version__
-        info["onnxruntime"] = onnxruntime.__version__
-    except ImportError:  # pragma: no cover
-        pass
+    info["torch"] = torch.__version__
+    info["onnxruntime"] = onnxruntime.__version__
     return info
 
 

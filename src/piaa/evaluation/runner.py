@@ -154,14 +154,11 @@ def run_experiment(exp: Experiment, opts: RunOptions) -> Dict[str, Any]:
 
 
 def blas_limit(threads: Optional[int]):
-    """Context manager limiting numpy's BLAS threads (no-op when ``threads`` is None or threadpoolctl is
-    missing)."""
+    """Context manager limiting numpy's BLAS threads (no-op when ``threads`` is None)."""
     if threads is None:
         return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - declared dependency
-        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
     return threadpool_limits(limits=int(threads), user_api="blas")
 
 

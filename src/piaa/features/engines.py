@@ -44,7 +44,7 @@ from typing import Callable, Dict, Optional
 
 import numpy as np
 
-from piaa.errors import InputError, PiaaError
+from piaa.errors import InputError, PiaaError, PiaaWarning
 
 
 VERIFY_ATOL = 1e-4
@@ -70,7 +70,7 @@ def available_engines() -> list:
 def make_engine(backbone: str, variant: str, kind: str = "auto"):
     """Build engine ``kind`` ("torch", "onnx" or "auto") for a registered backbone and a feature variant."""
     if kind == "auto":
-        return _build_verified_or_torch(backbone, variant, quiet_import=True)
+        return _build_verified_or_torch(backbone, variant)
     try:
         builder = _ENGINES[kind]
     except KeyError:
@@ -532,18 +532,12 @@ def verify_against_reference(engine, batch: np.ndarray, ref: np.ndarray, tol: fl
     return diff, tol
 
 
-def _build_verified_or_torch(backbone: str, variant: str, quiet_import: bool = False):
+def _build_verified_or_torch(backbone: str, variant: str):
     """ONNX engine when it exports and verifies; otherwise the eager engine (with a warning on failure)."""
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        if not quiet_import:
-            warnings.warn("onnxruntime is not installed; using the torch engine", RuntimeWarning, stacklevel=3)
-        return TorchEngine(backbone, variant)
     try:
         return OnnxEngine(backbone, variant)
     except Exception as exc:  # export failure, unsupported op, verification mismatch: eager is always right
-        warnings.warn(f"ONNX engine unavailable for {backbone}/{variant}, using torch: {exc}", RuntimeWarning,
+        warnings.warn(f"ONNX engine unavailable for {backbone}/{variant}, using torch: {exc}", PiaaWarning,
                       stacklevel=3)
         return TorchEngine(backbone, variant)
 

@@ -80,11 +80,9 @@ def _pillow_time(f) -> Optional[datetime]:
 
 
 def _libraw_time(f) -> Optional[datetime]:
-    try:
-        import rawpy
-    except ImportError:
-        return None
     import io
+
+    import rawpy
 
     try:
         f.seek(0)

@@ -381,10 +381,8 @@ def _register_plugins() -> None:
     if _plugins_registered:
         return
     _plugins_registered = True
-    try:
-        import pillow_heif
-    except ImportError:  # HEIC then fails with "not an image (or an unsupported format)"
-        return
+    import pillow_heif
+
     pillow_heif.register_heif_opener()
 
 
@@ -421,7 +419,7 @@ def get_max_pixels() -> int:
         try:
             return parse_pixel_count(env)
         except ValueError:
-            warnings.warn(f"ignoring PIAA_MAX_PIXELS={env!r}: not a pixel count", stacklevel=2)
+            warnings.warn(f"ignoring PIAA_MAX_PIXELS={env!r}: not a pixel count", PiaaWarning, stacklevel=2)
     return DEFAULT_MAX_PIXELS
 
 
@@ -739,8 +737,6 @@ def _load_raw(fp, path, kind: str, *, target_size, max_pixels) -> Image.Image:
 
     try:
         preview, orientation = extract_preview(fp, kind)
-    except ImportError as e:
-        raise ImageLoadError(path, f"{kind} RAW file: reading RAW needs rawpy (pip install rawpy)") from e
     except ValueError as e:
         raise ImageLoadError(path, f"{kind}: {e}") from e
     except MemoryError as e:

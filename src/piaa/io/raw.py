@@ -205,10 +205,8 @@ def extract_preview(fp: IO[bytes], kind: Optional[str] = None) -> Tuple[object, 
     Returns ``(preview, orientation)``: ``preview`` is JPEG ``bytes`` or an RGB ``numpy`` array (some formats
     store an uncompressed bitmap), ``orientation`` an EXIF orientation value (1 = upright) to apply when the
     preview carries none of its own. Raises :class:`RawPreviewError` with a short reason when there is no
-    usable preview (none, or smaller than :data:`MIN_PREVIEW_SIDE`) and ``ImportError`` when rawpy is missing.
+    usable preview (none, or smaller than :data:`MIN_PREVIEW_SIDE`).
     """
-    import rawpy  # noqa: F401  (ImportError is the caller's to explain)
-
     data = fp.read()
     extra = cr3_prvw(data) if kind == "CR3" else None
     try:

@@ -77,10 +77,8 @@ def _blas_threads(threads: Optional[int]):
     """Limit numpy's BLAS threads (oversubscribed BLAS on a shared 2-core machine is 10-30x slower)."""
     if not threads:
         return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional: without it numpy keeps its own setting
-        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
     return threadpool_limits(int(threads))
 
 
