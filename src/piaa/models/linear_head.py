@@ -15,7 +15,7 @@ strength of a sweep costs one matrix product (see :func:`ridge_path`).
 """
 from __future__ import annotations
 
-from typing import Dict, Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 from piaa.errors import InputError, NotFittedError

@@ -10,15 +10,11 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from piaa.catalogue import asset_info, asset_path, default_asset
+from piaa.catalogue import asset_path, default_asset
 from piaa.personalize.prior_probe import TastePrior
 from piaa.errors import FileMissingError
 
 DEFAULT_PRIOR = default_asset("taste-prior").name
-
-
-def default_prior_path(name: str = DEFAULT_PRIOR) -> Path:
-    return asset_info(name).path
 
 
 @lru_cache(maxsize=4)

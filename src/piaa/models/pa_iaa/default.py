@@ -10,10 +10,9 @@ Rebuild the asset (needs ../shared/data; a few minutes on 2 cores with cached fe
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 from typing import Optional
 
-from piaa.catalogue import asset_info, asset_path, default_asset
+from piaa.catalogue import asset_path, default_asset
 from piaa.models.pa_iaa.network import PAIAANet, load_network
 from piaa.errors import InputError
 
@@ -21,10 +20,6 @@ DEFAULT_NAME = default_asset("pa-iaa-network").name
 # the five traits select_traits picks on all OASIS-beauty ratings with the default ("residual") rater weighting
 # (docs/pa_iaa.md, "which five traits")
 DEFAULT_TRAITS = ("gender", "age", "politic", "PHQ", "TEPS_ant")
-
-
-def default_network_path(name: str = DEFAULT_NAME) -> Path:
-    return asset_info(name).path
 
 
 @lru_cache(maxsize=4)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
 import numpy as np
 import pandas as pd
@@ -121,9 +121,3 @@ def drop_missing(task: TaskData, X: np.ndarray):
     """Rows whose features are NaN (unreadable images) are left out of training."""
     ok = np.isfinite(X).all(axis=1)
     return X[ok], task.targets[ok], task.means[ok], int((~ok).sum())
-
-
-def select_images(task: TaskData, keep: Sequence[bool]) -> TaskData:
-    keep = np.asarray(keep, bool)
-    return TaskData(task.name, [p for p, k in zip(task.paths, keep) if k], task.targets[keep], task.means[keep],
-                    task.lo, task.hi, task.buckets, dict(task.meta))
