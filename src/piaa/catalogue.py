@@ -89,7 +89,7 @@ _ROWS = (
           _LICENCE,
           "piaa train default --backbone efficientnet_lite0+efficientnet_lite2 --name oasis-beauty-lite0-lite2 "
           "--output src/piaa/assets/models/oasis-beauty-lite0-lite2.npz",
-          "more accurate, ~3x slower generic beauty scorer (Lite0 + Lite2 features)"),
+          "more accurate, slower generic beauty scorer (Lite0 + Lite2 features)"),
     Asset("biq2021-quality-lite0", "scorer", "models/biq2021-quality-lite0.npz", DEFAULT_BACKBONE, DEFAULT_VARIANT,
           "BIQ2021 (Ahmed et al. 2022): 4,000 training photos with mean opinion scores (30 lab observers, 1-5 "
           "scaled to 0-1)",

@@ -31,8 +31,8 @@ def to_array(img: Image.Image, cfg) -> np.ndarray:
     """Normalized float32 array, channels first (3, H, W): ``(x / 255 - mean) / std``.
 
     One pass: the uint8 pixels are transposed (cheap, a byte each), then scaled by ``1 / (255 std)`` into a
-    fresh float32 array and shifted by ``mean / std`` in place -- ten times less CPU than the textbook chain of
-    temporaries (0.09 vs 0.99 ms at 224 px), equal to it within 1e-7.
+    fresh float32 array and shifted by ``mean / std`` in place -- far less CPU than the textbook chain of
+    temporaries (docs/benchmarks/speed.md), equal to it within 1e-7.
     """
     scale, shift = _affine(tuple(cfg.mean), tuple(cfg.std))
     a = np.asarray(img).transpose(2, 0, 1)

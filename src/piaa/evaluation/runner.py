@@ -52,7 +52,7 @@ class RunOptions:
     features: Optional[FeatureProvider] = None
     log: Any = None                           # a text stream; None = the sys.stderr of the moment
     # numpy BLAS threads while methods run: per-person problems are tiny (100 x 3000), and on a busy machine
-    # OpenBLAS threads spin-waiting for each other made one ridge fit 80x slower than a single thread
+    # OpenBLAS threads spin-waiting for each other made one ridge fit far slower than a single thread
     blas_threads: Optional[int] = 1
 
 

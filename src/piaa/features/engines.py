@@ -19,9 +19,8 @@ outputs, so ``piaa score`` on a warm cache never imports torch (about a second l
 backbone whose weights file is unknown is loaded in torch to hash its parameters, as before.
 
 Threads: by default one single-threaded session call runs per core, each lane decoding its own batches
-(the layout of docs/benchmarks/speed.md's "1x2"): on the 2-core AVX-512 machine of 2026-11-30 the network
-cost 5.7 CPU ms per photo this way against 6.0 with one 2-thread call (batch 4; smaller batches are cheaper
-than larger ones, 32 costs 7.2). ``PIAA_ORT_THREADS=N`` sets N intra-op threads per call and cores / N
+(the layout of docs/benchmarks/speed.md's "1x2", which has the measurements: it costs less CPU per photo than
+one multi-threaded call, and small batches are cheaper than large ones). ``PIAA_ORT_THREADS=N`` sets N intra-op threads per call and cores / N
 concurrent calls.
 
 Export details: the TF-"SAME" padding of EfficientNet-Lite is computed from the input shape at run time in
@@ -436,7 +435,7 @@ class OnnxEngine:
 
         cores = cpu_cores()
         # one single-threaded call per core (each lane decodes its own batches): no per-operator
-        # synchronisation between threads, ~5 % less CPU per photo than one 2-thread call (2026-11-30 runs)
+        # synchronisation between threads, less CPU per photo than one 2-thread call (docs/benchmarks/speed.md)
         intra = intra_op_threads or _int_env("PIAA_ORT_THREADS") or 1
         self.intra_op_threads = max(1, intra)
         self.max_concurrency = concurrency or max(1, cores // self.intra_op_threads)

@@ -74,7 +74,7 @@ def _check_X(X, n_features: Optional[int] = None) -> np.ndarray:
 
 
 def _blas_threads(threads: Optional[int]):
-    """Limit numpy's BLAS threads (oversubscribed BLAS on a shared 2-core machine is 10-30x slower)."""
+    """Limit numpy's BLAS threads (oversubscribed BLAS on a shared 2-core machine is many times slower)."""
     if not threads:
         return contextlib.nullcontext()
     from threadpoolctl import threadpool_limits
@@ -102,7 +102,7 @@ class GenericHead:
         n_models:       heads averaged (seeds ``seed + i``).
         seed:           makes ``fit`` deterministic.
         threads:        torch threads while fitting. 1 by default: the matrices are small, and a second thread
-                        mostly spins (5x slower on a busy 2-core machine).
+                        mostly spins on a busy 2-core machine.
 
     Methods: ``fit(X [n,d], distributions [n,N])`` -> self; ``predict_distribution(X)`` -> [n,N];
     ``predict(X)`` -> expected score [n]; ``state_dict()`` / ``from_state_dict(state)`` (no pickle).

@@ -2,9 +2,9 @@
 
 The plain probe (``piaa.personalize.probe``) fits ``y − generic ≈ w·z`` on a person's k rated images with an
 *isotropic* ridge: every standardized feature direction is equally likely to carry taste, so 100 images spread
-their evidence over 3,120 dimensions. People's deviations from the crowd are far from isotropic: in the shipped
-OASIS prior 20 of the 3,120 directions carry 31 % of the variance of people's taste coefficients and 100 carry
-68 % (isotropic: 0.6 % and 3 %). ``TastePrior`` learns that from a
+their evidence over every feature dimension. People's deviations from the crowd are far from isotropic: in the
+shipped OASIS prior a few dozen directions carry a large share of the variance of people's taste coefficients
+(BENCHMARKS.md, probe-prior). ``TastePrior`` learns that from a
 population of raters: each rater's own ridge coefficients ``β_p`` on their deviation from the crowd, and their
 covariance ``Σ_pop = Σ_p β_p β_pᵀ / n``. A person's probe then uses the Gaussian prior
 

@@ -7,8 +7,7 @@ population taste prior (``piaa.personalize.prior_probe``), whose many parameters
 Measured on validation people and the three shipped experiments: BENCHMARKS.md §3–4.
 
 The profile is the two fitted states side by side: a reference to the task bank plus λ ("tv/..."), and the
-probe folded into one float32 weight per feature ("probe/w") — about 14 KB with Lite0 multilevel features, no
-pickle.
+probe folded into one float32 weight per feature ("probe/w"), no pickle.
 """
 from __future__ import annotations
 

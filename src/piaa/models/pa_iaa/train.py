@@ -34,7 +34,7 @@ class TrainConfig:
     lr_decay: float = 0.9          # multiply every lr by this after each epoch
     gamma: float = 1.0             # weight of the second task's loss
     seed: int = 0
-    threads: int = 1               # one thread: 3.5x faster than two on the shared 2-core machine (docs)
+    threads: int = 1               # one thread: faster than two on the shared 2-core machine (docs/benchmarks)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -88,8 +88,8 @@ def standardize_known(enc: pd.DataFrame, users) -> pd.DataFrame:
 
 
 WEIGHTINGS = ("centered", "zscore", "residual")
-# chosen on validation people (docs/benchmarks/pa_iaa.md, "rater weighting"): +0.004 (paper SGD fusion) and
-# +0.01 (ridge fusion) SROCC at k = 100 over "centered", and traits chosen for taste rather than scale use
+# chosen on validation people over "centered" (docs/benchmarks/pa_iaa.md, "rater weighting", has the numbers),
+# and traits chosen for taste rather than scale use
 DEFAULT_WEIGHTING = "residual"
 
 
