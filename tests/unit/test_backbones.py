@@ -131,7 +131,7 @@ def test_register_local_backbone_loads_the_saved_weights(tmp_path, suffix):
 def test_local_backbone_with_mismatched_weights_fails_loudly(tmp_path):
     bad = tmp_path / "bad.pt"
     torch.save({"layers.0.0.weight": torch.zeros(1)}, bad)
-    register_local_backbone("tiny_bad", make_module, bad, tiny_cfg(), overwrite=True)
+    register_local_backbone("tiny_bad", make_module, bad, tiny_cfg(), override=True)
     with pytest.raises(RuntimeError):
         create_backbone("tiny_bad")
 

@@ -64,7 +64,10 @@ def test_backbone_registry_errors_are_piaa_errors():
     with pytest.raises(DuplicateNameError):
         register_backbone("efficientnet_lite0", entry.constructor, entry.cfg)
     register_backbone("arch-test-alias", entry.constructor, entry.cfg)
-    register_backbone("arch-test-alias", entry.constructor, entry.cfg, overwrite=True)  # old keyword still works
+    from piaa.errors import PiaaDeprecationWarning
+
+    with pytest.warns(PiaaDeprecationWarning, match=r"overwrite=\.\.\.\) is deprecated; use override"):
+        register_backbone("arch-test-alias", entry.constructor, entry.cfg, overwrite=True)  # old keyword still works
     BACKBONES.unregister("arch-test-alias")
     assert "arch-test-alias" not in BACKBONES
 

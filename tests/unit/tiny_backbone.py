@@ -46,7 +46,7 @@ def register_tiny(name: str, tmp_path, seed: int = 0, suffix: str = ".pt", cfg: 
         save_file(model.state_dict(), str(path))
     else:
         torch.save(model.state_dict(), path)
-    register_local_backbone(name, make_module, path, cfg or tiny_cfg(), overwrite=True)
+    register_local_backbone(name, make_module, path, cfg or tiny_cfg(), override=True)
     return path
 
 

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Tuple
 
+from piaa.errors import deprecated
 from piaa.registry import Registry
 
 
@@ -64,7 +65,9 @@ BACKBONES: Registry[BackboneEntry] = Registry("backbone")
 def register_backbone(name: str, constructor: Callable, cfg: PretrainedCfg, description: str = "",
                       override: bool = False, overwrite: Optional[bool] = None) -> None:
     """Register a network: ``constructor()`` returns it (Backbone protocol), ``cfg`` its preprocessing.
-    ``overwrite`` is the old name of ``override``."""
+    ``overwrite`` is the old name of ``override`` (deprecated)."""
+    if overwrite is not None:
+        deprecated("register_backbone(overwrite=...)", "override=...")
     BACKBONES.register(name, BackboneEntry(name, constructor, cfg, description),
                        override=bool(override or overwrite))
 
@@ -161,4 +164,6 @@ def register_local_backbone(name: str, module_factory: Callable, weights_path: s
 
     build.weights_file = lambda: weights_path  # see _lite_constructor
     cfg = PretrainedCfg(**{**asdict(cfg), "weights": str(weights_path)})
+    if overwrite is not None:
+        deprecated("register_local_backbone(overwrite=...)", "override=...")
     register_backbone(name, build, cfg, description, override=bool(override or overwrite))
