@@ -67,6 +67,10 @@ class FileMissingError(PiaaError, FileNotFoundError):
     """A file or folder the user named does not exist."""
 
 
+class FileAccessError(PiaaError, OSError):
+    """A file or folder exists but cannot be read or listed (permissions, I/O error)."""
+
+
 class AssetMissingError(PiaaError, FileNotFoundError):
     """A shipped asset (scoring model, network, prior, task bank) is not installed; says how to rebuild it."""
 

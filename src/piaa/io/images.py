@@ -59,7 +59,7 @@ from typing import IO, Any, Union
 import numpy as np
 from PIL import Image
 
-from piaa.errors import FileMissingError, InputError, PiaaError, PiaaWarning
+from piaa.errors import FileAccessError, FileMissingError, InputError, PiaaError, PiaaWarning
 from piaa.io.raw import RAW_EXTENSIONS
 
 __all__ = [
@@ -298,7 +298,9 @@ def iter_image_files(
     def unlistable(folder, exc: OSError) -> None:
         reason = f"cannot list folder: {exc.strerror or exc}"
         if errors is None:
-            raise OSError(exc.errno, f"{folder}: {reason}") from None
+            err = FileAccessError(f"{folder}: {reason}")
+            err.errno = exc.errno
+            raise err from None
         errors.append((str(folder), reason))
 
     for raw in paths:
