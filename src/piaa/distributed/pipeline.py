@@ -210,19 +210,28 @@ def _error_count(path: Path) -> int:
 
 def _split_output(out: Path, parts: Sequence[Part], parts_dir: Path) -> None:
     """Cut a finished output back into its part files, keeping only the parts without an error (the others
-    are scored again by the resumed run)."""
+    are scored again by the resumed run). Streams record batches: memory stays about one part."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pq.read_table(out)
-    table = table.replace_schema_metadata({k: v for k, v in (table.schema.metadata or {}).items()
-                                           if k != b"piaa_manifest"})
-    start = 0
-    for p in parts:
-        chunk = table.slice(start, len(p))
-        start += len(p)
-        if chunk.column("error").null_count == chunk.num_rows:
-            from piaa.distributed.worker import write_atomic_parquet
+    from piaa.distributed.worker import write_atomic_parquet
 
+    pf = pq.ParquetFile(out)
+    schema = pf.schema_arrow.remove_metadata()
+    batches = pf.iter_batches(batch_size=4096)
+    pending: List = []
+    have = 0
+    for p in parts:
+        while have < len(p):
+            b = next(batches, None)
+            if b is None:
+                return  # a shorter file than its manifest says: the missing parts are scored again
+            pending.append(b)
+            have += b.num_rows
+        table = pa.Table.from_batches(pending, schema=schema)
+        chunk, rest = table.slice(0, len(p)), table.slice(len(p))
+        pending, have = rest.to_batches(), rest.num_rows
+        if chunk.column("error").null_count == chunk.num_rows:
             write_atomic_parquet(chunk, part_file(parts_dir, p.index))
 
 
