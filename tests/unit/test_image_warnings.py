@@ -72,3 +72,13 @@ def test_score_cli_reports_damaged_metadata_in_piaas_words(tmp_path, cli_model, 
     err = capsys.readouterr().err
     assert f"warning: {p}: damaged EXIF metadata ignored" in err
     assert "UserWarning" not in err and "TiffImagePlugin" not in err
+
+
+def test_capture_time_reports_damaged_exif_in_piaas_words(tmp_path):
+    from piaa.io.exif import capture_time
+
+    p = bad_exif_jpeg(tmp_path / "e.jpg")
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("default")
+        assert capture_time(p) is None
+    assert [str(w.message) for w in got] == [f"{p}: damaged EXIF metadata ignored"]

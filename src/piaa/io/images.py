@@ -46,6 +46,7 @@ Missing or unreadable files are also reported as :class:`ImageLoadError` (reason
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -189,20 +190,26 @@ def _install_warning_route() -> None:
         warnings.filterwarnings("always", category=UserWarning, module=r"PIL\.")
 
 
-def _loading_reports(path, fn, *args, **kw):
-    """Run ``fn`` with Pillow's warnings collected; then one :class:`ImageWarning` for the photo."""
+@contextlib.contextmanager
+def pillow_warnings_reported(path):
+    """Inside this block Pillow's warnings are collected (this thread only); on leaving, one
+    :class:`ImageWarning` names ``path`` and says what they meant. Every header or pixel read goes through it."""
     _install_warning_route()
     outer = getattr(_collect, "sink", None)
     _collect.sink = []
     try:
-        result = fn(*args, **kw)
+        yield
     finally:
         caught, _collect.sink = _collect.sink, outer
-    words = sorted({w for w in map(_pil_words, caught) if w})
-    if words:
-        where = f"{path}: " if path else ""
-        warnings.warn(ImageWarning(where + "; ".join(words)), stacklevel=3)
-    return result
+        words = sorted({w for w in map(_pil_words, caught) if w})
+        if words:
+            where = f"{path}: " if path else ""
+            warnings.warn(ImageWarning(where + "; ".join(words)), stacklevel=3)
+
+
+def _loading_reports(path, fn, *args, **kw):
+    with pillow_warnings_reported(path):
+        return fn(*args, **kw)
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -64,13 +64,15 @@ def read_embedded_xmp(image) -> Optional[bytes]:
     from PIL import Image, UnidentifiedImageError
 
     from piaa.io.files import image_byte_cap, open_regular
+    from piaa.io.images import pillow_warnings_reported
 
     try:
         with warnings.catch_warnings():
             # only the header is read, never pixels: a decompression bomb is harmless here (and refused, with
             # its own error, when the photo is decoded for scoring)
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with open_regular(image, image_byte_cap()) as fh, Image.open(fh) as im:
+            with pillow_warnings_reported(image), open_regular(image, image_byte_cap()) as fh, \
+                    Image.open(fh) as im:
                 data = im.info.get("xmp")
                 if data is None and hasattr(im, "tag_v2"):
                     data = im.tag_v2.get(700)
