@@ -45,7 +45,10 @@ def test_relative_paths_resolve_in_the_driver(tmp_path, monkeypatch, model_file,
     monkeypatch.chdir(tmp_path)
     src = open_source("photos")
     assert all(os.path.isabs(p) for p in src.parts[0].paths)
-    s = pipeline.run_distributed("photos", "out.parquet", models=[model_file], part_size=2, progress=False,
+    import shutil
+
+    shutil.copy(model_file, tmp_path / "mine.npz")  # a model file named relatively, too
+    s = pipeline.run_distributed("photos", "out.parquet", models=["mine.npz"], part_size=2, progress=False,
                                  log=lambda m: None)
     assert (s.n_scored, s.n_errors) == (3, 0)  # the "worker" in / read absolute paths and wrote absolute parts
     rows = pq.read_table(tmp_path / "out.parquet").to_pylist()

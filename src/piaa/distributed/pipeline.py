@@ -123,7 +123,7 @@ def run_distributed(source, output, models: Optional[Sequence[str]] = None, prof
         raise InputError("--workers must be >= 1")
     if profile_store:  # workers may run in another folder: every path they get is absolute
         profile_store = os.path.abspath(os.path.expanduser(os.fspath(profile_store)))
-    models = list(models) if models else default_models()
+    models = [_absolute_if_file(m) for m in models] if models else default_models()
     profiles = list(dict.fromkeys(profiles or ()))
     src = open_source(source, part_size)
     manifest = _manifest(source, src, models, profiles, part_size)
@@ -178,6 +178,12 @@ def run_distributed(source, output, models: Optional[Sequence[str]] = None, prof
     return RunSummary(str(out), n_rows, n_rows - n_err, n_err, len(src.parts), len(done), round(secs, 3),
                       round(fresh / secs, 2) if secs > 0 else 0.0, used_workers,
                       round(1000 * cpu / fresh, 2) if fresh else 0.0)
+
+
+def _absolute_if_file(model: str) -> str:
+    """A ``--model`` that names a file becomes its absolute path (workers run in other folders); names stay."""
+    m = os.path.expanduser(str(model))
+    return os.path.abspath(m) if os.path.isfile(m) else str(model)
 
 
 def _checked_output(output) -> Path:
