@@ -37,6 +37,7 @@ from piaa.distributed.sources import DEFAULT_PART_SIZE, Part, open_source
 from piaa.distributed.worker import part_file
 from piaa.errors import InputError, PiaaError
 
+
 class DistributedRunError(PiaaError, RuntimeError):
     """A run that could not finish (parts missing after the workers returned); ``--resume`` continues it."""
 
@@ -204,7 +205,7 @@ def _checked_output(output) -> Path:
 
 
 def _error_count(path: Path) -> int:
-    """Rows of a part or output file whose ``error`` is set (an unreadable file counts as all errors)."""
+    """Rows of a part or output file whose ``error`` is set (an unreadable file counts as having errors)."""
     import pyarrow.parquet as pq
 
     try:
