@@ -188,7 +188,12 @@ def _fold(parts, workdir):
 
 
 def _fast_options(cls) -> dict:
-    """Small training settings by family (the class hierarchy), so every method runs in seconds."""
+    """Small training settings by family (the class hierarchy), then the method's own ``contract_options``,
+    so every method runs in seconds."""
+    return {**_family_options(cls), **cls.contract_options}
+
+
+def _family_options(cls) -> dict:
     from piaa.evaluation.methods.pa_iaa import _PAIAABase
     from piaa.evaluation.methods.task_vectors import _BankMethod
 

@@ -108,6 +108,9 @@ class Method:
     zero_shot: ClassVar[bool] = False
     reference: ClassVar[bool] = False   # shown in reports as a reference, not a method
     description: ClassVar[str] = ""
+    # small training settings under which tests/unit/test_registered_contracts.py runs this method in seconds on
+    # a tiny synthetic fold (like a personalizer's ``contract_example``); merged over that test's family defaults
+    contract_options: ClassVar[Dict[str, Any]] = {}
     reference_context: Optional[ReferenceContext] = None  # set by the runner for reference methods only
 
     def __init__(self, **options: Any) -> None:
