@@ -161,3 +161,15 @@ def test_output_folder_is_refused_before_any_scoring(tmp_path, model_file, in_pr
         pipeline.run_distributed(tmp_path / "photos", tmp_path / "nope" / "o.parquet", models=[model_file],
                                  progress=False)
     assert in_process == []
+
+
+def test_cli_ray_output_folder_is_one_line_before_scoring(tmp_path, capsys, monkeypatch):
+    from piaa.cli.main import main
+
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "p.jpg").write_bytes(_jpeg(0))
+    (tmp_path / "res.parquet").mkdir()
+    monkeypatch.setattr(pipeline, "_run_on_ray", lambda *a, **k: pytest.fail("scored before checking --output"))
+    assert main(["score", str(tmp_path / "photos"), "--ray", "--output", str(tmp_path / "res.parquet")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: --output") and "is a folder" in err[0]
