@@ -77,6 +77,19 @@ def storage_problem(exc: BaseException):
     return None
 
 
+def allowed_methods(request: Request):
+    """Every method some route of this path answers (Starlette's own 405 names only the first route's)."""
+    from starlette.routing import Match
+
+    methods = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match == Match.NONE:
+            continue
+        methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     """The exception handlers: every failure as JSON, none with a traceback or a copy of the input."""
 
@@ -87,7 +100,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         detail = exc.detail if isinstance(exc.detail, (str, list)) else str(exc.detail)
-        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+            detail = f"{request.method} is not allowed here; allowed: {headers['Allow']}"
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers or None)
 
     @app.exception_handler(PiaaError)
     async def piaa_error(request: Request, exc: PiaaError):
