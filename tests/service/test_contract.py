@@ -16,27 +16,21 @@ from pathlib import Path
 import httpx
 import pytest
 
-from serve_helpers import REPO, Server
+from serve_helpers import REPO, new_account, serving
 
 pytest.importorskip("schemathesis")
-PW = "correct-horse-battery"
 
 
 @pytest.fixture(scope="module")
 def fuzz_target(tmp_path_factory, photo_library, serve_home):
-    srv = Server(photo_library, tmp_path_factory.mktemp("serve_contract"), serve_home).start()
-    try:
-        with httpx.Client(base_url=srv.url, timeout=120) as c:
-            assert c.post("/api/signup", json={"username": "fuzz", "password": PW}).status_code == 201
-            tok = c.post("/api/token", json={"username": "fuzz", "password": PW}).json()["token"]
-            h = {"Authorization": f"Bearer {tok}"}
-            ids = [im["id"] for im in c.get("/api/images", headers=h).json()["images"]]
+    with serving(photo_library, tmp_path_factory.mktemp("serve_contract"), serve_home) as srv:
+        tok = new_account(srv, "fuzz")
+        with httpx.Client(base_url=srv.url, timeout=120, headers={"Authorization": f"Bearer {tok}"}) as c:
+            ids = [im["id"] for im in c.get("/api/images").json()["images"]]
             for k, i in enumerate(ids[:12]):                 # data to reach the profile routes' real work
-                c.put(f"/api/ratings/{i}", json={"rating": 1 + k % 5}, headers=h)
-            assert c.post("/api/profile", headers=h).status_code == 200
+                c.put(f"/api/ratings/{i}", json={"rating": 1 + k % 5})
+            assert c.post("/api/profile").status_code == 200
         yield srv, tok
-    finally:
-        srv.stop()
 
 
 def schemathesis(srv, tok, *extra, timeout=300) -> subprocess.CompletedProcess:
