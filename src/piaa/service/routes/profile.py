@@ -99,15 +99,21 @@ def _selector(state: ServiceState):
     return None if cached[2] is None else (cached[1], cached[2])
 
 
-def _active(state: ServiceState, mine):
-    """(ids, selector, rated rows, their stars or None) for the active-learning selector, or None."""
+def _active(state: ServiceState, mine, choose):
+    """``choose(selector, rated rows, their stars or None)`` -> (photo ids, strategy) with the active-learning
+    selector, or None (no selector, or it failed: a suggestion must never fail the request; the log says why)."""
     sel = _selector(state)
     if sel is None:
         return None
     ids, selector = sel
     row = {int(i): k for k, i in enumerate(ids)}
     rated = [(row[i], r) for i, r in mine.items() if i in row]
-    return ids, selector, [k for k, _ in rated], ([r for _, r in rated] if rated else None)
+    try:
+        picks, strategy = choose(selector, [k for k, _ in rated], [r for _, r in rated] if rated else None)
+    except Exception:
+        log.exception("active-learning selection failed, choosing at random")
+        return None
+    return [int(ids[k]) for k in picks], strategy
 
 
 def _random_unrated(state: ServiceState, mine, n: int):
@@ -125,17 +131,12 @@ def suggestions(caller: Auth, state: State, n: int = Query(10, ge=1, le=200)):
     installed and the photos are analysed; random otherwise — ``strategy`` says which)."""
     lib = state.library
     mine = queries.own_ratings(state.db, caller.id)
-    act = _active(state, mine)
+    act = _active(state, mine, lambda sel, rows, stars: (
+        sel.select(rows, stars, n), f"active ({getattr(sel, 'strategy', 'default')})"))
     if act is not None:
-        ids, selector, rows, stars = act
-        try:
-            picks = selector.select(rows, stars, n)
-            out = [int(ids[k]) for k in picks if int(ids[k]) not in mine]
-            if out or not len(picks):
-                return {"images": [{"id": i, "name": lib.name(i)} for i in out],
-                        "strategy": f"active ({getattr(selector, 'strategy', 'default')})"}
-        except Exception:               # a suggestion must never fail the request: log why, suggest at random
-            log.exception("active-learning selector failed, suggesting at random")
+        out = [i for i in act[0] if i not in mine]
+        if out or not act[0]:
+            return {"images": [{"id": i, "name": lib.name(i)} for i in out], "strategy": act[1]}
     return {"images": [{"id": i, "name": lib.name(i)} for i in _random_unrated(state, mine, n)], "strategy": "random"}
 
 
@@ -146,15 +147,9 @@ def suggest_pair(caller: Auth, state: State):
     two when fewer than two are unrated); 409 when the library has fewer than two photos."""
     lib = state.library
     mine = queries.own_ratings(state.db, caller.id)
-    act = _active(state, mine)
+    act = _active(state, mine, lambda sel, rows, stars: (list(sel.select_pair(rows, stars)), "active"))
     if act is not None:
-        ids, selector, rows, stars = act
-        try:
-            a, b = selector.select_pair(rows, stars)
-            pair = [int(ids[a]), int(ids[b])]
-            return {"images": [{"id": i, "name": lib.name(i)} for i in pair], "strategy": "active"}
-        except Exception:
-            log.exception("active-learning pair selection failed, choosing at random")
+        return {"images": [{"id": i, "name": lib.name(i)} for i in act[0]], "strategy": act[1]}
     pair = _random_unrated(state, mine, 2)
     if len(pair) < 2:
         pair = _random_unrated(state, {}, 2)
