@@ -84,6 +84,9 @@ def register(subparsers):
     t.add_argument("--alpha", type=float, default=None,
                    help="each rater's ridge strength relative to the mean squared feature norm (default 0.5)")
     t.set_defaults(func=run_taste_prior)
+    from piaa.cli.cmd_train_trunk import register_trunk_command
+
+    register_trunk_command(sub)
     p.set_defaults(func=lambda a: p.print_help() or 2)
 
 
