@@ -27,7 +27,7 @@ DEFAULT_BACKBONE = "efficientnet_lite0"
 DEFAULT_VARIANT = "multilevel"
 
 #: kinds of shipped assets
-KINDS = ("scorer", "pa-iaa-network", "taste-prior", "task-bank")
+KINDS = ("scorer", "pa-iaa-network", "taste-prior", "task-bank", "trunk")
 
 _OASIS = ("OASIS (Kurdi, Lozano & Banaji 2017), all 900 images; OASIS-beauty ratings (Brielmann & Pelli 2019): "
           "136,125 beauty ratings (1-7) by 605 US online raters")

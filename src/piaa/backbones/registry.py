@@ -162,3 +162,15 @@ def register_local_backbone(name: str, module_factory: Callable, weights_path: s
     build.weights_file = lambda: weights_path  # see _lite_constructor
     cfg = PretrainedCfg(**{**asdict(cfg), "weights": str(weights_path)})
     register_backbone(name, build, cfg, description, override=bool(override or overwrite))
+
+
+def _register_shipped_trunks() -> None:
+    """Every trunk of the asset catalogue is a backbone under its own name (built when first used)."""
+    from piaa.backbones.finetuned import register_trunk
+    from piaa.catalogue import list_assets
+
+    for a in list_assets("trunk"):
+        register_trunk(a.name, a.path, base=a.backbone, description=a.description)
+
+
+_register_shipped_trunks()

@@ -39,7 +39,13 @@ def run_giaa_benchmark(backbones: Sequence[str] = (DEFAULT_BACKBONE,), variant: 
 
     ``grid=None`` skips option selection and uses ``head_options`` as given.
     """
+    from piaa.evaluation.leakage import check_trunk_unseen
+
     ds, images, subsets, paths = load_oasis(data_dir)
+    memo: dict = {}
+    for name in sorted(set(subsets.tolist())):  # a fold's trunk never trained on that fold's photos
+        check_trunk_unseen("+".join(backbones), [p for p, s in zip(paths, subsets) if s == name],
+                           f"GIAA fold {name}", memo)
     t0 = time.perf_counter()
     X = extract_features(paths, backbones, variant, engine=engine, progress=progress) if features is None else features
     feat_s = time.perf_counter() - t0

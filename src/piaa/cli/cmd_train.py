@@ -63,6 +63,9 @@ def register(subparsers):
     q.add_argument("--log-features", action="store_true", help="ridge on log1p of the features")
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--data", default=None, help="BIQ2021 folder (default ../shared/data/biq2021)")
+    q.add_argument("--databases", default="biq2021",
+                   help="biq2021 (photos only) or biq2021,agiqa3k (photos and generated images, validated on "
+                        "held-out parts; --data is then the shared data folder)")
     q.set_defaults(func=run_quality)
 
     n = sub.add_parser("pa-iaa", help="train the shipped PA_IAA network (pa-iaa personalizer)",
@@ -111,6 +114,8 @@ def run_quality(args) -> int:
     from piaa.training.quality_model import train_quality_model
 
     backbones = [b for b in args.backbone.replace(",", "+").split("+") if b]
+    if getattr(args, "databases", "biq2021") != "biq2021":
+        return _run_joint_quality(args, backbones)
     try:
         out = train_quality_model(args.output, backbones, args.variant, head_kind=args.head,
                                   log_features=args.log_features,
@@ -118,6 +123,18 @@ def run_quality(args) -> int:
     except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    print(json.dumps(out, indent=2, default=str))
+    return 0
+
+
+def _run_joint_quality(args, backbones) -> int:
+    from piaa.errors import InputError
+    from piaa.training.quality_joint import DATABASES, train_joint_quality_model
+
+    if sorted(d.strip() for d in args.databases.split(",")) != sorted(DATABASES):
+        raise InputError(f"--databases: use biq2021 or {','.join(DATABASES)}, not {args.databases!r}")
+    out = train_joint_quality_model(Path(args.output), backbones, args.variant, seed=args.seed, name=args.name,
+                                    data_dir=Path(args.data) if args.data else None, progress=sys.stderr.isatty())
     print(json.dumps(out, indent=2, default=str))
     return 0
 

@@ -139,8 +139,11 @@ def _selection_score(metrics: Dict[str, float], names: List[str]) -> float:
 
 
 def train_trunk(cfg: TrunkConfig, output: Path, *, data_dir: Optional[Path] = None, log=None,
-                cache_dir: Optional[Path] = None) -> dict:
-    """Train, validate, and write ``output/trunk.npz`` + ``output/report.json``; returns the report."""
+                cache_dir: Optional[Path] = None, databases=None) -> dict:
+    """Train, validate, and write ``output/trunk.npz`` + ``output/report.json``; returns the report.
+
+    ``databases``: ready :class:`~piaa.training.trunk.data.TaskData` objects instead of ``cfg.databases``
+    (tests, a user's own data)."""
     import json
 
     from piaa.backbones import create_backbone
@@ -151,14 +154,13 @@ def train_trunk(cfg: TrunkConfig, output: Path, *, data_dir: Optional[Path] = No
 
     log = log or sys.stderr
     torch, nn, TrunkNet = _torch_modules()
-    torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads or cpu_cores())
     rng = np.random.default_rng(cfg.seed)
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
 
-    dbs = [load_database(name, data_dir) for name in cfg.databases]
+    dbs = list(databases) if databases is not None else [load_database(name, data_dir) for name in cfg.databases]
     if cfg.max_images:
         dbs = [subsample(d, cfg.max_images, cfg.split_seed) for d in dbs]
     for data in dbs:
@@ -180,6 +182,7 @@ def train_trunk(cfg: TrunkConfig, output: Path, *, data_dir: Optional[Path] = No
             tasks.append(_Task(name, i, data.kinds[name], np.asarray(target), train, data.bucket_values.get(name)))
     weights = {t.name: float(cfg.task_weights.get(t.name, 1.0)) for t in tasks}
     base = create_backbone(cfg.base)
+    torch.manual_seed(cfg.seed)  # after every network build: constructors may draw random numbers
     net = TrunkNet(base, cfg.split, {t.name: t.out_dim for t in tasks}, cfg.dropout)
     n_top = sum(p.numel() for p in net.top.parameters())
     opt = torch.optim.AdamW([{"params": list(net.top.parameters()), "lr": cfg.lr},
