@@ -132,3 +132,21 @@ def test_leak_guard_refuses_a_trunk_on_test_photos_it_saw(tiny, tmp_path):
     guard.get(seen_p[:3], tiny)  # an ImageNet backbone saw nothing
     with pytest.raises(TrunkLeakageError):
         check_trunk_unseen("tiny_trunk_ft", seen_p[:1], "GIAA fold subset1")
+
+
+def test_activations_of_a_subset_reuse_the_rows_of_the_whole_database(tiny, tmp_path, monkeypatch):
+    from piaa.training.trunk import activations as act
+
+    paths = _images(tmp_path, 10)
+    full = np.asarray(act.lower_activations(paths, tiny, 2, cache_dir=tmp_path / "a", log=open("/dev/null", "w")))
+    assert full.shape[:2] == (10, 2) and full.dtype == np.float16
+    assert not np.array_equal(full[:, 0], full[:, 1])  # the mirrored view differs
+
+    def no_network(name):
+        raise AssertionError("recomputed")
+
+    monkeypatch.setattr("piaa.backbones.create_backbone", no_network)
+    sub = act.lower_activations(paths[3:7][::-1], tiny, 2, cache_dir=tmp_path / "a")
+    assert np.array_equal(sub, full[3:7][::-1])
+    with pytest.raises(AssertionError, match="recomputed"):  # another split is another computation
+        act.lower_activations(paths[3:7], tiny, 1, cache_dir=tmp_path / "a")

@@ -92,13 +92,16 @@ def check_unseen(backbones: Sequence[str], dbs, part: str = "test") -> None:
 
 def validate_joint_quality(backbones: Sequence[str], variant: str = "multilevel", train_on: Sequence[str] = DATABASES,
                            data_dir: Optional[Path] = None, engine: str = "auto", progress: bool = False,
-                           seed: int = 0, features=None) -> dict:
-    """Train on the train+val parts of ``train_on``, measure on the test part of every quality database."""
+                           seed: int = 0, features=None, split: Optional[dict] = None) -> dict:
+    """Train on the train+val parts of ``train_on``, measure on the test part of every quality database.
+
+    ``split``: ``{"val", "test", "split_seed"}`` (default: those of the trunk among ``backbones``), so an
+    ImageNet backbone can be measured on exactly the parts of a given trunk."""
     from piaa.data.ratings import Scale
     from piaa.metrics import plcc, srocc
     from piaa.models.giaa import GenericHead
 
-    split = _split_settings(backbones)
+    split = split or _split_settings(backbones)
     dbs, ys = load_joint(DATABASES, data_dir, split)
     check_unseen(backbones, dbs)
     t0 = time.perf_counter()

@@ -56,6 +56,9 @@ def lower_activations(paths: Sequence[Path], backbone: str, split: int, *, views
     path = out_dir / f"{label or 'images'}-{backbone}-s{split}-{key}.npy"
     if path.is_file():
         return np.load(path, mmap_mode="r")
+    sub = _from_superset(out_dir, _header(backbone, split, views), hashes)
+    if sub is not None:  # e.g. a GIAA fold's OASIS photos: rows of the whole database's file
+        return sub
     log = log or sys.stderr
     import torch
 
@@ -91,4 +94,40 @@ def lower_activations(paths: Sequence[Path], backbone: str, split: int, *, views
     arr.flush()
     del arr
     tmp.replace(path)
+    write_hash_index(path, hashes, _header(backbone, split, views))
     return np.load(path, mmap_mode="r")
+
+
+def _header(backbone: str, split: int, views: int) -> str:
+    from piaa.backbones import get_pretrained_cfg
+
+    return f"# {backbone}|{get_pretrained_cfg(backbone).fingerprint()}|{split}|{views}|v{ACTIVATION_VERSION}"
+
+
+def hash_index_path(path: Path) -> Path:
+    return Path(path).with_suffix(".hashes.txt")
+
+
+def write_hash_index(path: Path, hashes: Sequence[str], header: str) -> None:
+    """The photo hash of every row of an activation file, beside it (lets subsets reuse its rows); the first
+    line names the network, preprocessing, split and views that made the rows."""
+    from piaa.state import atomic_write_bytes
+
+    atomic_write_bytes(hash_index_path(path), (header + "\n" + "\n".join(hashes) + "\n").encode())
+
+
+def _from_superset(out_dir: Path, header: str, hashes: Sequence[str]):
+    """Rows of an existing activation file made the same way (``header``) that holds every photo."""
+    if not out_dir.is_dir():
+        return None
+    for idx in sorted(out_dir.glob("*.hashes.txt")):
+        lines = idx.read_text().splitlines()
+        if not lines or lines[0] != header:
+            continue
+        rows = {h: i for i, h in enumerate(lines[1:])}
+        if all(h in rows for h in hashes):
+            arr = np.load(idx.with_name(idx.name[:-len(".hashes.txt")] + ".npy"), mmap_mode="r")
+            if arr.shape[0] != len(rows):
+                continue
+            return np.ascontiguousarray(arr[np.array([rows[h] for h in hashes], dtype=int)])
+    return None

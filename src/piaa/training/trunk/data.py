@@ -123,7 +123,12 @@ def subsample(data: TaskData, n: int, seed: int) -> TaskData:
     """A seeded subset of ``n`` images (all when there are fewer), in the original order."""
     if n <= 0 or n >= len(data.names):
         return data
-    keep = np.sort(np.random.default_rng(seed).choice(len(data.names), n, replace=False))
+    return take(data, np.sort(np.random.default_rng(seed).choice(len(data.names), n, replace=False)))
+
+
+def take(data: TaskData, keep) -> TaskData:
+    """The images ``keep`` (indices or a boolean mask) of ``data``, parts unset."""
+    keep = np.flatnonzero(keep) if np.asarray(keep).dtype == bool else np.asarray(keep, dtype=int)
     return TaskData(data.database, [data.names[i] for i in keep], [data.paths[i] for i in keep], data.strata[keep],
                     {k: np.asarray(v)[keep] for k, v in data.targets.items()}, dict(data.kinds),
                     dict(data.bucket_values))
