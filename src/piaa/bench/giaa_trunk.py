@@ -16,6 +16,7 @@ from typing import Dict, Optional
 def fold_trunks(config_path, data_dir: Optional[Path] = None, log=None) -> Dict[str, str]:
     """{OASIS subset: registered backbone name of the trunk trained without it}."""
     from piaa.backbones.finetuned import register_trunk
+    from piaa.errors import InputError
     from piaa.paths import user_data_dir
     from piaa.training.trunk.config import load_config
     from piaa.training.trunk.data import load_database, take
@@ -24,7 +25,7 @@ def fold_trunks(config_path, data_dir: Optional[Path] = None, log=None) -> Dict[
     log = log or sys.stderr
     cfg = load_config(config_path)
     if "oasis" not in cfg.databases:
-        raise ValueError(f"{config_path}: a GIAA fold trunk config must train on oasis")
+        raise InputError(f"{config_path}: a GIAA fold trunk config must train on oasis")
     dbs = {name: load_database(name, data_dir) for name in cfg.databases}
     oasis = dbs["oasis"]
     out: Dict[str, str] = {}

@@ -17,7 +17,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from piaa.errors import InputError
+from piaa.errors import FileMissingError, InputError
 
 DATABASES = ("oasis", "biq2021", "agiqa3k")
 RESERVED = ("avt-ai", "avtai", "avt_ai")
@@ -112,7 +112,7 @@ def _agiqa(root: Path) -> TaskData:
     d = root / "agiqa3k"
     csv = d / "train.csv"
     if not csv.is_file():
-        raise FileNotFoundError(f"AGIQA-3K train.csv not found in {d}")
+        raise FileMissingError(f"AGIQA-3K train.csv not found in {d}")
     t = pd.read_csv(csv)
     paths = [d / "images" / n for n in t["image"]]
     return TaskData("agiqa3k", t["image"].astype(str).tolist(), paths, t["generator"].astype(str).to_numpy(object),
