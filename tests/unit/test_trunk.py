@@ -150,3 +150,15 @@ def test_activations_of_a_subset_reuse_the_rows_of_the_whole_database(tiny, tmp_
     assert np.array_equal(sub, full[3:7][::-1])
     with pytest.raises(AssertionError, match="recomputed"):  # another split is another computation
         act.lower_activations(paths[3:7], tiny, 1, cache_dir=tmp_path / "a")
+
+
+@pytest.mark.shared_data
+def test_the_shipped_trunk_is_refused_on_oasis_folds_it_saw(shared_data):
+    """bench giaa with the shipped trunk: every OASIS fold holds photos it trained on -> refused up front."""
+    from piaa.bench.giaa import run_giaa_benchmark
+    from piaa.catalogue import asset_info
+
+    if not asset_info("piaa-aesthetic-lite0").exists():
+        pytest.skip("shipped trunk absent")
+    with pytest.raises(TrunkLeakageError, match="GIAA fold subset1"):
+        run_giaa_benchmark(["piaa-aesthetic-lite0"], data_dir=shared_data, progress=False)
