@@ -27,16 +27,17 @@ def validate_beauty(backbone: str, split: dict) -> dict:
 
     from piaa.metrics import plcc, srocc
     from piaa.models.giaa import GenericHead
-    from piaa.training.quality_joint import check_unseen
+    from piaa.training.quality_joint import check_unseen, drop_test_duplicates
     from piaa.training.oasis import extract_features
     from piaa.training.trunk.data import load_database, split_parts
 
     d = load_database("oasis")
     d.part = split_parts(d.names, d.strata, split["val"], split["test"], split["split_seed"])
+    drop_test_duplicates(d)
     check_unseen([backbone], [d])
     X = extract_features(d.paths, [backbone], "multilevel", progress=False)
     D = d.targets["beauty"]
-    tr, te = d.part != "test", d.part == "test"
+    tr, te = np.isin(d.part, ["train", "val"]), d.part == "test"
     from piaa.data.ratings import Scale
 
     head = GenericHead(Scale(1.0, 7.0, 7), n_models=3, components=128, epochs=30, seed=0).fit(X[tr], D[tr])
