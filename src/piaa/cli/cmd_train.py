@@ -24,6 +24,9 @@ recipe are the benchmark report saved beside it as <model>.bench.json (shown by 
 """
 
 
+PHOTO_QUALITY_MODEL = "biq2021-quality-lite0"  # the photos-only model (BIQ2021), kept beside the joint one
+
+
 def register(subparsers):
     from piaa.catalogue import default_asset
 
@@ -52,9 +55,10 @@ def register(subparsers):
                        description="Train the technical photo-quality model (0-1) on the 4,000 BIQ2021 training "
                                    "photos (GenericHead MLP or ridge on multilevel features); the 5-fold CV "
                                    "accuracy (stratified by subset) goes into the model record.")
-    q.add_argument("--output", "-o", default=str(ASSET_DIR / f"{QUALITY_MODEL}.npz"),
-                   help="model file to write (default: the package's quality model file)")
-    q.add_argument("--name", default=QUALITY_MODEL, help=f"model name (default {QUALITY_MODEL})")
+    q.add_argument("--output", "-o", default=None,
+                   help="model file to write (default: the package's file of the model named by --name)")
+    q.add_argument("--name", default=None, help=f"model name (default {PHOTO_QUALITY_MODEL} with --databases "
+                                                 f"biq2021, {QUALITY_MODEL} with biq2021,agiqa3k)")
     q.add_argument("--backbone", default="efficientnet_lite0",
                    help="backbone, or several joined by '+' whose features are concatenated")
     q.add_argument("--variant", default="multilevel")
@@ -113,8 +117,13 @@ def run_default(args) -> int:
 def run_quality(args) -> int:
     from piaa.training.quality_model import train_quality_model
 
+    from piaa.models.scorer import ASSET_DIR, QUALITY_MODEL
+
     backbones = [b for b in args.backbone.replace(",", "+").split("+") if b]
-    if getattr(args, "databases", "biq2021") != "biq2021":
+    joint = getattr(args, "databases", "biq2021") != "biq2021"
+    args.name = args.name or (QUALITY_MODEL if joint else PHOTO_QUALITY_MODEL)
+    args.output = args.output or str(ASSET_DIR / f"{args.name}.npz")
+    if joint:
         return _run_joint_quality(args, backbones)
     try:
         out = train_quality_model(args.output, backbones, args.variant, head_kind=args.head,

@@ -159,7 +159,8 @@ def train_joint_quality_model(output: Path, backbones: Sequence[str], variant: s
     backbone = "+".join(backbones)
     metrics = {"protocol": "GenericHead trained on the train+val parts of BIQ2021 and AGIQA-3K train.csv, measured on "
                            f"their seeded test parts ({split}); a fine-tuned trunk never saw a test photo",
-               "test": val["test"], **_stamp()}
+               "test": val["test"], "srocc": val["test"]["biq2021"]["srocc"],
+               "srocc_agiqa3k": val["test"]["agiqa3k"]["srocc"], **_stamp()}
     extra = {"criterion": "quality", "head": "mlp", "head_options": options, "n_train_images": int(len(X)),
              "scale": "0-1 (BIQ2021 MOS; AGIQA-3K MOS / 5)", "licence_note": LICENCE_NOTE + " AGIQA-3K: MIT.",
              "limitations": "Learned from 256 px copies of BIQ2021 photos and AGIQA-3K generated images; the "
