@@ -402,3 +402,32 @@ def test_user_folds_run_end_to_end(tmp_path):
     for fold in PREPARED["spy-a"]:  # the test images are training images too (rated by the other people)
         assert fold.test_images
         assert set(fold.tasks[0].dataset.ratings["image"]) >= {Path(p).name for p in fold.test_images}
+
+
+class SpyLeaky(_Spy):
+    name = "spy-leaky"
+
+    def personalize(self, support, support_scores, query):
+        return self.fold.features.get(query, backbone="leaky-trunk")[:, 0]
+
+
+def test_runner_refuses_a_trunk_that_saw_a_test_photo(tmp_path, monkeypatch):
+    """Every feature request of a fold passes the trunk-leakage guard (issue 20 §3)."""
+    from piaa.evaluation.leakage import TrunkLeakageError
+    from piaa.io.images import image_file_hash
+
+    path = write_experiment(tmp_path, methods=["spy-leaky"])
+    img = tmp_path / "data" / "images" / "img00.jpg"  # an image of fold f1
+    img.write_bytes(b"distinct bytes of img00")
+    seen = {image_file_hash(img)}
+    monkeypatch.setattr("piaa.backbones.finetuned.seen_images",
+                        lambda b: frozenset(seen) if b == "leaky-trunk" else frozenset())
+    registry.register_method(SpyLeaky)
+    try:
+        exp = load_experiment(path)
+        with pytest.raises(TrunkLeakageError, match="leaky-trunk"):
+            run_experiment(exp, RunOptions(workdir=tmp_path / "work", features=FakeFeatures(), progress=False))
+        seen.clear()  # the same trunk having seen nothing: the run goes through
+        run_experiment(exp, RunOptions(workdir=tmp_path / "work2", features=FakeFeatures(), progress=False))
+    finally:
+        registry.METHODS.unregister("spy-leaky")

@@ -167,3 +167,15 @@ def register_local_backbone(name: str, module_factory: Callable, weights_path: s
     if overwrite is not None:
         deprecated("register_local_backbone(overwrite=...)", "override=...")
     register_backbone(name, build, cfg, description, override=bool(override or overwrite))
+
+
+def _register_shipped_trunks() -> None:
+    """Every trunk of the asset catalogue is a backbone under its own name (built when first used)."""
+    from piaa.backbones.finetuned import register_trunk
+    from piaa.catalogue import list_assets
+
+    for a in list_assets("trunk"):
+        register_trunk(a.name, a.path, base=a.backbone, description=a.description)
+
+
+_register_shipped_trunks()

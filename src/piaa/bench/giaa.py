@@ -35,14 +35,28 @@ def giaa_fold_metrics(pred_dist: np.ndarray, true_dist: np.ndarray, values: np.n
 def run_giaa_benchmark(backbones: Sequence[str] = (DEFAULT_BACKBONE,), variant: str = DEFAULT_VARIANT,
                        head_options: Optional[dict] = None, grid: Optional[Sequence[dict]] = DEFAULT_GRID,
                        seed: int = 0, data_dir: Optional[Path] = None, engine: str = "auto",
-                       progress: bool = True, features: Optional[np.ndarray] = None) -> dict:
+                       progress: bool = True, features: Optional[np.ndarray] = None,
+                       fold_backbones: Optional[Dict[str, str]] = None) -> dict:
     """Run the 4-fold benchmark; returns a JSON-able report (per fold, mean, std, chosen options, timings).
 
-    ``grid=None`` skips option selection and uses ``head_options`` as given.
+    ``grid=None`` skips option selection and uses ``head_options`` as given. ``fold_backbones``: {test subset:
+    backbone} -- per-fold fine-tuned trunks (``piaa.bench.giaa_trunk``) instead of ``backbones`` for all folds.
     """
+    from piaa.evaluation.leakage import check_trunk_unseen
+
     ds, images, subsets, paths = load_oasis(data_dir)
+    memo: dict = {}
+    for name in sorted(set(subsets.tolist())):  # a fold's trunk never trained on that fold's photos
+        bb = fold_backbones[name] if fold_backbones else "+".join(backbones)
+        check_trunk_unseen(bb, [p for p, s in zip(paths, subsets) if s == name], f"GIAA fold {name}", memo)
     t0 = time.perf_counter()
-    X = extract_features(paths, backbones, variant, engine=engine, progress=progress) if features is None else features
+    if fold_backbones:
+        fold_X = {n: extract_features(paths, [b], variant, engine=engine, progress=progress)
+                  for n, b in fold_backbones.items()}
+        X = next(iter(fold_X.values()))
+    else:
+        X = extract_features(paths, backbones, variant, engine=engine, progress=progress) if features is None \
+            else features
     feat_s = time.perf_counter() - t0
     D = distributions_from_ratings(ds, images)
     ok = np.isfinite(X).all(axis=1)
@@ -57,6 +71,9 @@ def run_giaa_benchmark(backbones: Sequence[str] = (DEFAULT_BACKBONE,), variant: 
 
         bar = tqdm(total=len(names), desc="GIAA folds", unit="fold", leave=False)
     for name in names:
+        if fold_backbones:
+            X = fold_X[name]
+            ok = np.isfinite(X).all(axis=1)
         test = (subsets == name) & ok
         train = (subsets != name) & ok
         t1 = time.perf_counter()
@@ -82,7 +99,8 @@ def run_giaa_benchmark(backbones: Sequence[str] = (DEFAULT_BACKBONE,), variant: 
         summary[k] = {"mean": float(vals.mean()), "std": float(vals.std(ddof=0))}
     return {
         "benchmark": "giaa-oasis-beauty-4fold",
-        "backbones": list(backbones),
+        "backbones": list(backbones) if not fold_backbones else ["per-fold trunk"],
+        "fold_backbones": fold_backbones,
         "variant": variant,
         "feature_dim": int(X.shape[1]),
         "head_options": _jsonable(base),

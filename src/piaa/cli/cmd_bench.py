@@ -43,6 +43,9 @@ def register(subparsers):
     g.add_argument("--output", "-o", metavar="JSON", default=None, help="write the full report here")
     g.add_argument("--speed", action="store_true", help="also measure the default model's throughput")
     g.add_argument("--limit", type=int, default=0, help="with --speed: first N photos (0 = all 900)")
+    g.add_argument("--trunk-config", default=None, metavar="TOML",
+                   help="per fold, a trunk fine-tuned by this `piaa train trunk` config without the fold's photos "
+                        "(cached per fold fingerprint) replaces --backbone")
     g.set_defaults(func=run_giaa)
     q = sub.add_parser("quality", help="photo-quality model: 5-fold CV on BIQ2021 train.csv",
                        description="5-fold CV of the photo-quality recipe on BIQ2021 train.csv (folds stratified "
@@ -128,11 +131,19 @@ def run_giaa(args) -> int:
     except (ValueError, TypeError) as exc:
         return fail(str(exc), 2)
     backbones = [b.strip() for b in args.backbone.split(",") if b.strip()]
+    fold_backbones = None
+    if getattr(args, "trunk_config", None):
+        from pathlib import Path
+
+        from piaa.bench.giaa_trunk import fold_trunks
+
+        fold_backbones = fold_trunks(args.trunk_config, Path(args.data) if args.data else None)
     try:
         rep = run_giaa_benchmark(backbones, args.variant, head_options=head,
                                  grid=None if args.no_select else DEFAULT_GRID,
                                  seed=args.seed, data_dir=args.data, engine=args.engine,
-                                 progress=not getattr(args, "quiet", False) and sys.stderr.isatty())
+                                 progress=not getattr(args, "quiet", False) and sys.stderr.isatty(),
+                                 fold_backbones=fold_backbones)
     except (FileNotFoundError, ValueError, KeyError) as exc:
         return fail(str(exc))
     rep["command"] = "piaa " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["bench"] else None

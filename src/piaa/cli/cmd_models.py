@@ -43,7 +43,12 @@ def run_models(args) -> int:
             f"  backbone      {i['backbone']} ({i['variant']} features)",
             f"  trained on    {i['training_data']}",
         ]
-        if srocc is not None and i.get("criterion") == "quality":
+        if srocc is not None and i.get("criterion") == "quality" and "test" in i["metrics"]:
+            t = i["metrics"]["test"]  # the joint photos + generated images model (piaa.training.quality_joint)
+            lines.append("  what          perceptual quality of photos and AI-generated images, alias 'quality'")
+            lines.append("  held out      " + "  ".join(f"{db} SROCC {v['srocc']:.3f} PLCC {v['plcc']:.3f}"
+                                                     for db, v in t.items()) + "  (seeded test parts of train.csv)")
+        elif srocc is not None and i.get("criterion") == "quality":
             m = i["metrics"]
             lines.append(f"  what          technical photo quality (sharpness, noise, exposure), alias 'quality'")
             lines.append(f"  5-fold CV     SROCC {m['srocc']:.3f}  PLCC {m['plcc']:.3f}  (BIQ2021 train.csv, "

@@ -26,6 +26,9 @@ recipe are the benchmark report saved beside it as <model>.bench.json (shown by 
 """
 
 
+PHOTO_QUALITY_MODEL = "biq2021-quality-lite0"  # the photos-only model (BIQ2021), kept beside the joint one
+
+
 def register(subparsers):
     from piaa.catalogue import default_asset
 
@@ -54,9 +57,10 @@ def register(subparsers):
                        description="Train the technical photo-quality model (0-1) on the 4,000 BIQ2021 training "
                                    "photos (GenericHead MLP or ridge on multilevel features); the 5-fold CV "
                                    "accuracy (stratified by subset) goes into the model record.")
-    q.add_argument("--output", "-o", default=str(ASSET_DIR / f"{QUALITY_MODEL}.npz"),
-                   help="model file to write (default: the package's quality model file)")
-    q.add_argument("--name", default=QUALITY_MODEL, help=f"model name (default {QUALITY_MODEL})")
+    q.add_argument("--output", "-o", default=None,
+                   help="model file to write (default: the package's file of the model named by --name)")
+    q.add_argument("--name", default=None, help=f"model name (default {PHOTO_QUALITY_MODEL} with --databases "
+                                                 f"biq2021, {QUALITY_MODEL} with biq2021,agiqa3k)")
     q.add_argument("--backbone", default="efficientnet_lite0",
                    help="backbone, or several joined by '+' whose features are concatenated")
     q.add_argument("--variant", default="multilevel")
@@ -65,6 +69,9 @@ def register(subparsers):
     q.add_argument("--log-features", action="store_true", help="ridge on log1p of the features")
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--data", default=None, help="BIQ2021 folder (default ../shared/data/biq2021)")
+    q.add_argument("--databases", default="biq2021",
+                   help="biq2021 (photos only) or biq2021,agiqa3k (photos and generated images, validated on "
+                        "held-out parts; --data is then the shared data folder)")
     q.set_defaults(func=run_quality)
 
     n = sub.add_parser("pa-iaa", help="train the shipped PA_IAA network (pa-iaa personalizer)",
@@ -86,6 +93,9 @@ def register(subparsers):
     t.add_argument("--alpha", type=float, default=None,
                    help="each rater's ridge strength relative to the mean squared feature norm (default 0.5)")
     t.set_defaults(func=run_taste_prior)
+    from piaa.cli.cmd_train_trunk import register_trunk_command
+
+    register_trunk_command(sub)
     p.set_defaults(func=lambda a: p.print_help() or 2)
 
 
@@ -108,13 +118,32 @@ def run_default(args) -> int:
 def run_quality(args) -> int:
     from piaa.training.quality_model import train_quality_model
 
+    from piaa.models.scorer import ASSET_DIR, QUALITY_MODEL
+
     backbones = [b for b in args.backbone.replace(",", "+").split("+") if b]
+    joint = getattr(args, "databases", "biq2021") != "biq2021"
+    args.name = args.name or (QUALITY_MODEL if joint else PHOTO_QUALITY_MODEL)
+    args.output = args.output or str(ASSET_DIR / f"{args.name}.npz")
+    if joint:
+        return _run_joint_quality(args, backbones)
     try:
         out = train_quality_model(args.output, backbones, args.variant, head_kind=args.head,
                                   log_features=args.log_features,
                                   seed=args.seed, name=args.name, data_dir=args.data, progress=sys.stderr.isatty())
     except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:
         return fail(str(exc))
+    print(json.dumps(out, indent=2, default=str))
+    return 0
+
+
+def _run_joint_quality(args, backbones) -> int:
+    from piaa.errors import InputError
+    from piaa.training.quality_joint import DATABASES, train_joint_quality_model
+
+    if sorted(d.strip() for d in args.databases.split(",")) != sorted(DATABASES):
+        raise InputError(f"--databases: use biq2021 or {','.join(DATABASES)}, not {args.databases!r}")
+    out = train_joint_quality_model(Path(args.output), backbones, args.variant, seed=args.seed, name=args.name,
+                                    data_dir=Path(args.data) if args.data else None, progress=sys.stderr.isatty())
     print(json.dumps(out, indent=2, default=str))
     return 0
 

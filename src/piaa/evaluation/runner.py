@@ -33,6 +33,7 @@ from piaa.errors import PiaaError
 from piaa.evaluation.experiment import Experiment, ExperimentError
 from piaa.evaluation.methods.base import FeatureProvider, FoldData, Method, ReferenceContext
 from piaa.evaluation.active import split_name
+from piaa.evaluation.leakage import TrunkLeakageError, TrunkLeakGuard
 from piaa.evaluation.methods.registry import get_method_class as _registered_class, list_methods
 from piaa.evaluation.protocol import FoldPlan, plan_folds, pool_size, split_query
 from piaa.data.sources import load_source, read_folds
@@ -117,9 +118,11 @@ def run_experiment(exp: Experiment, opts: RunOptions) -> Dict[str, Any]:
     workdir = Path(opts.workdir)
     records: Dict[str, Dict[str, dict]] = {m: {} for m in methods}
     for plan in plans:
+        test_images = [Path(p) for p in sorted(set(plan.test_ratings["path"]))]
+        # every feature request of the fold passes the trunk-leakage guard (piaa.evaluation.leakage)
         fold = FoldData(fold=plan.name, tasks=plan.tasks, generic_task=exp.generic, test_scale=test.dataset.scale,
-                        features=opts.features, seed=exp.test.seed, workdir=workdir / "folds" / _safe(plan.name),
-                        test_images=[Path(p) for p in sorted(set(plan.test_ratings["path"]))])
+                        features=TrunkLeakGuard(opts.features, test_images, plan.name), seed=exp.test.seed,
+                        workdir=workdir / "folds" / _safe(plan.name), test_images=test_images)
         for name in methods:
             ck = workdir / "checkpoints" / _safe(name) / f"{_safe(plan.name)}.json"
             fp = f"{exp.fingerprint(name)}-{code_stamp(get_method_class(name))}"
@@ -189,6 +192,8 @@ def evaluate_method_on_fold(name: str, exp: Experiment, plan: FoldPlan, fold: Fo
             from piaa.evaluation.active import ActiveSupport
 
             chooser = ActiveSupport(fold, exp.method_options.get(name, {}))
+    except TrunkLeakageError:
+        raise
     except (TypeError, ValueError, KeyError) as exc:  # bad [methods.<name>] options or unusable task data
         raise ExperimentError(f"method {name!r} cannot start on fold {plan.name}: {type(exc).__name__}: {exc} "
                               f"(check [methods.{name}] and the tasks)") from exc
@@ -263,6 +268,8 @@ def _context(method: str, fold: str, user: str, k: int, trial: int):
     """Say which person and draw a method failed on (the finished folds stay checkpointed)."""
     try:
         yield
+    except TrunkLeakageError:  # a protocol violation, not a method failure: reported as itself
+        raise
     except Exception as exc:
         hint = f" (check the [methods.{method}] options)" if isinstance(exc, (TypeError, ValueError)) else ""
         raise MethodFailed(f"method {method!r} failed on person {user!r} (fold {fold}, k={k}, trial {trial}): "

@@ -40,8 +40,9 @@ SCORING_MODELS: Registry = Registry("scoring model")
 for _a in list_assets("scorer"):
     SCORING_MODELS.register(_a.name, _a, aliases=_a.aliases)
 DEFAULT_MODEL = default_asset("scorer").name
-#: the shipped photo-quality model (technical quality 0-1, BIQ2021); ``load_scorer("quality")``
-QUALITY_MODEL = "biq2021-quality-lite0"
+#: the shipped quality model (perceptual quality 0-1 of photos and generated images: BIQ2021 + AGIQA-3K);
+#: ``load_scorer("quality")``. The photos-only model stays available as "biq2021-quality-lite0".
+QUALITY_MODEL = "piaa-quality-lite0"
 # what a photographer asks for: "beauty" (the default aesthetics model) and "quality" (technical quality)
 SCORING_MODELS.alias("beauty", DEFAULT_MODEL)
 if QUALITY_MODEL in SCORING_MODELS:

@@ -202,10 +202,10 @@ def train_quality_model(output: Path, backbones: Sequence[str] = ("efficientnet_
     """
     from piaa.metrics import srocc
     from piaa.models.giaa import GenericHead
-    from piaa.models.scorer import QUALITY_MODEL, make_model_state
+    from piaa.models.scorer import make_model_state
     from piaa.state import save_state
 
-    name = name or QUALITY_MODEL
+    name = name or "biq2021-quality-lite0"  # the photos-only model
     images, y, subsets, paths = load_biq2021(data_dir)
     X = extract(paths, backbones, variant, engine, progress)
     cv, _ = cross_validate(X, y, subsets, head=head_kind, log_features=log_features, seed=seed)
