@@ -31,6 +31,8 @@ def register(sub) -> None:
                    help="behind a reverse proxy: the proxy addresses (comma-separated, e.g. 127.0.0.1) whose "
                         "X-Forwarded-For/-Proto headers are trusted (default: none, the headers are ignored, so a "
                         "client cannot choose the address the sign-in limit counts)")
+    p.add_argument("--no-community", action="store_true", help="no library model: every ranking and profile "
+                   "starts from the generic model, and nobody's ratings teach anyone else's start")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(func=run_serve)
     us = p.add_subparsers(dest="serve_command", metavar="users")
@@ -95,6 +97,7 @@ def run_serve(args) -> int:
         settings.allow_signup = args.allow_signup
         settings.allow_xmp_write = args.allow_xmp_write
         settings.trust_forwarded = bool(args.forwarded_allow_ips)
+        settings.community = not getattr(args, "no_community", False)
         prepare_data_dir(settings)
         db = open_database(settings)
         app = create_app(settings, database=db)

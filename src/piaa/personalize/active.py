@@ -53,6 +53,11 @@ DEFAULT_STRATEGY = "uncertainty"
 DEFAULT_SETTINGS = {"noise": 1.0, "density": 1.0, "start": 5, "rank": 16, "generic_var": 1.0,
                     "floor": 0.0}
 EXACT_LIMIT = 2000          # photos up to which the library kernel is decomposed exactly
+# a comparison is read as a noisy observation of the difference of two photos' scores, PAIR_MARGIN apart (in
+# rating units) with PAIR_NOISE times a rating's noise: the Gaussian stand-in for the Bradley-Terry likelihood
+# the profile is fitted with (piaa.personalize.pairwise), enough for choosing what to ask next
+PAIR_MARGIN = 1.0
+PAIR_NOISE = 2.0
 
 
 class ActiveError(ValueError):
@@ -176,9 +181,15 @@ class _Posterior:
         self.cov = np.diag(lib.prior_var.astype(float))
 
     def observe(self, i: int) -> None:
-        f = self.lib.phi[i]
+        self._update(self.lib.phi[i], self.noise)
+
+    def observe_pair(self, better: int, worse: int) -> None:
+        """A comparison: an observation of ``f_better − f_worse`` (noise ``PAIR_NOISE`` × the rating noise)."""
+        self._update(self.lib.phi[better] - self.lib.phi[worse], PAIR_NOISE * self.noise)
+
+    def _update(self, f: np.ndarray, noise: float) -> None:
         cf = self.cov @ f
-        self.cov -= np.outer(cf, cf) / (self.noise + f @ cf)
+        self.cov -= np.outer(cf, cf) / (noise + f @ cf)
 
     def variances(self) -> np.ndarray:
         P = self.lib.phi
@@ -355,7 +366,7 @@ class ActiveSelector:
     def size(self) -> int:
         return len(self.lib.ok)
 
-    def _state(self, rated, scores, exclude):
+    def _state(self, rated, scores, exclude, pairs=()):
         N = self.size
         rated = np.asarray(list(rated), dtype=int).reshape(-1)
         if scores is not None and len(np.asarray(scores).reshape(-1)) != len(rated):
@@ -373,7 +384,20 @@ class ActiveSelector:
         for i in np.unique(rated):
             if self.lib.ok[i]:
                 post.observe(int(i))
+        for b, w in self._pairs(pairs):
+            post.observe_pair(b, w)
         return rated, taken, post
+
+    def _pairs(self, pairs):
+        """The (better, worse) rows of ``pairs`` that are inside the library and have features."""
+        out = []
+        for b, w in pairs or ():
+            b, w = int(b), int(w)
+            if b == w or not (0 <= b < self.size and 0 <= w < self.size):
+                raise ActiveError(f"comparison ({b}, {w}) is not a pair of two photos of the library of {self.size}")
+            if self.lib.ok[b] and self.lib.ok[w]:
+                out.append((b, w))
+        return out
 
     def select(self, rated: Sequence[int] = (), scores=None, n: int = 10, exclude=None) -> np.ndarray:
         """Up to ``n`` row indices to ask next, in order (see :func:`select_next`)."""
@@ -387,35 +411,55 @@ class ActiveSelector:
         picks = STRATEGIES[self.strategy](self.lib, taken.copy(), n, post, rng, self.settings)
         return np.asarray(picks[:n], dtype=int)
 
-    def select_pair(self, rated: Sequence[int] = (), scores=None, exclude=None, candidates: int = 200
-                    ) -> Tuple[int, int]:
+    def select_pair(self, rated: Sequence[int] = (), scores=None, exclude=None, candidates: int = 200,
+                    pairs: Sequence[Tuple[int, int]] = ()) -> Tuple[int, int]:
         """The two photos to compare next: among the ``candidates`` photos of largest predictive variance, the
         pair maximizing var(f_i − f_j) · p(1 − p), p = σ(mean_i − mean_j) under the current posterior (the
-        outcome of a comparison that is certain teaches nothing)."""
-        rated, taken, post = self._state(rated, scores, exclude)
+        outcome of a comparison that is certain teaches nothing). ``pairs``: the person's comparisons so far,
+        (better, worse) rows: they update the posterior like ratings do, and a pair already compared (in either
+        order) is never offered again. :class:`ActiveError` when every pair left has been compared."""
+        rated, taken, post = self._state(rated, scores, exclude, pairs)
+        done = {frozenset(p) for p in self._pairs(pairs)}
         cand = np.flatnonzero(self.lib.ok & ~taken)
         if len(cand) < 2:
             raise ActiveError("fewer than 2 photos left to compare")
         v = post.variances()
-        cand = cand[np.argsort(-v[cand], kind="stable")[:max(2, int(candidates))]]
-        mean = self._posterior_mean(rated, scores, post)
-        P = self.lib.phi[cand]
-        C = P @ post.cov @ P.T
-        dv = np.diag(C)[:, None] + np.diag(C)[None, :] - 2 * C
-        p = 1.0 / (1.0 + np.exp(-(mean[cand][:, None] - mean[cand][None, :])))
-        score = dv * p * (1 - p)
-        np.fill_diagonal(score, -np.inf)
-        a, b = np.unravel_index(int(np.argmax(score)), score.shape)
-        return int(cand[a]), int(cand[b])
+        order = cand[np.argsort(-v[cand], kind="stable")]
+        mean = self._posterior_mean(rated, scores, post, pairs)
+        size = max(2, int(candidates))
+        while True:  # widen the candidates when every pair among them has been compared
+            cand = order[:size]
+            P = self.lib.phi[cand]
+            C = P @ post.cov @ P.T
+            dv = np.diag(C)[:, None] + np.diag(C)[None, :] - 2 * C
+            p = 1.0 / (1.0 + np.exp(-(mean[cand][:, None] - mean[cand][None, :])))
+            score = dv * p * (1 - p)
+            np.fill_diagonal(score, -np.inf)
+            pos = {int(r): k for k, r in enumerate(cand)}
+            for pr in done:
+                a, b = tuple(pr)
+                if a in pos and b in pos:
+                    score[pos[a], pos[b]] = score[pos[b], pos[a]] = -np.inf
+            if np.isfinite(score).any():
+                a, b = np.unravel_index(int(np.argmax(score)), score.shape)
+                return int(cand[a]), int(cand[b])
+            if size >= len(order):
+                raise ActiveError("every pair of the photos left has been compared")
+            size *= 2
 
-    def _posterior_mean(self, rated, scores, post) -> np.ndarray:
-        if scores is None or len(rated) == 0:
+    def _posterior_mean(self, rated, scores, post, pairs=()) -> np.ndarray:
+        """The posterior mean of every photo's score from the ratings and the comparisons (each a difference of
+        ``PAIR_MARGIN`` observed with ``PAIR_NOISE`` × the rating noise)."""
+        b = np.zeros(self.lib.phi.shape[1])
+        if scores is not None and len(rated):
+            y = np.asarray(scores, dtype=float).reshape(-1)
+            keep = self.lib.ok[rated] & np.isfinite(y)
+            b += self.lib.phi[rated[keep]].T @ y[keep] / post.noise
+        for hi, lo in self._pairs(pairs):
+            b += (self.lib.phi[hi] - self.lib.phi[lo]) * PAIR_MARGIN / (PAIR_NOISE * post.noise)
+        if not b.any():
             return np.zeros(self.size)
-        y = np.asarray(scores, dtype=float).reshape(-1)
-        keep = self.lib.ok[rated] & np.isfinite(y)
-        P = self.lib.phi[rated[keep]]
-        coef = post.cov @ P.T @ y[keep] / post.noise
-        return self.lib.phi @ coef
+        return self.lib.phi @ (post.cov @ b)
 
 
 def select_next(features, rated: Sequence[int] = (), scores=None, prior=None, n: int = 10, *, generic=None,
@@ -426,10 +470,10 @@ def select_next(features, rated: Sequence[int] = (), scores=None, prior=None, n:
 
 
 def select_pair(features, rated: Sequence[int] = (), scores=None, prior=None, *, generic=None, exclude=None,
-                seed: int = 0, **settings) -> Tuple[int, int]:
+                pairs: Sequence[Tuple[int, int]] = (), seed: int = 0, **settings) -> Tuple[int, int]:
     """The two photos whose comparison teaches the person's profile most (see :meth:`ActiveSelector.select_pair`)."""
     return ActiveSelector(features, prior, generic, seed=seed, **settings).select_pair(rated, scores,
-                                                                                     exclude=exclude)
+                                                                                     exclude=exclude, pairs=pairs)
 
 
 def sequential_order(selector: ActiveSelector, scores, k: int, batch: int = 5) -> np.ndarray:

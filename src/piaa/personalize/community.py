@@ -90,7 +90,7 @@ class CommunityTaste:
         sq = np.bincount(img, weights=sc * sc, minlength=n_images)
         multi = counts > 1
         within = float(np.sum(sq[multi] - counts[multi] * mean[multi] ** 2) / max(1.0, np.sum(counts[multi] - 1)))
-        content = _content(mean, counts, features, content_scores)
+        content = content_head(mean, counts, features, content_scores)
         baseline = _shrink(mean, counts, content, within)
         factors, prior_var = _deviation_factors(r, users, n_images, counts, rank)
         info = {"people": int(len(users)), "ratings": int(len(r)), "images_rated": int(rated.sum()),
@@ -169,7 +169,7 @@ def _clean(ratings: pd.DataFrame, n_images: int, min_ratings: int) -> pd.DataFra
     return r[n >= min_ratings].reset_index(drop=True)
 
 
-def _content(mean, counts, features, content_scores) -> np.ndarray:
+def content_head(mean, counts, features, content_scores=None) -> np.ndarray:
     """A content score for every image: given, or a ridge head on ``features`` fitted to the community means."""
     rated = counts > 0
     if content_scores is not None:

@@ -42,6 +42,7 @@ class ServiceState:
         self.limiter = LoginLimiter()
         self.profiles = {}        # user id -> (profile row id, fitted estimator): decoded once
         self.selector = None      # (feature matrix, ids, active-learning selector) built once per matrix
+        self.community = None     # the library model's keeper (piaa.service.community), set by the app
         self.lock = threading.Lock()
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from sqlalchemy import (Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, TypeDecorator,
-                        UniqueConstraint, create_engine, event)
+                        UniqueConstraint, create_engine, event, false, true)
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -69,6 +69,8 @@ class User(Base):
     username_key: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)  # lower-case, unique
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    is_admin: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    share_ratings: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=true())
 
 
 class Token(Base):

@@ -192,7 +192,7 @@ class RankedImage(_Out):
     id: int
     name: str
     score: float = Field(description="on the 1-5 star scale: your stars, or the prediction (see source)")
-    source: Literal["rating", "profile", "generic"]
+    source: Literal["rating", "profile", "library", "generic"]
     predicted: float = Field(description="the model's score on the 1-5 scale")
     stars: int = Field(description="predicted stars: the score's fifth within the library")
     rating: Optional[float]
@@ -205,12 +205,19 @@ class RankingProfile(_Out):
     created: str
 
 
+class LibraryTaught(_Out):
+    people: int = Field(description="members whose shared ratings taught the library model")
+    ratings: int
+
+
 class Ranking(_Out):
     images: List[RankedImage]
     total: int
-    basis: Literal["profile", "generic"]
+    basis: Literal["profile", "library", "generic"]
     profile: Optional[RankingProfile]
     unscored: int
+    library_taste: Optional[LibraryTaught] = Field(
+        None, description="the library model the ranking starts from (null: the generic model)")
 
 
 class Suggestions(_Out):
@@ -290,3 +297,23 @@ class Me(_Out):
     min_ratings: int
     library: Progress
     total_images: int
+    share_ratings: bool = Field(True, description="whether your ratings teach the library model (PUT /api/me)")
+    library_taste: Optional["LibraryTasteState"] = Field(
+        None, description="the library model everyone starts from (null: off, or fewer than 2 members shared)")
+
+
+class LibraryTasteState(_Out):
+    people: int = Field(description="members whose shared ratings taught it")
+    ratings: int
+    seconds: float = Field(description="wall time of its last refit")
+    fitted_at: float = Field(description="when it was last refitted (Unix time)")
+    noise: float
+    content_weight: float
+
+
+class MeUpdate(_In):
+    share_ratings: Optional[bool] = Field(None, description="false: your ratings leave the library model at its "
+                                                            "next refit (your own ranking still starts from it)")
+
+
+Me.model_rebuild()

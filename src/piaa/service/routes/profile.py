@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import List, Optional
 
 import numpy as np
 from fastapi import APIRouter, HTTPException, Query, Response
@@ -48,7 +49,10 @@ def delete_profile(caller: Auth, state: State):
 def ranking(caller: Auth, state: State, limit: int = Query(100, ge=1, le=100000),
             use_ratings: bool = Query(True, description="rank the photos you rated by your own stars")):
     """Photos best first by the caller's taste: their own stars for the photos they rated (``use_ratings=false``:
-    predictions only), the profile's prediction for the rest (the generic model's before there is a profile).
+    predictions only), the profile's prediction for the rest (before there is a profile: the library's taste —
+    what the members who share their ratings liked, with the caller's own ratings folded in — when the server
+    has one, else the generic model's). ``library_taste`` says how many people taught the library model the
+    ranking starts from (null when it starts from the generic model).
     ``score`` is on the 1-5 rating scale; ``predicted`` is the model's score, ``stars`` the predicted stars (score
     quintile within the library), ``rating`` the caller's own, ``source`` what ``score`` is."""
     from piaa.profiles.ranking import quantile_stars
@@ -61,7 +65,7 @@ def ranking(caller: Auth, state: State, limit: int = Query(100, ge=1, le=100000)
     use = np.isfinite(own) if use_ratings else np.zeros(len(ids), dtype=bool)
     score = np.where(use, own, pred)
     order = np.lexsort((ids, -pred, -score))[:limit]
-    basis = "profile" if sc.profile is not None else "generic"
+    basis = "profile" if sc.profile is not None else ("library" if sc.library is not None else "generic")
     lib = state.library
     out = [{"id": int(ids[k]), "name": lib.name(int(ids[k])), "score": round(float(score[k]), 4),
             "source": "rating" if use[k] else basis, "predicted": round(float(pred[k]), 4), "stars": int(stars[k]),
@@ -71,7 +75,9 @@ def ranking(caller: Auth, state: State, limit: int = Query(100, ge=1, le=100000)
         m = sc.profile.meta
         prof = {"n_ratings": m["n_ratings"], "n_comparisons": m["n_comparisons"],
                 "created": sc.profile.created.isoformat()}
-    return {"images": out, "total": len(ids), "basis": basis, "profile": prof, "unscored": len(lib.ids()) - len(ids)}
+    taught = None if sc.library is None else {"people": sc.library.people, "ratings": sc.library.ratings}
+    return {"images": out, "total": len(ids), "basis": basis, "profile": prof, "unscored": len(lib.ids()) - len(ids),
+            "library_taste": taught}
 
 
 def _selector(state: ServiceState):
@@ -141,25 +147,45 @@ def suggestions(caller: Auth, state: State, n: int = Query(10, ge=1, le=200)):
 @router.get("/suggestions/pair", response_model=Suggestions, responses=responses(*AUTH, 409))
 def suggest_pair(caller: Auth, state: State):
     """Two photos to compare ("which do you prefer?"): the pair whose answer teaches the profile most (the
-    active-learning selector when installed and the photos are analysed), else two random unrated photos (any
-    two when fewer than two are unrated); 409 when the library has fewer than two photos."""
+    active-learning selector when installed and the photos are analysed; it learns from the caller's stars and
+    comparisons), else two random unrated photos (any two when fewer than two are unrated). A pair the caller
+    has already compared is never offered again; 409 when no such pair is left (or the library has fewer than
+    two photos)."""
     lib = state.library
-    mine = queries.own_ratings(state.db, caller.id)
+    mine, comps = queries.own_ratings(state.db, caller.id), queries.judgements(state.db, caller.id)[1]
+    compared = {frozenset(c) for c in comps}
     act = _active(state, mine)
     if act is not None:
         ids, selector, rows, stars = act
+        row = {int(i): k for k, i in enumerate(ids)}
+        pairs = [(row[b], row[w]) for b, w in comps if b in row and w in row]
         try:
-            a, b = selector.select_pair(rows, stars)
+            a, b = selector.select_pair(rows, stars, pairs=pairs)
             pair = [int(ids[a]), int(ids[b])]
             return {"images": [{"id": i, "name": lib.name(i)} for i in pair], "strategy": "active"}
         except Exception:
             log.exception("active-learning pair selection failed, choosing at random")
-    pair = _random_unrated(state, mine, 2)
-    if len(pair) < 2:
-        pair = _random_unrated(state, {}, 2)
-    if len(pair) < 2:
-        raise HTTPException(409, "fewer than two photos to compare")
+    pair = _random_pair(state, mine, compared)
+    if pair is None:
+        raise HTTPException(409, "no pair of photos left to compare" if compared else
+                            "fewer than two photos to compare")
     return {"images": [{"id": i, "name": lib.name(i)} for i in pair], "strategy": "random"}
+
+
+def _random_pair(state: ServiceState, mine, compared) -> Optional[List[int]]:
+    """Two photos not yet compared with each other, unrated ones first; None when there is no such pair."""
+    lib = state.library
+    good = [i for i in lib.ids() if lib.error(i) is None]
+    rng = np.random.default_rng(secrets.randbits(64))
+    for pool in ([i for i in good if i not in mine], good):
+        if len(pool) < 2:
+            continue
+        order = [int(i) for i in rng.permutation(pool)]
+        for k, a in enumerate(order):          # the first free pair in a random order
+            for b in order[k + 1:]:
+                if frozenset((a, b)) not in compared:
+                    return [a, b]
+    return None
 
 
 def _stars(r: float) -> str:
