@@ -6,8 +6,8 @@ refit and keeps the current model. A thread polls a cheap fingerprint of the sha
 ratings costs one refit, not one per rating), and at least every ``MAX_STALE_SECONDS`` while ratings keep
 arriving. A member who turns ``share_ratings`` off changes the fingerprint, so their ratings leave the model at
 that refit. A ranking asked for while the model is behind the ratings refits first
-(:meth:`LibraryModelKeeper.ensure_fresh`), at most once per ``QUIET_SECONDS``. ``piaa serve --no-community`` never starts the thread (every ranking then starts from the generic
-model, as before). The cost of one refit is logged and shown in ``GET /api/me`` (``library_taste.seconds``).
+(:meth:`LibraryModelKeeper.ensure_fresh`), at most once per ``QUIET_SECONDS``. ``piaa serve --no-community``
+never starts the thread (every ranking then starts from the generic model, as before). The cost of one refit is logged and shown in ``GET /api/me`` (``library_taste.seconds``).
 """
 from __future__ import annotations
 

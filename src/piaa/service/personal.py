@@ -179,6 +179,7 @@ def export_document(state: ServiceState, username: str, user_id: int) -> Optiona
     meta = {"version": 1, "source": "piaa serve", "notes": [m.get("fit") or ""],
             "uses_offset": bool(m.get("uses_offset", getattr(prof.estimator, "uses_offset", True))),
             "generic_model": m.get("generic_model"), "params": {}, "scale": m["scale"],
+            "base": m.get("base", "generic"),
             "model_scale": m["model_scale"], "assessment": m.get("assessment")}
     created = prof.created.isoformat() if prof.created else None
     rated = [(str(lib.path(i)) if lib.exists(i) else f"id:{i}", r, "piaa serve") for i, r in ratings]

@@ -179,8 +179,8 @@ def shared_version(db: Database) -> Tuple[int, int, str]:
     """A cheap fingerprint of :func:`shared_ratings` (count, sharing members, newest change): the background
     refit compares it instead of reading every rating."""
     with db.read() as s:
-        n, last = s.execute(select(func.count(Rating.id), func.max(Rating.updated_at)).join(User, User.id == Rating.user_id)
-                            .where(User.share_ratings.is_(True))).one()
+        n, last = s.execute(select(func.count(Rating.id), func.max(Rating.updated_at))
+                            .join(User, User.id == Rating.user_id).where(User.share_ratings.is_(True))).one()
         members = s.scalar(select(func.count()).select_from(User).where(User.share_ratings.is_(True)))
     return int(n or 0), int(members or 0), str(last)
 

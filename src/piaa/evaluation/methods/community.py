@@ -41,7 +41,8 @@ class _Library:
         paths = image_paths(task.images_root, r["image"])
         order = list(dict.fromkeys(list(dict.fromkeys(paths)) + [str(p) for p in fold.test_images]))
         self.index = {p: i for i, p in enumerate(order)}
-        X = np.asarray(fold.features.get([Path(p) for p in order], backbone=backbone, variant=variant), dtype=np.float64)
+        X = np.asarray(fold.features.get([Path(p) for p in order], backbone=backbone, variant=variant),
+                       dtype=np.float64)
         ratings = r[["user"]].assign(image=[self.index[p] for p in paths],
                                      score=rescale(r["score"].to_numpy(float), task.scale, fold.test_scale))
         self.model = fit_community(ratings, X, len(order))
