@@ -86,6 +86,11 @@ def test_pair_suggestions_move_on_after_each_answer(community_server):
         assert a != b and frozenset((a, b)) not in seen
         seen.add(frozenset((a, b)))
         assert c.post("/api/comparisons", json={"better": a, "worse": b}).status_code == 201
+    # ↓ skip: the page names the pair it skips, and the next one differs
+    a, b = [x["id"] for x in c.get("/api/suggestions/pair").json()["images"]]
+    nxt = c.get("/api/suggestions/pair", params={"skip": f"{a}-{b}"}).json()["images"]
+    assert {x["id"] for x in nxt} != {a, b}
+    assert c.get("/api/suggestions/pair", params={"skip": "1-x"}).status_code == 422
 
 
 def test_no_community_keeps_the_generic_start(tmp_path_factory, photo_library, serve_home):

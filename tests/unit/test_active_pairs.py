@@ -50,3 +50,12 @@ def test_stars_and_comparisons_together_and_bad_pairs():
     assert {a, b}.isdisjoint({2, 3}) and frozenset((a, b)) != frozenset((4, 5))
     with pytest.raises(ActiveError, match="not a pair"):
         sel.select_pair(pairs=[(0, 99)])
+
+
+def test_a_skipped_pair_is_avoided_without_being_learned_from():
+    sel = _selector()
+    first = sel.select_pair()
+    assert set(sel.select_pair(avoid=[first])) != set(first)
+    _, _, post = sel._state([], None, None)
+    _, _, post_pairs = sel._state([], None, None, pairs=[])
+    assert np.allclose(post.cov, post_pairs.cov)

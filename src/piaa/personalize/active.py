@@ -51,7 +51,7 @@ DEFAULT_STRATEGY = "uncertainty"
 # chosen on validation people (OASIS subsets 2 and 3 with models trained on the other training subsets; subset1
 # and held-back people never read): bench/active_validation.py, BENCHMARKS.md "Active learning"
 DEFAULT_SETTINGS = {"noise": 1.0, "density": 1.0, "start": 5, "rank": 16, "generic_var": 1.0,
-                    "floor": 0.0}
+                    "floor": 0.0, "guard_after": 10, "trust": 0.2}
 EXACT_LIMIT = 2000          # photos up to which the library kernel is decomposed exactly
 # a comparison is read as a noisy observation of the difference of two photos' scores, PAIR_MARGIN apart (in
 # rating units) with PAIR_NOISE times a rating's noise: the Gaussian stand-in for the Bradley-Terry likelihood
@@ -337,7 +337,26 @@ def _representative(lib, taken, n, post, rng, s):
 STRATEGIES: Dict[str, Callable] = {
     "random": _random, "uncertainty": _uncertainty, "variance": _variance, "kcenter": _kcenter,
     "quantile": _quantile, "representative": _representative,
+    "guarded": _uncertainty,        # uncertainty while the person's answers fit the model, else random (select)
 }
+
+
+def model_fits(lib: Library, rated: np.ndarray, scores, settings) -> bool:
+    """The guard of ``guarded``: does the selector's model of taste fit this person's pool? Once the person has
+    answered ``guard_after`` photos, the generic score of those photos must order their answers with SROCC of at
+    least ``trust``; when it does not (a domain the generic model and the prior were not learned on: OASIS ->
+    AVT-AI), the directions uncertainty sampling trusts are not the ones this person's taste varies along, and
+    extreme photos along them teach less than a random sample of the pool."""
+    if lib.generic is None or scores is None or len(rated) < int(settings["guard_after"]):
+        return True
+    y = np.asarray(scores, dtype=float).reshape(-1)
+    g = lib.generic[np.asarray(rated, dtype=int)]
+    ok = np.isfinite(y) & np.isfinite(g)
+    if ok.sum() < 3 or np.ptp(y[ok]) == 0 or np.ptp(g[ok]) == 0:
+        return True
+    from scipy.stats import spearmanr
+
+    return bool(spearmanr(g[ok], y[ok])[0] >= float(settings["trust"]))
 
 
 class ActiveSelector:
@@ -355,6 +374,7 @@ class ActiveSelector:
         if unknown:
             raise ActiveError(f"unknown selector setting(s) {unknown}; settings: {sorted(DEFAULT_SETTINGS)}")
         self.strategy = strategy
+        self.last_strategy = strategy
         self.seed = int(seed)
         self.settings = {**DEFAULT_SETTINGS, **settings}
         if not float(self.settings["noise"]) > 0:
@@ -408,18 +428,23 @@ class ActiveSelector:
         if n == 0:
             return np.zeros(0, dtype=int)
         rng = np.random.default_rng([self.seed, len(rated), n])
-        picks = STRATEGIES[self.strategy](self.lib, taken.copy(), n, post, rng, self.settings)
+        strategy = self.strategy
+        if strategy == "guarded" and not model_fits(self.lib, rated, scores, self.settings):
+            strategy = "random"
+        self.last_strategy = strategy
+        picks = STRATEGIES[strategy](self.lib, taken.copy(), n, post, rng, self.settings)
         return np.asarray(picks[:n], dtype=int)
 
     def select_pair(self, rated: Sequence[int] = (), scores=None, exclude=None, candidates: int = 200,
-                    pairs: Sequence[Tuple[int, int]] = ()) -> Tuple[int, int]:
+                    pairs: Sequence[Tuple[int, int]] = (), avoid: Sequence[Tuple[int, int]] = ()) -> Tuple[int, int]:
         """The two photos to compare next: among the ``candidates`` photos of largest predictive variance, the
         pair maximizing var(f_i − f_j) · p(1 − p), p = σ(mean_i − mean_j) under the current posterior (the
         outcome of a comparison that is certain teaches nothing). ``pairs``: the person's comparisons so far,
         (better, worse) rows: they update the posterior like ratings do, and a pair already compared (in either
-        order) is never offered again. :class:`ActiveError` when every pair left has been compared."""
+        order) is never offered again, nor one in ``avoid`` (pairs skipped: not offered, but nothing learned).
+        :class:`ActiveError` when every pair left has been compared."""
         rated, taken, post = self._state(rated, scores, exclude, pairs)
-        done = {frozenset(p) for p in self._pairs(pairs)}
+        done = {frozenset(p) for p in self._pairs(pairs)} | {frozenset(p) for p in self._pairs(avoid)}
         cand = np.flatnonzero(self.lib.ok & ~taken)
         if len(cand) < 2:
             raise ActiveError("fewer than 2 photos left to compare")

@@ -144,23 +144,38 @@ def suggestions(caller: Auth, state: State, n: int = Query(10, ge=1, le=200)):
     return {"images": [{"id": i, "name": lib.name(i)} for i in _random_unrated(state, mine, n)], "strategy": "random"}
 
 
-@router.get("/suggestions/pair", response_model=Suggestions, responses=responses(*AUTH, 409))
-def suggest_pair(caller: Auth, state: State):
+def _skipped(skip: str) -> set:
+    """``"3-7,9-12"`` -> {frozenset({3, 7}), frozenset({9, 12})}; malformed parts are a 422."""
+    out = set()
+    for part in filter(None, (p.strip() for p in skip.split(","))):
+        a, sep, b = part.partition("-")
+        if not (sep and a.isdigit() and b.isdigit()) or a == b:
+            raise HTTPException(422, f"skip: {part!r} is not a pair of two photo ids like 3-7")
+        out.add(frozenset((int(a), int(b))))
+    return out
+
+
+@router.get("/suggestions/pair", response_model=Suggestions, responses=responses(*AUTH, 409, 422))
+def suggest_pair(caller: Auth, state: State,
+                 skip: str = Query("", max_length=2000, description="pairs to leave out this time, '3-7,9-12' "
+                                                                     "(the page's ↓ skip)")):
     """Two photos to compare ("which do you prefer?"): the pair whose answer teaches the profile most (the
     active-learning selector when installed and the photos are analysed; it learns from the caller's stars and
     comparisons), else two random unrated photos (any two when fewer than two are unrated). A pair the caller
-    has already compared is never offered again; 409 when no such pair is left (or the library has fewer than
-    two photos)."""
+    has already compared (or asks to ``skip``) is never offered; 409 when no such pair is left (or the library
+    has fewer than two photos)."""
     lib = state.library
     mine, comps = queries.own_ratings(state.db, caller.id), queries.judgements(state.db, caller.id)[1]
-    compared = {frozenset(c) for c in comps}
+    skipped = _skipped(skip)
+    compared = {frozenset(c) for c in comps} | skipped
     act = _active(state, mine)
     if act is not None:
         ids, selector, rows, stars = act
         row = {int(i): k for k, i in enumerate(ids)}
         pairs = [(row[b], row[w]) for b, w in comps if b in row and w in row]
+        avoid = [tuple(row[i] for i in p) for p in skipped if all(i in row for i in p)]
         try:
-            a, b = selector.select_pair(rows, stars, pairs=pairs)
+            a, b = selector.select_pair(rows, stars, pairs=pairs, avoid=avoid)
             pair = [int(ids[a]), int(ids[b])]
             return {"images": [{"id": i, "name": lib.name(i)} for i in pair], "strategy": "active"}
         except Exception:
