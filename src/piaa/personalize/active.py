@@ -47,11 +47,11 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-DEFAULT_STRATEGY = "uncertainty"
+DEFAULT_STRATEGY = "guarded"
 # chosen on validation people (OASIS subsets 2 and 3 with models trained on the other training subsets; subset1
 # and held-back people never read): bench/active_validation.py, BENCHMARKS.md "Active learning"
 DEFAULT_SETTINGS = {"noise": 1.0, "density": 1.0, "start": 5, "rank": 16, "generic_var": 1.0,
-                    "floor": 0.0, "guard_after": 10, "trust": 0.2}
+                    "floor": 0.0, "guard_after": 10, "trust": 0.2, "shift": 0.8}
 EXACT_LIMIT = 2000          # photos up to which the library kernel is decomposed exactly
 # a comparison is read as a noisy observation of the difference of two photos' scores, PAIR_MARGIN apart (in
 # rating units) with PAIR_NOISE times a rating's noise: the Gaussian stand-in for the Bradley-Terry likelihood
@@ -75,6 +75,7 @@ class Library:
     density: np.ndarray
     generic: Optional[np.ndarray]
     emb: np.ndarray                 # the taste embedding alone (N x r), for coverage strategies
+    spread: float = 1.0             # the pool's variance along the prior's taste directions / the prior's own
 
 
 def embed_library(features, prior=None, generic=None, mix: Optional[float] = None, rank: int = 64,
@@ -99,9 +100,12 @@ def embed_library(features, prior=None, generic=None, mix: Optional[float] = Non
         ok &= np.isfinite(g)
     mix = DEFAULT_MIX if mix is None else float(mix)
     emb = np.zeros((N, 0))
+    spread = 1.0
     if ok.sum() >= 2:
         Z = prior.standardize(X[ok])
         Z -= Z.mean(axis=0)
+        ZF0 = Z @ prior.factor64
+        spread = float(np.mean(np.sum(ZF0 * ZF0, axis=1)) / prior.pop_scale)
         a_iso, a_pop = (1.0 - mix) / prior.iso_scale, mix / prior.pop_scale
         B1, B2 = np.sqrt(a_iso) * Z, np.sqrt(a_pop) * (Z @ prior.factor64)
         e = _kernel_embedding(B1, B2, rank, seed)
@@ -122,7 +126,7 @@ def embed_library(features, prior=None, generic=None, mix: Optional[float] = Non
     pv.append([100.0])              # nearly flat intercept: the person's offset
     phi = np.hstack(cols)
     return Library(phi=phi, prior_var=np.concatenate([np.asarray(p, float) for p in pv]), ok=ok,
-                   density=_density(emb, ok), generic=None if g is None else g, emb=emb)
+                   density=_density(emb, ok), generic=None if g is None else g, emb=emb, spread=spread)
 
 
 def _kernel_embedding(B1: np.ndarray, B2: np.ndarray, rank: int, seed: int) -> np.ndarray:
@@ -342,11 +346,19 @@ STRATEGIES: Dict[str, Callable] = {
 
 
 def model_fits(lib: Library, rated: np.ndarray, scores, settings) -> bool:
-    """The guard of ``guarded``: does the selector's model of taste fit this person's pool? Once the person has
-    answered ``guard_after`` photos, the generic score of those photos must order their answers with SROCC of at
-    least ``trust``; when it does not (a domain the generic model and the prior were not learned on: OASIS ->
-    AVT-AI), the directions uncertainty sampling trusts are not the ones this person's taste varies along, and
-    extreme photos along them teach less than a random sample of the pool."""
+    """The guard of ``guarded``: does the selector's model of taste fit this person's pool? Two checks, either
+    sends the selector to random choice:
+
+    * the pool itself: its variance along the prior's taste directions, relative to the prior's own photos
+      (``Library.spread``), must be at least ``shift``. On OASIS pools (the prior's domain) it is 0.91-1.16
+      (157-photo pools of each subset), on AVT-AI pools 0.69-0.71: AI-generated images hardly vary along the
+      directions OASIS raters' tastes differ along, and picking extremes along them loses to random (−0.03 at
+      25-50 ratings, BENCHMARKS.md §8). 0.8 lies below every in-domain pool measured;
+    * the person's answers: once they answered ``guard_after`` photos, the generic score of those photos must
+      order their answers with SROCC of at least ``trust``; when it does not, the model of taste uncertainty
+      sampling trusts is not this person's, and extreme photos along it teach less than a random sample."""
+    if lib.spread < float(settings["shift"]):
+        return False
     if lib.generic is None or scores is None or len(rated) < int(settings["guard_after"]):
         return True
     y = np.asarray(scores, dtype=float).reshape(-1)
