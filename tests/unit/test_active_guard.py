@@ -37,3 +37,14 @@ def test_answers_the_generic_score_cannot_order_send_it_to_random():
     assert model_fits(sel.lib, rated, X[:12, 2] + 0.1 * rng.normal(size=12), sel.settings)
     sel.select(rated, -X[:12, 2], 5)
     assert sel.last_strategy == "random"
+
+
+def test_random_choices_differ_between_pools():
+    """Regression: random picks were seeded by (seed, asked, n) only, so in an evaluation every person of a trial
+    got the same row positions — nearly the same photos of a shared library — one design per trial."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(80, D))
+    a = ActiveSelector(X[:60], _prior(rng), strategy="random").select([], None, 10)
+    b = ActiveSelector(X[20:], _prior(rng), strategy="random").select([], None, 10)
+    again = ActiveSelector(X[:60], _prior(rng), strategy="random").select([], None, 10)
+    assert list(a) != list(b) and list(a) == list(again)

@@ -393,6 +393,12 @@ class ActiveSelector:
             raise ActiveError(f"noise must be > 0, got {self.settings['noise']}")
         self.lib = embed_library(features, prior, generic, mix=mix, rank=int(self.settings["rank"]),
                                  generic_var=float(self.settings["generic_var"]), seed=self.seed)
+        # random choices depend on the pool too: two people whose pools hold different photos get independent
+        # draws (with the seed alone, every person of an evaluation trial got the same row positions, i.e. nearly
+        # the same photos in a shared, name-sorted library — one design per trial instead of one per person)
+        import zlib
+
+        self._pool_key = zlib.crc32(np.ascontiguousarray(np.asarray(features, dtype=np.float32)).tobytes())
 
     @property
     def size(self) -> int:
@@ -439,7 +445,7 @@ class ActiveSelector:
         n = min(int(n), int((self.lib.ok & ~taken).sum()))
         if n == 0:
             return np.zeros(0, dtype=int)
-        rng = np.random.default_rng([self.seed, len(rated), n])
+        rng = np.random.default_rng([self.seed, self._pool_key, len(rated), n])
         strategy = self.strategy
         if strategy == "guarded" and not model_fits(self.lib, rated, scores, self.settings):
             strategy = "random"
