@@ -84,17 +84,19 @@ class LibraryModelKeeper:
 
     def ensure_fresh(self) -> None:
         """Called before a ranking is computed: when members rated since the last refit (and that refit is
-        older than ``quiet``), refit now instead of waiting for the next poll, so a ranking asked for right after a
-        burst of ratings already starts from them. Concurrent callers wait for the one refit."""
+        older than ``quiet``, or gave no model yet), refit now instead of waiting for the next poll, so a ranking
+        asked for right after a burst of ratings already starts from them. Concurrent callers wait for the one
+        refit."""
         from piaa.service import queries
 
         if not self.enabled or not self.library.ready:
             return
         version = queries.shared_version(self.db)
         done = self._fitted_for
-        if done is not None and (done[0] == version and done[1] is self.library.matrix()
-                                 or time.monotonic() - done[2] < self.quiet):
+        if done is not None and done[0] == version and done[1] is self.library.matrix():
             return
+        if done is not None and self._model is not None and time.monotonic() - done[2] < self.quiet:
+            return                       # refitted moments ago: good enough, the poll catches up
         self.refit(version)
 
     def refit(self, version=None, mat=None) -> None:
