@@ -5,9 +5,11 @@ This module only translates between photo ids (the database) and feature rows (t
 profile logic lives here. Profiles are kept on the star scale 1-5 (``core.STAR_SCALE``).
 
 With the library model on (:mod:`piaa.service.community`, :mod:`piaa.profiles.library_taste`) everyone starts
-from the library's taste instead of the generic model: without a profile a person's scores are the library's
-baseline with their own ratings folded in, and a profile is fitted as a correction to the library's baseline
-(its ``meta["base"]`` says so, and scoring uses the then-current baseline as the profile's offset).
+from the library's taste instead of the generic model: a person's scores are the library's baseline with their
+own stars folded in, and a profile is fitted as a correction to the library's baseline (its ``meta["base"]`` says
+so). A profile that learned from comparisons too is scored with the then-current baseline as its offset (the
+fold-in reads stars only); one of stars only is ranked by the fold-in, which already holds a feature-based
+correction.
 """
 from __future__ import annotations
 
@@ -151,6 +153,14 @@ def scores(state: ServiceState, user_id: int) -> Scores:
     if not len(ids):
         return Scores(ids, X, g, generic, generic, prof)
     on_library = lt is not None and prof.meta.get("base") == "library"
+    if on_library and not prof.meta.get("n_comparisons"):
+        # stars only: the library's fold-in of all the person's stars ranks better than the profile's correction
+        # of the library's baseline (it holds the same feature-based correction, with the members' factors;
+        # BENCHMARKS.md "Learning from everyone": +0.02 at 10 ratings); the profile stays for the assessment, the
+        # export and a server without a library model
+        s = lt.scores(ids, queries.own_ratings(state.db, user_id))
+        return Scores(ids, X, g, core.onto_scale(np.where(np.isfinite(s), s, generic), core.STAR_SCALE), generic,
+                      prof, lt)
     offset = _library_offset(state, lt, ids, g) if on_library else g
     pred = core.predict_rows(prof.estimator, X, offset)
     return Scores(ids, X, g, core.to_person_scale(pred, prof.meta.get("model_scale", model_scale),
