@@ -23,7 +23,11 @@ keeps a batch free of near-duplicates: once a photo is picked, its neighbours' v
 Strategies (``STRATEGIES``; compared on validation people, docs/benchmarks/active.md and BENCHMARKS.md):
 
 - ``random``: uniform; the baseline.
-- ``uncertainty`` (default): the photo with the largest predictive variance under the current posterior (= greedy
+- ``guarded`` (default, issue 21): ``uncertainty`` while the model fits the pool and the person, random choice
+  otherwise (:func:`model_fits`: the pool's spread along the prior's taste directions, and after 10 answers
+  whether the generic score orders them). On OASIS pools its first 10 photos are uncertainty's; on AVT-AI
+  (AI-generated images) it is random, where uncertainty lost 0.03 at 25-50 ratings (BENCHMARKS.md).
+- ``uncertainty``: the photo with the largest predictive variance under the current posterior (= greedy
   D-optimal design), in the embedding truncated to the prior's 16 leading taste directions plus the generic score
   and the offset. Truncation is what keeps it off outliers: a photo is uncertain only when it is extreme along a
   direction in which people's tastes are known to differ, not along any of 3,120 feature directions (the issue's
