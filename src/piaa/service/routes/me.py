@@ -4,11 +4,12 @@ from fastapi import APIRouter
 
 from piaa.profiles.core import MIN_RATINGS
 from piaa.service import personal, queries
+from piaa.service.strict_json import StrictJSONRoute
 from piaa.service.deps import Auth, State
 from piaa.service.errors import AUTH, BODY, responses
 from piaa.service.schemas import Me, MeUpdate
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter(route_class=StrictJSONRoute, tags=["accounts"])
 
 
 def _me(caller, state) -> dict:
