@@ -5,7 +5,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const PAGE = 60;
+const PAGE = 24;                       // tiles per request: /api/ranking is paged, never asked for everything
 const LABEL_KEYS = { "6": "red", "7": "yellow", "8": "green", "9": "blue" };
 const S = { csrf: null, user: null, me: null, view: null, mode: "stars", queue: [], pos: 0, mine: new Map(),
             marks: new Map(), minRatings: 10, profileFrom: null, fitting: false, refitWanted: false, pair: null,
@@ -360,7 +360,7 @@ async function loadLibrary(reset) {
   try { r = await api("GET", `/api/ranking?${query}&offset=${S.lib.length}&limit=${PAGE}`); }
   catch (e) { $("library-basis").textContent = e.message; S.libLoading = false; return; }
   S.libLoading = false;
-  if (query !== S.libQuery) return loadLibrary(true);
+  if (libraryQuery() !== S.libQuery) return loadLibrary(true);     // the filters changed meanwhile
   $("library-basis").textContent = r.basis === "profile"
     ? `Sorted by your taste: your own stars where you gave them, your profile's prediction (from ${basisText(r.profile)}) elsewhere.`
     : "Sorted by the general model until you have a profile (rate at least " + S.minRatings + " photos).";
@@ -379,6 +379,15 @@ async function loadLibrary(reset) {
   $("more").textContent = `Show more (${S.lib.length} of ${r.total})`;
   $("library-unscored").textContent = r.unscored ? `${plural(r.unscored, "photo")} could not be analysed (unreadable or still waiting): ` : "";
   if (r.unscored && start === 0) listUnscored();
+  moreIfInView();
+}
+
+// The next page when the end of the grid is on screen (the observer only reports changes of visibility).
+function moreIfInView() {
+  const b = $("more");
+  if (b.hidden || S.view !== "library") return;
+  const r = b.getBoundingClientRect();
+  if (r.top < window.innerHeight + 200) setTimeout(() => loadLibrary(false), 0);
 }
 
 async function listUnscored() {
@@ -776,6 +785,7 @@ function onKey(ev) {
   if (ev.altKey || ev.ctrlKey || ev.metaKey) return;
   const t = ev.target;
   if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT")) return;
+  if ($("why").open) return;                 // the dialog handles its own keys (Escape closes it)
   if (S.viewer) {
     const k = ev.key;
     let done = true;
@@ -789,7 +799,6 @@ function onKey(ev) {
     if (done) ev.preventDefault();
     return;
   }
-  if ($("why").open) return;
   if (S.view === "cull") { if (cullKey(ev)) ev.preventDefault(); return; }
   if (S.view !== "rate") return;
   if (S.mode === "stars") {
@@ -830,8 +839,7 @@ async function init() {
   $("f-folder").addEventListener("change", () => loadLibrary(true));
   $("filters").addEventListener("submit", (ev) => { ev.preventDefault(); loadLibrary(true); });
   if ("IntersectionObserver" in window) {        // page through the ranking as the grid scrolls
-    new IntersectionObserver((es) => { if (es.some((e) => e.isIntersecting) && !$("more").hidden && S.view === "library") loadLibrary(false); })
-      .observe($("more"));
+    new IntersectionObserver((es) => { if (es.some((e) => e.isIntersecting)) moreIfInView(); }).observe($("more"));
   }
   $("v-prev").addEventListener("click", () => serial(() => viewerStep(-1)));
   $("v-next").addEventListener("click", () => serial(() => viewerStep(1)));
