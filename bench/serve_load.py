@@ -162,17 +162,18 @@ def ranking_test(work: Path, n_photos: int, repeats: int) -> dict:
     # the same arithmetic in process: personal scores, predicted stars, order
     from piaa.personalize.default_prior import load_default_prior
     from piaa.profiles.ranking import quantile_stars
-    from piaa.service import learn
+    from piaa.profiles import core
 
     prior = load_default_prior()
     rng = np.random.default_rng(0)
     X = (rng.normal(size=(n_photos, prior.dim)) * prior.feature_scale + prior.feature_mean).astype(np.float32)
     g = rng.normal(4, 0.5, n_photos)
-    est = learn.fit(X[:30].astype(np.float64), g[:30], np.arange(30), 1 + np.arange(30) % 5, [], (1.0, 7.0)).estimator
+    est = core.fit("probe-prior", X[:30].astype(np.float64), g[:30], np.arange(30), 1 + np.arange(30) % 5,
+                   model_scale=(1.0, 7.0), assess=False).estimator
     inproc = []
     for _ in range(repeats):
         t = time.perf_counter()
-        s = learn.personal_scores(est, X, g)
+        s = core.predict_rows(est, X, g)
         quantile_stars(s)
         np.lexsort((np.arange(n_photos), -s))
         inproc.append(time.perf_counter() - t)

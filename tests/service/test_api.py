@@ -98,16 +98,16 @@ def test_ratings_validation_and_isolation(server):
     ids = [im["id"] for im in all_images(a)]
     assert a.put(f"/api/ratings/{ids[0]}", json={"rating": 4}).status_code == 201
     assert a.put(f"/api/ratings/{ids[0]}", json={"rating": 2}).status_code == 200       # replaces
-    for bad in ("abc", "4", 0, 6, 5.5, True, None, [3], {"x": 1}):
+    for bad in ("abc", "4", 0, 6, 5.5, 3.7, True, None, [3], {"x": 1}):      # whole stars 1-5 only
         assert a.put(f"/api/ratings/{ids[1]}", json={"rating": bad}).status_code == 422, bad
     assert a.put(f"/api/ratings/{ids[1]}", json={}).status_code == 422
     assert a.put(f"/api/ratings/{ids[1]}", content=b"nope", headers={"Content-Type": "application/json"}
                  ).status_code == 422
     assert a.put("/api/ratings/999999", json={"rating": 3}).status_code == 404
-    assert a.put(f"/api/ratings/{ids[1]}", json={"rating": 3.5}).status_code == 201
+    assert a.put(f"/api/ratings/{ids[1]}", json={"rating": 3.0}).status_code == 201      # 3.0 is 3 stars
     assert b.put(f"/api/ratings/{ids[0]}", json={"rating": 5}).status_code == 201
     mine = a.get("/api/ratings", params={"user": "hana", "user_id": 2}).json()["ratings"]
-    assert sorted((r["image"], r["rating"]) for r in mine) == [(ids[0], 2.0), (ids[1], 3.5)]
+    assert sorted((r["image"], r["rating"]) for r in mine) == [(ids[0], 2.0), (ids[1], 3.0)]
     assert [(r["image"], r["rating"]) for r in b.get("/api/ratings").json()["ratings"]] == [(ids[0], 5.0)]
     assert b.delete(f"/api/ratings/{ids[1]}").status_code == 404          # not hers to delete
     assert a.delete(f"/api/ratings/{ids[1]}").status_code == 204
@@ -275,6 +275,45 @@ def test_exported_profile_imports_into_the_cli_store(server, tmp_path):
 
     prof = Profile.load("pia", store=st)
     assert prof.method == "probe-prior" and len(prof.ratings) == 12
+
+
+def test_service_profile_ranks_the_same_in_the_cli(server, tmp_path):
+    """One profile core: the profile the service learned, exported (GET /api/export/profile) and imported with
+    `piaa profile import`, ranks the library's photos in the same order, with the same scores, as the service."""
+    import json
+    import subprocess
+    import sys
+
+    c = account(server, "core1")
+    ims = all_images(c)
+    ids = [im["id"] for im in ims]
+    for k, i in enumerate(ids[:14]):
+        assert c.put(f"/api/ratings/{i}", json={"rating": 1 + (k * 3) % 5}).status_code == 201
+    c.post("/api/comparisons", json={"better": ids[20], "worse": ids[21]})
+    assert c.post("/api/profile").status_code == 200
+    doc = c.get("/api/export/profile")
+    assert doc.status_code == 200 and 'filename="core1.piaa.json"' in doc.headers["content-disposition"]
+    f = tmp_path / "core1.piaa.json"
+    f.write_text(doc.text)
+    store = tmp_path / "profiles.sqlite"
+    env = server.env()
+
+    def piaa(*args):
+        r = subprocess.run([sys.executable, "-m", "piaa.cli.main", *args], capture_output=True, text=True,
+                           env=env, timeout=300)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    piaa("profile", "import", str(f), "--store", str(store))
+    out = json.loads(piaa("rank", str(server.library), "--recursive", "--profile", "core1", "--store", str(store),
+                          "--format", "json"))
+    recs = out if isinstance(out, list) else out.get("ranking", out.get("images"))
+    cli = [(r["path"], r["score"]) for r in recs if r.get("error") is None]
+    served = c.get("/api/ranking", params={"limit": 1000, "use_ratings": "false"}).json()["images"]
+    name = {im["id"]: im["name"] for im in ims}
+    assert [str(server.library / name[x["id"]]) for x in served] == [p for p, _ in cli]
+    assert np.allclose([x["score"] for x in served], [s for _, s in cli], atol=1e-3)
+    assert all(1 <= x["score"] <= 5 for x in served)            # on the scale (no 5.29 of 5)
 
 
 def test_page_session_cookie_and_csrf(server):

@@ -9,7 +9,7 @@ def test_migrations_create_exactly_the_models(tmp_path):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from piaa.service.db import Base, Database, sqlite_url
+    from piaa.service.persistence import Base, Database, sqlite_url
 
     db = Database(sqlite_url(tmp_path / "s.sqlite"))
     db.upgrade()
@@ -23,7 +23,7 @@ def test_migrations_create_exactly_the_models(tmp_path):
 
 
 def test_database_urls():
-    from piaa.service.db import Database, normalize_url
+    from piaa.service.persistence import Database, normalize_url
 
     assert normalize_url("postgresql://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
     assert normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"

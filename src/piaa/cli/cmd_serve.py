@@ -27,8 +27,10 @@ def register(sub) -> None:
                    "account (default: only `piaa serve users add`)")
     p.add_argument("--allow-xmp-write", action="store_true", help="let signed-in people write their predicted "
                    "stars into XMP sidecars beside the photos (never over a rating a person set)")
-    p.add_argument("--forwarded-allow-ips", default="127.0.0.1", metavar="IPS",
-                   help="reverse proxies whose X-Forwarded-* headers are trusted (default: 127.0.0.1)")
+    p.add_argument("--forwarded-allow-ips", default=None, metavar="IPS",
+                   help="behind a reverse proxy: the proxy addresses (comma-separated, e.g. 127.0.0.1) whose "
+                        "X-Forwarded-For/-Proto headers are trusted (default: none, the headers are ignored, so a "
+                        "client cannot choose the address the sign-in limit counts)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(func=run_serve)
     us = p.add_subparsers(dest="serve_command", metavar="users")
@@ -49,7 +51,7 @@ def register(sub) -> None:
 
 
 def _settings(args, libraries=()):
-    from piaa.service.app import Settings
+    from piaa.service.settings import Settings
 
     kw = {"libraries": list(libraries), "database_url": getattr(args, "database_url", None)}
     if getattr(args, "data_dir", None):
@@ -58,11 +60,16 @@ def _settings(args, libraries=()):
 
 
 def _database(args):
-    from piaa.service.app import open_database
+    from piaa.service.app import open_database, prepare_data_dir
 
     s = _settings(args)
-    s.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(s)
     return open_database(s)
+
+
+def _fail(exc) -> int:
+    print(f"piaa serve: {exc}", file=sys.stderr)
+    return 1
 
 
 def run_serve(args) -> int:
@@ -80,26 +87,34 @@ def run_serve(args) -> int:
         return 2
     import uvicorn
 
-    from piaa.service.app import create_app
+    from piaa.errors import PiaaError
+    from piaa.service.app import create_app, open_database, prepare_data_dir
 
-    settings = _settings(args, args.library)
-    settings.allow_signup = args.allow_signup
-    settings.allow_xmp_write = args.allow_xmp_write
-    app = create_app(settings)
+    try:
+        settings = _settings(args, args.library)
+        settings.allow_signup = args.allow_signup
+        settings.allow_xmp_write = args.allow_xmp_write
+        settings.trust_forwarded = bool(args.forwarded_allow_ips)
+        prepare_data_dir(settings)
+        db = open_database(settings)
+        app = create_app(settings, database=db)
+    except PiaaError as exc:
+        return _fail(exc)
     print(f"piaa serve: http://{args.host}:{args.port}/  (API docs at /docs; data in {settings.data_dir})",
           file=sys.stderr, flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=True,
-                forwarded_allow_ips=args.forwarded_allow_ips, server_header=False)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
+                proxy_headers=bool(args.forwarded_allow_ips), forwarded_allow_ips=args.forwarded_allow_ips or "",
+                server_header=False)
     return 0
 
 
 def run_users_add(args) -> int:
-    from piaa.service.api import UserExists, create_user
-    from piaa.service.security import check_password, check_username
+    from piaa.service.queries import UserExists, create_user
+    from piaa.service.security import CredentialError, check_password, check_username
 
     try:
         name = check_username(args.name)
-    except ValueError as exc:
+    except CredentialError as exc:
         print(f"piaa serve users add: {exc}", file=sys.stderr)
         return 2
     if args.password_stdin:
@@ -113,7 +128,7 @@ def run_users_add(args) -> int:
             return 2
     try:
         check_password(pw)
-    except ValueError as exc:
+    except CredentialError as exc:
         print(f"piaa serve users add: {exc}", file=sys.stderr)
         return 2
     db = _database(args)
@@ -129,38 +144,28 @@ def run_users_add(args) -> int:
 
 
 def run_users_list(args) -> int:
-    from sqlalchemy import func, select
-
-    from piaa.service.db import Rating, User
+    from piaa.service.queries import list_users
 
     db = _database(args)
-    with db.read() as s:
-        rows = s.execute(select(User.username, User.created_at, func.count(Rating.id))
-                         .outerjoin(Rating, Rating.user_id == User.id).group_by(User.id)
-                         .order_by(User.username_key)).all()
-    db.dispose()
+    try:
+        rows = list_users(db)
+    finally:
+        db.dispose()
     for name, created, n in rows:
         print(f"{name}\t{n} ratings\tsince {created:%Y-%m-%d}")
     return 0
 
 
 def run_users_delete(args) -> int:
-    from sqlalchemy import delete
-
-    from piaa.service.db import Comparison, Rating, StoredProfile, Token, User
+    from piaa.service.queries import delete_user
 
     db = _database(args)
     try:
-        with db.write() as s:
-            uid = s.scalar(User.__table__.select().with_only_columns(User.id)
-                           .where(User.username_key == args.name.lower()))
-            if uid is None:
-                print(f"piaa serve users delete: no account {args.name!r}", file=sys.stderr)
-                return 1
-            for model in (Token, Rating, Comparison, StoredProfile):
-                s.execute(delete(model).where(model.user_id == uid))
-            s.execute(delete(User).where(User.id == uid))
+        found = delete_user(db, args.name)
     finally:
         db.dispose()
+    if not found:
+        print(f"piaa serve users delete: no account {args.name!r}", file=sys.stderr)
+        return 1
     print(f"deleted account {args.name}")
     return 0

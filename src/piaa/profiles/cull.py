@@ -24,6 +24,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from piaa.profiles.core import embed  # noqa: F401 (the one similarity of photos; cull groups by it)
+
 #: Chosen on synthetic bursts of OASIS subsets 1-2 (bench/cull_grouping.py); see BENCHMARKS.md.
 DUPLICATE_SIMILARITY = 0.88
 BURST_SIMILARITY = 0.79
@@ -46,14 +48,6 @@ class CullSettings:
             raise ValueError(f"burst_seconds must be >= 0, not {self.burst_seconds}")
         if not (np.isfinite(self.quality_weight) and self.quality_weight >= 0):
             raise ValueError(f"quality_weight must be >= 0, not {self.quality_weight}")
-
-
-def embed(features: np.ndarray) -> np.ndarray:
-    """Rows -> unit vectors for cosine similarity (square root of the non-negative pooled activations)."""
-    X = np.asarray(features, dtype=np.float64)
-    X = np.sqrt(np.clip(X, 0.0, None))
-    n = np.linalg.norm(X, axis=1, keepdims=True)
-    return X / np.where(n > 0, n, 1.0)
 
 
 def links(E: np.ndarray, seconds: np.ndarray, s: CullSettings, block: int = 1024):

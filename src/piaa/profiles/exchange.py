@@ -28,7 +28,7 @@ class ProfileFileError(InputError):
     pass
 
 
-def _encode_array(a: np.ndarray) -> Dict[str, Any]:
+def encode_array(a: np.ndarray) -> Dict[str, Any]:
     a = np.asarray(a)
     if a.dtype.kind not in "biuf":
         raise ProfileFileError(f"cannot export array of dtype {a.dtype} (only numbers and booleans)")
@@ -55,14 +55,11 @@ def _decode_array(name: str, spec: Dict[str, Any]) -> np.ndarray:
 def export_profile(store: ProfileStore, name: str) -> Dict[str, Any]:
     from piaa.state import state_from_bytes
 
+    from piaa.profiles.core import export_document
+
     rec = store.load(name)
-    state = state_from_bytes(rec["state"])
-    return {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "name": rec["name"], "method": rec["method"],
-        "created": rec["created"], "updated": rec["updated"], "meta": rec["meta"],
-        "ratings": [{"image": i, "score": s, "origin": o} for i, s, o in rec["ratings"]],
-        "state": {"meta": state["meta"], "arrays": {k: _encode_array(v) for k, v in state["arrays"].items()}},
-    }
+    return export_document(rec["name"], rec["method"], rec["meta"], state_from_bytes(rec["state"]), rec["ratings"],
+                           created=rec["created"], updated=rec["updated"])
 
 
 def export_json(store: ProfileStore, name: str, without_ratings: bool = False) -> str:

@@ -152,12 +152,12 @@ def _prior_directions(est, paths, ok, n: int, k: int):
 
 
 def similar_rated(profile, photo, k: int = 5):
-    """The person's own rated photos most similar to ``photo`` (cosine of the square-rooted, normalized backbone
-    features, as ``piaa cull`` groups), with their ratings: ``[{"path", "your_rating", "similarity"}]``."""
+    """The person's own rated photos most similar to ``photo`` (:func:`piaa.profiles.core.similar_rows`, the one
+    definition the service's "why" uses too), with their ratings: ``[{"path", "your_rating", "similarity"}]``."""
     import os
 
     from piaa.features import FeatureExtractor
-    from piaa.profiles.cull import embed
+    from piaa.profiles.core import similar_rows
 
     est = profile.estimator
     backbone = getattr(est, "backbone", None)
@@ -176,10 +176,6 @@ def similar_rated(profile, photo, k: int = 5):
     if q.errors:
         return None, q.errors[0]
     R = fx.extract([p for p, _ in rated]).features
-    good = np.flatnonzero(np.isfinite(R).all(axis=1))
-    if not len(good):
-        return [], None
-    sims = embed(R[good]) @ embed(q.features)[0]
-    order = np.argsort(-sims)[:k]
-    return [{"path": rated[good[i]][0], "your_rating": rated[good[i]][1], "similarity": round(float(sims[i]), 3)}
-            for i in order], None
+    idx, sims = similar_rows(R, q.features[0], top=k)
+    return [{"path": rated[i][0], "your_rating": rated[i][1], "similarity": round(float(v), 3)}
+            for i, v in zip(idx, sims)], None

@@ -21,7 +21,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from piaa.errors import PiaaError
+from piaa.profiles import core
+from piaa.profiles.core import DEFAULT_MODEL_SCALE, MethodUnavailable, onto_scale  # noqa: F401 (public names)
 from piaa.profiles.ratings_import import ProfileInputError, RatedImages, ratings_from_csv, ratings_from_mapping
 from piaa.profiles.store import ProfileStore, check_name
 
@@ -32,11 +33,6 @@ from piaa.profiles.store import ProfileStore, check_name
 # vs 0.634 / 0.684) and 0.178 / 0.377 vs 0.178 / 0.380 across databases (OASIS -> AVT-AI): within the trial std
 # everywhere, so it is offered, not the default. Re-order when the benchmark says otherwise.
 PREFERRED_METHODS = ("probe-prior", "probe", "pa-iaa", "task-vectors")
-DEFAULT_MODEL_SCALE = (1.0, 7.0)
-
-
-class MethodUnavailable(PiaaError, ValueError):
-    """The named personalization method is not installed (or none is usable)."""
 
 
 def available_methods() -> List[str]:
@@ -66,10 +62,7 @@ def default_candidates() -> List[str]:
 def resolve_method(method: Optional[str]) -> str:
     if method is None:
         return default_method()
-    avail = available_methods()
-    if method not in avail:
-        raise MethodUnavailable(f"personalization method {method!r} is not available in this installation; "
-                                f"available: {', '.join(avail) or 'none'}")
+    core.personalizer_class(method)
     return method
 
 
@@ -159,7 +152,6 @@ class Profile:
     def fit_rated(cls, name: str, rated: RatedImages, method: str, store=None, params=None, scorer=None,
                   folds: int = 5, seed: int = 0, assess: bool = True, save: bool = True, overwrite: bool = False,
                   progress: bool = False) -> "Profile":
-        from piaa.personalize.registry import get_personalizer_class, make_personalizer
         from piaa.profiles import generic as gen
 
         if scorer is None:
@@ -179,27 +171,12 @@ class Profile:
             paths = [paths[i] for i in keep]
             g = gen.GenericScores(g.scores[keep], {})
         model_scale = gen.score_range(scorer) or DEFAULT_MODEL_SCALE
-        sign = -1.0 if gen.lower_better(scorer) else 1.0
-        y = _map_scale(rated.scores, rated.scale, model_scale)
-        offset_all = g.scores
-        uses_offset = bool(get_personalizer_class(method).uses_offset)
-
-        def fit(idx) -> Any:
-            est = make_personalizer(method, **(params or {}))
-            return est.fit([paths[i] for i in idx], y[idx], offset=offset_all[idx] if uses_offset else None)
-
-        def predict(est, idx) -> np.ndarray:
-            off = offset_all[idx] if uses_offset else None
-            return np.asarray(est.predict([paths[i] for i in idx], offset=off), dtype=float)
-
-        assessment = None
-        if assess:
-            from piaa.profiles.assess import cross_validate
-
-            assessment = cross_validate(lambda tr, te: predict(fit(tr), te), y, sign * g.scores, k=folds,
-                                        seed=seed, progress=progress)
+        fitted = core.fit(method, paths, g.scores, np.arange(len(paths)), rated.scores, scale=rated.scale,
+                          model_scale=model_scale, params=params, lower_better=gen.lower_better(scorer),
+                          folds=folds, seed=seed, assess=assess, progress=progress)
+        assessment, est, uses_offset = fitted.assessment, fitted.estimator, fitted.uses_offset
+        if assessment is not None:
             assessment["generic_model"] = gen.scorer_name(scorer)
-        est = fit(np.arange(len(paths)))
         ratings = [(p, float(s), o) for p, s, o in zip(paths, rated.scores, rated.origins)]
         meta = {"version": 1, "source": rated.source, "notes": list(rated.notes), "uses_offset": uses_offset,
                 "generic_model": gen.scorer_name(scorer), "params": _jsonable(params or {}),
@@ -212,19 +189,15 @@ class Profile:
 
     @classmethod
     def load(cls, name: str, store=None, scorer=None) -> "Profile":
-        from piaa.personalize.registry import get_personalizer_class
-        from piaa.state import state_from_bytes
-
         st = _open_store(store)
         rec = st.load(name)
         meta = rec["meta"]
         try:
-            klass = get_personalizer_class(rec["method"])
-        except KeyError:
+            est = core.estimator_from_bytes(rec["method"], rec["state"])
+        except MethodUnavailable:
             raise MethodUnavailable(f"profile {name!r} was made with method {rec['method']!r}, which is not "
                                     f"available in this installation (available: {', '.join(available_methods())})"
                                     ) from None
-        est = klass.from_state_dict(state_from_bytes(rec["state"]))
         return cls(rec["name"], rec["method"], est, tuple(meta["scale"]), tuple(meta["model_scale"]),
                    rec["ratings"], meta.get("assessment"), meta, store=st, scorer=scorer, created=rec["created"])
 
@@ -237,10 +210,8 @@ class Profile:
 
     def save(self, store=None, overwrite: bool = True) -> "Profile":
         """Write this profile (description, ratings, fitted state) to the store in one transaction."""
-        from piaa.state import state_to_bytes
-
         st = _open_store(store if store is not None else self.store)
-        blob = state_to_bytes(self.estimator.state_dict())
+        blob = core.estimator_to_bytes(self.estimator)
         st.save(self.name, self.method, _jsonable(self.state_meta()), blob, self.ratings, overwrite=overwrite,
                 created=self.created)
         self.store = st
@@ -289,7 +260,7 @@ class Profile:
                         errors[i] = f"cannot score: {exc}"
         for i in np.flatnonzero(~np.isfinite(pred)):
             errors.setdefault(int(i), _why_unscored(paths[i]))
-        return onto_scale(_map_scale(pred, self.model_scale, self.scale), self.scale), errors
+        return core.to_person_scale(pred, self.model_scale, self.scale), errors
 
     def score(self, paths: Sequence) -> np.ndarray:
         """Predicted scores on the person's own rating scale; NaN for photos that could not be scored.
@@ -339,43 +310,6 @@ def _expand(paths) -> List[str]:
 
         return [str(p) for p in iter_image_files(paths)]
     return [str(p) for p in paths]
-
-
-def _map_scale(x, src: Tuple[float, float], dst: Tuple[float, float]) -> np.ndarray:
-    x = np.asarray(x, dtype=float)
-    if src[1] == src[0]:
-        return x
-    return dst[0] + (x - src[0]) * (dst[1] - dst[0]) / (src[1] - src[0])
-
-
-#: Share of the scale, at each end, in which scores that would leave the scale are compressed.
-SCALE_MARGIN = 0.1
-
-
-def onto_scale(x, scale: Tuple[float, float], margin: float = SCALE_MARGIN) -> np.ndarray:
-    """Keep personal scores on the person's scale without changing their order.
-
-    A personalizer's correction can carry a prediction past the ends of the scale (8.4 on a 1-7 scale). The
-    middle of the scale is left as it is; within ``m = margin x (max - min)`` of each end, and beyond, a score
-    ``d`` past the start of that zone becomes ``m * d / (d + m)``: it approaches the end but never passes it.
-    The map is continuous, has slope 1 where the compression starts, and is strictly increasing (a rational
-    curve, so even scores far outside stay distinct in floating point), so ranks, stars (score quintiles) and
-    every SROCC stay exactly what they were, while no score reads as an impossible rating. NaN stays NaN.
-    """
-    x = np.asarray(x, dtype=float)
-    lo, hi = float(scale[0]), float(scale[1])
-    if not hi > lo:
-        return x
-    m = margin * (hi - lo)
-    out = x.copy()
-    top, bottom = hi - m, lo + m
-    up = x > top
-    d = x[up] - top
-    out[up] = top + m * d / (d + m)
-    down = x < bottom
-    d = bottom - x[down]
-    out[down] = bottom - m * d / (d + m)
-    return out
 
 
 def _why_unscored(path: str) -> str:

@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from sqlalchemy import select
 
-from piaa.service.db import Database, Image
+from piaa.service.persistence import Database, Image
 
 log = logging.getLogger("piaa.serve")
 

@@ -25,7 +25,17 @@ from typing import Deque, Dict, Optional, Tuple
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+from piaa.errors import InputError
+
+
+class CredentialError(InputError):
+    """A username or password that breaks the rules (the message says which)."""
+
+#: The username rule, as the OpenAPI schema states it (ECMA/Rust regex: ``$`` is the very end). In Python it is
+#: applied with ``fullmatch``: ``re.match`` with ``$`` let "anna\n" through (a look-alike account whose name then
+#: broke the export's Content-Disposition header).
+USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
+USERNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 LOGIN_FAILURES = 5
@@ -44,16 +54,16 @@ def _dummy_hash() -> str:
 
 
 def check_username(name: str) -> str:
-    if not isinstance(name, str) or not USERNAME_RE.match(name):
-        raise ValueError("username: 1-64 characters, letters, digits and _ . @ - (starting with a letter or digit)")
+    if not isinstance(name, str) or not USERNAME_RE.fullmatch(name):
+        raise CredentialError("username: 1-64 characters, letters, digits and _ . @ - (starting with a letter or digit)")
     return name
 
 
 def check_password(pw: str) -> str:
     if not isinstance(pw, str) or len(pw) < MIN_PASSWORD:
-        raise ValueError(f"password: at least {MIN_PASSWORD} characters")
+        raise CredentialError(f"password: at least {MIN_PASSWORD} characters")
     if len(pw) > MAX_PASSWORD:
-        raise ValueError(f"password: at most {MAX_PASSWORD} characters")
+        raise CredentialError(f"password: at most {MAX_PASSWORD} characters")
     return pw
 
 

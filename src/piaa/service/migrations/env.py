@@ -1,9 +1,9 @@
-"""Alembic environment of ``piaa serve``: runs on the connection handed over by ``piaa.service.db``
+"""Alembic environment of ``piaa serve``: runs on the connection handed over by ``piaa.service.persistence``
 (``config.attributes["connection"]``), or on ``sqlalchemy.url`` when run with the alembic command line."""
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from piaa.service.db import Base
+from piaa.service.persistence import Base
 
 config = context.config
 target_metadata = Base.metadata

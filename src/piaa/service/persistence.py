@@ -1,4 +1,6 @@
-"""Storage of the service: SQLAlchemy 2 models, the engine, migrations and the write discipline.
+"""Persistence of the service: SQLAlchemy 2 models, the engine, migrations and the write discipline.
+
+The queries the routes run live in :mod:`piaa.service.queries`; nothing else touches the tables.
 
 SQLite (default, one file in the data dir, WAL journal so readers never block the writer) or PostgreSQL
 (``postgresql://`` URLs, driven by psycopg 3). The schema is created and upgraded only by the Alembic
@@ -17,16 +19,43 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, Optional
 
-from sqlalchemy import (Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint,
-                        create_engine, event)
+from sqlalchemy import (Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, TypeDecorator,
+                        UniqueConstraint, create_engine, event)
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from piaa.errors import PiaaError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class DatabaseUnavailable(PiaaError):
+    """The database cannot be reached or written (stopped server, wrong password, disk full, read-only)."""
+
+
+class UnsupportedDatabase(PiaaError, ValueError):
+    """A --database-url of a kind the service does not run on."""
+
+
+class UTCDateTime(TypeDecorator):
+    """A time with its zone, on every backend: SQLite keeps no zone and hands back naive values, which are UTC
+    here (every time is written as ``utcnow()``), so they are read back as UTC (no schema change)."""
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
 
 
 class Base(DeclarativeBase):
@@ -39,7 +68,7 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), nullable=False)
     username_key: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)  # lower-case, unique
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 
 class Token(Base):
@@ -49,8 +78,8 @@ class Token(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
-    expires_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    expires_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class Image(Base):
@@ -63,7 +92,7 @@ class Image(Base):
     size: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     mtime: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
     missing: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 
 class Rating(Base):
@@ -73,7 +102,7 @@ class Rating(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False)
     image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), nullable=False)
     rating: Mapped[float] = mapped_column(Float, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 
 class Comparison(Base):
@@ -82,7 +111,7 @@ class Comparison(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False)
     better_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), nullable=False)
     worse_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), nullable=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 
 class StoredProfile(Base):
@@ -95,7 +124,7 @@ class StoredProfile(Base):
     state: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     n_ratings: Mapped[int] = mapped_column(Integer, nullable=False)
     n_comparisons: Mapped[int] = mapped_column(Integer, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 
 def normalize_url(url: str) -> str:
@@ -125,7 +154,8 @@ class Database:
         elif self.dialect == "postgresql":
             self.engine = create_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
         else:
-            raise ValueError(f"unsupported database {self.dialect!r}: use sqlite:///FILE or postgresql://...")
+            raise UnsupportedDatabase(f"unsupported database {self.dialect!r}: use sqlite:///FILE or "
+                                      "postgresql://...")
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
 
@@ -153,6 +183,14 @@ class Database:
         finally:
             if lock is not None:
                 lock.release()
+
+    def check_writable(self) -> None:
+        """A write that changes nothing (the migration stamp onto itself): fails now, with the driver's reason,
+        when the database is read-only, its disk full or its server refuses writes."""
+        from sqlalchemy import text
+
+        with self.write() as s:
+            s.execute(text("UPDATE alembic_version SET version_num = version_num"))
 
     def insert(self, table):
         """The dialect's INSERT (with ``on_conflict_do_update``)."""
@@ -193,3 +231,29 @@ def upgrade_database(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def open_upgraded(url: str) -> Database:
+    """The database of ``url``, upgraded to the newest migration; :class:`DatabaseUnavailable` with one line
+    (a stopped server, a wrong password, a read-only or full disk) instead of a driver traceback."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        db = Database(url)
+    except OSError as exc:
+        raise DatabaseUnavailable(f"cannot create the database folder: {exc.strerror or exc}") from None
+    try:
+        db.upgrade()
+        db.check_writable()
+    except DBAPIError as exc:
+        db.dispose()
+        raise DatabaseUnavailable(f"cannot open the database {db.display_url}: {first_line(exc.orig or exc)}") from None
+    except OSError as exc:
+        db.dispose()
+        raise DatabaseUnavailable(f"cannot open the database {db.display_url}: {exc.strerror or exc}") from None
+    return db
+
+
+def first_line(exc) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

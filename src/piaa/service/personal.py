@@ -1,0 +1,148 @@
+"""A person's profile in the service: their judgements from the database, the library's feature rows, and
+:mod:`piaa.profiles.core` for everything else (fit, self-assessment, scale, similar photos, export).
+
+This module only translates between photo ids (the database) and feature rows (the library's matrix); no
+profile logic lives here. Profiles are kept on the star scale 1-5 (``core.STAR_SCALE``).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+import numpy as np
+from fastapi import HTTPException
+
+from piaa.profiles import core
+from piaa.service import queries
+from piaa.service.deps import ServiceState
+
+log = logging.getLogger("piaa.serve")
+
+
+def method_of(state: ServiceState) -> str:
+    """The personalization method new profiles are fitted with (``Settings.method``, else piaa's default)."""
+    from piaa.profiles.profile import default_method, resolve_method
+
+    return resolve_method(state.settings.method) if state.settings.method else default_method()
+
+
+def wait_features(state: ServiceState) -> None:
+    lib = state.library
+    if not lib.wait_ready(state.settings.feature_wait):
+        p = lib.progress
+        raise HTTPException(503, f"photo features are still being computed ({p.done}/{p.total}); try again shortly",
+                            headers={"Retry-After": "10"})
+
+
+def record(meta: dict, created) -> dict:
+    """The profile as the API shows it (``schemas.ProfileOut``)."""
+    a = meta.get("assessment") or {}
+    return {"method": meta["method"], "fit": meta.get("fit"), "n_ratings": meta["n_ratings"],
+            "n_comparisons": meta["n_comparisons"], "created": created.isoformat() if created else None,
+            "assessment": meta.get("assessment"), "summary": a.get("summary") or core.plain_words(None)}
+
+
+def fit(state: ServiceState, user_id: int) -> dict:
+    """Fit the caller's profile on all their ratings and comparisons, store it, return its record."""
+    ratings, comps = queries.judgements(state.db, user_id)
+    core.check_enough(len(ratings), len(comps), len({r for _, r in ratings}))
+    wait_features(state)
+    ids = sorted({i for i, _ in ratings} | {i for c in comps for i in c})
+    ok, X, g = state.library.rows(ids)
+    row = {i: k for k, i in enumerate(i for i, good in zip(ids, ok) if good)}
+    rated = [(row[i], r) for i, r in ratings if i in row]
+    pairs = [(row[b], row[w]) for b, w in comps if b in row and w in row]
+    try:
+        core.check_enough(len(rated), len(pairs), len({r for _, r in rated}))
+    except core.NotEnoughRatings as exc:
+        left = len(ratings) - len(rated) + len(comps) - len(pairs)
+        raise core.NotEnoughRatings(f"{exc} ({left} of your judgements involve photos that cannot be read)") from None
+    method = method_of(state)
+    fitted = core.fit(method, X, g, [r for r, _ in rated], [v for _, v in rated], pairs,
+                      scale=core.STAR_SCALE, model_scale=state.library.score_range)
+    meta = {"method": method, "fit": fitted.fit, "n_ratings": fitted.n_ratings,
+            "n_comparisons": fitted.n_comparisons, "model_scale": list(state.library.score_range),
+            "scale": list(core.STAR_SCALE), "uses_offset": fitted.uses_offset, "assessment": fitted.assessment,
+            "generic_model": state.library.scorer.name}
+    pid, created = queries.save_profile(state.db, user_id, method, meta, core.estimator_to_bytes(fitted.estimator))
+    state.profiles[user_id] = (pid, fitted.estimator)
+    return record(meta, created)
+
+
+@dataclass
+class Loaded:
+    id: int
+    method: str
+    meta: dict
+    created: object
+    estimator: object
+
+
+def load(state: ServiceState, user_id: int) -> Optional[Loaded]:
+    """The caller's stored profile with its estimator (of the stored method, decoded once), or None."""
+    head = queries.profile_head(state.db, user_id)
+    if head is None:
+        return None
+    pid, method, meta, created = head
+    cached = state.profiles.get(user_id)
+    if cached is not None and cached[0] == pid:
+        return Loaded(pid, method, meta, created, cached[1])
+    blob = queries.profile_state(state.db, pid)
+    if blob is None:                         # replaced between the two reads: read again
+        return load(state, user_id)
+    est = core.estimator_from_bytes(method, blob)
+    state.profiles[user_id] = (pid, est)
+    return Loaded(pid, method, meta, created, est)
+
+
+@dataclass
+class Scores:
+    ids: np.ndarray
+    X: np.ndarray
+    generic: np.ndarray          # model scale
+    score: np.ndarray            # on the star scale: the profile's prediction, else the generic model's
+    generic_stars: np.ndarray    # the generic score on the star scale
+    profile: Optional[Loaded]
+
+
+def scores(state: ServiceState, user_id: int) -> Scores:
+    """Every photo with features, scored for the caller on the star scale (the core's ``to_person_scale``)."""
+    wait_features(state)
+    ids, X, g = state.library.matrix()
+    prof = load(state, user_id)
+    model_scale = state.library.score_range
+    generic = core.to_person_scale(g, model_scale, core.STAR_SCALE)
+    if prof is None or not len(ids):
+        return Scores(ids, X, g, generic, generic, prof)
+    pred = core.predict_rows(prof.estimator, X, g)
+    return Scores(ids, X, g, core.to_person_scale(pred, prof.meta.get("model_scale", model_scale),
+                                                   prof.meta.get("scale", core.STAR_SCALE)), generic, prof)
+
+
+def similar(state: ServiceState, sc: Scores, image_id: int, mine: dict, n: int) -> List[Tuple[int, float]]:
+    """(photo id, similarity) of the caller's rated photos most like ``image_id``, best first."""
+    rows = np.array([j for j, i in enumerate(sc.ids) if int(i) in mine and int(i) != image_id], dtype=int)
+    k = np.flatnonzero(sc.ids == image_id)
+    if not len(rows) or not len(k):
+        return []
+    idx, sims = core.similar_rows(sc.X[rows], sc.X[int(k[0])], top=n)
+    return [(int(sc.ids[rows[j]]), float(s)) for j, s in zip(idx, sims)]
+
+
+def export_document(state: ServiceState, username: str, user_id: int) -> Optional[dict]:
+    """The caller's profile as a ``piaa-profile`` document (photos by path, so the CLI can rank them)."""
+    prof = load(state, user_id)
+    if prof is None:
+        return None
+    ratings, comps = queries.judgements(state.db, user_id)
+    lib = state.library
+    m = prof.meta
+    meta = {"version": 1, "source": "piaa serve", "notes": [m.get("fit") or ""],
+            "uses_offset": bool(m.get("uses_offset", getattr(prof.estimator, "uses_offset", True))),
+            "generic_model": m.get("generic_model"), "params": {}, "scale": m["scale"],
+            "model_scale": m["model_scale"], "assessment": m.get("assessment")}
+    created = prof.created.isoformat() if prof.created else None
+    rated = [(str(lib.path(i)) if lib.exists(i) else f"id:{i}", r, "piaa serve") for i, r in ratings]
+    return core.export_document(username, prof.method, meta, prof.estimator.state_dict(), rated,
+                                created=created, updated=created, comparisons=comps)

@@ -1,0 +1,90 @@
+"""Accounts, bearer tokens and the page's session: ``/api/signup``, ``/api/token``, ``/api/session``."""
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+
+from piaa.service import queries
+from piaa.service.deps import SESSION_COOKIE, Auth, State, client_key
+from piaa.service.errors import AUTH, BODY, responses
+from piaa.service.persistence import User
+from piaa.service.schemas import Account, Credentials, SessionOut, SignupIn, TokenOut
+from piaa.service.security import SESSION_DAYS, csrf_for, verify_password
+
+router = APIRouter(tags=["accounts"])
+
+
+@router.post("/signup", status_code=201, response_model=Account, responses=responses(403, 409, *BODY))
+def signup(body: SignupIn, state: State):
+    """Create an account (when the server runs with ``--allow-signup``); usernames are unique regardless of
+    case."""
+    if not state.settings.allow_signup:
+        raise HTTPException(403, "sign-up is off on this server; ask its admin (piaa serve users add NAME)")
+    try:
+        user = queries.create_user(state.db, body.username, body.password)
+    except queries.UserExists as exc:
+        raise HTTPException(409, str(exc)) from None
+    return {"id": user.id, "username": user.username}
+
+
+def authenticate(state, request: Request, body: Credentials) -> User:
+    """The user of these credentials, or 401 (429 after too many failures from this client / for this name)."""
+    client = client_key(request)
+    wait = state.limiter.retry_after(client, body.username)
+    if wait is not None:
+        raise HTTPException(429, f"too many failed sign-ins; try again in {wait} s", headers={"Retry-After": str(wait)})
+    user = queries.user_by_name(state.db, body.username)
+    ok, rehash = verify_password(user.password_hash if user else None, body.password)
+    if not ok or user is None:
+        state.limiter.failed(client, body.username)
+        raise HTTPException(401, "wrong username or password", headers={"WWW-Authenticate": "Bearer"})
+    state.limiter.succeeded(client, body.username)
+    if rehash:
+        queries.set_password_hash(state.db, user.id, rehash)
+    return user
+
+
+@router.post("/token", response_model=TokenOut, responses=responses(401, 429, *BODY))
+def token(body: Credentials, request: Request, state: State):
+    """A new bearer token for the API (keep it secret; it is shown once and stored only as a hash)."""
+    user = authenticate(state, request, body)
+    return {"token": queries.issue_token(state.db, user.id, "api"), "token_type": "bearer",
+            "username": user.username}
+
+
+@router.delete("/token", status_code=204, response_class=Response, responses=responses(400, *AUTH))
+def revoke_token(caller: Auth, state: State):
+    """Revoke the bearer token this request was made with."""
+    if caller.via != "bearer":
+        raise HTTPException(400, "this request was not made with a bearer token")
+    queries.revoke_token(state.db, caller.token)
+    return Response(status_code=204)
+
+
+@router.post("/session", tags=["page"], response_model=SessionOut, responses=responses(401, 429, *BODY))
+def session_login(body: Credentials, request: Request, state: State):
+    """Sign in for the web page: sets an HttpOnly, SameSite=Strict session cookie; returns the CSRF token that
+    every state-changing request of the page must send as ``X-CSRF-Token``."""
+    user = authenticate(state, request, body)
+    tok = queries.issue_token(state.db, user.id, "session", days=SESSION_DAYS)
+    resp = JSONResponse({"username": user.username, "csrf": csrf_for(tok)})
+    resp.set_cookie(SESSION_COOKIE, tok, max_age=SESSION_DAYS * 86400, httponly=True, samesite="strict",
+                    secure=request.url.scheme == "https", path="/")
+    return resp
+
+
+@router.get("/session", tags=["page"], response_model=SessionOut, responses=responses(*AUTH))
+def session_info(caller: Auth):
+    """Who is signed in, and the page's CSRF token."""
+    return {"username": caller.username, "csrf": csrf_for(caller.token) if caller.via == "session" else None}
+
+
+@router.delete("/session", tags=["page"], status_code=204, response_class=Response, responses=responses(*AUTH))
+def session_logout(request: Request, caller: Auth, state: State):
+    """Sign out of the page (the session cookie is revoked and cleared)."""
+    tok = request.cookies.get(SESSION_COOKIE)
+    if tok:
+        queries.revoke_token(state.db, tok, kind="session")
+    resp = Response(status_code=204)
+    resp.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    return resp

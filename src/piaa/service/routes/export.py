@@ -1,0 +1,88 @@
+"""Taking one's data along: ``/api/export/ratings`` (CSV / JSON), ``/api/export/profile`` (piaa-profile JSON,
+``piaa profile import`` reads it), ``/api/export/xmp`` (predicted stars into XMP sidecars)."""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Dict, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import JSONResponse, Response
+
+from piaa.profiles.core import STAR_SCALE
+from piaa.service import personal, queries
+from piaa.service.deps import Auth, State
+from piaa.service.errors import AUTH, BODY, responses
+from piaa.service.schemas import ProfileDocument, RatingsExport, XmpIn, XmpReport
+
+router = APIRouter(prefix="/export", tags=["export"])
+
+
+def attachment(filename: str) -> Dict[str, str]:
+    """A Content-Disposition header that is always one valid line (usernames are plain ASCII by the signup rule;
+    anything else is replaced, never passed into the header)."""
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "._@-") else "_" for c in filename)
+    return {"Content-Disposition": f'attachment; filename="{safe}"'}
+
+
+@router.get("/ratings", response_model=RatingsExport, responses={
+    200: {"description": "CSV (format=csv, the default): image_id,image,rating; JSON (format=json)",
+          "content": {"text/csv": {"schema": {"type": "string"}},
+                      "application/json": {"schema": {"$ref": "#/components/schemas/RatingsExport"}}}},
+    **responses(*AUTH, 422)})
+def export_ratings(caller: Auth, state: State, format: Literal["csv", "json"] = Query("csv")):
+    """The caller's ratings and comparisons: CSV ``image_id,image,rating`` or JSON."""
+    ratings, comps = queries.judgements(state.db, caller.id)
+    lib = state.library
+    name = lambda i: lib.name(i) if lib.exists(i) else None  # noqa: E731
+    if format == "json":
+        return JSONResponse({"user": caller.username, "scale": list(STAR_SCALE),
+                             "ratings": [{"image_id": i, "image": name(i), "rating": r} for i, r in ratings],
+                             "comparisons": [{"better": b, "worse": w} for b, w in comps]},
+                            headers=attachment(f"{caller.username}-ratings.json"))
+    buf = io.StringIO()
+    wr = csv.writer(buf)
+    wr.writerow(["image_id", "image", "rating"])
+    for i, r in ratings:
+        wr.writerow([i, name(i) or "", f"{r:g}"])
+    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers=attachment(f"{caller.username}-ratings.csv"))
+
+
+@router.get("/profile", response_model=ProfileDocument, responses=responses(*AUTH, 404))
+def export_profile(caller: Auth, state: State):
+    """The caller's profile in the ``piaa-profile`` JSON format (``piaa profile import FILE`` reads it)."""
+    doc = personal.export_document(state, caller.username, caller.id)
+    if doc is None:
+        raise HTTPException(404, "you have no profile yet")
+    return JSONResponse(doc, headers=attachment(f"{caller.username}.piaa.json"))
+
+
+@router.post("/xmp", response_model=XmpReport, responses=responses(*AUTH, *BODY))
+def export_xmp(body: XmpIn, caller: Auth, state: State):
+    """Predicted stars (the caller's ranking) into XMP sidecars beside the photos, through piaa's XMP writer: a
+    rating a person set is never overwritten. Writing needs the server's ``--allow-xmp-write``; ``dry_run`` (the
+    default) only reports what would happen."""
+    from piaa.profiles.ranking import rank_records
+    from piaa.profiles.xmp_write import apply_writes, plan_writes
+
+    if not body.dry_run and not state.settings.allow_xmp_write:
+        raise HTTPException(403, "this server does not write into the photo folders (start it with "
+                                 "--allow-xmp-write); use dry_run to preview")
+    sc = personal.scores(state, caller.id)
+    lib = state.library
+    paths = [str(lib.path(int(i))) for i in sc.ids]
+    recs = rank_records(paths, sc.score)
+    actions = plan_writes(recs, profile=caller.username)
+    if not body.dry_run:
+        actions = apply_writes(actions, {r["path"]: r["score"] for r in recs if r.get("score") is not None},
+                               profile=caller.username)
+    by_path = {p: int(i) for p, i in zip(paths, sc.ids)}
+    counts: Dict[str, int] = {}
+    out = []
+    for a in actions:
+        counts[a.action] = counts.get(a.action, 0) + 1
+        iid = by_path.get(a.image)
+        out.append({"image": iid, "name": lib.name(iid) if iid is not None else None, "stars": a.stars,
+                    "action": a.action, "reason": a.reason})
+    return {"dry_run": body.dry_run, "counts": counts, "actions": out}

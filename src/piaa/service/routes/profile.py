@@ -1,0 +1,196 @@
+"""The caller's taste: ``/api/profile`` (fit, read, delete), ``/api/ranking``, ``/api/suggestions``, "why".
+
+The profile logic is :mod:`piaa.profiles.core`, reached through :mod:`piaa.service.personal`.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+
+import numpy as np
+from fastapi import APIRouter, HTTPException, Query, Response
+
+from piaa.service import personal, queries
+from piaa.service.deps import Auth, ServiceState, State
+from piaa.service.errors import AUTH, responses
+from piaa.service.routes.library import ImageId, known
+from piaa.service.schemas import ProfileOut, Ranking, Suggestions, Why
+
+router = APIRouter(tags=["profile"])
+log = logging.getLogger("piaa.serve")
+
+
+@router.post("/profile", response_model=ProfileOut, responses=responses(*AUTH, 422))
+def fit_profile(caller: Auth, state: State):
+    """Fit the caller's profile on all their ratings and comparisons; returns method, counts and the
+    self-assessment. 422 below the minimum (10 ratings + comparisons, not all equal stars)."""
+    return personal.fit(state, caller.id)
+
+
+@router.get("/profile", response_model=ProfileOut, responses=responses(*AUTH, 404))
+def get_profile(caller: Auth, state: State):
+    head = queries.profile_head(state.db, caller.id)
+    if head is None:
+        raise HTTPException(404, "you have no profile yet: rate photos, then POST /api/profile")
+    return personal.record(head[2], head[3])
+
+
+@router.delete("/profile", status_code=204, response_class=Response, responses=responses(*AUTH, 404))
+def delete_profile(caller: Auth, state: State):
+    n = queries.delete_profile(state.db, caller.id)
+    state.profiles.pop(caller.id, None)
+    if not n:
+        raise HTTPException(404, "you have no profile")
+    return Response(status_code=204)
+
+
+@router.get("/ranking", response_model=Ranking, responses=responses(*AUTH, 422))
+def ranking(caller: Auth, state: State, limit: int = Query(100, ge=1, le=100000),
+            use_ratings: bool = Query(True, description="rank the photos you rated by your own stars")):
+    """Photos best first by the caller's taste: their own stars for the photos they rated (``use_ratings=false``:
+    predictions only), the profile's prediction for the rest (the generic model's before there is a profile).
+    ``score`` is on the 1-5 rating scale; ``predicted`` is the model's score, ``stars`` the predicted stars (score
+    quintile within the library), ``rating`` the caller's own, ``source`` what ``score`` is."""
+    from piaa.profiles.ranking import quantile_stars
+
+    sc = personal.scores(state, caller.id)
+    ids, pred = sc.ids, sc.score
+    mine = queries.own_ratings(state.db, caller.id) if len(ids) else {}
+    stars = quantile_stars(pred)
+    own = np.array([mine.get(int(i), np.nan) for i in ids], dtype=float)
+    use = np.isfinite(own) if use_ratings else np.zeros(len(ids), dtype=bool)
+    score = np.where(use, own, pred)
+    order = np.lexsort((ids, -pred, -score))[:limit]
+    basis = "profile" if sc.profile is not None else "generic"
+    lib = state.library
+    out = [{"id": int(ids[k]), "name": lib.name(int(ids[k])), "score": round(float(score[k]), 4),
+            "source": "rating" if use[k] else basis, "predicted": round(float(pred[k]), 4), "stars": int(stars[k]),
+            "rating": mine.get(int(ids[k])), "generic": round(float(sc.generic_stars[k]), 4)} for k in order]
+    prof = None
+    if sc.profile is not None:
+        m = sc.profile.meta
+        prof = {"n_ratings": m["n_ratings"], "n_comparisons": m["n_comparisons"],
+                "created": sc.profile.created.isoformat()}
+    return {"images": out, "total": len(ids), "basis": basis, "profile": prof, "unscored": len(lib.ids()) - len(ids)}
+
+
+def _selector(state: ServiceState):
+    """(ids, ActiveSelector) over the library's current features, built once per feature matrix; None when the
+    active-learning selector (``piaa.personalize.active``) is not installed or the features are not ready."""
+    try:
+        from piaa.personalize.active import ActiveSelector
+    except ImportError:
+        return None
+    lib = state.library
+    if not lib.ready:
+        return None
+    mat = lib.matrix()
+    with state.lock:
+        cached = state.selector
+        if cached is None or cached[0] is not mat:
+            ids, X, g = mat
+            try:
+                cached = (mat, ids, ActiveSelector(X, None, g) if len(ids) >= 2 else None)
+            except Exception:
+                log.exception("active-learning selector could not be built; suggestions are random")
+                cached = (mat, ids, None)
+            state.selector = cached
+    return None if cached[2] is None else (cached[1], cached[2])
+
+
+def _active(state: ServiceState, mine):
+    """(ids, selector, rated rows, their stars or None) for the active-learning selector, or None."""
+    sel = _selector(state)
+    if sel is None:
+        return None
+    ids, selector = sel
+    row = {int(i): k for k, i in enumerate(ids)}
+    rated = [(row[i], r) for i, r in mine.items() if i in row]
+    return ids, selector, [k for k, _ in rated], ([r for _, r in rated] if rated else None)
+
+
+def _random_unrated(state: ServiceState, mine, n: int):
+    lib = state.library
+    pool = [i for i in lib.ids() if i not in mine and lib.error(i) is None]
+    if not pool:
+        return []
+    rng = np.random.default_rng(secrets.randbits(64))
+    return [int(i) for i in rng.choice(pool, size=min(n, len(pool)), replace=False)]
+
+
+@router.get("/suggestions", response_model=Suggestions, responses=responses(*AUTH, 422))
+def suggestions(caller: Auth, state: State, n: int = Query(10, ge=1, le=200)):
+    """Photos the caller has not rated, chosen to teach the profile most (the active-learning selector when
+    installed and the photos are analysed; random otherwise — ``strategy`` says which)."""
+    lib = state.library
+    mine = queries.own_ratings(state.db, caller.id)
+    act = _active(state, mine)
+    if act is not None:
+        ids, selector, rows, stars = act
+        try:
+            picks = selector.select(rows, stars, n)
+            out = [int(ids[k]) for k in picks if int(ids[k]) not in mine]
+            if out or not len(picks):
+                return {"images": [{"id": i, "name": lib.name(i)} for i in out],
+                        "strategy": f"active ({getattr(selector, 'strategy', 'default')})"}
+        except Exception:               # a suggestion must never fail the request: log why, suggest at random
+            log.exception("active-learning selector failed, suggesting at random")
+    return {"images": [{"id": i, "name": lib.name(i)} for i in _random_unrated(state, mine, n)], "strategy": "random"}
+
+
+@router.get("/suggestions/pair", response_model=Suggestions, responses=responses(*AUTH, 409))
+def suggest_pair(caller: Auth, state: State):
+    """Two photos to compare ("which do you prefer?"): the pair whose answer teaches the profile most (the
+    active-learning selector when installed and the photos are analysed), else two random unrated photos (any
+    two when fewer than two are unrated); 409 when the library has fewer than two photos."""
+    lib = state.library
+    mine = queries.own_ratings(state.db, caller.id)
+    act = _active(state, mine)
+    if act is not None:
+        ids, selector, rows, stars = act
+        try:
+            a, b = selector.select_pair(rows, stars)
+            pair = [int(ids[a]), int(ids[b])]
+            return {"images": [{"id": i, "name": lib.name(i)} for i in pair], "strategy": "active"}
+        except Exception:
+            log.exception("active-learning pair selection failed, choosing at random")
+    pair = _random_unrated(state, mine, 2)
+    if len(pair) < 2:
+        pair = _random_unrated(state, {}, 2)
+    if len(pair) < 2:
+        raise HTTPException(409, "fewer than two photos to compare")
+    return {"images": [{"id": i, "name": lib.name(i)} for i in pair], "strategy": "random"}
+
+
+def _stars(r: float) -> str:
+    return "★" * int(round(r)) + f" {r:g}" if r != round(r) else "★" * int(r)
+
+
+@router.get("/images/{image_id}/why", response_model=Why, responses=responses(*AUTH, 404, 422))
+def why(caller: Auth, state: State, image_id: int = ImageId, n: int = Query(5, ge=1, le=20)):
+    """The caller's own rated photos most like this one, with their stars, and the scores."""
+    known(state, image_id)
+    sc = personal.scores(state, caller.id)
+    pos = np.flatnonzero(sc.ids == image_id)
+    if not len(pos):
+        raise HTTPException(422, f"photo {image_id} has no features: {state.library.error(image_id) or 'pending'}")
+    k = int(pos[0])
+    mine = queries.own_ratings(state.db, caller.id)
+    lib = state.library
+    similar = [{"id": i, "name": lib.name(i), "rating": mine[i], "similarity": round(s, 3)}
+               for i, s in personal.similar(state, sc, image_id, mine, n)]
+    generic, personal_score = float(sc.generic_stars[k]), float(sc.score[k])
+    if sc.profile is None:
+        text = (f"No profile yet: this is the general model's score, {generic:.1f} of 5. Rate photos and build a "
+                f"profile to see your own.")
+    else:
+        delta = personal_score - generic
+        direction = "up" if delta > 0.05 else ("down" if delta < -0.05 else "hardly")
+        text = (f"Your profile gives it {personal_score:.1f} of 5; the general model {generic:.1f}. Your taste "
+                f"moves it {direction}" + (f" by {abs(delta):.1f}" if direction != "hardly" else "") + ".")
+    if similar:
+        text += " It looks most like these photos you rated: " + ", ".join(
+            f"{s['name']} ({_stars(s['rating'])})" for s in similar[:3]) + "."
+    return {"image": image_id, "name": lib.name(image_id), "score": round(personal_score, 4),
+            "generic": round(generic, 4), "rating": mine.get(image_id), "similar": similar, "explanation": text}
+
