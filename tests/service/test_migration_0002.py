@@ -12,7 +12,7 @@ def test_0002_upgrades_existing_accounts_and_downgrades(tmp_path, backend):
     from alembic import command
     from sqlalchemy import inspect, text
 
-    from piaa.service.db import Database, alembic_config, sqlite_url
+    from piaa.service.persistence import Database, alembic_config, sqlite_url
 
     drop = None
     if backend == "postgresql":

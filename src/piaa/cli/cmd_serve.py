@@ -39,6 +39,7 @@ def register(sub) -> None:
     add = uu.add_parser("add", help="create an account (asks for the password, or --password-stdin)")
     add.add_argument("name")
     add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    add.add_argument("--admin", action="store_true", help="an admin: may invite people and remove members")
     _db_options(add, suppress=True)
     add.set_defaults(func=run_users_add)
     ls = uu.add_parser("list", help="list accounts")
@@ -133,13 +134,17 @@ def run_users_add(args) -> int:
         return 2
     db = _database(args)
     try:
-        create_user(db, name, pw)
+        user = create_user(db, name, pw)
+        if args.admin:
+            from piaa.service.membership import set_admin
+
+            set_admin(db, user.id)
     except UserExists:
         print(f"piaa serve users add: the username {name!r} is taken", file=sys.stderr)
         return 1
     finally:
         db.dispose()
-    print(f"created account {name}")
+    print(f"created {'admin ' if args.admin else ''}account {name}")
     return 0
 
 

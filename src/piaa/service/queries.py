@@ -22,13 +22,17 @@ class UserExists(InputError):
 
 
 # ---- accounts and tokens ---------------------------------------------------------------------------------------
-def create_user(db: Database, username: str, password: str) -> User:
+def create_user(db: Database, username: str, password: str, then=None) -> User:
+    """A new account; ``then(session, user)`` runs in the same transaction (an invitation is used up with it)."""
     user = User(username=username, username_key=username.lower(), password_hash=hash_password(password))
     try:
         with db.write() as s:
             if s.scalar(select(User.id).where(User.username_key == username.lower())) is not None:
                 raise UserExists(f"the username {username!r} is taken")
             s.add(user)
+            if then is not None:
+                s.flush()
+                then(s, user)
     except IntegrityError:
         raise UserExists(f"the username {username!r} is taken") from None
     return user

@@ -2,7 +2,7 @@
 from fastapi import APIRouter
 
 from piaa.profiles.core import MIN_RATINGS
-from piaa.service import personal, queries
+from piaa.service import membership, personal, queries
 from piaa.service.deps import Auth, State
 from piaa.service.errors import AUTH, responses
 from piaa.service.schemas import Me
@@ -18,4 +18,5 @@ def me(caller: Auth, state: State):
     return {"username": caller.username, "ratings": n_r, "comparisons": n_c,
             "profile": None if head is None else personal.record(head[2], head[3]),
             "min_ratings": MIN_RATINGS, "library": state.library.progress.as_dict(),
-            "total_images": len(state.library.ids())}
+            "total_images": len(state.library.ids()), "is_admin": membership.is_admin(state.db, caller.id),
+            "xmp_write": state.settings.allow_xmp_write}

@@ -1,0 +1,28 @@
+"""The caller's pick/reject flags and colour labels: ``PUT /api/marks/{id}``, ``GET /api/marks``."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from piaa.service import marking
+from piaa.service.deps import Auth, State
+from piaa.service.errors import AUTH, BODY, responses
+from piaa.service.routes.library import ImageId, known
+from piaa.service.schemas import MarksIn, MarksList, MarksOut
+
+router = APIRouter(tags=["ratings"])
+
+
+@router.put("/marks/{image_id}", response_model=MarksOut, responses=responses(*AUTH, 404, *BODY))
+def put_marks(body: MarksIn, caller: Auth, state: State, image_id: int = ImageId):
+    """Flag a photo (pick / reject / null) and give it a colour label (or null), apart from its stars; both
+    are replaced by what is sent. Returns the stored marks."""
+    known(state, image_id)
+    marking.put_marks(state.db, caller.id, image_id, body.flag, body.label)
+    return {"image": image_id, "flag": body.flag, "label": body.label}
+
+
+@router.get("/marks", response_model=MarksList, responses=responses(*AUTH))
+def list_marks(caller: Auth, state: State):
+    """Every flag and label the caller set (photos with neither are left out)."""
+    return {"marks": [{"image": i, "flag": f, "label": lab}
+                      for i, (f, lab) in sorted(marking.marks_of(state.db, caller.id).items())]}
