@@ -129,11 +129,6 @@ def ratings_of(db: Database, user_ids: List[int]) -> Dict[int, Dict[int, float]]
     return out
 
 
-def admin_count(db: Database) -> int:
-    with db.read() as s:
-        return int(s.scalar(select(func.count()).select_from(User).where(User.is_admin.is_(True))))
-
-
 def change_password(db: Database, user_id: int, new_password: str, keep_token: str) -> int:
     """Set a new password and revoke every other token and session of the person; how many were revoked."""
     new_hash = hash_password(new_password)
@@ -144,4 +139,5 @@ def change_password(db: Database, user_id: int, new_password: str, keep_token: s
 
 
 __all__ = ["INVITE_DAYS", "InviteInvalid", "is_admin", "set_admin", "create_invite", "claim_invite", "invites",
-           "delete_invite", "create_invited_user", "members", "delete_member", "admin_count", "sharing_raters", "shares", "ratings_of", "change_password"]
+           "delete_invite", "create_invited_user", "members", "delete_member", "sharing_raters", "shares",
+           "ratings_of", "change_password"]
