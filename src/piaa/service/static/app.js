@@ -377,8 +377,10 @@ async function loadLibrary(reset) {
   });
   $("more").hidden = S.lib.length >= r.total;
   $("more").textContent = `Show more (${S.lib.length} of ${r.total})`;
-  $("library-unscored").textContent = r.unscored ? `${plural(r.unscored, "photo")} could not be analysed (unreadable or still waiting): ` : "";
-  if (r.unscored && start === 0) listUnscored();
+  if (start === 0) {
+    $("library-unscored").textContent = r.unscored ? `${plural(r.unscored, "photo")} could not be analysed (yet).` : "";
+    if (r.unscored) listUnscored();
+  }
   moreIfInView();
 }
 
@@ -457,7 +459,8 @@ async function renderViewer() {
   const v = S.viewer;
   if (!v) return;
   const im = v.list[v.k];
-  $("viewer-name").textContent = `${v.k + 1} / ${v.list.length} · ${im.name}`;
+  const total = v.list === S.lib ? S.libTotal : v.list === S.team ? S.teamTotal : v.list.length;
+  $("viewer-name").textContent = `${v.k + 1} / ${total} · ${im.name}`;
   $("viewer-marks").replaceWith(Object.assign(marksNode(im.id), { id: "viewer-marks" }));
   const mine = S.mine.get(im.id);
   if (mine != null) $("viewer-marks").prepend(el("span", { class: "mine", text: starsText(mine) }));
@@ -635,6 +638,9 @@ function bar(share) {                 // CSSOM, not a style attribute: the page'
 // ---- Team ----------------------------------------------------------------------------------------------------
 async function loadTeam(reset) {
   if (reset) { S.team = []; $("team-grid").replaceChildren(); }
+  const me = S.me || {};
+  $("share-label").hidden = typeof me.share_ratings !== "boolean";   // GET/PUT /api/me share_ratings
+  $("share").checked = !!me.share_ratings;
   let r;
   try { r = await api("GET", `/api/team/ranking?offset=${S.team.length}&limit=${PAGE}`); }
   catch (e) { $("team-basis").textContent = e.message; return; }
@@ -659,6 +665,14 @@ async function loadTeam(reset) {
     $("team-grid").append(el("li", {}, b));
   });
   $("team-more").hidden = S.team.length >= r.total;
+}
+
+async function setSharing() {
+  try {
+    const me = await api("PUT", "/api/me", { share_ratings: $("share").checked });
+    S.me = Object.assign(S.me || {}, me);
+  } catch (e) { $("team-basis").textContent = e.message; return; }
+  loadTeam(true);
 }
 
 // ---- Profile -------------------------------------------------------------------------------------------------
@@ -835,6 +849,7 @@ async function init() {
   $("rescan").addEventListener("click", rescan);
   $("more").addEventListener("click", () => loadLibrary(false));
   $("team-more").addEventListener("click", () => loadTeam(false));
+  $("share").addEventListener("change", setSharing);
   for (const id of ["f-order", "f-stars", "f-flag"]) $(id).addEventListener("change", () => loadLibrary(true));
   $("f-folder").addEventListener("change", () => loadLibrary(true));
   $("filters").addEventListener("submit", (ev) => { ev.preventDefault(); loadLibrary(true); });
