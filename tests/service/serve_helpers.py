@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -139,3 +140,26 @@ def postgres_database():
             c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     return f"{base}/{name}", drop
+
+
+PASSWORD = "correct-horse-battery"
+
+
+@contextmanager
+def serving(library: Path, data_dir: Path, home: Path, **kw):
+    """A started `piaa serve` for a ``with`` block (module fixtures: ``with serving(...) as srv: yield srv``)."""
+    srv = Server(library, data_dir, home, **kw).start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def new_account(srv: Server, name: str, password: str = PASSWORD) -> str:
+    """Sign up ``name`` on a server started with sign-up on; returns a bearer token."""
+    import httpx
+
+    with httpx.Client(base_url=srv.url, timeout=120) as c:
+        r = c.post("/api/signup", json={"username": name, "password": password})
+        assert r.status_code == 201, r.text
+        return c.post("/api/token", json={"username": name, "password": password}).json()["token"]

@@ -3,6 +3,9 @@ profile store, rank their photos and write predicted stars back to XMP.
 
 Modules (one job each):
 
+- ``core`` — the profile operations once, for the CLI and ``piaa serve``: fit (registry), self-assessment and its
+  plain words, scores on the scale, similar photos, the export document
+
 - ``ratings_import`` — CSV ``image,rating`` or XMP stars -> rated images (with clear refusals)
 - ``xmp`` / ``xmp_files`` / ``xmp_write`` — XMP packets (RDF/XML), where they live, safe writing of stars
 - ``assess`` — k-fold self-assessment against the generic model

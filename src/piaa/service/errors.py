@@ -77,6 +77,25 @@ def storage_problem(exc: BaseException):
     return None
 
 
+def allowed_methods(request: Request):
+    """The methods the OpenAPI document declares for this path (Starlette's own 405 names only the first
+    route's, e.g. ``PUT`` for ``/api/ratings/{id}``, which has ``DELETE`` too)."""
+    import re
+
+    table = getattr(request.app.state, "allowed_methods", None)
+    if table is None:
+        table = []
+        for template, ops in request.app.openapi().get("paths", {}).items():
+            rx = re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$")
+            table.append((rx, sorted(m.upper() for m in ops if m in ("get", "put", "post", "delete", "patch"))))
+        request.app.state.allowed_methods = table
+    path = request.url.path
+    for rx, methods in table:
+        if rx.match(path):
+            return methods
+    return ["GET"]
+
+
 def install(app: FastAPI) -> None:
     """The exception handlers: every failure as JSON, none with a traceback or a copy of the input."""
 
@@ -87,7 +106,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         detail = exc.detail if isinstance(exc.detail, (str, list)) else str(exc.detail)
-        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+            detail = f"{request.method} is not allowed here; allowed: {headers['Allow']}"
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers or None)
 
     @app.exception_handler(PiaaError)
     async def piaa_error(request: Request, exc: PiaaError):

@@ -9,10 +9,6 @@ from __future__ import annotations
 import json
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimit:
     """Pure ASGI middleware (no buffering of its own)."""
 
@@ -34,28 +30,34 @@ class BodyLimit:
                                           f"request body larger than {self.max_bytes} bytes"
                                           if n > self.max_bytes else "invalid Content-Length")
         seen = 0
-        started = False
+        state = {"started": False, "refused": False}
 
         async def limited_receive():
             nonlocal seen
+            if state["refused"]:
+                return {"type": "http.disconnect"}
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge()
+                if seen > self.max_bytes and not state["started"]:
+                    # answer now, and let the app see a client that went away (it stops reading)
+                    state["refused"] = True
+                    await self._refuse(send, 413, f"request body larger than {self.max_bytes} bytes")
+                    return {"type": "http.disconnect"}
             return msg
 
-        async def tracking_send(msg):
-            nonlocal started
+        async def guarded_send(msg):
+            if state["refused"]:
+                return                      # the 413 has been sent; whatever the app says after it is dropped
             if msg["type"] == "http.response.start":
-                started = True
+                state["started"] = True
             await send(msg)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._refuse(send, 413, f"request body larger than {self.max_bytes} bytes")
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not state["refused"]:
+                raise
 
     @staticmethod
     async def _refuse(send, status: int, detail: str) -> None:

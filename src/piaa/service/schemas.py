@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from piaa.service.security import MAX_PASSWORD, MIN_PASSWORD, USERNAME_PATTERN
 
-#: The largest id a path or body may name (SQL INTEGER); larger ones are refused by the schema (422).
-MAX_ID = 2 ** 63 - 1
+#: The largest id a path or body may name (a 32-bit SQL INTEGER, as PostgreSQL stores ids); larger ones are
+#: refused by the schema (422) instead of reaching the database ("integer out of range" was a 500).
+MAX_ID = 2 ** 31 - 1
 
 
 #: A person's pick/reject flag and colour label of a photo (apart from the stars; null = none).

@@ -5,13 +5,14 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 
 from piaa.service import membership, queries
+from piaa.service.strict_json import StrictJSONRoute
 from piaa.service.deps import SESSION_COOKIE, Auth, State, client_key
 from piaa.service.errors import AUTH, BODY, responses
 from piaa.service.persistence import User
 from piaa.service.schemas import Account, Credentials, SessionOut, SignupIn, TokenOut
 from piaa.service.security import SESSION_DAYS, csrf_for, verify_password
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter(route_class=StrictJSONRoute, tags=["accounts"])
 
 
 @router.post("/signup", status_code=201, response_model=Account, responses=responses(403, 409, *BODY))

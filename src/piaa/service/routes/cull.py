@@ -9,8 +9,9 @@ from piaa.service import marking, personal, photo_facts, queries
 from piaa.service.deps import Auth, State
 from piaa.service.errors import AUTH, responses
 from piaa.service.schemas import MAX_ID, Bursts
+from piaa.service.strict_json import StrictJSONRoute
 
-router = APIRouter(tags=["profile"])
+router = APIRouter(route_class=StrictJSONRoute, tags=["profile"])
 
 
 def _r(v):

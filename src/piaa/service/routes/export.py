@@ -11,11 +11,12 @@ from fastapi.responses import JSONResponse, Response
 
 from piaa.profiles.core import STAR_SCALE
 from piaa.service import personal, queries
+from piaa.service.strict_json import StrictJSONRoute
 from piaa.service.deps import Auth, State
 from piaa.service.errors import AUTH, responses
 from piaa.service.schemas import ProfileDocument, RatingsExport
 
-router = APIRouter(prefix="/export", tags=["export"])
+router = APIRouter(route_class=StrictJSONRoute, prefix="/export", tags=["export"])
 
 
 def attachment(filename: str) -> Dict[str, str]:

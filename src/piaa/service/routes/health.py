@@ -3,10 +3,11 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from piaa.service import queries
+from piaa.service.strict_json import StrictJSONRoute
 from piaa.service.deps import State
 from piaa.service.schemas import Health
 
-router = APIRouter(tags=["service"])
+router = APIRouter(route_class=StrictJSONRoute, tags=["service"])
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health, "description": "the database "

@@ -7,11 +7,12 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import FileResponse
 
 from piaa.service import marking, queries
+from piaa.service.strict_json import StrictJSONRoute
 from piaa.service.deps import Auth, State
 from piaa.service.errors import AUTH, responses
 from piaa.service.schemas import MAX_ID, ImagePage, Progress
 
-router = APIRouter(tags=["library"])
+router = APIRouter(route_class=StrictJSONRoute, tags=["library"])
 #: Display copies are re-encoded per photo and change when the photo does (their name carries size + mtime),
 #: so the browser may keep one for an hour; "private": only the signed-in person's browser, never a proxy.
 IMAGE_CACHE_CONTROL = "private, max-age=3600"

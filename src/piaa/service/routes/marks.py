@@ -8,8 +8,9 @@ from piaa.service.deps import Auth, State
 from piaa.service.errors import AUTH, BODY, responses
 from piaa.service.routes.library import ImageId, known
 from piaa.service.schemas import MarksIn, MarksList, MarksOut
+from piaa.service.strict_json import StrictJSONRoute
 
-router = APIRouter(tags=["ratings"])
+router = APIRouter(route_class=StrictJSONRoute, tags=["ratings"])
 
 
 @router.put("/marks/{image_id}", response_model=MarksOut, responses=responses(*AUTH, 404, *BODY))

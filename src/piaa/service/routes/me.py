@@ -3,11 +3,12 @@ from fastapi import APIRouter
 
 from piaa.profiles.core import MIN_RATINGS
 from piaa.service import membership, personal, queries
+from piaa.service.strict_json import StrictJSONRoute
 from piaa.service.deps import Auth, State
 from piaa.service.errors import AUTH, responses
 from piaa.service.schemas import Me
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter(route_class=StrictJSONRoute, tags=["accounts"])
 
 
 @router.get("/me", response_model=Me, responses=responses(*AUTH))

@@ -9,8 +9,9 @@ from piaa.service.deps import Auth, State
 from piaa.service.errors import AUTH, BODY, responses
 from piaa.service.schemas import MAX_ID, InviteList, InviteOut, MemberList, PasswordChanged, PasswordIn
 from piaa.service.security import verify_password
+from piaa.service.strict_json import StrictJSONRoute
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter(route_class=StrictJSONRoute, tags=["accounts"])
 
 
 def require_admin(state, caller) -> None:

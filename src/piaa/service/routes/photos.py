@@ -13,8 +13,9 @@ from piaa.service.errors import AUTH, responses
 from piaa.service.routes.export import attachment
 from piaa.service.routes.library import ImageId, known
 from piaa.service.schemas import PhotoInfo
+from piaa.service.strict_json import StrictJSONRoute
 
-router = APIRouter(tags=["library"])
+router = APIRouter(route_class=StrictJSONRoute, tags=["library"])
 BROWSER_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif", "image/avif"}
 
 

@@ -12,12 +12,13 @@ import numpy as np
 from fastapi import APIRouter, HTTPException, Query, Response
 
 from piaa.service import marking, personal, photo_facts, queries
+from piaa.service.strict_json import StrictJSONRoute
 from piaa.service.deps import Auth, ServiceState, State
 from piaa.service.errors import AUTH, responses
 from piaa.service.routes.library import ImageId, known
 from piaa.service.schemas import MAX_ID, ProfileOut, Ranking, Suggestions, Why
 
-router = APIRouter(tags=["profile"])
+router = APIRouter(route_class=StrictJSONRoute, tags=["profile"])
 log = logging.getLogger("piaa.serve")
 
 

@@ -5,13 +5,14 @@ from fastapi import APIRouter, HTTPException, Path, Response
 from fastapi.responses import JSONResponse
 
 from piaa.service import queries
+from piaa.service.strict_json import StrictJSONRoute
 from piaa.service.deps import Auth, State
 from piaa.service.errors import AUTH, BODY, responses
 from piaa.service.routes.library import ImageId, known
 from piaa.service.schemas import (MAX_ID, ComparisonIn, ComparisonList, ComparisonOut, RatingIn, RatingList,
                                   RatingOut)
 
-router = APIRouter(tags=["ratings"])
+router = APIRouter(route_class=StrictJSONRoute, tags=["ratings"])
 
 
 @router.put("/ratings/{image_id}", status_code=201, response_model=RatingOut, responses={

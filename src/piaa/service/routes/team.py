@@ -9,8 +9,9 @@ from piaa.service import membership, personal
 from piaa.service.deps import Auth, State
 from piaa.service.errors import AUTH, responses
 from piaa.service.schemas import MAX_ID, TeamRanking
+from piaa.service.strict_json import StrictJSONRoute
 
-router = APIRouter(tags=["team"])
+router = APIRouter(route_class=StrictJSONRoute, tags=["team"])
 
 
 @router.get("/team/ranking", response_model=TeamRanking, responses=responses(*AUTH, 422))

@@ -15,8 +15,9 @@ from piaa.service import marking, personal, queries
 from piaa.service.deps import Auth, State
 from piaa.service.errors import AUTH, BODY, responses
 from piaa.service.schemas import XmpImportIn, XmpImportReport, XmpIn, XmpReport
+from piaa.service.strict_json import StrictJSONRoute
 
-router = APIRouter(tags=["export"])
+router = APIRouter(route_class=StrictJSONRoute, tags=["export"])
 
 
 def _own_records(state, user_id: int) -> List[dict]:
