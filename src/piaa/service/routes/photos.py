@@ -56,7 +56,8 @@ def photo_info(caller: Auth, state: State, image_id: int = ImageId):
 
 
 @router.get("/images/{image_id}/original", response_class=FileResponse, responses={
-    200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    200: {"content": {"image/*": {"schema": {"type": "string", "format": "binary"}},
+                      "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
           "description": "the original file as it lies in the library (its own media type), as an attachment"},
     **responses(*AUTH, 404, 422)})
 def original(caller: Auth, state: State, image_id: int = ImageId):
