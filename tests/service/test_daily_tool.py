@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from serve_helpers import Server, make_library
+from serve_helpers import Server, make_library, postgres_database
 
 PW = "correct-horse-battery"
 T0 = datetime(2024, 6, 1, 10, 0, 0)
@@ -45,9 +45,10 @@ def lib(tmp_path_factory):
     return root
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory, lib, serve_home):
-    s = Server(lib, tmp_path_factory.mktemp("daily_data"), serve_home, allow_signup=False,
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def srv(request, tmp_path_factory, lib, serve_home):
+    url, drop = postgres_database() if request.param == "postgresql" else (None, None)
+    s = Server(lib, tmp_path_factory.mktemp("daily_data"), serve_home, database_url=url, allow_signup=False,
                extra=["--allow-xmp-write"])
     s.start()
     r = s.cli("users", "add", "boss", "--admin", "--password-stdin", input=PW + "\n")
@@ -58,6 +59,8 @@ def srv(tmp_path_factory, lib, serve_home):
         yield s
     finally:
         s.stop()
+        if drop:
+            drop()
 
 
 def login(srv, name, pw=PW) -> httpx.Client:
