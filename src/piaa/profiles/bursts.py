@@ -36,15 +36,25 @@ def own_values(stars: Sequence[Optional[float]], flags: Sequence[Optional[str]])
     return out
 
 
+def groups_of(features: np.ndarray, times: Sequence[Optional[datetime]], settings: Optional[CullSettings] = None,
+              min_size: int = 2) -> List[List[int]]:
+    """``cull``'s groups of at least ``min_size`` photos (they depend on the photos only: callers may keep them)."""
+    if len(times) != len(features):
+        raise InvalidParameterError("features and times must describe the same photos")
+    return [g for g in group_indices(features, times, settings or CullSettings()) if len(g) >= min_size]
+
+
 def suggest(features: np.ndarray, times: Sequence[Optional[datetime]], taste: np.ndarray,
             quality: Optional[np.ndarray], stars: Sequence[Optional[float]], flags: Sequence[Optional[str]],
-            settings: Optional[CullSettings] = None, min_size: int = 2) -> List[Burst]:
-    """Groups of at least ``min_size`` photos (in the order of their first capture) with a suggested pick."""
+            settings: Optional[CullSettings] = None, min_size: int = 2,
+            groups: Optional[List[List[int]]] = None) -> List[Burst]:
+    """Groups of at least ``min_size`` photos (in the order of their first capture) with a suggested pick;
+    ``groups``: those of :func:`groups_of`, when already known."""
     s = settings or CullSettings()
     n = len(features)
     if not (len(times) == len(taste) == len(stars) == len(flags) == n) or (quality is not None and len(quality) != n):
         raise InvalidParameterError("features, times, taste, quality, stars and flags must describe the same photos")
-    groups = [g for g in group_indices(features, times, s) if len(g) >= min_size]
+    groups = groups if groups is not None else groups_of(features, times, s, min_size)
     own = own_values(stars, flags)
     combined, chosen = choose(groups, np.asarray(taste, float), None if quality is None else np.asarray(quality, float),
                               own, s.quality_weight)
@@ -61,4 +71,4 @@ def suggest(features: np.ndarray, times: Sequence[Optional[datetime]], taste: np
     return out
 
 
-__all__ = ["Burst", "suggest", "own_values"]
+__all__ = ["Burst", "groups_of", "suggest", "own_values"]

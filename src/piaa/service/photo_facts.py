@@ -23,6 +23,7 @@ class PhotoFacts:
         self.model = _UNSET              # the quality scorer, None when there is none
         self.quality = None              # (feature matrix it was computed on, scores)
         self.times: Dict[tuple, Optional[datetime]] = {}   # (id, size, mtime_ns) -> capture time
+        self.groups = None               # (feature matrix, bursts: lists of row indices)
 
 
 def quality_model(state):
@@ -92,3 +93,19 @@ def capture_times(state, ids: Sequence[int]) -> Dict[int, Optional[datetime]]:
             cache[key] = capture_time(p)
         out[int(i)] = cache[key]
     return out
+
+
+def burst_groups(state, times: Sequence[Optional[datetime]]):
+    """``piaa cull``'s groups over ``library.matrix()`` rows, computed once per feature matrix (the grouping
+    compares every photo with every other: seconds for a large library, so never per request)."""
+    from piaa.profiles.bursts import groups_of
+
+    mat = state.library.matrix()
+    facts = state.facts
+    with facts.lock:
+        if facts.groups is not None and facts.groups[0] is mat:
+            return facts.groups[1]
+    groups = groups_of(mat[1], times)
+    with facts.lock:
+        facts.groups = (mat, groups)
+    return groups

@@ -32,8 +32,9 @@ def bursts(caller: Auth, state: State, offset: int = Query(0, ge=0, le=MAX_ID), 
     marks = marking.marks_of(state.db, caller.id)
     times = photo_facts.capture_times(state, ids)
     q = photo_facts.quality(state)
-    groups = suggest(sc.X, [times[i] for i in ids], sc.score, q, [mine.get(i) for i in ids],
-                     [marks.get(i, (None, None))[0] for i in ids])
+    when = [times[i] for i in ids]
+    groups = suggest(sc.X, when, sc.score, q, [mine.get(i) for i in ids], [marks.get(i, (None, None))[0] for i in ids],
+                     groups=photo_facts.burst_groups(state, when))
     lib = state.library
     out = []
     for gi, g in enumerate(groups[offset:offset + limit], offset + 1):
