@@ -97,6 +97,7 @@ def test_marks_apart_from_stars(srv):
         assert c.put(f"/api/marks/{a}", json={"flag": "maybe", "label": None}).status_code == 422
         assert c.put(f"/api/marks/{a}", json={"flag": None, "label": "pink"}).status_code == 422
         assert c.put("/api/marks/99999999", json={"flag": "pick", "label": None}).status_code == 404
+        assert c.put(f"/api/marks/{b}", json={"label": "red"}).json() == {"image": b, "flag": "reject", "label": "red"}
         assert c.put(f"/api/marks/{b}", json={"flag": None, "label": None}).json()["flag"] is None
         assert all(m["image"] != b for m in c.get("/api/marks").json()["marks"])
         assert c.delete(f"/api/ratings/{a}").status_code == 204           # key 0: stars cleared, marks stay

@@ -320,8 +320,8 @@ class Me(_Out):
 
 # ---- marks, photo view, culling, XMP import, team, members (issue 23) -------------------------------------------
 class MarksIn(_In):
-    flag: Optional[Flag] = Field(description="pick, reject, or null (unflagged)")
-    label: Optional[Label] = Field(description="a colour label as in Lightroom, or null")
+    flag: Optional[Flag] = Field(None, description="pick, reject, or null (unflagged); left out: unchanged")
+    label: Optional[Label] = Field(None, description="a colour label as in Lightroom, or null; left out: unchanged")
 
 
 class MarksOut(_Out):

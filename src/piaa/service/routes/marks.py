@@ -15,11 +15,15 @@ router = APIRouter(route_class=StrictJSONRoute, tags=["ratings"])
 
 @router.put("/marks/{image_id}", response_model=MarksOut, responses=responses(*AUTH, 404, *BODY))
 def put_marks(body: MarksIn, caller: Auth, state: State, image_id: int = ImageId):
-    """Flag a photo (pick / reject / null) and give it a colour label (or null), apart from its stars; both
-    are replaced by what is sent. Returns the stored marks."""
+    """Flag a photo (pick / reject / null) and give it a colour label (or null), apart from its stars; a field
+    that is sent replaces the stored one, a field left out stays as it was. Returns the stored marks."""
     known(state, image_id)
-    marking.put_marks(state.db, caller.id, image_id, body.flag, body.label)
-    return {"image": image_id, "flag": body.flag, "label": body.label}
+    flag, label = marking.marks_of(state.db, caller.id).get(image_id, (None, None))
+    sent = body.model_fields_set
+    flag = body.flag if "flag" in sent else flag
+    label = body.label if "label" in sent else label
+    marking.put_marks(state.db, caller.id, image_id, flag, label)
+    return {"image": image_id, "flag": flag, "label": label}
 
 
 @router.get("/marks", response_model=MarksList, responses=responses(*AUTH))
