@@ -7,7 +7,7 @@ rating set in another tool stays (piaa's XMP writer). Stars piaa once predicted 
 """
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from fastapi import APIRouter, HTTPException
 
@@ -84,13 +84,14 @@ def export_xmp(body: XmpIn, caller: Auth, state: State):
 
 
 @router.post("/import/xmp", response_model=XmpImportReport, responses=responses(*AUTH, *BODY))
-def import_xmp(body: XmpImportIn, caller: Auth, state: State):
+def import_xmp(caller: Auth, state: State, body: Optional[XmpImportIn] = None):
     """The stars (1-5), colour labels and pick/reject flags the library's sidecars and embedded XMP hold
     become the caller's ratings and marks; stars piaa predicted are skipped. What the caller already gave here
     is kept unless ``overwrite``. Reports how many of each were imported."""
     from piaa.profiles.xmp_files import read_rating
     from piaa.profiles.xmp_person import read_person
 
+    body = body or XmpImportIn()
     lib = state.library
     mine = queries.own_ratings(state.db, caller.id)
     marks = marking.marks_of(state.db, caller.id)
