@@ -306,9 +306,13 @@ function setMode(mode) {
   startRate();
 }
 
-async function nextPair() {
+// community (issue 21): ↓ skip leaves the shown pair out of the next suggestions (the server never repeats a
+// compared pair by itself, so only skipped ones need saying)
+async function nextPair(skip) {
   let ims;
-  try { ims = (await api("GET", "/api/suggestions/pair")).images; }
+  if (skip && S.pair) { S.skipped = (S.skipped || []).concat([`${S.pair[0].id}-${S.pair[1].id}`]).slice(-50); }
+  const q = S.skipped && S.skipped.length ? "?skip=" + encodeURIComponent(S.skipped.join(",")) : "";
+  try { ims = (await api("GET", "/api/suggestions/pair" + q)).images; }
   catch (e) { $("rate-msg").textContent = e.message; return; }
   S.pair = ims;
   $("pair-left").src = imgUrl(ims[0].id); $("pair-left").alt = `left: ${ims[0].name}`;
@@ -326,6 +330,16 @@ async function pick(side) {
   const where = window.matchMedia("(max-width: 600px)").matches ? (side === "left" ? "top" : "bottom") : side;
   $("rate-msg").textContent = `Noted: you preferred the ${where} one (${side}). Next pair:`;
   maybeRefit();
+}
+
+// community (issue 21): when a ranking comes from the library's taste, say so and how many people taught it
+function libraryWords(r, withProfile) {
+  const t = r.library_taste;
+  if (!t) return "";
+  const who = `${t.people} ${t.people === 1 ? "person" : "people"} who share their ratings`;
+  return withProfile
+    ? ` Your profile starts from the library's taste, learned from ${who}.`
+    : `Sorted by the library's taste: what ${who} liked${S.mine.size ? ", adjusted by your own stars" : ""}. Rate photos to make it yours.`;
 }
 
 // ---- Library -------------------------------------------------------------------------------------------------
@@ -362,7 +376,8 @@ async function loadLibrary(reset) {
   S.libLoading = false;
   if (libraryQuery() !== S.libQuery) return loadLibrary(true);     // the filters changed meanwhile
   $("library-basis").textContent = r.basis === "profile"
-    ? `Sorted by your taste: your own stars where you gave them, your profile's prediction (from ${basisText(r.profile)}) elsewhere.`
+    ? `Sorted by your taste: your own stars where you gave them, your profile's prediction (from ${basisText(r.profile)}) elsewhere.` + libraryWords(r, true)
+    : r.basis === "library" ? libraryWords(r, false)
     : "Sorted by the general model until you have a profile (rate at least " + S.minRatings + " photos).";
   if ($("f-order").value !== "taste") $("library-basis").textContent += ` Shown by ${$("f-order").selectedOptions[0].text}.`;
   const start = S.lib.length;
@@ -827,7 +842,7 @@ function onKey(ev) {
   } else {
     if (ev.key === "ArrowLeft") { ev.preventDefault(); serial(() => pick("left")); }
     else if (ev.key === "ArrowRight") { ev.preventDefault(); serial(() => pick("right")); }
-    else if (ev.key === "ArrowDown") { ev.preventDefault(); serial(nextPair); }
+    else if (ev.key === "ArrowDown") { ev.preventDefault(); serial(() => nextPair(true)); }
   }
 }
 
