@@ -99,6 +99,8 @@ function showLogin() {
 
 async function signedIn(info) {
   S.user = info.username; S.csrf = info.csrf;
+  Object.assign(S, { queue: [], pos: 0, pair: null, skipped: [], lib: [], libQuery: "", bursts: [], burstPos: 0,
+                     team: [], profileFrom: null });     // nothing of a previous person on this browser
   $("who").textContent = info.username;
   $("nav").hidden = false; $("signout").hidden = false;
   const me = await api("GET", "/api/me");
