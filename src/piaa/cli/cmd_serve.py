@@ -25,8 +25,9 @@ def register(sub) -> None:
     p.add_argument("--port", type=int, default=8765, help="default: 8765")
     p.add_argument("--allow-signup", action="store_true", help="anyone who can reach the server may create an "
                    "account (default: only `piaa serve users add`)")
-    p.add_argument("--allow-xmp-write", action="store_true", help="let signed-in people write their predicted "
-                   "stars into XMP sidecars beside the photos (never over a rating a person set)")
+    p.add_argument("--allow-xmp-write", action="store_true", help="let signed-in people write their own stars, "
+                   "flags and labels (and predicted stars, marked as piaa's) into XMP sidecars beside the photos "
+                   "(never over a rating a person set in another tool)")
     p.add_argument("--forwarded-allow-ips", default=None, metavar="IPS",
                    help="behind a reverse proxy: the proxy addresses (comma-separated, e.g. 127.0.0.1) whose "
                         "X-Forwarded-For/-Proto headers are trusted (default: none, the headers are ignored, so a "
