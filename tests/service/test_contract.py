@@ -16,14 +16,23 @@ from pathlib import Path
 import httpx
 import pytest
 
-from serve_helpers import REPO, new_account, serving
+from serve_helpers import REPO, new_account, postgres_database, serving
 
 pytest.importorskip("schemathesis")
 
 
-@pytest.fixture(scope="module")
-def fuzz_target(tmp_path_factory, photo_library, serve_home):
-    with serving(photo_library, tmp_path_factory.mktemp("serve_contract"), serve_home) as srv:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def fuzz_target(request, tmp_path_factory, photo_library, serve_home):
+    url, drop = postgres_database() if request.param == "postgresql" else (None, None)
+    try:
+        yield from _fuzz_target(tmp_path_factory, photo_library, serve_home, url)
+    finally:
+        if drop:
+            drop()
+
+
+def _fuzz_target(tmp_path_factory, photo_library, serve_home, url):
+    with serving(photo_library, tmp_path_factory.mktemp("serve_contract"), serve_home, database_url=url) as srv:
         tok = new_account(srv, "fuzz")
         with httpx.Client(base_url=srv.url, timeout=120, headers={"Authorization": f"Bearer {tok}"}) as c:
             ids = [im["id"] for im in c.get("/api/images").json()["images"]]

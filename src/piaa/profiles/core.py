@@ -67,7 +67,8 @@ def load_estimator(method: str, state: Dict[str, Any]):
 def estimator_from_bytes(method: str, blob: bytes):
     from piaa.state import state_from_bytes
 
-    return load_estimator(method, state_from_bytes(blob))
+    cls = personalizer_class(method)            # an unknown method is named before the bytes are read
+    return cls.from_state_dict(state_from_bytes(blob))
 
 
 def estimator_to_bytes(est) -> bytes:
