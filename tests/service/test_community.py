@@ -90,7 +90,7 @@ def test_pair_suggestions_move_on_after_each_answer(community_server):
     a, b = [x["id"] for x in c.get("/api/suggestions/pair").json()["images"]]
     nxt = c.get("/api/suggestions/pair", params={"skip": f"{a}-{b}"}).json()["images"]
     assert {x["id"] for x in nxt} != {a, b}
-    assert c.get("/api/suggestions/pair", params={"skip": "1-x"}).status_code == 422
+    assert c.get("/api/suggestions/pair", params={"skip": "1-x"}).status_code == 422   # not a list of pairs
 
 
 def test_no_community_keeps_the_generic_start(tmp_path_factory, photo_library, serve_home):

@@ -22,13 +22,17 @@ class UserExists(InputError):
 
 
 # ---- accounts and tokens ---------------------------------------------------------------------------------------
-def create_user(db: Database, username: str, password: str) -> User:
+def create_user(db: Database, username: str, password: str, then=None) -> User:
+    """A new account; ``then(session, user)`` runs in the same transaction (an invitation is used up with it)."""
     user = User(username=username, username_key=username.lower(), password_hash=hash_password(password))
     try:
         with db.write() as s:
             if s.scalar(select(User.id).where(User.username_key == username.lower())) is not None:
                 raise UserExists(f"the username {username!r} is taken")
             s.add(user)
+            if then is not None:
+                s.flush()
+                then(s, user)
     except IntegrityError:
         raise UserExists(f"the username {username!r} is taken") from None
     return user
@@ -183,11 +187,6 @@ def shared_version(db: Database) -> Tuple[int, int, str]:
                             .join(User, User.id == Rating.user_id).where(User.share_ratings.is_(True))).one()
         members = s.scalar(select(func.count()).select_from(User).where(User.share_ratings.is_(True)))
     return int(n or 0), int(members or 0), str(last)
-
-
-def share_ratings_of(db: Database, user_id: int) -> bool:
-    with db.read() as s:
-        return bool(s.scalar(select(User.share_ratings).where(User.id == user_id)))
 
 
 def set_share_ratings(db: Database, user_id: int, share: bool) -> None:

@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 
 from piaa.profiles.core import MIN_RATINGS
-from piaa.service import personal, queries
+from piaa.service import membership, personal, queries
 from piaa.service.strict_json import StrictJSONRoute
 from piaa.service.deps import Auth, State
 from piaa.service.errors import AUTH, BODY, responses
@@ -19,7 +19,8 @@ def _me(caller, state) -> dict:
     return {"username": caller.username, "ratings": n_r, "comparisons": n_c,
             "profile": None if head is None else personal.record(head[2], head[3]),
             "min_ratings": MIN_RATINGS, "library": state.library.progress.as_dict(),
-            "total_images": len(state.library.ids()), "share_ratings": queries.share_ratings_of(state.db, caller.id),
+            "total_images": len(state.library.ids()), "is_admin": membership.is_admin(state.db, caller.id),
+            "xmp_write": state.settings.allow_xmp_write, "share_ratings": membership.shares(state.db, caller.id),
             "library_taste": None if lt is None else lt.describe()}
 
 
