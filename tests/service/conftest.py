@@ -32,7 +32,9 @@ def server(request, tmp_path_factory, photo_library, serve_home):
     if request.param == "postgresql":
         url, drop = postgres_database()
     data = tmp_path_factory.mktemp(f"serve_data_{request.param}")
-    srv = Server(photo_library, data, serve_home, database_url=url).start()
+    # the API suite checks each person's own profile and its CLI twin; the library model (which makes everyone
+    # start from the others' ratings) has its own suite, tests/service/test_library_model.py
+    srv = Server(photo_library, data, serve_home, database_url=url, extra=["--no-community"]).start()
     srv.n_photos = N_PHOTOS
     try:
         yield srv

@@ -1,25 +1,33 @@
 """The web page in a real browser: Debian's headless Chromium driven by Playwright (no browser is downloaded).
 
-Signs in, rates 12 photos with the keyboard, sees the Library ranking change, asks "why", compares a pair, reads
-the Profile view, and looks at the page on a phone-sized screen. Screenshots go to ``$PIAA_SCREENSHOTS`` when set
-(the README's come from ``PIAA_SCREENSHOTS=docs/serve pytest tests/service/test_browser.py``), else to a
-temporary folder.
+Walks every view with the keyboard — Rate (stars, flags, labels, pairs), Library (filters, paging, the photo
+view with EXIF, histogram and zoom, "why"), Cull, Team, Profile, Account (password, invitations) — then each
+view again at 390 px. Also the page defects of issue 22 §5 (a double key press, tabs on the sign-in page, the
+verdict's wording, plurals, a corrupt photo, the phone's pair labels and the why dialog's Close, the favicon).
+Screenshots go to ``$PIAA_SCREENSHOTS`` when set (docs/serve's come from ``PIAA_SCREENSHOTS=docs/serve pytest
+tests/service/test_browser.py``), else to a temporary folder.
 """
 from __future__ import annotations
 
 import os
+import re
 import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
+from PIL import Image
 
-from serve_helpers import N_PHOTOS, Server
+from serve_helpers import N_PHOTOS, Server, make_library
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
 PW = "correct-horse-battery"
+N_BURST = 3
+N_ALL = N_PHOTOS + N_BURST                 # + one corrupt photo that cannot be analysed
 
 pytestmark = pytest.mark.slow
 
@@ -38,11 +46,32 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, photo_library, serve_home):
-    srv = Server(photo_library, tmp_path_factory.mktemp("serve_browser"), serve_home).start()
+def browser_library(tmp_path_factory, photo_library):
+    """The shared synthetic library + a burst of three near-identical frames with EXIF + a corrupt JPEG."""
+    root = tmp_path_factory.mktemp("browser_photos")
+    shutil.copytree(photo_library, root, dirs_exist_ok=True)
+    rng = np.random.default_rng(11)
+    base = np.clip(rng.normal(110, 70, (120, 160, 3)), 0, 255)
+    t0 = datetime(2024, 6, 1, 10, 0, 0)
+    for k in range(N_BURST):
+        ex = Image.Exif()
+        ex[0x010F], ex[0x0110] = "Canon", "Canon EOS R6"
+        sub = ex.get_ifd(0x8769)
+        sub[0x9003] = (t0 + timedelta(seconds=k)).strftime("%Y:%m:%d %H:%M:%S")
+        sub[0x829A], sub[0x829D], sub[0x8827], sub[0x920A] = 1 / 500, 4.0, 200, 35.0
+        frame = np.clip(base + rng.normal(0, 2, base.shape), 0, 255).astype(np.uint8)
+        Image.fromarray(frame).save(root / f"burst_{k}.jpg", quality=92, exif=ex)
+    (root / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a photo at all")
+    return root
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, browser_library, serve_home):
+    srv = Server(browser_library, tmp_path_factory.mktemp("serve_browser"), serve_home).start()
     try:
+        assert srv.cli("users", "add", "tess", "--admin", "--password-stdin", input=PW + "\n").returncode == 0
         with httpx.Client(base_url=srv.url, timeout=60) as c:
-            assert c.post("/api/signup", json={"username": "tess", "password": PW}).status_code == 201
+            assert c.post("/api/signup", json={"username": "uma", "password": PW}).status_code == 201
         yield srv
     finally:
         srv.stop()
@@ -59,9 +88,15 @@ def shot(page, path: Path) -> None:
     page.screenshot(path=str(path), type="jpeg", quality=80)
 
 
-def sign_in(page, url):
+def token(site, name="tess") -> httpx.Client:
+    with httpx.Client(base_url=site.url, timeout=60) as c:
+        tok = c.post("/api/token", json={"username": name, "password": PW}).json()["token"]
+    return httpx.Client(base_url=site.url, timeout=60, headers={"Authorization": f"Bearer {tok}"})
+
+
+def sign_in(page, url, name="tess"):
     page.goto(url + "/")
-    page.fill("#login-user", "tess")
+    page.fill("#login-user", name)
     page.fill("#login-pass", PW)
     page.click("#login-submit")
     page.wait_for_selector("#view-rate:not([hidden])")
@@ -69,92 +104,283 @@ def sign_in(page, url):
                            "document.getElementById('rate-img').naturalWidth > 0")
 
 
-def library_order(page) -> list:
+def text(page, sel) -> str:
+    return page.text_content(sel) or ""
+
+
+def library_ids(page) -> list:
+    return page.eval_on_selector_all("#grid li > button", "els => els.map(e => Number(e.dataset.id))")
+
+
+def open_library(page, n=None):
     page.click("#tab-library")
-    page.wait_for_selector("#grid li button", timeout=180_000)     # the first ranking waits for the analysis
-    return page.eval_on_selector_all("#grid li button", "els => els.map(e => Number(e.dataset.id))")
+    page.wait_for_selector("#grid li > button", timeout=180_000)    # the first ranking waits for the analysis
+    if n is not None:
+        scroll_all(page, n)
+    return library_ids(page)
 
 
-def test_rate_with_keyboard_and_see_the_ranking_change(browser, site, shots):
-    ctx = browser.new_context(viewport={"width": 1200, "height": 900}, bypass_csp=True)   # test probes use eval
+def scroll_all(page, n):
+    """Scroll down until the grid holds ``n`` tiles (the next pages load as the end comes into view)."""
+    for _ in range(30):
+        if page.evaluate("document.querySelectorAll('#grid li > button').length") >= n:
+            break
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        page.wait_for_timeout(300)
+    page.wait_for_function(f"document.querySelectorAll('#grid li > button').length === {n}", timeout=60_000)
+
+
+def test_sign_in_page_says_what_piaa_is_and_hides_the_tabs(browser, site):
+    ctx = browser.new_context(viewport={"width": 1200, "height": 900}, bypass_csp=True)            # the real CSP applies
+    page = ctx.new_page()
+    bad = []
+    page.on("response", lambda r: bad.append(r.url) if r.status == 401 and "/api/session" not in r.url else None)
+    page.goto(site.url + "/")
+    page.wait_for_selector("#view-login:not([hidden])")
+    assert not page.is_visible("#nav") and not page.is_visible("#tab-rate")    # regression: tabs on sign-in
+    about = text(page, "#about")
+    assert "piaa" in about and "taste" in about and about.count(".") == 1       # one sentence
+    icon = page.get_attribute("link[rel=icon]", "href")
+    assert httpx.get(site.url + icon).status_code == 200                        # regression: favicon 404
+    assert not bad, bad
+    ctx.close()
+
+
+def test_rate_with_the_keyboard_flags_labels_and_a_double_press(browser, site, shots):
+    ctx = browser.new_context(viewport={"width": 1200, "height": 900}, bypass_csp=True)   # probes use eval
     page = ctx.new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     sign_in(page, site.url)
-    assert "0 rated" in page.text_content("#rate-count")
-    before = library_order(page)
-    assert len(before) == N_PHOTOS
-    assert "general model" in page.text_content("#library-basis")
-    page.click("#tab-rate")
-    page.wait_for_selector("#view-rate:not([hidden])")
-    rated = []
-    for k in range(12):
-        name = page.text_content("#rate-name")
-        key = "x" if k == 5 else str(1 + (k * 3) % 5)
-        page.keyboard.press(key)
-        rated.append(name)
-        page.wait_for_function(f"document.getElementById('rate-count').textContent.startsWith('{k + 1} rated')")
-        if k == 3:
-            shot(page, shots / "rate.jpg")
-    # going back with the left arrow shows the last photo again, with its stars
+    assert "0 rated" in text(page, "#rate-count")
+    api = token(site)
+    ids = {im["name"]: im["id"] for im in api.get("/api/images", params={"limit": 1000}).json()["images"]}
+    first = text(page, "#rate-name")
+    page.keyboard.press("p")
+    page.wait_for_function("document.getElementById('rate-marks').textContent.includes('pick')")
+    page.keyboard.press("8")
+    page.wait_for_selector("#rate-marks .dot.green")
+    page.keyboard.press("x")
+    page.wait_for_function("document.getElementById('rate-marks').textContent.includes('rejected')")
+    page.keyboard.press("u")
+    page.wait_for_function("!document.getElementById('rate-marks').textContent.includes('rejected')")
+    marks = api.get("/api/marks").json()["marks"]
+    assert marks == [{"image": ids[first], "flag": None, "label": "green"}]
+    assert text(page, "#rate-name") == first                                   # marks do not move on
+    # a quick double press rates this photo and the next one (regression: it rated one twice, skipped one)
+    page.keyboard.press("3")
+    page.keyboard.press("3")
+    page.wait_for_function("document.getElementById('rate-count').textContent.startsWith('2 rated')")
+    mine = api.get("/api/ratings").json()["ratings"]
+    assert len(mine) == 2 and {r["rating"] for r in mine} == {3.0} and ids[first] in {r["image"] for r in mine}
+    shot(page, shots / "rate.jpg")
+    # 0 clears the stars of the photo shown (back to the second one)
     page.keyboard.press("ArrowLeft")
-    page.wait_for_function(f"document.getElementById('rate-name').textContent === {rated[-1]!r}")
-    assert "You gave it" in page.text_content("#rate-msg")
+    page.wait_for_function("document.getElementById('rate-msg').textContent.includes('You gave it')")
+    page.keyboard.press("0")
+    page.wait_for_function("document.getElementById('rate-count').textContent.startsWith('1 rated')")
+    assert len(api.get("/api/ratings").json()["ratings"]) == 1
     page.keyboard.press("ArrowRight")
-    page.wait_for_function("document.getElementById('rate-count').textContent.includes('profile from 12')",
+    # 12 ratings cycling 1-5 (nothing a profile can learn): the verdict must not praise it
+    for k in range(11):
+        page.keyboard.press(str(1 + (k * 3) % 5))
+        page.wait_for_function(f"document.getElementById('rate-count').textContent.startsWith('{k + 2} rated')")
+    page.wait_for_function("document.getElementById('rate-count').textContent.includes('profile from 12 ratings')",
                            timeout=120_000)
-    with httpx.Client(base_url=site.url, timeout=60) as c:
-        tok = c.post("/api/token", json={"username": "tess", "password": PW}).json()["token"]
-        mine = c.get("/api/ratings", headers={"Authorization": f"Bearer {tok}"}).json()["ratings"]
-    assert len(mine) == 12 and sorted(r["rating"] for r in mine).count(1.0) >= 2          # X rejected one
-
-    page.click("#tab-library")    # wait for the re-ranked grid, not the stale generic one (slow under load)
-    page.wait_for_function("document.getElementById('library-basis').textContent.includes('your taste')",
-                           timeout=120_000)
-    after = library_order(page)
-    assert sorted(after) == sorted(before) and after != before
-    assert "your taste" in page.text_content("#library-basis")
-    page.wait_for_function("Array.from(document.querySelectorAll('#grid img')).slice(0, 8)"
-                           ".every(i => i.complete && i.naturalWidth > 0)")
-    shot(page, shots / "library.jpg")
-    page.focus("#grid li:nth-child(2) button")
-    page.keyboard.press("Enter")
-    page.wait_for_function("document.getElementById('why-text').textContent.includes('of 5')")
-    assert page.locator("#why-similar li").count() >= 1
-    shot(page, shots / "why.jpg")
-    page.keyboard.press("Escape")
-
-    page.click("#tab-rate")
     page.click("#mode-pairs")
     page.wait_for_function("document.getElementById('pair-left').naturalWidth > 0")
     page.keyboard.press("ArrowLeft")
     page.wait_for_function("document.getElementById('rate-msg').textContent.includes('left')")
-    page.keyboard.press("ArrowRight")
-    page.wait_for_function("document.getElementById('rate-msg').textContent.includes('right')")
-    page.wait_for_function("document.getElementById('pair-right').naturalWidth > 0")
     shot(page, shots / "pairs.jpg")
-    with httpx.Client(base_url=site.url, timeout=60, headers={"Authorization": f"Bearer {tok}"}) as c:
-        assert len(c.get("/api/comparisons").json()["comparisons"]) == 2
-
+    page.click("#mode-stars")
     page.click("#tab-profile")
     page.wait_for_function("document.getElementById('profile-summary').textContent.length > 20")
-    summary = page.text_content("#profile-summary")
-    assert "SROCC" not in summary and "profile" in summary.lower()
+    summary = text(page, "#profile-summary")
+    assert "coin flip" in summary and "knows you fairly well" not in summary and "knows you well" not in summary
+    assert "cannot tell yet" in summary or "does not know you" in summary
+    page.wait_for_function("document.getElementById('profile-facts').textContent.includes('compared 1 pair.')")
+    facts = text(page, "#profile-facts")
+    assert not re.search(r"\b1 (comparisons|pairs)", facts)                    # regression: plural
     shot(page, shots / "profile.jpg")
+    assert not errors, errors
+    ctx.close()
+    api.close()
+
+
+def test_library_filters_paging_photo_view_and_a_corrupt_photo(browser, site, shots):
+    ctx = browser.new_context(viewport={"width": 1200, "height": 900}, bypass_csp=True)   # probes use eval
+    page = ctx.new_page()
+    errors, asked = [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: asked.append(r.url) if "/api/ranking" in r.url else None)
+    sign_in(page, site.url)
+    ids = open_library(page, N_ALL)                                    # paged in 24s as the grid scrolls
+    assert len(set(ids)) == N_ALL
+    assert all("limit=24" in u for u in asked) and any("offset=24" in u for u in asked)   # never limit=1000
+    page.wait_for_function("document.getElementById('library-unscored').textContent.includes('broken.jpg')")
+    assert "cannot be read" in text(page, "#library-unscored")                 # not vanished silently
+    assert not re.search(r"\b1 comparisons", text(page, "#library-basis"))      # regression: plural
+    page.wait_for_function("Array.from(document.querySelectorAll('#grid img')).slice(0, 8)"
+                           ".every(i => i.complete && i.naturalWidth > 0)")
+    assert "Q " in text(page, "#grid li:nth-child(1)")                          # quality on each tile
+    shot(page, shots / "library.jpg")
+    page.select_option("#f-flag", "none")
+    page.select_option("#f-order", "name")
+    page.wait_for_function("document.getElementById('library-basis').textContent.includes('by name')")
+    scroll_all(page, N_ALL)
+    names = page.eval_on_selector_all("#grid li > button", "els => els.map(e => e.getAttribute('aria-label'))")
+    plain = [n.split(": ")[0].split(". ", 1)[1] for n in names]
+    assert plain == sorted(plain)
+    page.select_option("#f-order", "taste")
+    page.select_option("#f-flag", "")
+    # the photo view: Enter on a tile, EXIF + histogram, zoom, next, why, download, Escape
+    page.wait_for_function("!document.getElementById('library-basis').textContent.includes('Shown by')")
+    scroll_all(page, N_ALL)
+    burst = [b for b in page.eval_on_selector_all(
+        "#grid li > button", "els => els.map(e => [Number(e.dataset.id), e.getAttribute('aria-label')])")
+        if "burst_0.jpg" in b[1]][0]
+    page.focus(f"#grid li > button[data-id='{burst[0]}']")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#viewer:not([hidden])")
+    page.wait_for_function("document.getElementById('exif').textContent.includes('Canon EOS R6')")
+    assert "1/500 s" in text(page, "#exif") and "f/4" in text(page, "#exif")
+    painted = page.evaluate("(() => { const c = document.getElementById('histogram');"
+                            "const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+                            "let s = 0; for (let i = 3; i < d.length; i += 4) s += d[i]; return s; })()")
+    assert painted > 0
+    assert page.get_attribute("#v-download", "href") == f"/api/images/{burst[0]}/original"
+    page.wait_for_function("document.getElementById('viewer-img').naturalWidth > 0")
+    shot(page, shots / "viewer.jpg")
+    page.keyboard.press("z")
+    page.wait_for_selector("#viewer-stage.zoomed")
+    page.wait_for_function("document.getElementById('viewer-img').src.endsWith('/original')")
+    page.keyboard.press("5")
+    page.wait_for_function("document.getElementById('viewer-marks').textContent.includes('★★★★★')")
+    before = text(page, "#viewer-name")
+    at, of = before.split(" · ")[0].split(" / ")
+    page.keyboard.press("ArrowLeft" if at == of else "ArrowRight")                 # previous / next photo
+    page.wait_for_function(f"document.getElementById('viewer-name').textContent !== {before!r}")
+    page.keyboard.press("w")
+    page.wait_for_function("document.getElementById('why-text').textContent.includes('of 5')")
+    shot(page, shots / "why.jpg")
+    page.keyboard.press("Escape")                                                 # closes the why dialog
+    page.wait_for_function("!document.getElementById('why').open")
+    page.keyboard.press("Escape")                                                 # then the photo view
+    page.wait_for_selector("#viewer", state="hidden")
     assert not errors, errors
     ctx.close()
 
 
-def test_phone_screen(browser, site, shots):
+def test_cull_team_and_account(browser, site, shots):
+    ctx = browser.new_context(viewport={"width": 1200, "height": 900}, bypass_csp=True)   # probes use eval
+    page = ctx.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, site.url)
+    api = token(site)
+    page.click("#tab-cull")
+    page.wait_for_selector("#bursts > li")
+    group = page.eval_on_selector_all("#bursts > li.current .members button", "els => els.map(e => Number(e.dataset.id))")
+    assert len(group) == N_BURST
+    suggested = int(page.get_attribute("#bursts > li.current .members button.suggested", "data-id"))
+    page.keyboard.press("Enter")                                                   # take the suggestion
+    page.wait_for_function("document.getElementById('cull-msg').textContent.includes('is your pick')")
+    page.keyboard.press("r")                                                       # reject the rest
+    page.wait_for_function("document.getElementById('cull-msg').textContent.includes('rejected 2 others')")
+    flags = {m["image"]: m["flag"] for m in api.get("/api/marks").json()["marks"]}
+    assert flags[suggested] == "pick" and sorted(flags[i] for i in group if i != suggested) == ["reject", "reject"]
+    shot(page, shots / "cull.jpg")
+    with token(site, "uma") as uma:                                                # a second member who shares
+        for i in group:
+            uma.put(f"/api/ratings/{i}", json={"rating": 4})
+    page.click("#tab-team")
+    page.wait_for_function("document.getElementById('team-basis').textContent.includes('uma')")
+    page.wait_for_function("document.getElementById('team-grid').textContent.includes('uma ★★★★')")
+    shot(page, shots / "team.jpg")
+    page.click("#tab-account")
+    page.wait_for_selector("#admin:not([hidden])")
+    page.click("#invite-create")
+    page.wait_for_function("document.getElementById('invite-code').textContent.includes('valid until')")
+    code = text(page, "#invite-code").split(" ")[0]
+    page.wait_for_function("document.getElementById('member-list').textContent.includes('uma')")
+    shot(page, shots / "account.jpg")
+    page.fill("#pw-old", PW)
+    page.fill("#pw-new", "a-new-long-password")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.getElementById('pw-msg').textContent.includes('Password changed')")
+    api2 = token_with(site, "tess", "a-new-long-password")
+    assert api.get("/api/me").status_code == 401 and api2.get("/api/me").status_code == 200
+    assert api2.post("/api/me/password", json={"old": "a-new-long-password", "new": PW}).status_code == 200
+    api2.close()
+    # the invitation signs a new person up on the sign-in page
+    other = browser.new_context(viewport={"width": 1200, "height": 900}, bypass_csp=True)   # probes use eval
+    p2 = other.new_page()
+    p2.goto(site.url + "/")
+    p2.click("#invite-button")
+    p2.fill("#login-user", "vera")
+    p2.fill("#login-pass", PW)
+    p2.fill("#login-invite", code)
+    p2.click("#signup-button")
+    p2.wait_for_selector("#view-rate:not([hidden])")
+    other.close()
+    assert not errors, errors
+    ctx.close()
+
+
+def token_with(site, name, pw) -> httpx.Client:
+    with httpx.Client(base_url=site.url, timeout=60) as c:
+        tok = c.post("/api/token", json={"username": name, "password": pw}).json()["token"]
+    return httpx.Client(base_url=site.url, timeout=60, headers={"Authorization": f"Bearer {tok}"})
+
+
+def test_every_view_on_a_phone(browser, site, shots):
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
                               has_touch=True, bypass_csp=True)
     page = ctx.new_page()
-    sign_in(page, site.url)
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390                                             # nothing sticks out sideways
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, site.url, "uma")
+
+    def fits(what):
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{what}: {width} px wide"                # nothing sticks out sideways
+
+    fits("rate")
     box = page.locator(".stars button[data-rate='5']").bounding_box()
     assert box and box["x"] + box["width"] <= 390 and box["height"] >= 40          # thumb-sized, on screen
     page.tap(".stars button[data-rate='4']")
-    page.wait_for_function("document.getElementById('rate-count').textContent.startsWith('13 rated')")
+    page.wait_for_function("/^[1-9]\\d* rated/.test(document.getElementById('rate-count').textContent)")
     shot(page, shots / "phone.jpg")
+    page.tap("#mode-pairs")
+    page.wait_for_function("document.getElementById('pair-left').naturalWidth > 0")
+    assert page.is_visible("#pick-left .narrow") and not page.is_visible("#pick-left .wide")
+    assert "top" in text(page, "#pick-left") and "bottom" in text(page, "#pick-right")   # stacked, not ←/→
+    fits("pairs")
+    page.tap("#mode-stars")
+    for view in ("library", "cull", "team", "profile", "account"):
+        page.tap(f"#tab-{view}")
+        page.wait_for_selector(f"#view-{view}:not([hidden])")
+        page.wait_for_timeout(300)
+        fits(view)
+    page.tap("#tab-library")
+    page.wait_for_selector("#grid li > button")
+    shot(page, shots / "phone-library.jpg")
+    page.tap("#grid li:nth-child(1) > button")
+    page.wait_for_selector("#viewer:not([hidden])")
+    page.wait_for_function("document.getElementById('exif').textContent.length > 0")
+    close = page.locator("#v-close").bounding_box()
+    assert close and close["y"] >= 0 and close["x"] + close["width"] <= 390
+    shot(page, shots / "phone-viewer.jpg")
+    page.tap("#v-why")
+    page.wait_for_function("document.getElementById('why-text').textContent.includes('of 5')")
+    why_close = page.locator("#why-close").bounding_box()
+    assert why_close and 0 <= why_close["y"] and why_close["y"] + why_close["height"] <= 844   # reachable
+    page.tap("#why-close")
+    page.tap("#v-close")
+    page.wait_for_selector("#viewer", state="hidden")
+    page.tap("#tab-cull")
+    page.wait_for_selector("#bursts > li")
+    fits("cull with bursts")
+    shot(page, shots / "phone-cull.jpg")
+    assert not errors, errors
     ctx.close()

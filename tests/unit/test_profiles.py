@@ -446,3 +446,18 @@ def test_pair_agreement_in_plain_words():
     # SROCC 0.55 / 0.47 -> 6.9 / 6.6 pairs of 10: both round to 7, so one decimal keeps the difference visible
     assert "orders about 6.9 the way you did; the generic model about 6.6" in v
     assert "SROCC 0.55 vs generic 0.47" in v
+
+
+def test_plain_words_never_praise_a_dozen_ratings_and_name_the_coin_flip():
+    """Issue 22 §5: 12 ratings cycling 1-5 read "knows you fairly well"; 41 of 100 pairs read "barely knows
+    you" without saying that a coin flip gets 50."""
+    from piaa.profiles.core import PRAISE_MIN_RATINGS, plain_words
+
+    twelve = {"pairs_right_profile": 0.83, "pairs_right_generic": 0.0, "n": 12, "pairs_compared": 9}
+    v = plain_words(twelve)
+    assert "cannot tell yet" in v and "knows you" not in v.replace("whether it knows you", "")
+    assert "a coin flip: 50" in v and f"at least {PRAISE_MIN_RATINGS}" in v
+    low = plain_words({"pairs_right_profile": 0.41, "pairs_right_generic": 0.5, "n": 100, "pairs_compared": 900})
+    assert "does not know you yet" in low and "41 of 100 pairs" in low and "a coin flip: 50" in low
+    good = plain_words({"pairs_right_profile": 0.78, "pairs_right_generic": 0.62, "n": 80, "pairs_compared": 600})
+    assert good.startswith("Your profile knows you well")

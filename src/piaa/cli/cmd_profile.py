@@ -54,6 +54,9 @@ def register(subparsers):
                    help="accuracy first: the Lite0+Lite2 generic model (oasis-beauty-lite0-lite2) under the profile "
                         "(GIAA 0.800 vs 0.776, about 2x the scoring time; for personal rankings no gain was measured "
                         "on validation people, BENCHMARKS.md §12e)")
+    c.add_argument("--base", metavar="MODEL.npz", default=None,
+                   help="a group's beauty model (`piaa train beauty`) to start from instead of the generic model; "
+                        "its taste prior, when it holds one, becomes probe-prior's prior")
     c.add_argument("--images", metavar="ROOT", default=None, help="folder the CSV's image paths are relative to")
     c.add_argument("--scale", nargs=2, type=float, metavar=("MIN", "MAX"), default=None,
                    help="the rating scale (default: integer range of the ratings)")
@@ -126,6 +129,27 @@ def register(subparsers):
     p.set_defaults(func=lambda a: p.print_help() or 2)
 
 
+def _base_model(args):
+    """(scorer, probe-prior params or None) of ``--base MODEL.npz``: the group's model, named by its path so the
+    stored profile finds it again, and its taste prior when the file holds one."""
+    from piaa.models.scorer import model_info
+    from piaa.profiles.generic import load_generic
+
+    path = Path(args.base).expanduser()
+    if not path.is_file():
+        raise ValueError(f"base model not found: {path}")
+    if args.accurate:
+        raise ValueError("--base and --accurate both choose the model the profile starts from; give one")
+    path = path.resolve()
+    try:
+        scorer = load_generic(str(path))
+    except RuntimeError as exc:
+        raise ValueError(f"--base {path}: {exc}") from None
+    scorer.name = str(path)
+    has_prior = bool(model_info(str(path)).get("taste_prior"))
+    return scorer, ({"prior": f"file:{path}"} if has_prior else None)
+
+
 def _err(msg: str) -> int:
     from piaa.cli.options import fail  # the one CLI error helper
 
@@ -163,6 +187,11 @@ def run_create(args) -> int:
             if not prior.is_file():
                 return _err(f"taste prior not found: {prior}")
             methods, params = ["probe-prior"], {"prior": f"file:{prior.resolve()}"}
+        base = None
+        if args.base:
+            base, base_params = _base_model(args)
+            if base_params and not args.prior and args.method in (None, "probe-prior"):
+                methods, params = ["probe-prior"], base_params
         if args.ratings:
             rated = ratings_from_csv(args.ratings, images_root=args.images, scale=args.scale, user=args.user)
         else:
@@ -182,6 +211,8 @@ def run_create(args) -> int:
             from piaa.profiles.generic import load_generic
 
             scorer = load_generic(ACCURATE_GENERIC)
+        if base is not None:
+            scorer = base
         prof = Profile.fit_first_usable(args.name, rated, methods, store=store, folds=args.folds, params=params,
                                         scorer=scorer, assess=not args.no_assess, overwrite=args.overwrite,
                                         progress=show_progress(args))

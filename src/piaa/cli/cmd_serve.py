@@ -25,12 +25,15 @@ def register(sub) -> None:
     p.add_argument("--port", type=int, default=8765, help="default: 8765")
     p.add_argument("--allow-signup", action="store_true", help="anyone who can reach the server may create an "
                    "account (default: only `piaa serve users add`)")
-    p.add_argument("--allow-xmp-write", action="store_true", help="let signed-in people write their predicted "
-                   "stars into XMP sidecars beside the photos (never over a rating a person set)")
+    p.add_argument("--allow-xmp-write", action="store_true", help="let signed-in people write their own stars, "
+                   "flags and labels (and predicted stars, marked as piaa's) into XMP sidecars beside the photos "
+                   "(never over a rating a person set in another tool)")
     p.add_argument("--forwarded-allow-ips", default=None, metavar="IPS",
                    help="behind a reverse proxy: the proxy addresses (comma-separated, e.g. 127.0.0.1) whose "
                         "X-Forwarded-For/-Proto headers are trusted (default: none, the headers are ignored, so a "
                         "client cannot choose the address the sign-in limit counts)")
+    p.add_argument("--no-community", action="store_true", help="no library model: every ranking and profile "
+                   "starts from the generic model, and nobody's ratings teach anyone else's start")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(func=run_serve)
     us = p.add_subparsers(dest="serve_command", metavar="users")
@@ -39,6 +42,7 @@ def register(sub) -> None:
     add = uu.add_parser("add", help="create an account (asks for the password, or --password-stdin)")
     add.add_argument("name")
     add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    add.add_argument("--admin", action="store_true", help="an admin: may invite people and remove members")
     _db_options(add, suppress=True)
     add.set_defaults(func=run_users_add)
     ls = uu.add_parser("list", help="list accounts")
@@ -95,6 +99,7 @@ def run_serve(args) -> int:
         settings.allow_signup = args.allow_signup
         settings.allow_xmp_write = args.allow_xmp_write
         settings.trust_forwarded = bool(args.forwarded_allow_ips)
+        settings.community = not getattr(args, "no_community", False)
         prepare_data_dir(settings)
         db = open_database(settings)
         app = create_app(settings, database=db)
@@ -133,13 +138,17 @@ def run_users_add(args) -> int:
         return 2
     db = _database(args)
     try:
-        create_user(db, name, pw)
+        user = create_user(db, name, pw)
+        if args.admin:
+            from piaa.service.membership import set_admin
+
+            set_admin(db, user.id)
     except UserExists:
         print(f"piaa serve users add: the username {name!r} is taken", file=sys.stderr)
         return 1
     finally:
         db.dispose()
-    print(f"created account {name}")
+    print(f"created {'admin ' if args.admin else ''}account {name}")
     return 0
 
 

@@ -23,7 +23,11 @@ keeps a batch free of near-duplicates: once a photo is picked, its neighbours' v
 Strategies (``STRATEGIES``; compared on validation people, docs/benchmarks/active.md and BENCHMARKS.md):
 
 - ``random``: uniform; the baseline.
-- ``uncertainty`` (default): the photo with the largest predictive variance under the current posterior (= greedy
+- ``guarded`` (default, issue 21): ``uncertainty`` while the model fits the pool and the person, random choice
+  otherwise (:func:`model_fits`: the pool's spread along the prior's taste directions, and after 10 answers
+  whether the generic score orders them). On OASIS pools its first 10 photos are uncertainty's; on AVT-AI
+  (AI-generated images) it is random, where uncertainty lost 0.03 at 25-50 ratings (BENCHMARKS.md).
+- ``uncertainty``: the photo with the largest predictive variance under the current posterior (= greedy
   D-optimal design), in the embedding truncated to the prior's 16 leading taste directions plus the generic score
   and the offset. Truncation is what keeps it off outliers: a photo is uncertain only when it is extreme along a
   direction in which people's tastes are known to differ, not along any of 3,120 feature directions (the issue's
@@ -47,12 +51,17 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-DEFAULT_STRATEGY = "uncertainty"
+DEFAULT_STRATEGY = "guarded"
 # chosen on validation people (OASIS subsets 2 and 3 with models trained on the other training subsets; subset1
 # and held-back people never read): bench/active_validation.py, BENCHMARKS.md "Active learning"
 DEFAULT_SETTINGS = {"noise": 1.0, "density": 1.0, "start": 5, "rank": 16, "generic_var": 1.0,
-                    "floor": 0.0}
+                    "floor": 0.0, "guard_after": 10, "trust": 0.2, "shift": 0.8}
 EXACT_LIMIT = 2000          # photos up to which the library kernel is decomposed exactly
+# a comparison is read as a noisy observation of the difference of two photos' scores, PAIR_MARGIN apart (in
+# rating units) with PAIR_NOISE times a rating's noise: the Gaussian stand-in for the Bradley-Terry likelihood
+# the profile is fitted with (piaa.personalize.pairwise), enough for choosing what to ask next
+PAIR_MARGIN = 1.0
+PAIR_NOISE = 2.0
 
 
 class ActiveError(ValueError):
@@ -70,6 +79,7 @@ class Library:
     density: np.ndarray
     generic: Optional[np.ndarray]
     emb: np.ndarray                 # the taste embedding alone (N x r), for coverage strategies
+    spread: float = 1.0             # the pool's variance along the prior's taste directions / the prior's own
 
 
 def embed_library(features, prior=None, generic=None, mix: Optional[float] = None, rank: int = 64,
@@ -94,9 +104,12 @@ def embed_library(features, prior=None, generic=None, mix: Optional[float] = Non
         ok &= np.isfinite(g)
     mix = DEFAULT_MIX if mix is None else float(mix)
     emb = np.zeros((N, 0))
+    spread = 1.0
     if ok.sum() >= 2:
         Z = prior.standardize(X[ok])
         Z -= Z.mean(axis=0)
+        ZF0 = Z @ prior.factor64
+        spread = float(np.mean(np.sum(ZF0 * ZF0, axis=1)) / prior.pop_scale)
         a_iso, a_pop = (1.0 - mix) / prior.iso_scale, mix / prior.pop_scale
         B1, B2 = np.sqrt(a_iso) * Z, np.sqrt(a_pop) * (Z @ prior.factor64)
         e = _kernel_embedding(B1, B2, rank, seed)
@@ -117,7 +130,7 @@ def embed_library(features, prior=None, generic=None, mix: Optional[float] = Non
     pv.append([100.0])              # nearly flat intercept: the person's offset
     phi = np.hstack(cols)
     return Library(phi=phi, prior_var=np.concatenate([np.asarray(p, float) for p in pv]), ok=ok,
-                   density=_density(emb, ok), generic=None if g is None else g, emb=emb)
+                   density=_density(emb, ok), generic=None if g is None else g, emb=emb, spread=spread)
 
 
 def _kernel_embedding(B1: np.ndarray, B2: np.ndarray, rank: int, seed: int) -> np.ndarray:
@@ -176,9 +189,15 @@ class _Posterior:
         self.cov = np.diag(lib.prior_var.astype(float))
 
     def observe(self, i: int) -> None:
-        f = self.lib.phi[i]
+        self._update(self.lib.phi[i], self.noise)
+
+    def observe_pair(self, better: int, worse: int) -> None:
+        """A comparison: an observation of ``f_better − f_worse`` (noise ``PAIR_NOISE`` × the rating noise)."""
+        self._update(self.lib.phi[better] - self.lib.phi[worse], PAIR_NOISE * self.noise)
+
+    def _update(self, f: np.ndarray, noise: float) -> None:
         cf = self.cov @ f
-        self.cov -= np.outer(cf, cf) / (self.noise + f @ cf)
+        self.cov -= np.outer(cf, cf) / (noise + f @ cf)
 
     def variances(self) -> np.ndarray:
         P = self.lib.phi
@@ -326,7 +345,34 @@ def _representative(lib, taken, n, post, rng, s):
 STRATEGIES: Dict[str, Callable] = {
     "random": _random, "uncertainty": _uncertainty, "variance": _variance, "kcenter": _kcenter,
     "quantile": _quantile, "representative": _representative,
+    "guarded": _uncertainty,        # uncertainty while the person's answers fit the model, else random (select)
 }
+
+
+def model_fits(lib: Library, rated: np.ndarray, scores, settings) -> bool:
+    """The guard of ``guarded``: does the selector's model of taste fit this person's pool? Two checks, either
+    sends the selector to random choice:
+
+    * the pool itself: its variance along the prior's taste directions, relative to the prior's own photos
+      (``Library.spread``), must be at least ``shift``. On OASIS pools (the prior's domain) it is 0.91-1.16
+      (157-photo pools of each subset), on AVT-AI pools 0.69-0.71: AI-generated images hardly vary along the
+      directions OASIS raters' tastes differ along, and picking extremes along them loses to random (−0.03 at
+      25-50 ratings, BENCHMARKS.md §8). 0.8 lies below every in-domain pool measured;
+    * the person's answers: once they answered ``guard_after`` photos, the generic score of those photos must
+      order their answers with SROCC of at least ``trust``; when it does not, the model of taste uncertainty
+      sampling trusts is not this person's, and extreme photos along it teach less than a random sample."""
+    if lib.spread < float(settings["shift"]):
+        return False
+    if lib.generic is None or scores is None or len(rated) < int(settings["guard_after"]):
+        return True
+    y = np.asarray(scores, dtype=float).reshape(-1)
+    g = lib.generic[np.asarray(rated, dtype=int)]
+    ok = np.isfinite(y) & np.isfinite(g)
+    if ok.sum() < 3 or np.ptp(y[ok]) == 0 or np.ptp(g[ok]) == 0:
+        return True
+    from scipy.stats import spearmanr
+
+    return bool(spearmanr(g[ok], y[ok])[0] >= float(settings["trust"]))
 
 
 class ActiveSelector:
@@ -344,18 +390,25 @@ class ActiveSelector:
         if unknown:
             raise ActiveError(f"unknown selector setting(s) {unknown}; settings: {sorted(DEFAULT_SETTINGS)}")
         self.strategy = strategy
+        self.last_strategy = strategy
         self.seed = int(seed)
         self.settings = {**DEFAULT_SETTINGS, **settings}
         if not float(self.settings["noise"]) > 0:
             raise ActiveError(f"noise must be > 0, got {self.settings['noise']}")
         self.lib = embed_library(features, prior, generic, mix=mix, rank=int(self.settings["rank"]),
                                  generic_var=float(self.settings["generic_var"]), seed=self.seed)
+        # random choices depend on the pool too: two people whose pools hold different photos get independent
+        # draws (with the seed alone, every person of an evaluation trial got the same row positions, i.e. nearly
+        # the same photos in a shared, name-sorted library — one design per trial instead of one per person)
+        import zlib
+
+        self._pool_key = zlib.crc32(np.ascontiguousarray(np.asarray(features, dtype=np.float32)).tobytes())
 
     @property
     def size(self) -> int:
         return len(self.lib.ok)
 
-    def _state(self, rated, scores, exclude):
+    def _state(self, rated, scores, exclude, pairs=()):
         N = self.size
         rated = np.asarray(list(rated), dtype=int).reshape(-1)
         if scores is not None and len(np.asarray(scores).reshape(-1)) != len(rated):
@@ -373,7 +426,20 @@ class ActiveSelector:
         for i in np.unique(rated):
             if self.lib.ok[i]:
                 post.observe(int(i))
+        for b, w in self._pairs(pairs):
+            post.observe_pair(b, w)
         return rated, taken, post
+
+    def _pairs(self, pairs):
+        """The (better, worse) rows of ``pairs`` that are inside the library and have features."""
+        out = []
+        for b, w in pairs or ():
+            b, w = int(b), int(w)
+            if b == w or not (0 <= b < self.size and 0 <= w < self.size):
+                raise ActiveError(f"comparison ({b}, {w}) is not a pair of two photos of the library of {self.size}")
+            if self.lib.ok[b] and self.lib.ok[w]:
+                out.append((b, w))
+        return out
 
     def select(self, rated: Sequence[int] = (), scores=None, n: int = 10, exclude=None) -> np.ndarray:
         """Up to ``n`` row indices to ask next, in order (see :func:`select_next`)."""
@@ -383,39 +449,64 @@ class ActiveSelector:
         n = min(int(n), int((self.lib.ok & ~taken).sum()))
         if n == 0:
             return np.zeros(0, dtype=int)
-        rng = np.random.default_rng([self.seed, len(rated), n])
-        picks = STRATEGIES[self.strategy](self.lib, taken.copy(), n, post, rng, self.settings)
+        rng = np.random.default_rng([self.seed, self._pool_key, len(rated), n])
+        strategy = self.strategy
+        if strategy == "guarded" and not model_fits(self.lib, rated, scores, self.settings):
+            strategy = "random"
+        self.last_strategy = strategy
+        picks = STRATEGIES[strategy](self.lib, taken.copy(), n, post, rng, self.settings)
         return np.asarray(picks[:n], dtype=int)
 
-    def select_pair(self, rated: Sequence[int] = (), scores=None, exclude=None, candidates: int = 200
-                    ) -> Tuple[int, int]:
+    def select_pair(self, rated: Sequence[int] = (), scores=None, exclude=None, candidates: int = 200,
+                    pairs: Sequence[Tuple[int, int]] = (), avoid: Sequence[Tuple[int, int]] = ()) -> Tuple[int, int]:
         """The two photos to compare next: among the ``candidates`` photos of largest predictive variance, the
         pair maximizing var(f_i − f_j) · p(1 − p), p = σ(mean_i − mean_j) under the current posterior (the
-        outcome of a comparison that is certain teaches nothing)."""
-        rated, taken, post = self._state(rated, scores, exclude)
+        outcome of a comparison that is certain teaches nothing). ``pairs``: the person's comparisons so far,
+        (better, worse) rows: they update the posterior like ratings do, and a pair already compared (in either
+        order) is never offered again, nor one in ``avoid`` (pairs skipped: not offered, but nothing learned).
+        :class:`ActiveError` when every pair left has been compared."""
+        rated, taken, post = self._state(rated, scores, exclude, pairs)
+        done = {frozenset(p) for p in self._pairs(pairs)} | {frozenset(p) for p in self._pairs(avoid)}
         cand = np.flatnonzero(self.lib.ok & ~taken)
         if len(cand) < 2:
             raise ActiveError("fewer than 2 photos left to compare")
         v = post.variances()
-        cand = cand[np.argsort(-v[cand], kind="stable")[:max(2, int(candidates))]]
-        mean = self._posterior_mean(rated, scores, post)
-        P = self.lib.phi[cand]
-        C = P @ post.cov @ P.T
-        dv = np.diag(C)[:, None] + np.diag(C)[None, :] - 2 * C
-        p = 1.0 / (1.0 + np.exp(-(mean[cand][:, None] - mean[cand][None, :])))
-        score = dv * p * (1 - p)
-        np.fill_diagonal(score, -np.inf)
-        a, b = np.unravel_index(int(np.argmax(score)), score.shape)
-        return int(cand[a]), int(cand[b])
+        order = cand[np.argsort(-v[cand], kind="stable")]
+        mean = self._posterior_mean(rated, scores, post, pairs)
+        size = max(2, int(candidates))
+        while True:  # widen the candidates when every pair among them has been compared
+            cand = order[:size]
+            P = self.lib.phi[cand]
+            C = P @ post.cov @ P.T
+            dv = np.diag(C)[:, None] + np.diag(C)[None, :] - 2 * C
+            p = 1.0 / (1.0 + np.exp(-(mean[cand][:, None] - mean[cand][None, :])))
+            score = dv * p * (1 - p)
+            np.fill_diagonal(score, -np.inf)
+            pos = {int(r): k for k, r in enumerate(cand)}
+            for pr in done:
+                a, b = tuple(pr)
+                if a in pos and b in pos:
+                    score[pos[a], pos[b]] = score[pos[b], pos[a]] = -np.inf
+            if np.isfinite(score).any():
+                a, b = np.unravel_index(int(np.argmax(score)), score.shape)
+                return int(cand[a]), int(cand[b])
+            if size >= len(order):
+                raise ActiveError("every pair of the photos left has been compared")
+            size *= 2
 
-    def _posterior_mean(self, rated, scores, post) -> np.ndarray:
-        if scores is None or len(rated) == 0:
+    def _posterior_mean(self, rated, scores, post, pairs=()) -> np.ndarray:
+        """The posterior mean of every photo's score from the ratings and the comparisons (each a difference of
+        ``PAIR_MARGIN`` observed with ``PAIR_NOISE`` × the rating noise)."""
+        b = np.zeros(self.lib.phi.shape[1])
+        if scores is not None and len(rated):
+            y = np.asarray(scores, dtype=float).reshape(-1)
+            keep = self.lib.ok[rated] & np.isfinite(y)
+            b += self.lib.phi[rated[keep]].T @ y[keep] / post.noise
+        for hi, lo in self._pairs(pairs):
+            b += (self.lib.phi[hi] - self.lib.phi[lo]) * PAIR_MARGIN / (PAIR_NOISE * post.noise)
+        if not b.any():
             return np.zeros(self.size)
-        y = np.asarray(scores, dtype=float).reshape(-1)
-        keep = self.lib.ok[rated] & np.isfinite(y)
-        P = self.lib.phi[rated[keep]]
-        coef = post.cov @ P.T @ y[keep] / post.noise
-        return self.lib.phi @ coef
+        return self.lib.phi @ (post.cov @ b)
 
 
 def select_next(features, rated: Sequence[int] = (), scores=None, prior=None, n: int = 10, *, generic=None,
@@ -426,10 +517,10 @@ def select_next(features, rated: Sequence[int] = (), scores=None, prior=None, n:
 
 
 def select_pair(features, rated: Sequence[int] = (), scores=None, prior=None, *, generic=None, exclude=None,
-                seed: int = 0, **settings) -> Tuple[int, int]:
+                pairs: Sequence[Tuple[int, int]] = (), seed: int = 0, **settings) -> Tuple[int, int]:
     """The two photos whose comparison teaches the person's profile most (see :meth:`ActiveSelector.select_pair`)."""
     return ActiveSelector(features, prior, generic, seed=seed, **settings).select_pair(rated, scores,
-                                                                                     exclude=exclude)
+                                                                                     exclude=exclude, pairs=pairs)
 
 
 def sequential_order(selector: ActiveSelector, scores, k: int, batch: int = 5) -> np.ndarray:

@@ -133,8 +133,12 @@ class TastePrior:
 
     @classmethod
     def load(cls, path) -> "TastePrior":
+        """A prior file, or the prior inside a group's beauty model (``piaa train beauty``: ``taste_prior.*``)."""
         with np.load(path, allow_pickle=False) as a:
-            return cls.from_arrays({k: a[k] for k in a.files})
+            pre = "taste_prior." if "factor" not in a.files and "taste_prior.factor" in a.files else ""
+            if pre + "factor" not in a.files:
+                raise InputError(f"{path}: holds no taste prior")
+            return cls.from_arrays({k[len(pre):]: a[k] for k in a.files if k.startswith(pre)})
 
 
 def _deviation_from_crowd(r: pd.DataFrame) -> pd.DataFrame:

@@ -229,7 +229,8 @@ def _indent_of(prev_text: Optional[str]) -> str:
     return ""
 
 
-_PREFERRED = {NS_PIAA: PIAA_PREFIX, NS_XMP: "xmp", NS_RDF: "rdf", NS_X: "x", "http://purl.org/dc/elements/1.1/": "dc"}
+_PREFERRED = {NS_PIAA: PIAA_PREFIX, NS_XMP: "xmp", NS_RDF: "rdf", NS_X: "x", "http://purl.org/dc/elements/1.1/": "dc",
+              "http://ns.adobe.com/xmp/1.0/DynamicMedia/": "xmpDM", "http://www.digikam.org/ns/1.0/": "digiKam"}
 
 
 def _write(out: List[str], elem, decls, scope: Dict[str, str], indent: str) -> None:

@@ -65,11 +65,16 @@ def create_app(settings: Settings, scorer=None, database: Database = None) -> Fa
         lib = Library(settings.libraries, db, settings.data_dir, scorer=scorer, model=settings.model)
         lib.start()
         app.state.svc = ServiceState(settings, db, lib)
+        from piaa.service.community import LibraryModelKeeper
+
+        keeper = app.state.svc.community = LibraryModelKeeper(db, lib, enabled=settings.community)
+        keeper.start()
         log.info("piaa serve: %d photos in %d library folder(s); database %s", len(lib.ids()), len(lib.roots),
                  db.display_url)
         try:
             yield
         finally:
+            keeper.stop()
             lib.stop()
             db.dispose()
             blas.restore_original_limits()

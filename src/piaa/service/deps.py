@@ -15,6 +15,7 @@ from fastapi.security import HTTPBearer
 from piaa.service import queries
 from piaa.service.library import Library
 from piaa.service.persistence import Database
+from piaa.service.photo_facts import PhotoFacts
 from piaa.service.security import LoginLimiter, csrf_ok
 from piaa.service.settings import Settings
 
@@ -42,6 +43,8 @@ class ServiceState:
         self.limiter = LoginLimiter()
         self.profiles = {}        # user id -> (profile row id, fitted estimator): decoded once
         self.selector = None      # (feature matrix, ids, active-learning selector) built once per matrix
+        self.community = None     # the library model's keeper (piaa.service.community), set by the app
+        self.facts = PhotoFacts()  # quality scores and capture times, computed once
         self.lock = threading.Lock()
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from sqlalchemy import (Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, TypeDecorator,
-                        UniqueConstraint, create_engine, event)
+                        UniqueConstraint, create_engine, event, false, true)
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -69,6 +69,8 @@ class User(Base):
     username_key: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)  # lower-case, unique
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    is_admin: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    share_ratings: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=true())
 
 
 class Token(Base):
@@ -125,6 +127,30 @@ class StoredProfile(Base):
     n_ratings: Mapped[int] = mapped_column(Integer, nullable=False)
     n_comparisons: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class Mark(Base):
+    """A person's pick/reject flag and colour label of a photo, apart from the stars."""
+    __tablename__ = "marks"
+    __table_args__ = (UniqueConstraint("user_id", "image_id", name="uq_marks_user_image"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), nullable=False)
+    flag: Mapped[Optional[str]] = mapped_column(String(8), nullable=True)
+    label: Mapped[Optional[str]] = mapped_column(String(8), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class Invite(Base):
+    """A one-time sign-up code an admin handed out (only its SHA-256 is kept), valid until ``expires_at``."""
+    __tablename__ = "invites"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    created_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    used_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime(), nullable=True)
 
 
 def normalize_url(url: str) -> str:

@@ -22,13 +22,17 @@ class UserExists(InputError):
 
 
 # ---- accounts and tokens ---------------------------------------------------------------------------------------
-def create_user(db: Database, username: str, password: str) -> User:
+def create_user(db: Database, username: str, password: str, then=None) -> User:
+    """A new account; ``then(session, user)`` runs in the same transaction (an invitation is used up with it)."""
     user = User(username=username, username_key=username.lower(), password_hash=hash_password(password))
     try:
         with db.write() as s:
             if s.scalar(select(User.id).where(User.username_key == username.lower())) is not None:
                 raise UserExists(f"the username {username!r} is taken")
             s.add(user)
+            if then is not None:
+                s.flush()
+                then(s, user)
     except IntegrityError:
         raise UserExists(f"the username {username!r} is taken") from None
     return user
@@ -163,6 +167,31 @@ def counts(db: Database, user_id: int) -> Tuple[int, int]:
         n_r = s.scalar(select(func.count()).select_from(Rating).where(Rating.user_id == user_id))
         n_c = s.scalar(select(func.count()).select_from(Comparison).where(Comparison.user_id == user_id))
     return int(n_r), int(n_c)
+
+
+# ---- the library's taste: the ratings of the members who share them ----------------------------------------------
+def shared_ratings(db: Database) -> List[Tuple[int, int, float]]:
+    """(user id, image id, stars) of every member whose ``share_ratings`` is on: what the library model learns
+    from (the one query that reads several people's ratings; it returns no names)."""
+    with db.read() as s:
+        rows = s.execute(select(Rating.user_id, Rating.image_id, Rating.rating).join(User, User.id == Rating.user_id)
+                         .where(User.share_ratings.is_(True)).order_by(Rating.user_id, Rating.image_id)).all()
+    return [(int(u), int(i), float(r)) for u, i, r in rows]
+
+
+def shared_version(db: Database) -> Tuple[int, int, str]:
+    """A cheap fingerprint of :func:`shared_ratings` (count, sharing members, newest change): the background
+    refit compares it instead of reading every rating."""
+    with db.read() as s:
+        n, last = s.execute(select(func.count(Rating.id), func.max(Rating.updated_at))
+                            .join(User, User.id == Rating.user_id).where(User.share_ratings.is_(True))).one()
+        members = s.scalar(select(func.count()).select_from(User).where(User.share_ratings.is_(True)))
+    return int(n or 0), int(members or 0), str(last)
+
+
+def set_share_ratings(db: Database, user_id: int, share: bool) -> None:
+    with db.write() as s:
+        s.execute(update(User).where(User.id == user_id).values(share_ratings=bool(share)))
 
 
 # ---- profiles --------------------------------------------------------------------------------------------------

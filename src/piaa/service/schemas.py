@@ -18,6 +18,11 @@ from piaa.service.security import MAX_PASSWORD, MIN_PASSWORD, USERNAME_PATTERN
 MAX_ID = 2 ** 31 - 1
 
 
+#: A person's pick/reject flag and colour label of a photo (apart from the stars; null = none).
+Flag = Literal["pick", "reject"]
+Label = Literal["red", "yellow", "green", "blue", "purple"]
+
+
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -53,6 +58,9 @@ class SignupIn(_In):
                           description="1-64 letters, digits and _ . @ - starting with a letter or digit; unique "
                                       "regardless of case")
     password: str = Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)
+    invite: Optional[str] = Field(None, min_length=1, max_length=128,
+                                  description="a one-time invitation code from an admin (POST /api/invites): "
+                                              "signs up while open sign-up is off")
 
 
 class Account(_Out):
@@ -96,6 +104,8 @@ class ImageItem(_Out):
     name: str
     rating: Optional[float]
     error: Optional[str]
+    flag: Optional[Flag]
+    label: Optional[Label]
 
 
 class ImagePage(_Out):
@@ -193,11 +203,15 @@ class RankedImage(_Out):
     id: int
     name: str
     score: float = Field(description="on the 1-5 star scale: your stars, or the prediction (see source)")
-    source: Literal["rating", "profile", "generic"]
+    source: Literal["rating", "profile", "library", "generic"]
     predicted: float = Field(description="the model's score on the 1-5 scale")
     stars: int = Field(description="predicted stars: the score's fifth within the library")
     rating: Optional[float]
     generic: float = Field(description="the general model's score on the 1-5 scale")
+    quality: Optional[float] = Field(description="the technical-quality model's score (null without one)")
+    taken: Optional[str] = Field(description="capture time (EXIF, as the camera recorded it), or null")
+    flag: Optional[Flag]
+    label: Optional[Label]
 
 
 class RankingProfile(_Out):
@@ -206,12 +220,21 @@ class RankingProfile(_Out):
     created: str
 
 
+class LibraryTaught(_Out):
+    people: int = Field(description="members whose shared ratings taught the library model")
+    ratings: int
+
+
 class Ranking(_Out):
     images: List[RankedImage]
-    total: int
-    basis: Literal["profile", "generic"]
+    total: int = Field(description="photos that match the filters (all analysed photos without filters)")
+    offset: int
+    limit: int
+    basis: Literal["profile", "library", "generic"]
     profile: Optional[RankingProfile]
     unscored: int
+    library_taste: Optional[LibraryTaught] = Field(
+        None, description="the library model the ranking starts from (null: the generic model)")
 
 
 class Suggestions(_Out):
@@ -266,14 +289,21 @@ class ProfileDocument(BaseModel):
 
 class XmpIn(_In):
     dry_run: StrictBool = True
+    mine: StrictBool = Field(True, description="write the caller's own stars, flags and labels")
+    predictions: StrictBool = Field(True, description="write piaa's predicted stars, marked as piaa's, for the "
+                                                      "photos the caller has not rated")
+    overwrite: StrictBool = Field(False, description="replace stars/labels a person set in another tool")
 
 
 class XmpAction(_Out):
     image: Optional[int]
     name: Optional[str]
     stars: Optional[int]
-    action: str
+    action: str = Field(description="create | update | unchanged | keep | error")
     reason: Optional[str]
+    kind: Literal["mine", "prediction"]
+    flag: Optional[Flag] = None
+    label: Optional[Label] = None
 
 
 class XmpReport(_Out):
@@ -291,3 +321,187 @@ class Me(_Out):
     min_ratings: int
     library: Progress
     total_images: int
+    is_admin: bool
+    xmp_write: bool = Field(description="whether this server may write XMP sidecars (--allow-xmp-write)")
+    share_ratings: bool = Field(True, description="whether your ratings teach the library model (PUT /api/me)")
+    library_taste: Optional["LibraryTasteState"] = Field(
+        None, description="the library model everyone starts from (null: off, or fewer than 2 members shared)")
+
+
+class LibraryTasteState(_Out):
+    people: int = Field(description="members whose shared ratings taught it")
+    ratings: int
+    seconds: float = Field(description="wall time of its last refit")
+    fitted_at: float = Field(description="when it was last refitted (Unix time)")
+    noise: float
+    content_weight: float
+
+
+class MeUpdate(_In):
+    share_ratings: Optional[StrictBool] = Field(None, description="false: your ratings leave the library model at its "
+                                                            "next refit (your own ranking still starts from it)")
+
+
+# ---- marks, photo view, culling, XMP import, team, members (issue 23) -------------------------------------------
+class MarksIn(_In):
+    flag: Optional[Flag] = Field(None, description="pick, reject, or null (unflagged); left out: unchanged")
+    label: Optional[Label] = Field(None, description="a colour label as in Lightroom, or null; left out: unchanged")
+
+
+class MarksOut(_Out):
+    image: int
+    flag: Optional[Flag]
+    label: Optional[Label]
+
+
+class MarksList(_Out):
+    marks: List[MarksOut]
+
+
+class ExifSummary(_Out):
+    camera: Optional[str]
+    lens: Optional[str]
+    exposure: Optional[str] = Field(description="e.g. 1/250 s")
+    aperture: Optional[str] = Field(description="e.g. f/2.8")
+    iso: Optional[int]
+    focal_length: Optional[str] = Field(description="e.g. 50 mm")
+    focal_length_35mm: Optional[str]
+    exposure_bias: Optional[str]
+    taken: Optional[str] = Field(description="capture time as the camera recorded it (ISO 8601, no zone)")
+    width: Optional[int]
+    height: Optional[int]
+
+
+class Histogram(_Out):
+    bins: int
+    r: List[float] = Field(description="share of pixels per bin (sums to 1)")
+    g: List[float]
+    b: List[float]
+    luma: List[float]
+
+
+class OriginalFile(_Out):
+    media_type: str
+    bytes: int
+    browser_viewable: bool = Field(description="whether a browser can show the original itself (JPEG, PNG, WebP, "
+                                               "GIF, AVIF); else the page zooms into the display copy")
+
+
+class PhotoInfo(_Out):
+    id: int
+    name: str
+    rating: Optional[float]
+    flag: Optional[Flag]
+    label: Optional[Label]
+    quality: Optional[float] = Field(description="the technical-quality model's score (null without one)")
+    exif: ExifSummary
+    histogram: Optional[Histogram]
+    histogram_error: Optional[str]
+    original: OriginalFile
+    error: Optional[str]
+
+
+class BurstMember(_Out):
+    id: int
+    name: str
+    taken: Optional[str]
+    taste: Optional[float] = Field(description="your taste on the 1-5 scale (profile, else the general model)")
+    quality: Optional[float]
+    combined: Optional[float] = Field(description="taste + quality, each standardized over the library")
+    rating: Optional[float]
+    flag: Optional[Flag]
+    label: Optional[Label]
+
+
+class BurstGroup(_Out):
+    group: int
+    pick: int = Field(description="id of the suggested pick")
+    reason: str = Field(description="why: your pick, your own stars, or the best score")
+    members: List[BurstMember]
+
+
+class Bursts(_Out):
+    groups: List[BurstGroup]
+    total: int = Field(description="groups in the library (before offset/limit)")
+    photos_in_groups: int
+    basis: Literal["profile", "generic"]
+    quality: Optional[str] = Field(description="the technical-quality model combined with taste, or null")
+
+
+class XmpImportIn(_In):
+    overwrite: StrictBool = Field(False, description="replace stars and labels you already gave here")
+
+
+class XmpImportReport(_Out):
+    photos: int = Field(description="photos whose sidecar or embedded XMP held stars, a flag or a label of yours")
+    ratings: int = Field(description="stars imported as your ratings")
+    labels: int
+    flags: int
+    kept: int = Field(description="photos you had already rated or marked here (kept; overwrite replaces)")
+    predicted_skipped: int = Field(description="stars piaa had predicted (piaa:PredictedRating): never imported")
+    errors: int = Field(description="sidecars or packets that could not be read")
+
+
+class TeamRating(_Out):
+    username: str
+    rating: float
+
+
+class TeamImage(_Out):
+    id: int
+    name: str
+    score: float = Field(description="the team's combined taste: mean percentile of each member's scores, 0-1")
+    agreement: float = Field(description="1 = the members place it alike, 0 = half love it, half not")
+    ratings: List[TeamRating] = Field(description="other sharing members' own stars (only when you share too)")
+    rating: Optional[float] = Field(description="your own stars")
+
+
+class TeamRanking(_Out):
+    members: List[str] = Field(description="members whose taste is combined (they share and have rated)")
+    you_share: bool
+    images: List[TeamImage]
+    total: int
+    offset: int
+    limit: int
+
+
+class PasswordIn(_In):
+    old: str = Field(min_length=1, max_length=MAX_PASSWORD)
+    new: str = Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)
+
+
+class PasswordChanged(_Out):
+    revoked: int = Field(description="other tokens and page sessions signed out")
+
+
+class InviteOut(_Out):
+    id: int
+    code: str = Field(description="give it to the person; shown once, valid once, for 7 days")
+    expires: str
+
+
+class InviteItem(_Out):
+    id: int
+    created: str
+    expires: str
+    created_by: Optional[str]
+    used_by: Optional[str]
+
+
+class InviteList(_Out):
+    invites: List[InviteItem]
+
+
+class Member(_Out):
+    id: int
+    username: str
+    is_admin: bool
+    created: str
+    ratings: int
+
+
+class MemberList(_Out):
+    users: List[Member]
+
+
+Me.model_rebuild()

@@ -29,6 +29,7 @@ class Settings:
     feature_wait: float = 120.0           # how long a request that needs features waits for the first extraction
     max_body_bytes: int = MAX_BODY_BYTES
     trust_forwarded: bool = False         # take the client address from X-Forwarded-For (behind a proxy only)
+    community: bool = True                # the library model: members' shared ratings teach everyone's start
 
     def __post_init__(self):
         from piaa.service.persistence import sqlite_url

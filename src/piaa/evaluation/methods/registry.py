@@ -22,6 +22,7 @@ METHODS: Registry[type] = Registry(
         "piaa.evaluation.methods.pa_iaa",         # pa-iaa, mt-iaa (+ variants)
         "piaa.evaluation.methods.task_vectors",   # task-vectors and its ablations
         "piaa.evaluation.methods.prior_probe",    # probe-prior (probe with a population taste prior)
+        "piaa.evaluation.methods.community",      # community, community-zero (a library others rated)
     ),
     validate=_check_method,
 )

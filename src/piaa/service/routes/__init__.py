@@ -7,8 +7,9 @@ error status it can answer, take ``caller: Auth`` to require sign-in, and keep p
 """
 from fastapi import APIRouter
 
-from piaa.service.routes import accounts, export, health, library, me, profile, ratings
+from piaa.service.routes import (accounts, cull, export, health, library, marks, me, members, photos, profile,
+                                 ratings, team, xmp)
 
 api_router = APIRouter(prefix="/api")
-for _module in (health, accounts, library, ratings, profile, export, me):
+for _module in (health, accounts, library, photos, ratings, marks, profile, cull, team, export, xmp, me, members):
     api_router.include_router(_module.router)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 
-from piaa.service import queries
+from piaa.service import membership, queries
 from piaa.service.strict_json import StrictJSONRoute
 from piaa.service.deps import SESSION_COOKIE, Auth, State, client_key
 from piaa.service.errors import AUTH, BODY, responses
@@ -17,14 +17,20 @@ router = APIRouter(route_class=StrictJSONRoute, tags=["accounts"])
 
 @router.post("/signup", status_code=201, response_model=Account, responses=responses(403, 409, *BODY))
 def signup(body: SignupIn, state: State):
-    """Create an account (when the server runs with ``--allow-signup``); usernames are unique regardless of
-    case."""
-    if not state.settings.allow_signup:
-        raise HTTPException(403, "sign-up is off on this server; ask its admin (piaa serve users add NAME)")
+    """Create an account: when the server runs with ``--allow-signup``, or with a one-time ``invite`` code an
+    admin made (403 when it is unknown, used or expired); usernames are unique regardless of case."""
+    if not state.settings.allow_signup and body.invite is None:
+        raise HTTPException(403, "sign-up is off on this server; ask its admin for an invitation (or an account: "
+                                 "piaa serve users add NAME)")
     try:
-        user = queries.create_user(state.db, body.username, body.password)
+        if body.invite is not None:
+            user = membership.create_invited_user(state.db, body.username, body.password, body.invite)
+        else:
+            user = queries.create_user(state.db, body.username, body.password)
     except queries.UserExists as exc:
         raise HTTPException(409, str(exc)) from None
+    except membership.InviteInvalid as exc:
+        raise HTTPException(403, str(exc)) from None
     return {"id": user.id, "username": user.username}
 
 

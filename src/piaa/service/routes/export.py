@@ -1,5 +1,5 @@
 """Taking one's data along: ``/api/export/ratings`` (CSV / JSON), ``/api/export/profile`` (piaa-profile JSON,
-``piaa profile import`` reads it), ``/api/export/xmp`` (predicted stars into XMP sidecars)."""
+``piaa profile import`` reads it); ``/api/export/xmp`` is in :mod:`piaa.service.routes.xmp`."""
 from __future__ import annotations
 
 import csv
@@ -13,8 +13,8 @@ from piaa.profiles.core import STAR_SCALE
 from piaa.service import personal, queries
 from piaa.service.strict_json import StrictJSONRoute
 from piaa.service.deps import Auth, State
-from piaa.service.errors import AUTH, BODY, responses
-from piaa.service.schemas import ProfileDocument, RatingsExport, XmpIn, XmpReport
+from piaa.service.errors import AUTH, responses
+from piaa.service.schemas import ProfileDocument, RatingsExport
 
 router = APIRouter(route_class=StrictJSONRoute, prefix="/export", tags=["export"])
 
@@ -57,33 +57,3 @@ def export_profile(caller: Auth, state: State):
     if doc is None:
         raise HTTPException(404, "you have no profile yet")
     return JSONResponse(doc, headers=attachment(f"{caller.username}.piaa.json"))
-
-
-@router.post("/xmp", response_model=XmpReport, responses=responses(*AUTH, *BODY))
-def export_xmp(body: XmpIn, caller: Auth, state: State):
-    """Predicted stars (the caller's ranking) into XMP sidecars beside the photos, through piaa's XMP writer: a
-    rating a person set is never overwritten. Writing needs the server's ``--allow-xmp-write``; ``dry_run`` (the
-    default) only reports what would happen."""
-    from piaa.profiles.ranking import rank_records
-    from piaa.profiles.xmp_write import apply_writes, plan_writes
-
-    if not body.dry_run and not state.settings.allow_xmp_write:
-        raise HTTPException(403, "this server does not write into the photo folders (start it with "
-                                 "--allow-xmp-write); use dry_run to preview")
-    sc = personal.scores(state, caller.id)
-    lib = state.library
-    paths = [str(lib.path(int(i))) for i in sc.ids]
-    recs = rank_records(paths, sc.score)
-    actions = plan_writes(recs, profile=caller.username)
-    if not body.dry_run:
-        actions = apply_writes(actions, {r["path"]: r["score"] for r in recs if r.get("score") is not None},
-                               profile=caller.username)
-    by_path = {p: int(i) for p, i in zip(paths, sc.ids)}
-    counts: Dict[str, int] = {}
-    out = []
-    for a in actions:
-        counts[a.action] = counts.get(a.action, 0) + 1
-        iid = by_path.get(a.image)
-        out.append({"image": iid, "name": lib.name(iid) if iid is not None else None, "stars": a.stars,
-                    "action": a.action, "reason": a.reason})
-    return {"dry_run": body.dry_run, "counts": counts, "actions": out}

@@ -6,7 +6,7 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import FileResponse
 
-from piaa.service import queries
+from piaa.service import marking, queries
 from piaa.service.strict_json import StrictJSONRoute
 from piaa.service.deps import Auth, State
 from piaa.service.errors import AUTH, responses
@@ -35,12 +35,14 @@ def library_rescan(caller: Auth, state: State):
 @router.get("/images", response_model=ImagePage, responses=responses(*AUTH, 422))
 def images(caller: Auth, state: State, offset: int = Query(0, ge=0, le=MAX_ID),
            limit: int = Query(200, ge=1, le=1000)):
-    """Photos of the libraries, in folder order, with the caller's own rating (or null)."""
+    """Photos of the libraries, in folder order, with the caller's own rating, flag and label (or null)."""
     ids = state.library.ids()
     page = ids[offset:offset + limit]
     mine = queries.own_ratings(state.db, caller.id)
+    marks = marking.marks_of(state.db, caller.id)
     lib = state.library
-    return {"images": [{"id": i, "name": lib.name(i), "rating": mine.get(i), "error": lib.error(i)} for i in page],
+    return {"images": [{"id": i, "name": lib.name(i), "rating": mine.get(i), "error": lib.error(i),
+                        "flag": marks.get(i, (None, None))[0], "label": marks.get(i, (None, None))[1]} for i in page],
             "total": len(ids), "offset": offset, "limit": limit}
 
 

@@ -1,0 +1,67 @@
+"""The photo view: ``GET /api/images/{id}/info`` (EXIF summary, histogram, the caller's marks, quality) and
+``GET /api/images/{id}/original`` (the file itself, to download)."""
+from __future__ import annotations
+
+import mimetypes
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse
+
+from piaa.service import marking, photo_facts, queries
+from piaa.service.deps import Auth, State
+from piaa.service.errors import AUTH, responses
+from piaa.service.routes.export import attachment
+from piaa.service.routes.library import ImageId, known
+from piaa.service.schemas import PhotoInfo
+from piaa.service.strict_json import StrictJSONRoute
+
+router = APIRouter(route_class=StrictJSONRoute, tags=["library"])
+BROWSER_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif", "image/avif"}
+
+
+def _source(state, image_id: int):
+    known(state, image_id)
+    path = state.library.path(image_id)
+    if path is None or not path.is_file():
+        raise HTTPException(404, f"photo {image_id} is no longer in the library")
+    return path
+
+
+def media_type(path) -> str:
+    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+@router.get("/images/{image_id}/info", response_model=PhotoInfo, responses=responses(*AUTH, 404, 422))
+def photo_info(caller: Auth, state: State, image_id: int = ImageId):
+    """What the photo view shows beside the picture: camera, lens, exposure, focal length, capture date, the
+    RGB/luminance histogram (``histogram_error`` says why when the photo cannot be decoded), the caller's
+    stars, flag and label, and the technical quality."""
+    from piaa.io.images import ImageLoadError
+    from piaa.io.photo_info import exif_summary, histogram
+
+    path = _source(state, image_id)
+    hist, herr = None, None
+    try:
+        hist = histogram(path)
+    except ImageLoadError as exc:
+        herr = exc.reason
+    flag, label = marking.marks_of(state.db, caller.id).get(image_id, (None, None))
+    q = photo_facts.quality_of(state, image_id) if state.library.ready else None
+    mt = media_type(path)
+    return {"id": image_id, "name": state.library.name(image_id),
+            "rating": queries.own_ratings(state.db, caller.id).get(image_id), "flag": flag, "label": label,
+            "quality": q, "exif": exif_summary(path), "histogram": hist, "histogram_error": herr,
+            "original": {"media_type": mt, "bytes": path.stat().st_size, "browser_viewable": mt in BROWSER_TYPES},
+            "error": state.library.error(image_id)}
+
+
+@router.get("/images/{image_id}/original", response_class=FileResponse, responses={
+    200: {"content": {"image/*": {"schema": {"type": "string", "format": "binary"}},
+                      "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+          "description": "the original file as it lies in the library (its own media type), as an attachment"},
+    **responses(*AUTH, 404, 422)})
+def original(caller: Auth, state: State, image_id: int = ImageId):
+    """Download the original photo file, byte for byte."""
+    path = _source(state, image_id)
+    return FileResponse(path, media_type=media_type(path),
+                        headers={**attachment(path.name), "Cache-Control": "private, max-age=3600"})
