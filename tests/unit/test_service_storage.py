@@ -60,3 +60,28 @@ def test_login_limiter_window():
     assert lim.retry_after("1.2.3.4", "bob") is None
     lim.succeeded("1.2.3.4", "ann")
     assert lim.retry_after("1.2.3.4", "ann") is None
+
+
+def test_a_photo_removed_by_a_rescan_keeps_its_name(tmp_path):
+    """Regression: GET /api/images listed ids, a rescan removed one, then naming it raised KeyError (a 500)."""
+    from PIL import Image as PILImage
+
+    from piaa.service.library import Library
+    from piaa.service.persistence import Database, sqlite_url
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for k in range(3):
+        PILImage.new("RGB", (80, 60), (40 * k, 90, 200)).save(photos / f"p{k}.jpg")
+    db = Database(sqlite_url(tmp_path / "s.sqlite"))
+    db.upgrade()
+    lib = Library([photos], db, tmp_path / "data")
+    lib.scan()
+    listed = lib.ids()
+    names = {i: lib.name(i) for i in listed}
+    (photos / "p2.jpg").unlink()
+    lib.scan()
+    gone = [i for i in listed if i not in lib.ids()]
+    assert len(gone) == 1 and lib.name(gone[0]) == names[gone[0]] == "p2.jpg"
+    assert not lib.exists(gone[0])
+    db.dispose()

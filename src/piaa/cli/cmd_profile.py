@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
+from piaa.errors import FileMissingError, InputError
 
 _CREATE_EPILOG = """\
 examples:
@@ -137,14 +138,14 @@ def _base_model(args):
 
     path = Path(args.base).expanduser()
     if not path.is_file():
-        raise ValueError(f"base model not found: {path}")
+        raise FileMissingError(f"base model not found: {path}")
     if args.accurate:
-        raise ValueError("--base and --accurate both choose the model the profile starts from; give one")
+        raise InputError("--base and --accurate both choose the model the profile starts from; give one")
     path = path.resolve()
     try:
         scorer = load_generic(str(path))
     except RuntimeError as exc:
-        raise ValueError(f"--base {path}: {exc}") from None
+        raise InputError(f"--base {path}: {exc}") from None
     scorer.name = str(path)
     has_prior = bool(model_info(str(path)).get("taste_prior"))
     return scorer, ({"prior": f"file:{path}"} if has_prior else None)

@@ -130,7 +130,9 @@ class Library:
                                      else len(self.roots), im.relpath))
         with self._lock:
             self._present = {im.id: Path(im.library) / im.relpath for im in present}
-            self._names = {im.id: self._display_name(im) for im in present}
+            # names are kept for photos a rescan removed: a request that listed ids just before the rescan
+            # still names them (ids are stable keys: folder + relative path), instead of failing with a 500
+            self._names.update({im.id: self._display_name(im) for im in present})
             self._order = [im.id for im in present]
             for i in todo:
                 self._rows.pop(i, None)

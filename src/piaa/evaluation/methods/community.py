@@ -22,6 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
+from piaa.errors import InputError
 from piaa.data.sources import image_paths
 from piaa.evaluation.methods.base import FoldData, Method
 from piaa.evaluation.methods.baselines import rescale
@@ -59,7 +60,7 @@ class _Library:
 def _shared_library(fold: FoldData, options: dict) -> _Library:
     unknown = sorted(set(options) - set(_OPTIONS))
     if unknown:
-        raise ValueError(f"community: unknown option(s) {unknown}; allowed: {list(_OPTIONS)}")
+        raise InputError(f"community: unknown option(s) {unknown}; allowed: {list(_OPTIONS)}")
     backbone = options.get("backbone", DEFAULT_BACKBONE)
     variant = options.get("variant", DEFAULT_VARIANT)
     task = options.get("task", fold.generic_task)
