@@ -146,7 +146,7 @@ def test_profile_minimum_and_personal_rankings(server):
     for i in ids[:3]:
         light.put(f"/api/ratings/{i}", json={"rating": 4})
     r = light.post("/api/profile")
-    assert r.status_code == 422 and "at least" in r.json()["detail"]
+    assert r.status_code == 409 and "at least" in r.json()["detail"]
     assert light.get("/api/profile").status_code == 404
     before = [x["id"] for x in light.get("/api/ranking", params={"limit": 100}).json()["images"]]
     assert len(before) == server.n_photos
@@ -225,9 +225,15 @@ def test_why_names_own_similar_photos(server):
 def test_comparisons_teach_the_profile(server):
     c = account(server, "ned")
     ids = [im["id"] for im in all_images(c)]
-    assert c.post("/api/comparisons", json={"better": ids[0], "worse": ids[0]}).status_code == 422
+    assert c.post("/api/comparisons", json={"better": ids[0], "worse": ids[0]}).status_code == 409
     assert c.post("/api/comparisons", json={"better": ids[0], "worse": 999999}).status_code == 404
     assert c.post("/api/comparisons", json={"better": "a", "worse": ids[1]}).status_code == 422
+    assert c.post("/api/comparisons", json={"better": str(ids[0]), "worse": ids[1]}).status_code == 422
+    assert c.post("/api/comparisons", json={"better": True, "worse": ids[1]}).status_code == 422
+    assert c.post("/api/comparisons", json={"better": ids[0] + 0.5, "worse": ids[1]}).status_code == 422
+    r = c.post("/api/comparisons", json={"better": float(ids[25]), "worse": ids[26]})  # JSON Schema: 7.0 is an integer
+    assert r.status_code == 201 and r.json()["better"] == ids[25]
+    assert c.delete(f"/api/comparisons/{r.json()['id']}").status_code == 204
     for k in range(12):
         r = c.post("/api/comparisons", json={"better": ids[k], "worse": ids[k + 12]})
         assert r.status_code == 201 and r.json()["better"] == ids[k]

@@ -46,7 +46,7 @@ def schemathesis(srv, tok, *extra, timeout=300) -> subprocess.CompletedProcess:
     exe = shutil.which("schemathesis", path=str(Path(sys.executable).parent)) or "schemathesis"
     cmd = [exe, "run", f"{srv.url}/openapi.json", "--checks", "all", "-H", f"Authorization: Bearer {tok}",
            "--exclude-name", "DELETE /api/token", "--no-color", "--generation-database", "none", *extra]
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout)   # reads schemathesis.toml
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout)
 
 
 def test_schemathesis_finds_no_failure(fuzz_target):

@@ -7,9 +7,9 @@ list of problems with the request, never echoing what was sent).
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Literal, Optional, Union
+from typing import Annotated, Any, Dict, List, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
 
 from piaa.service.security import MAX_PASSWORD, MIN_PASSWORD, USERNAME_PATTERN
 
@@ -154,15 +154,24 @@ class RatingList(_Out):
     ratings: List[RatingItem]
 
 
-class ComparisonIn(_In):
-    better: int = Field(strict=True, ge=1, le=MAX_ID, description="id of the photo preferred")
-    worse: int = Field(strict=True, ge=1, le=MAX_ID, description="id of the other photo: a different one")
+def _json_integer(v):
+    """A JSON Schema ``integer``: a number with no fraction, so 7 and 7.0 (not true/false, not "7", not 7.5)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ValueError("a whole number")
+    if isinstance(v, float):
+        if not v.is_integer():
+            raise ValueError("a whole number")
+        v = int(v)
+    return v
 
-    @model_validator(mode="after")
-    def _distinct(self):
-        if self.better == self.worse:
-            raise ValueError("a comparison needs two different photos")
-        return self
+
+PhotoIdIn = Annotated[int, BeforeValidator(_json_integer)]
+
+
+class ComparisonIn(_In):
+    better: PhotoIdIn = Field(ge=1, le=MAX_ID, description="id of the photo preferred")
+    worse: PhotoIdIn = Field(ge=1, le=MAX_ID,
+                             description="id of the other photo: a different one (the same photo twice is 409)")
 
 
 class ComparisonOut(_Out):

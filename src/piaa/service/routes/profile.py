@@ -11,6 +11,7 @@ from typing import List, Literal, Optional
 import numpy as np
 from fastapi import APIRouter, HTTPException, Query, Response
 
+from piaa.profiles import core
 from piaa.service import marking, personal, photo_facts, queries
 from piaa.service.strict_json import StrictJSONRoute
 from piaa.service.deps import Auth, ServiceState, State
@@ -22,11 +23,15 @@ router = APIRouter(route_class=StrictJSONRoute, tags=["profile"])
 log = logging.getLogger("piaa.serve")
 
 
-@router.post("/profile", response_model=ProfileOut, responses=responses(*AUTH, 422))
+@router.post("/profile", response_model=ProfileOut, responses=responses(*AUTH, 409))
 def fit_profile(caller: Auth, state: State):
     """Fit the caller's profile on all their ratings and comparisons; returns method, counts and the
-    self-assessment. 422 below the minimum (10 ratings + comparisons, not all equal stars)."""
-    return personal.fit(state, caller.id)
+    self-assessment. 409 below the minimum (10 ratings + comparisons, not all equal stars): the request is
+    well formed, the caller's stored data is not enough yet."""
+    try:
+        return personal.fit(state, caller.id)
+    except core.NotEnoughRatings as exc:
+        raise HTTPException(409, str(exc)) from None
 
 
 @router.get("/profile", response_model=ProfileOut, responses=responses(*AUTH, 404))

@@ -41,9 +41,13 @@ def list_ratings(caller: Auth, state: State):
 
 
 @router.post("/comparisons", status_code=201, response_model=ComparisonOut,
-             responses=responses(*AUTH, 404, *BODY))
+             responses=responses(*AUTH, 404, 409, *BODY))
 def post_comparison(body: ComparisonIn, caller: Auth, state: State):
-    """"Of these two, I prefer ``better``." Profiles learn from comparisons and ratings together."""
+    """"Of these two, I prefer ``better``." Profiles learn from comparisons and ratings together. 409 for a photo
+    compared with itself: a rule across two fields that a JSON Schema cannot state, so it is not a 422 (a
+    schema-valid request is not malformed)."""
+    if body.better == body.worse:
+        raise HTTPException(409, "a comparison needs two different photos")
     known(state, body.better)
     known(state, body.worse)
     cid = queries.add_comparison(state.db, caller.id, body.better, body.worse)

@@ -294,7 +294,7 @@ async function maybeRefit() {
       countText();
     } while (S.refitWanted);
   } catch (e) {
-    if (e.status !== 422) $("rate-msg").textContent = e.message;
+    if (e.status !== 409) $("rate-msg").textContent = e.message;
   } finally { S.fitting = false; }
 }
 
