@@ -96,7 +96,7 @@ _ROWS = (
           "Apache-2.0 (piaa); EfficientNet-Lite ImageNet weights (Apache-2.0); BIQ2021 states no licence (ss03 "
           "photos from Unsplash): used as a benchmark and training source, no image shipped",
           "piaa train quality --output src/piaa/assets/models/biq2021-quality-lite0.npz",
-          "technical photo quality 0-1 (MLP head on BIQ2021 MOS), alias 'quality'; model card: "
+          "technical photo quality 0-1 (MLP head on BIQ2021 MOS; photos only: 'quality' is piaa-quality-lite0); model card: "
           "src/piaa/assets/models/MODEL_CARD.md"),
     Asset("piaa-quality-lite0", "scorer", "models/piaa-quality-lite0.npz", DEFAULT_BACKBONE, DEFAULT_VARIANT,
           "BIQ2021 train.csv (4,000 photos, MOS 0-1) and AGIQA-3K train.csv (2,000 generated images, MOS / 5)",
