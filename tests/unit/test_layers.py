@@ -3,7 +3,7 @@
 Low to high (docs/architecture.md):
   0 foundations  errors, registry, state, paths, catalogue, metrics, io, data, backbones (and the package root,
                  whose public names are lazy)
-  1 features
+  1 features, detail (the photo at 100 %), faces
   2 models
   3 personalize
   4 profiles, evaluation, training (asset builders), bench (benchmarks)
@@ -22,7 +22,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 LAYERS = {
     "piaa": 0, "errors": 0, "registry": 0, "state": 0, "paths": 0, "catalogue": 0, "metrics": 0, "io": 0,
     "data": 0, "backbones": 0, "assets": 0,
-    "features": 1,
+    "features": 1, "detail": 1, "faces": 1,
     "models": 2,
     "personalize": 3,
     "profiles": 4, "evaluation": 4, "training": 4, "bench": 4,
