@@ -97,7 +97,9 @@ def oof_probabilities(X, y, make, folds=5, repeats=10, seed=0):
     return out
 
 
-def summarise(name, prob_runs, y, lo=0.3, hi=0.7):
+def summarise(name, prob_runs, y):
+    from piaa.faces.eyes import UNSURE_BAND
+    lo, hi = UNSURE_BAND
     truth = np.where(y == 1, "open", "closed")
     bas, unsure = [], []
     for p in prob_runs:
@@ -137,30 +139,61 @@ def cmd_train(args) -> dict:
     return {"written": str(path), "n_open": int(y.sum()), "n_closed": int((1 - y).sum()), "C": args.C[0]}
 
 
+def _fold_models(args):
+    """Photo -> eye model that never saw its label (stratified 5-fold over the labelled open / closed faces)."""
+    from piaa.faces.eye_features import FEATURE_NAMES
+    from piaa.faces.eye_model import EyeStateModel
+    X, y, rows, _ = labelled_features(args.data)
+    rng = np.random.default_rng(0)
+    fold = np.empty(len(y), int)
+    for c in (0, 1):
+        idx = np.flatnonzero(y == c)
+        rng.shuffle(idx)
+        fold[idx] = np.arange(len(idx)) % 5
+    models = [EyeStateModel(C=args.C[0]).fit(X[fold != k], y[fold != k], FEATURE_NAMES) for k in range(5)]
+    return {(r["source"], r["image"]): models[k] for r, k in zip(rows, fold)}
+
+
+def _detect_with(model, rgb):
+    """detect_faces with ``model`` as the eye model (None: the shipped one)."""
+    from piaa.faces import detect as D
+    from piaa.faces.eye_model import shipped_model
+    D.shipped_model = (lambda: model) if model is not None else shipped_model
+    try:
+        return D.detect_faces(rgb)
+    finally:
+        D.shipped_model = shipped_model
+
+
 def cmd_run(args) -> dict:
-    """detect_faces end to end: eyes of the largest face, no-face photos called closed, detector recall, speed."""
-    from piaa.faces import detect_faces
-    labels = read_labels()
-    photos = read_labels(PHOTOS)
-    want = {(r["source"], r["image"]): r["label"] for r in labels}
+    """detect_faces end to end: eyes of the largest face (each photo judged by an eye model that did not see its
+    label), no-face photos called closed, detector recall, speed."""
+    from piaa.faces import detect as D
+    from piaa.faces import eyes as eye_rule
+    if args.threshold is not None:
+        D.DETECT_THRESHOLD = args.threshold
+    if args.band is not None:
+        eye_rule.UNSURE_BAND = tuple(args.band)
+    held_out = _fold_models(args)
+    want = {(r["source"], r["image"]): r["label"] for r in read_labels()}
     truth, pred, times = [], [], []
-    false_closed, no_face_n = 0, 0
-    for (source, image), label in sorted(want.items()):
-        rgb = _load_rgb(_image_path(args.data, source, image))
+    false_closed, no_face_n, too_small = 0, 0, 0
+    for key, label in sorted(want.items()):
+        rgb = _load_rgb(_image_path(args.data, *key))
         t = time.perf_counter()
-        faces = detect_faces(rgb)
+        faces = _detect_with(held_out.get(key), rgb)
         times.append(time.perf_counter() - t)
         eyes = faces[0].eyes if faces else "no face"
         if label in ("open", "closed"):
             truth.append(label)
             pred.append(eyes)
+            too_small += bool(faces) and faces[0].eyes_open_probability is None
         elif label in ("noface", "animal", "artwork"):
             no_face_n += 1
             false_closed += eyes == "closed"
-    found, with_face = 0, 0
-    sample_no_face, sample_closed = 0, 0
-    for r in photos:
-        faces = detect_faces(_load_rgb(_image_path(args.data, r["source"], r["image"])))
+    found, with_face, sample_no_face, sample_closed = 0, 0, 0, 0
+    for r in read_labels(PHOTOS):
+        faces = _detect_with(None, _load_rgb(_image_path(args.data, r["source"], r["image"])))
         if r["label"] == "face":
             with_face += 1
             found += bool(faces)
@@ -171,15 +204,46 @@ def cmd_run(args) -> dict:
     counts = {f"{t}->{p}": int(np.sum((truth == t) & (pred == p)))
               for t in ("open", "closed") for p in ("open", "closed", "unsure", "no face")}
     decided = np.isin(pred, ["open", "closed"])
-    return {
+    out = {
+        "detect_threshold": D.DETECT_THRESHOLD, "unsure_band": list(eye_rule.UNSURE_BAND),
         "eyes_balanced_accuracy_strict": round(balanced_accuracy(truth, pred), 3),
         "eyes_balanced_accuracy_decided_only": round(balanced_accuracy(truth[decided], pred[decided]), 3),
         "n_open": int(np.sum(truth == "open")), "n_closed": int(np.sum(truth == "closed")), "counts": counts,
+        "unsure_because_eyes_too_small": too_small,
         "false_detections_called_closed": f"{false_closed}/{no_face_n}",
         "sample_no_face_photos_called_closed": f"{sample_closed}/{sample_no_face}",
         "detector_recall_on_sample_faces": f"{found}/{with_face}",
         "ms_per_photo_256px": round(1000 * float(np.mean(times)), 1),
     }
+    if args.no_face_files:
+        out.update(_large_photos(args.no_face_files))
+    return out
+
+
+def _large_photos(list_file: Path) -> dict:
+    """Photos without a face at full size (a list of paths): how many are called closed, and the time per photo
+    of detect_faces against dlib's detector run on the full-resolution pixels (same process, same photos)."""
+    from piaa.faces import detect_faces
+    from piaa.faces.models import face_detector
+    paths = [Path(p) for p in list_file.read_text().split("\n") if p.strip()]
+    closed, t_ours, t_full, megapixels = 0, [], [], []
+    for p in paths:
+        rgb = _load_rgb(p)
+        megapixels.append(rgb.shape[0] * rgb.shape[1] / 1e6)
+        t = time.perf_counter()
+        faces = detect_faces(rgb)
+        t_ours.append(time.perf_counter() - t)
+        closed += bool(faces) and faces[0].eyes == "closed"
+        if len(t_full) < 12 and megapixels[-1] >= 2:
+            t = time.perf_counter()
+            face_detector().run(rgb, 0, 0.0)
+            t_full.append(time.perf_counter() - t)
+    big = [t for t, mp in zip(t_ours, megapixels) if mp >= 2][:len(t_full)]
+    return {"large_no_face_photos_called_closed": f"{closed}/{len(paths)}",
+            "large_photos_median_megapixels": round(float(np.median(megapixels)), 1),
+            "ms_per_large_photo": round(1000 * float(np.mean(t_ours)), 1),
+            "speed_vs_full_resolution_detector": {"n": len(t_full), "ms_detect_faces": round(1000 * float(np.mean(big)), 1),
+                                                  "ms_dlib_full_resolution": round(1000 * float(np.mean(t_full)), 1)}}
 
 
 def main(argv=None) -> int:
@@ -188,6 +252,10 @@ def main(argv=None) -> int:
     ap.add_argument("command", choices=["cv", "train", "run"])
     ap.add_argument("--data", type=Path, default=None, help="the shared data folder (default: ../shared/data)")
     ap.add_argument("--C", type=float, nargs="+", default=[0.1], help="inverse ridge strength(s)")
+    ap.add_argument("--threshold", type=float, default=None, help="run: the detector threshold to use")
+    ap.add_argument("--band", type=float, nargs=2, default=None, help="run: the unsure band LO HI of P(open)")
+    ap.add_argument("--no-face-files", type=Path, default=None,
+                    help="run: a text file listing large photos without a face (one path a line)")
     ap.add_argument("--out", type=Path, default=HERE.parent / "src" / "piaa" / "assets" / "faces" / "eye_state.json")
     args = ap.parse_args(argv)
     args.data = args.data or shared_data_dir()

@@ -52,6 +52,15 @@ def test_portrait_has_one_face_with_open_eyes(portrait):
 
 
 @needs_models
+def test_model_files_are_found_without_importing_their_package(portrait):
+    """face_recognition_models' own __init__ imports pkg_resources, gone from recent setuptools: never import it."""
+    import sys
+    detect_faces(portrait)
+    assert "face_recognition_models" not in sys.modules
+    assert (face_models.model_dir() / face_models.LANDMARKS_68).is_file()
+
+
+@needs_models
 def test_deterministic_and_boxes_follow_the_pixels(portrait):
     a, b = detect_faces(portrait), detect_faces(portrait.copy())
     assert [f.box for f in a] == [f.box for f in b]

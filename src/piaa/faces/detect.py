@@ -26,7 +26,7 @@ DETECT_LONG_SIDE = 1024     # long side of the copy the detector sees
 UPSAMPLE_BELOW = 640        # a copy with a shorter long side is upsampled once (faces of ~40 px are found)
 MIN_SIDE = 24               # photos smaller than this have no findable face
 LANDMARK_FACE_SIZE = 200    # face width (px) at which landmarks are placed
-DETECT_THRESHOLD = 0.0      # dlib's SVM margin a detection must reach
+DETECT_THRESHOLD = -0.5     # dlib's SVM margin a detection must reach (below its own 0: closed and tilted faces score low)
 
 
 def as_rgb(rgb) -> np.ndarray:

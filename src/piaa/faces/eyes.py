@@ -20,8 +20,8 @@ LEFT_EYE = slice(42, 48)
 
 EAR_MIDPOINT = 0.20         # eye aspect ratio where open and closed are equally likely
 EAR_SPREAD = 0.025          # logistic scale of the ratio
-UNSURE_BAND = (0.4, 0.6)    # probabilities strictly inside this band say "unsure" (docs/faces.md)
-MIN_EYE_WIDTH = 6.0         # pixels between an eye's corners below which the lids cannot be seen
+UNSURE_BAND = (0.45, 0.55)  # probabilities strictly inside this band say "unsure" (docs/faces.md)
+MIN_EYE_WIDTH = 3.0         # pixels between an eye's corners below which the lids cannot be seen
 
 
 def eye_aspect_ratio(points: np.ndarray) -> float:
