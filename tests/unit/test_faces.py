@@ -128,3 +128,10 @@ def test_missing_dlib_says_what_to_install(monkeypatch):
             detect_faces(np.zeros((64, 64, 3), np.uint8))
     finally:
         face_models.face_detector.cache_clear()
+
+
+def test_faces_compare_without_raising():
+    """A dataclass __eq__ would compare the landmark arrays elementwise and raise; faces compare by identity."""
+    a = Face(box=(0, 0, 10, 10), confidence=0.9, landmarks=np.zeros((68, 2)))
+    b = Face(box=(0, 0, 10, 10), confidence=0.9, landmarks=np.zeros((68, 2)))
+    assert a == a and a != b and a in [b, a] and a.area == 100
