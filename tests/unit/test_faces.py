@@ -135,3 +135,18 @@ def test_faces_compare_without_raising():
     a = Face(box=(0, 0, 10, 10), confidence=0.9, landmarks=np.zeros((68, 2)))
     b = Face(box=(0, 0, 10, 10), confidence=0.9, landmarks=np.zeros((68, 2)))
     assert a == a and a != b and a in [b, a] and a.area == 100
+
+
+@needs_models
+def test_a_24_megapixel_photo_is_searched_on_a_small_copy(portrait):
+    """The detector's copy of a huge photo is made by striding then filtering; the box still lands on the face."""
+    big = np.asarray(Image.fromarray(portrait).resize((3400, 4000)))
+    canvas = np.full((4000, 6000, 3), 90, np.uint8)
+    canvas[:, 1000:4400] = big
+    (face,) = detect_faces(canvas)
+    x, y, w, h = face.box
+    ref = detect_faces(portrait)[0].box
+    sx, sy = 3400 / portrait.shape[1], 4000 / portrait.shape[0]
+    assert abs(x + w / 2 - (1000 + (ref[0] + ref[2] / 2) * sx)) < 60
+    assert abs(y + h / 2 - (ref[1] + ref[3] / 2) * sy) < 60
+    assert face.eyes == "open" and all(_inside(b, canvas.shape) for b in face.eye_boxes)

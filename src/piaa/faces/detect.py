@@ -42,10 +42,15 @@ def as_rgb(rgb) -> np.ndarray:
     return np.ascontiguousarray(rgb[:, :, :3])
 
 
-def _resized(rgb: np.ndarray, scale: float) -> np.ndarray:
+def _resized(rgb: np.ndarray, scale: float, fast: bool = False) -> np.ndarray:
+    """``rgb`` resampled by ``scale``. ``fast``: a large reduction first keeps every k-th pixel (copying a
+    24-megapixel array into PIL costs more than the detector; HOG does not mind), then filters the rest."""
     if scale == 1.0:
         return rgb
     h, w = rgb.shape[:2]
+    step = int(1.0 / scale / 2.0) if fast else 1
+    if step >= 2:
+        rgb = np.ascontiguousarray(rgb[::step, ::step])
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     return np.asarray(Image.fromarray(rgb).resize(size, Image.BILINEAR, reducing_gap=2.0))
 
@@ -110,7 +115,7 @@ def find_boxes(rgb: np.ndarray, threshold: Optional[float] = None
     threshold = DETECT_THRESHOLD if threshold is None else threshold
     h, w = rgb.shape[:2]
     scale = min(1.0, DETECT_LONG_SIDE / max(h, w))
-    small = np.ascontiguousarray(_resized(rgb, scale))
+    small = np.ascontiguousarray(_resized(rgb, scale, fast=True))
     sh, sw = small.shape[:2]
     scale_y, scale_x = sh / h, sw / w
     upsample = 1 if max(sh, sw) < UPSAMPLE_BELOW else 0
