@@ -51,6 +51,9 @@ def register(subparsers):
     from piaa.cli.score_ray import add_ray_options
 
     add_ray_options(p)
+    from piaa.cli.options import add_device
+
+    add_device(p)
     p.set_defaults(func=run_score)
 
 

@@ -8,6 +8,8 @@
 - ``--max-pixels N``: the largest image (pixels claimed by its header) a command decodes; 128M by default.
   Applied once for the whole process by :func:`piaa.cli.main.main` through
   :func:`piaa.io.images.set_max_pixels`.
+- ``--device cpu|cuda|mps|auto``: where torch runs networks, set once through
+  :func:`piaa.backbones.device.set_device`.
 """
 from __future__ import annotations
 
@@ -54,6 +56,12 @@ def show_progress(args) -> bool:
     return not getattr(args, "quiet", False) and sys.stderr.isatty()
 
 
+def add_device(p) -> None:
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default=None,
+                   help="where torch runs the networks (feature extraction, training, task-vector fits): auto "
+                        "(default, or PIAA_DEVICE) = a GPU when torch sees one, else the CPU")
+
+
 def apply_process_options(args) -> None:
     """Options that set process-wide state, applied once before the command runs."""
     limit = getattr(args, "max_pixels", None)
@@ -61,6 +69,11 @@ def apply_process_options(args) -> None:
         from piaa.io.images import set_max_pixels
 
         set_max_pixels(limit)
+    device = getattr(args, "device", None)
+    if device is not None:
+        from piaa.backbones.device import set_device
+
+        set_device(device)
 
 
 def summary_line(n_ok: int, n_err: int, done: str) -> str:
