@@ -237,6 +237,20 @@ def test_bad_specs_are_one_line_errors(tmp_path, monkeypatch):
         assert words in str(info.value) and "\n" not in str(info.value)
 
 
+def test_an_unreachable_hub_fails_at_once_with_one_line(monkeypatch):
+    import time
+
+    from piaa.backbones import get_pretrained_cfg
+    from piaa.errors import AssetMissingError
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")   # nothing listens there
+    t = time.perf_counter()
+    with pytest.raises(AssetMissingError, match="not in the Hugging Face cache") as info:
+        get_pretrained_cfg("hf:someone/not-cached-model")
+    assert time.perf_counter() - t < 10 and "\n" not in str(info.value)
+
+
 def test_an_unsupported_model_type_is_named(tmp_path):
     from piaa.backbones import get_pretrained_cfg
     from piaa.errors import InputError

@@ -86,7 +86,7 @@ def _hub_snapshot(spec: str, repo: str) -> Path:
         return Path(p).parent if p else None
 
     folder = find(True)
-    if folder is None and os.environ.get("HF_HUB_OFFLINE", "") not in ("1", "true", "True"):
+    if folder is None and os.environ.get("HF_HUB_OFFLINE", "") not in ("1", "true", "True") and _hub_reachable():
         folder = find(False)
         if folder is not None:
             _download_rest(repo)
@@ -98,11 +98,25 @@ def _hub_snapshot(spec: str, repo: str) -> Path:
     return folder
 
 
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the hub's host answers at all (a few seconds at most): without network, the one-line error
+    comes at once instead of after the hub client's minute of retries."""
+    import socket
+    from urllib.parse import urlparse
+
+    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    try:
+        socket.create_connection((url.hostname or "huggingface.co", url.port or 443), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
 def _download_rest(repo: str) -> None:
     """Fetch the image processor config and the weights through transformers (its cache, its rules)."""
     import transformers
 
-    transformers.AutoImageProcessor.from_pretrained(repo)
+    transformers.AutoImageProcessor.from_pretrained(repo, backend="pil")
     transformers.AutoModel.from_pretrained(repo)
 
 
