@@ -39,18 +39,8 @@ MODELS = {
                                                     intermediate_size=4096, patch_size=14, image_size=224),
         "clip.image_processing_pil_clip.CLIPImageProcessorPil",
         dict(size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224})),
-    "DINOv2-S/14 (facebook/dinov2-small)": (
-        "Dinov2Config", "Dinov2Model", dict(hidden_size=384, num_hidden_layers=12, num_attention_heads=6,
-                                            mlp_ratio=4, patch_size=14, image_size=518),
-        "bit.image_processing_pil_bit.BitImageProcessorPil",
-        dict(size={"shortest_edge": 256}, crop_size={"height": 224, "width": 224}, resample=3,
-             do_center_crop=True, image_mean=IMNET_MEAN, image_std=IMNET_STD)),
-    "DINOv2-B/14 (facebook/dinov2-base)": (
-        "Dinov2Config", "Dinov2Model", dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-                                            mlp_ratio=4, patch_size=14, image_size=518),
-        "bit.image_processing_pil_bit.BitImageProcessorPil",
-        dict(size={"shortest_edge": 256}, crop_size={"height": 224, "width": 224}, resample=3,
-             do_center_crop=True, image_mean=IMNET_MEAN, image_std=IMNET_STD)),
+    "DINOv2-S/14 (facebook/dinov2-small)": None,   # filled below: the two differ in width only
+    "DINOv2-B/14 (facebook/dinov2-base)": None,
     "SigLIP-B/16 (google/siglip-base-patch16-224)": (
         "SiglipVisionConfig", "SiglipVisionModel", dict(hidden_size=768, num_hidden_layers=12,
                                                         num_attention_heads=12, intermediate_size=3072,
@@ -58,6 +48,20 @@ MODELS = {
         "siglip.image_processing_pil_siglip.SiglipImageProcessorPil",
         dict(size={"height": 224, "width": 224}, image_mean=[0.5] * 3, image_std=[0.5] * 3)),
 }
+
+
+
+
+def _dinov2(hidden: int, heads: int):
+    return ("Dinov2Config", "Dinov2Model", dict(hidden_size=hidden, num_hidden_layers=12, num_attention_heads=heads,
+                                                mlp_ratio=4, patch_size=14, image_size=518),
+            "bit.image_processing_pil_bit.BitImageProcessorPil",
+            dict(size={"shortest_edge": 256}, crop_size={"height": 224, "width": 224}, resample=3,
+                 do_center_crop=True, image_mean=IMNET_MEAN, image_std=IMNET_STD))
+
+
+MODELS["DINOv2-S/14 (facebook/dinov2-small)"] = _dinov2(384, 6)
+MODELS["DINOv2-B/14 (facebook/dinov2-base)"] = _dinov2(768, 12)
 
 
 def save_random(folder: Path, spec) -> int:

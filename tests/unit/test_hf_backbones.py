@@ -70,6 +70,18 @@ def test_preprocessing_equals_the_models_image_processor(models, name):
         assert np.abs(ours - theirs).max() < 1e-5
 
 
+def test_photos_are_decoded_large_enough_for_the_crop(models):
+    """Regression: JPEGs were decoded down to the crop size, so a DINOv2-style processor (short side 256, crop
+    224) up-sampled them again; the decoder now keeps the pre-crop short side."""
+    from piaa.backbones import get_pretrained_cfg
+    from piaa.backbones.preprocess import decode_size
+
+    assert decode_size(get_pretrained_cfg("efficientnet_lite0")) == 224             # the default is unchanged
+    assert decode_size(get_pretrained_cfg(f"hf:{models['dinov2']}")) == 37          # shortest_edge, not the crop
+    assert decode_size(get_pretrained_cfg(f"hf:{models['clip']}")) == SIZE
+    assert decode_size(get_pretrained_cfg(f"hf:{models['siglip']}")) == SIZE
+
+
 @pytest.mark.parametrize("name", list(SAVERS))
 def test_blocks_are_the_models_own_and_variants_have_their_shapes(models, name):
     import transformers
@@ -390,3 +402,43 @@ steps = 30
     assert methods["generic"]["0"]["srocc_mean"] > 0.5          # brightness is learnable from random ViT features
     banks = list((tmp_path / "R.work").rglob("bank.json"))
     assert banks and json.loads(banks[0].read_text())["spec"]["split"] == 2
+
+
+@pytest.mark.slow
+def test_tasks_train_with_an_hf_backbone_at_a_split(models, photos, club, tmp_path, capsys):
+    """`piaa tasks train`: a relative hf: folder in [model] resolves against the config; --backbone overrides."""
+    import shutil
+
+    from piaa.cli.main import main
+    from piaa.models.task_vectors.bank import TaskBank
+
+    d, _ = photos
+    shutil.copytree(models["clip"], tmp_path / "clip")
+    cfg = tmp_path / "tasks.toml"
+    cfg.write_text(f"""
+[model]
+backbone = "hf:clip"
+split = 2
+pool = "last"
+hidden = 8
+head_steps = 20
+top_epochs = 1
+[[tasks]]
+name = "club"
+ratings = "{club / 'club.csv'}"
+images = "{d}"
+scale = [1, 5]
+[[tasks]]
+name = "dark"
+ratings = "{club / 'dark.csv'}"
+images = "{d}"
+scale = [1, 5]
+""")
+    assert main(["tasks", "train", str(cfg), "--output", str(tmp_path / "bank"), "--quiet"]) == 0
+    bank = TaskBank.load(tmp_path / "bank")
+    assert bank.spec.backbone == f"hf:{(tmp_path / 'clip').resolve()}" and bank.spec.split == 2
+    assert any(".layer_norm1." in n for n in bank.param_names)
+    assert main(["tasks", "train", str(cfg), "--output", str(tmp_path / "bank2"), "--quiet",
+                 "--backbone", f"hf:{models['dinov2']}"]) == 0
+    assert TaskBank.load(tmp_path / "bank2").spec.backbone == f"hf:{models['dinov2']}"
+    capsys.readouterr()

@@ -8,6 +8,14 @@ from piaa.errors import InputError
 _INTERP = {"bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}
 
 
+def decode_size(cfg) -> int:
+    """The shorter side a decoder must keep at least, so the preprocessing's resize only ever shrinks: the
+    input size, or the pre-crop short side of a center-crop cfg (256 for a 224 crop at crop_pct 0.875)."""
+    if cfg.resize_mode in ("short_side_crop", "center_crop"):
+        return int(round(cfg.input_size / cfg.crop_pct))
+    return int(cfg.input_size)
+
+
 def resize_for(img: Image.Image, cfg) -> Image.Image:
     """Geometric part of the preprocessing (PIL, antialiased)."""
     size = cfg.input_size
