@@ -329,6 +329,14 @@ def club(photos, tmp_path_factory):
     return work
 
 
+def _task_tables(club, d) -> str:
+    """[[tasks]] of the club's taste (bright) and its opposite (dark)."""
+    out = ""
+    for n in ("club", "dark"):
+        out += f'[[tasks]]\nname = "{n}"\nratings = "{club / (n + ".csv")}"\nimages = "{d}"\nscale = [1, 5]\n'
+    return out
+
+
 @pytest.mark.slow
 def test_train_beauty_then_score_with_an_hf_backbone(models, photos, club, tmp_path, capsys, monkeypatch):
     from scipy.stats import spearmanr
@@ -361,17 +369,7 @@ def test_evaluate_generic_probe_prior_and_task_vectors_at_a_vit_split(models, ph
     exp.write_text(f"""
 name = "hf-smoke"
 generic = "club"
-[[tasks]]
-name = "club"
-ratings = "{club / 'club.csv'}"
-images = "{d}"
-scale = [1, 5]
-[[tasks]]
-name = "dark"
-ratings = "{club / 'dark.csv'}"
-images = "{d}"
-scale = [1, 5]
-[test]
+{_task_tables(club, d)}[test]
 ratings = "{club / 'club.csv'}"
 images = "{d}"
 scale = [1, 5]
@@ -423,17 +421,7 @@ pool = "last"
 hidden = 8
 head_steps = 20
 top_epochs = 1
-[[tasks]]
-name = "club"
-ratings = "{club / 'club.csv'}"
-images = "{d}"
-scale = [1, 5]
-[[tasks]]
-name = "dark"
-ratings = "{club / 'dark.csv'}"
-images = "{d}"
-scale = [1, 5]
-""")
+{_task_tables(club, d)}""")
     assert main(["tasks", "train", str(cfg), "--output", str(tmp_path / "bank"), "--quiet"]) == 0
     bank = TaskBank.load(tmp_path / "bank")
     assert bank.spec.backbone == f"hf:{(tmp_path / 'clip').resolve()}" and bank.spec.split == 2
