@@ -51,6 +51,8 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from piaa.errors import InputError
+
 DEFAULT_STRATEGY = "guarded"
 # chosen on validation people (OASIS subsets 2 and 3 with models trained on the other training subsets; subset1
 # and held-back people never read): bench/active_validation.py, BENCHMARKS.md "Active learning"
@@ -64,8 +66,8 @@ PAIR_MARGIN = 1.0
 PAIR_NOISE = 2.0
 
 
-class ActiveError(ValueError):
-    """Bad input to the selector (one-line message)."""
+class ActiveError(InputError):
+    """Bad input to the selector (one-line message); a ``ValueError`` too, through :class:`InputError`."""
 
 
 @dataclass

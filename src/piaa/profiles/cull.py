@@ -24,6 +24,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from piaa.errors import InputError
 from piaa.profiles.core import embed  # noqa: F401 (the one similarity of photos; cull groups by it)
 
 #: Chosen on synthetic bursts of OASIS subsets 1-2 (bench/cull_grouping.py); see BENCHMARKS.md.
@@ -43,11 +44,11 @@ class CullSettings:
         for name in ("duplicate_similarity", "burst_similarity"):
             v = getattr(self, name)
             if not (np.isfinite(v) and -1.0 <= v <= 1.0):
-                raise ValueError(f"{name} must be a cosine similarity in [-1, 1], not {v}")
+                raise InputError(f"{name} must be a cosine similarity in [-1, 1], not {v}")
         if not (np.isfinite(self.burst_seconds) and self.burst_seconds >= 0):
-            raise ValueError(f"burst_seconds must be >= 0, not {self.burst_seconds}")
+            raise InputError(f"burst_seconds must be >= 0, not {self.burst_seconds}")
         if not (np.isfinite(self.quality_weight) and self.quality_weight >= 0):
-            raise ValueError(f"quality_weight must be >= 0, not {self.quality_weight}")
+            raise InputError(f"quality_weight must be >= 0, not {self.quality_weight}")
 
 
 def links(E: np.ndarray, seconds: np.ndarray, s: CullSettings, block: int = 1024):

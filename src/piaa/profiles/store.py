@@ -73,10 +73,10 @@ def check_name(name) -> str:
     Names end up in XMP sidecars (``piaa:Profile``), terminals and file names, so control characters
     (``\\x01``, escape sequences, newlines), invisible format characters and surrogates are refused."""
     if not isinstance(name, str):
-        raise ValueError(f"invalid profile name {name!r}: a name is text")
+        raise InputError(f"invalid profile name {name!r}: a name is text")
     name = name.strip()
     if not name or len(name) > MAX_NAME_LENGTH or not name.isprintable() or any(c in name for c in "/\\"):
-        raise ValueError(f"invalid profile name {name!r}: use 1-{MAX_NAME_LENGTH} printable characters without "
+        raise InputError(f"invalid profile name {name!r}: use 1-{MAX_NAME_LENGTH} printable characters without "
                          "slashes or control characters")
     return name
 

@@ -23,6 +23,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from sqlalchemy import select
 
+from piaa.errors import FileMissingError
 from piaa.service.persistence import Database, Image
 
 log = logging.getLogger("piaa.serve")
@@ -60,7 +61,7 @@ class Library:
         self.roots = [Path(os.path.realpath(r)) for r in roots]
         for r in self.roots:
             if not r.is_dir():
-                raise ValueError(f"library folder not found: {r}")
+                raise FileMissingError(f"library folder not found: {r}")
         self.db = db
         self.thumb_dir = Path(data_dir) / "display"
         self._scorer = scorer
@@ -283,7 +284,7 @@ class Library:
 
         src = self.path(image_id)
         if src is None:
-            raise FileNotFoundError(image_id)
+            raise FileMissingError(image_id)
         st = src.stat()
         out = self.thumb_dir / f"{image_id}-{size}-{st.st_size}-{int(st.st_mtime_ns)}.jpg"
         if out.is_file():
