@@ -21,13 +21,53 @@ def fail(message: str, code: int = 1) -> int:
     return code
 
 
+def argument_type(parse):
+    """An argparse ``type=`` from a parser that raises :class:`piaa.errors.InputError`: a bad value becomes
+    argparse's own usage error (exit 2), like a wrong ``choices`` value."""
+    from piaa.errors import InputError
+
+    def convert(text: str):
+        try:
+            return parse(text)
+        except InputError as exc:  # argparse reports it as "argument --x: <message>"
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = getattr(parse, "__name__", "value")
+    return convert
+
+
+def option_value(option: str, check, value):
+    """``check(value)`` for a value given on the command line, before the work starts: a
+    :class:`piaa.errors.PiaaError` it raises (a model file that is not there) is a bad command line, exit 2."""
+    from piaa.errors import PiaaError, UsageError
+
+    try:
+        return check(value)
+    except UsageError:
+        raise
+    except PiaaError as exc:  # re-raised as the command line's fault; main() prints it
+        raise UsageError(f"{option}: {exc}") from None
+
+
 def _pixels(text: str) -> int:
     from piaa.io.images import parse_pixel_count
 
+    return argument_type(parse_pixel_count)(text)
+
+
+def _non_negative(text: str) -> float:
+    from piaa.errors import InputError
+
     try:
-        return parse_pixel_count(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        v = float(text)
+    except ValueError:
+        raise InputError(f"not a number: {text!r}") from None
+    if not (v >= 0 and v != float("inf")):
+        raise InputError(f"must be a number >= 0, not {text}")
+    return v
+
+
+non_negative = argument_type(_non_negative)
 
 
 def add_max_pixels(p) -> None:
@@ -61,6 +101,38 @@ def apply_process_options(args) -> None:
         from piaa.io.images import set_max_pixels
 
         set_max_pixels(limit)
+
+
+def skipped_subfolder_note(paths, recursive: bool) -> None:
+    """One line on stderr when folders given without ``-r`` have sub-folders that were not looked into."""
+    from piaa.io.images import skipped_subfolders
+
+    n = skipped_subfolders(paths, recursive)
+    if n:
+        print(f"note: skipped {n} sub-folder{'' if n == 1 else 's'} (add -r/--recursive to include "
+              f"{'it' if n == 1 else 'them'})", file=sys.stderr)
+
+
+def terminal_text(text) -> str:
+    """``text`` safe to print on a terminal: control characters (newline, tab, escape sequences, C1 codes) and
+    invisible format characters (bidirectional overrides) become visible escapes like ``\\n`` and ``\\x1b``, so
+    a file name can neither break a table's lines nor send commands to the terminal."""
+    import unicodedata
+
+    s = str(text)
+    if s.isprintable():
+        return s
+    out = []
+    for ch in s:
+        if ch.isprintable() or ch == " ":
+            out.append(ch)
+        elif ch in "\n\t\r":
+            out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}[ch])
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") or ord(ch) < 0x20:
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def summary_line(n_ok: int, n_err: int, done: str) -> str:

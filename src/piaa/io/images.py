@@ -339,6 +339,24 @@ def iter_image_files(
     return out
 
 
+def skipped_subfolders(paths: Iterable[str | os.PathLike], recursive: bool) -> int:
+    """How many sub-folders (not hidden, not symlinked) of the given folders :func:`iter_image_files` did not walk
+    because ``recursive`` is off: a command says so in one note rather than skip them silently."""
+    if recursive:
+        return 0
+    n = 0
+    for raw in paths:
+        p = Path(raw)
+        if not p.is_dir():
+            continue
+        try:
+            with os.scandir(p) as it:
+                n += sum(1 for e in it if not _is_hidden(e.name) and e.is_dir(follow_symlinks=False))
+        except OSError:
+            continue  # an unlistable folder is reported by iter_image_files itself
+    return n
+
+
 def no_images_message(paths: Iterable[str | os.PathLike], recursive: bool, verb: str = "score") -> str:
     """Why :func:`iter_image_files` found nothing, in one line, with a hint only when it would help: "add
     --recursive" only when a sub-folder really holds photos; otherwise what the folder does hold."""

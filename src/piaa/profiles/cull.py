@@ -168,17 +168,19 @@ def _finite(v: float) -> float:
 
 # ---- the whole run ------------------------------------------------------------------------------------------
 def find_quality_model(name: Optional[str] = "auto"):
-    """The photo-quality scorer to combine with taste: ``"auto"`` = a registered scoring model whose name says
-    "quality" (``piaa models``), ``None``/``"none"`` = none, else the named model. ``(scorer | None, note)``."""
+    """The photo-quality scorer to combine with taste: ``"auto"`` = the model ``"quality"`` names (the joint
+    photos + generated images model, as ``piaa score --quality`` and the web app use), else a registered scoring
+    model whose name says "quality" (``piaa models``); ``None``/``"none"`` = none, else the named model.
+    ``(scorer | None, note)``."""
     if name in (None, "none"):
         return None, None
-    from piaa.models.scorer import list_models, load_scorer
+    from piaa.models.scorer import QUALITY_MODEL, list_models, load_scorer
 
     if name == "auto":
         cands = [m for m in list_models() if "quality" in m.lower()]
         if not cands:
             return None, "no photo-quality model is installed: picks follow taste alone"
-        name = cands[0]
+        name = QUALITY_MODEL if QUALITY_MODEL in cands else cands[0]
     return load_scorer(name), None
 
 

@@ -181,7 +181,7 @@ class Profile:
         ratings = [(p, float(s), o) for p, s, o in zip(paths, rated.scores, rated.origins)]
         meta = {"version": 1, "source": rated.source, "notes": list(rated.notes), "uses_offset": uses_offset,
                 "generic_model": gen.scorer_name(scorer), "params": _jsonable(params or {}),
-                "piaa_version": _piaa_version()}
+                "piaa_version": _piaa_version(), "n_ratings": fitted.n_ratings}
         prof = cls(name, method, est, rated.scale, model_scale, ratings, assessment, meta, store=store,
                    scorer=scorer)
         if save:

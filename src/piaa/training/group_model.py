@@ -47,6 +47,8 @@ def train_group_model(ratings_csv: Path, images_root: Optional[Path], output: Pa
     if not csv.is_file():
         raise InputError(f"ratings file not found: {csv}")
     root = Path(images_root).expanduser() if images_root else csv.parent
+    if not root.is_dir():
+        raise InputError(f"images folder {root} does not exist (or is not a folder)")
     kw = {} if scale is None else {"scale": tuple(float(s) for s in scale)}
     ds = read_ratings_csv(csv, images_root=root, **kw)
     images = list(ds.image_ids)
