@@ -64,7 +64,7 @@ class Asset:
         return d
 
 
-def _check_asset(name: str, asset) -> None:
+def _check_asset(name: str, asset: object) -> None:
     if not isinstance(asset, Asset):
         raise TypeError(f"asset {name!r} must be a piaa.catalogue.Asset")
     if asset.kind not in KINDS:

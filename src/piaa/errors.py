@@ -56,7 +56,7 @@ class UnknownNameError(PiaaError, KeyError, ValueError):
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple:
         return (type(self), (self.kind, self.name, self.known, self.suggestions))
 
 

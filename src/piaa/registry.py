@@ -69,7 +69,7 @@ class Registry(Generic[T]):
         self._aliases: Dict[str, str] = {}
 
     # ---- registration -------------------------------------------------------------------------------------------
-    def register(self, name: str, obj: Any = None, *, aliases: Sequence[str] = (), override: bool = False):
+    def register(self, name: str, obj: Any = None, *, aliases: Sequence[str] = (), override: bool = False) -> Any:
         """Register ``obj`` under ``name`` (returns ``obj``); without ``obj``, return a decorator."""
         if obj is None:
             def deco(o: T) -> T:

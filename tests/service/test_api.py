@@ -6,7 +6,6 @@ import threading
 
 import httpx
 import numpy as np
-import pytest
 from PIL import Image
 
 PW = "correct-horse-battery"

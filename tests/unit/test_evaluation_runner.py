@@ -146,8 +146,8 @@ def test_result_shape(tmp_path):
     assert set(res["methods"]) == {"spy-a", "spy-zero", "crowd-oracle"}
     assert set(res["methods"]["spy-a"]) == {"3", "5"}
     assert set(res["methods"]["spy-zero"]) == {"0"} == set(res["methods"]["crowd-oracle"])
-    for m, by_k in res["methods"].items():
-        for k, cell in by_k.items():
+    for _m, by_k in res["methods"].items():
+        for _k, cell in by_k.items():
             assert set(cell) == {"srocc_mean", "srocc_std", "plcc_mean", "n_people", "seconds_per_person",
                                  "per_person"}
             assert cell["n_people"] == len([v for v in cell["per_person"].values() if v is not None]) == 24

@@ -43,7 +43,7 @@ def test_warnings_from_other_threads_are_not_swallowed(tmp_path):
         t = threading.Thread(target=lambda: [load_image(p) for _ in range(20)])
         t.start()
         for _ in range(20):
-            warnings.warn("unrelated", RuntimeWarning)
+            warnings.warn("unrelated", RuntimeWarning, stacklevel=1)
         t.join()
     assert sum(1 for w in got if w.category is RuntimeWarning) == 20
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
+from typing import Any, Callable, Sequence
 
 COMMAND_MODULES = [
     "score",      # piaa score PATH...
@@ -51,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -75,25 +77,28 @@ def main(argv=None) -> int:
         return 0
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None):
+_previous_showwarning: Callable[..., Any] = warnings.showwarning
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
     from piaa.errors import PiaaWarning
 
     if issubclass(category, PiaaWarning):
         print(f"warning: {message}", file=file or sys.stderr)
     else:
-        _show_warning.previous(message, category, filename, lineno, file, line)
+        _previous_showwarning(message, category, filename, lineno, file, line)
 
 
 def _piaa_warnings_as_lines() -> None:
     """piaa's own warnings (:class:`piaa.errors.PiaaWarning`) print as ``warning: <message>``; others as usual."""
-    import warnings
-
+    global _previous_showwarning
     from piaa.errors import PiaaDeprecationWarning
 
     # Python hides DeprecationWarnings outside __main__; the user of a deprecated option must see piaa's
     warnings.filterwarnings("default", category=PiaaDeprecationWarning)
     if warnings.showwarning is not _show_warning:
-        _show_warning.previous = warnings.showwarning
+        _previous_showwarning = warnings.showwarning
         warnings.showwarning = _show_warning
 
 

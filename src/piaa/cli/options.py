@@ -12,7 +12,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from typing import Callable, Iterable, TypeVar
+
+T = TypeVar("T")
+V = TypeVar("V")
 
 
 def fail(message: str, code: int = 1) -> int:
@@ -21,12 +26,12 @@ def fail(message: str, code: int = 1) -> int:
     return code
 
 
-def argument_type(parse):
+def argument_type(parse: Callable[[str], T]) -> Callable[[str], T]:
     """An argparse ``type=`` from a parser that raises :class:`piaa.errors.InputError`: a bad value becomes
     argparse's own usage error (exit 2), like a wrong ``choices`` value."""
     from piaa.errors import InputError
 
-    def convert(text: str):
+    def convert(text: str) -> T:
         try:
             return parse(text)
         except InputError as exc:  # argparse reports it as "argument --x: <message>"
@@ -36,7 +41,7 @@ def argument_type(parse):
     return convert
 
 
-def option_value(option: str, check, value):
+def option_value(option: str, check: Callable[[V], T], value: V) -> T:
     """``check(value)`` for a value given on the command line, before the work starts: a
     :class:`piaa.errors.PiaaError` it raises (a model file that is not there) is a bad command line, exit 2."""
     from piaa.errors import PiaaError, UsageError
@@ -70,31 +75,31 @@ def _non_negative(text: str) -> float:
 non_negative = argument_type(_non_negative)
 
 
-def add_max_pixels(p) -> None:
+def add_max_pixels(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-pixels", type=_pixels, default=None, metavar="N",
                    help="refuse images larger than N pixels, e.g. 200M (default 128M, or PIAA_MAX_PIXELS); "
                         "a guard against decompression bombs")
 
 
-def add_store(p) -> None:
+def add_store(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", metavar="PATH", default=None, help="profile store file (default: user data dir)")
 
 
-def add_sidecar_style(p) -> None:
+def add_sidecar_style(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sidecar-style", choices=["darktable", "lightroom"], default="darktable",
                    help="name of NEW sidecars: photo.jpg.xmp (darktable, digiKam) or photo.xmp (Lightroom)")
 
 
-def add_quiet(p) -> None:
+def add_quiet(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars (shown only on a terminal anyway)")
 
 
-def show_progress(args) -> bool:
+def show_progress(args: argparse.Namespace) -> bool:
     """Progress bars on: not ``--quiet`` and stderr is a terminal."""
     return not getattr(args, "quiet", False) and sys.stderr.isatty()
 
 
-def apply_process_options(args) -> None:
+def apply_process_options(args: argparse.Namespace) -> None:
     """Options that set process-wide state, applied once before the command runs."""
     limit = getattr(args, "max_pixels", None)
     if limit is not None:
@@ -103,7 +108,7 @@ def apply_process_options(args) -> None:
         set_max_pixels(limit)
 
 
-def skipped_subfolder_note(paths, recursive: bool) -> None:
+def skipped_subfolder_note(paths: Iterable[str | os.PathLike], recursive: bool) -> None:
     """One line on stderr when folders given without ``-r`` have sub-folders that were not looked into."""
     from piaa.io.images import skipped_subfolders
 
@@ -113,7 +118,7 @@ def skipped_subfolder_note(paths, recursive: bool) -> None:
               f"{'it' if n == 1 else 'them'})", file=sys.stderr)
 
 
-def terminal_text(text) -> str:
+def terminal_text(text: object) -> str:
     """``text`` safe to print on a terminal: control characters (newline, tab, escape sequences, C1 codes) and
     invisible format characters (bidirectional overrides) become visible escapes like ``\\n`` and ``\\x1b``, so
     a file name can neither break a table's lines nor send commands to the terminal."""
