@@ -6,7 +6,7 @@ Calibrates activation ranges on BIQ2021 *training* photos (never the OASIS photo
 quantizes the verified fp32 export (QDQ, uint8 activations, int8 per-channel weights, every supported op;
 optionally the first K convolutions left in float), then scores OASIS photos with fp32 and int8 through the
 default model's head: network CPU ms per photo on one thread, SROCC and max |diff| of the scores (1-7).
-The acceptance rule of issue 14 is SROCC >= 0.995 and max |diff| <= 0.05.
+The acceptance rule is SROCC >= 0.995 and max |diff| <= 0.05.
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@
 Each repeat runs the two commands one after the other as fresh processes (start-up, model load, engine build,
 decode, network, head, CSV writing: everything a user waits for), alternating which goes first. Reports
 every wall time and CPU time (children's user+sys), the median wall ratio default/torch, and how well the two
-engines' scores agree (SROCC, max |diff|) -- the check of issue 14. Prints JSON.
+engines' scores agree (SROCC, max |diff|). Prints JSON.
 """
 from __future__ import annotations
 

@@ -124,11 +124,6 @@ for _row in _ROWS:
     register_asset(_row)
 
 
-def asset_info(name: str) -> Asset:
-    """The catalogue row of ``name`` (UnknownNameError with suggestions when there is none)."""
-    return ASSETS.get(name)
-
-
 def asset_path(name: str, kind: Optional[str] = None) -> Path:
     """Path of the shipped asset ``name``; AssetMissingError (naming the rebuild command) when it is absent."""
     a = ASSETS.get(name)

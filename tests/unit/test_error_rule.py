@@ -1,4 +1,4 @@
-"""The error rule (docs/architecture.md §3, issue 22 §3), checked over the source with ``ast``:
+"""The error rule (docs/architecture.md §3), checked over the source with ``ast``:
 
 * a failure the user can cause (a bad value, a missing file, an unknown name, too little data) raises a
   ``PiaaError`` subclass; so ``raise ValueError/KeyError/FileNotFoundError/OSError(...)`` never appears --

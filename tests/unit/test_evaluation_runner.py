@@ -412,7 +412,7 @@ class SpyLeaky(_Spy):
 
 
 def test_runner_refuses_a_trunk_that_saw_a_test_photo(tmp_path, monkeypatch):
-    """Every feature request of a fold passes the trunk-leakage guard (issue 20 §3)."""
+    """Every feature request of a fold passes the trunk-leakage guard."""
     from piaa.evaluation.leakage import TrunkLeakageError
     from piaa.io.images import image_file_hash
 

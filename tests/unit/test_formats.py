@@ -195,7 +195,7 @@ def test_raw_capture_time(tmp_path):
     assert capture_time(p) == datetime(2026, 7, 14, 18, 30, 5)
 
 
-# ---- issue 22 §6: CRW, CR3 PRVW, tiny previews -----------------------------------------------------------------
+# ---- CRW, CR3 PRVW, tiny previews -----------------------------------------------------------------
 def test_canon_crw_reaches_libraw(tmp_path):
     pytest.importorskip("rawpy")
     from raw_fixture import build_crw

@@ -1,4 +1,4 @@
-"""Hostile files (issue 15, defects 2, 3, 4, 7, 10, 11): FIFOs, devices, symlink loops, unreadable folders,
+"""Hostile files: FIFOs, devices, symlink loops, unreadable folders,
 memory on large photos, same-size/same-mtime replacement, ``-o`` targets, and one-line errors for bad arguments.
 
 Every test that could hang before the fix runs under an alarm (:func:`deadline`), so a regression fails

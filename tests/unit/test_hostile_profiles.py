@@ -1,4 +1,4 @@
-"""Hostile profile and XMP inputs (issue 15, defects 1, 5, 6, 8, 9, 12, 13): control characters in names,
+"""Hostile profile and XMP inputs: control characters in names,
 sidecars in UTF-16 / ISO-8859-1 / CRLF / absurdly deep, decompression bombs, profile files that are not
 profiles, infinite ratings, piaa's own predicted stars, personal scores beyond the scale."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""issue 22 §6: Pillow's warnings about a damaged photo become one warning in piaa's words naming the photo
+"""Pillow's warnings about a damaged photo become one warning in piaa's words naming the photo
 (``warning: PATH: damaged EXIF metadata ignored``), never Pillow's raw ``file:line: UserWarning``."""
 import io
 import struct

@@ -43,3 +43,14 @@ def test_mypy_checks_the_listed_modules_strictly():
     cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
     assert cfg["disallow_untyped_defs"] and cfg["disallow_incomplete_defs"] and cfg["check_untyped_defs"]
     assert len(cfg["files"]) >= 16 and all((ROOT / f).is_file() for f in cfg["files"])
+
+
+def test_no_issue_numbers_in_the_code_or_its_help():
+    """The code says why in its own words; tracker numbers ("issue 21 §4") mean nothing to a reader or a user."""
+    import re
+
+    pattern = re.compile(r"\bissues? ?#?\d+", re.IGNORECASE)
+    bad = [f"{p.relative_to(ROOT)}:{i}" for folder in ("src/piaa", "bench") for p in sorted((ROOT / folder).rglob("*"))
+           if p.suffix in (".py", ".html", ".toml") for i, line in enumerate(p.read_text().splitlines(), 1)
+           if pattern.search(line)]
+    assert not bad, "\n".join(bad)

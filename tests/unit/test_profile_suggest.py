@@ -109,7 +109,7 @@ def test_bad_input_is_one_line(shoot, tmp_path, capsys):
 
 
 def test_suggest_on_a_folder_of_unreadable_photos_says_so(tmp_path, monkeypatch, capsys):
-    """issue 22 §6: not only a header: one line saying no photo could be read, with the first reason."""
+    """Not only a header: one line saying no photo could be read, with the first reason."""
     folder = tmp_path / "broken"
     folder.mkdir()
     for i in range(3):

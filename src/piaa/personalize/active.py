@@ -23,7 +23,7 @@ keeps a batch free of near-duplicates: once a photo is picked, its neighbours' v
 Strategies (``STRATEGIES``; compared on validation people, docs/benchmarks/active.md and BENCHMARKS.md):
 
 - ``random``: uniform; the baseline.
-- ``guarded`` (default, issue 21): ``uncertainty`` while the model fits the pool and the person, random choice
+- ``guarded`` (default): ``uncertainty`` while the model fits the pool and the person, random choice
   otherwise (:func:`model_fits`: the pool's spread along the prior's taste directions, and after 10 answers
   whether the generic score orders them). On OASIS pools its first 10 photos are uncertainty's; on AVT-AI
   (AI-generated images) it is random, where uncertainty lost 0.03 at 25-50 ratings (BENCHMARKS.md).

@@ -351,7 +351,7 @@ class MeUpdate(_In):
                                                             "next refit (your own ranking still starts from it)")
 
 
-# ---- marks, photo view, culling, XMP import, team, members (issue 23) -------------------------------------------
+# ---- marks, photo view, culling, XMP import, team, members -------------------------------------------
 class MarksIn(_In):
     flag: Optional[Flag] = Field(None, description="pick, reject, or null (unflagged); left out: unchanged")
     label: Optional[Label] = Field(None, description="a colour label as in Lightroom, or null; left out: unchanged")

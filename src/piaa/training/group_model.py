@@ -1,4 +1,4 @@
-"""A group's own beauty model from several people's ratings (``piaa train beauty``, issue 21).
+"""A group's own beauty model from several people's ratings (``piaa train beauty``).
 
 A photo club, a family or a design team that rated the same photos has taught a better generic model for its
 own kind of photos than OASIS did: on AVT-AI (AI-generated and real images, 18 raters) a head trained on the
