@@ -30,7 +30,8 @@ def main(argv=None) -> int:
     from piaa.backbones import get_pretrained_cfg
     from piaa.backbones.preprocess import preprocess
     from piaa.features.engines import OnnxEngine, session_options
-    from piaa.io.images import iter_image_files, load_image
+    from piaa.io.discovery import iter_image_files
+    from piaa.io.images import load_image
     from piaa.metrics import srocc
     from piaa.models.scorer import load_scorer
     from piaa.paths import shared_data_dir

@@ -54,7 +54,7 @@ def main(argv=None) -> int:
     tmp = tempfile.mkdtemp(prefix="piaa-bench-")
     inputs = [args.images]
     if args.limit:
-        from piaa.io.images import iter_image_files
+        from piaa.io.discovery import iter_image_files
 
         inputs = [str(p) for p in iter_image_files(args.images)[:args.limit]]
     a, b = args.engines.split(",")

@@ -87,7 +87,7 @@ def test_score_table_escapes_control_characters_in_file_names():
 
 def test_score_folder_without_recursive_notes_the_skipped_sub_folders(tmp_path, capsys):
     from piaa.cli.cmd_score import _inputs
-    from piaa.io.images import skipped_subfolders
+    from piaa.io.discovery import skipped_subfolders
 
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()

@@ -414,7 +414,7 @@ class SpyLeaky(_Spy):
 def test_runner_refuses_a_trunk_that_saw_a_test_photo(tmp_path, monkeypatch):
     """Every feature request of a fold passes the trunk-leakage guard."""
     from piaa.evaluation.leakage import TrunkLeakageError
-    from piaa.io.images import image_file_hash
+    from piaa.io.hashing import image_file_hash
 
     path = write_experiment(tmp_path, methods=["spy-leaky"])
     img = tmp_path / "data" / "images" / "img00.jpg"  # an image of fold f1

@@ -9,7 +9,8 @@ from PIL import Image
 
 from piaa.cli.main import main
 from piaa.io import images as imgs
-from piaa.io.images import ImageLoadError, iter_image_files, load_image, no_images_message
+from piaa.io.discovery import iter_image_files, no_images_message
+from piaa.io.images import ImageLoadError, load_image
 from piaa.io.raw import sniff_raw
 from raw_fixture import build_dng, jpeg_bytes
 from test_score_cli import model_file  # noqa: F401  (fixture)

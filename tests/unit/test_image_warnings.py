@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from piaa.io.images import ImageWarning, load_image
+from piaa.io.decoder_warnings import ImageWarning
+from piaa.io.images import load_image
 
 
 def bad_exif_jpeg(path):

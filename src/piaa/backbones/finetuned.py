@@ -61,7 +61,7 @@ def trunk_tensors(state: dict) -> Dict[str, np.ndarray]:
 
 
 def seen_hashes(state: dict) -> FrozenSet[str]:
-    """Content hashes (``piaa.io.images.image_bytes_hash``) of the photos whose ratings trained the trunk."""
+    """Content hashes (``piaa.io.hashing.image_bytes_hash``) of the photos whose ratings trained the trunk."""
     arr = state["arrays"].get("seen_images")
     return frozenset() if arr is None else frozenset(str(h) for h in np.asarray(arr).tolist())
 

@@ -77,7 +77,7 @@ def traits_table(net, paths, ratings_dir=None, progress=False):
 
 
 def run_traits(args) -> int:
-    from piaa.io.images import iter_image_files
+    from piaa.io.discovery import iter_image_files
     from piaa.models.pa_iaa.default import resolve_network
 
     net = resolve_network(args.network)

@@ -114,7 +114,7 @@ def _write(path, obj) -> None:
 
 
 def _paths(items, limit):
-    from piaa.io.images import iter_image_files
+    from piaa.io.discovery import iter_image_files
     from piaa.paths import shared_data_dir
 
     paths = iter_image_files(items or [shared_data_dir() / "oasis" / "images"])

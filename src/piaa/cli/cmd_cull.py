@@ -64,7 +64,7 @@ def _mark(text: str):
 
 def run_cull(args) -> int:
     from piaa.cli.options import show_progress, summary_line
-    from piaa.io.images import iter_image_files, no_images_message
+    from piaa.io.discovery import iter_image_files, no_images_message
     from piaa.profiles.cull import CullSettings, cull, marks_for, report
     pick, reject = args.pick, args.reject  # Marks, parsed by argparse
     kw = {"quality_weight": args.quality_weight}

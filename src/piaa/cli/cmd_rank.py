@@ -62,7 +62,7 @@ def register(subparsers):
 
 def run_rank(args) -> int:
     from piaa.cli.options import show_progress
-    from piaa.io.images import iter_image_files
+    from piaa.io.discovery import iter_image_files
     from piaa.profiles.ranking import rank_records
 
     if args.clear_predictions:
@@ -80,7 +80,7 @@ def run_rank(args) -> int:
     for d, why in unlisted:
         print(f"error: {d}: {why}", file=sys.stderr)
     if not paths:
-        from piaa.io.images import no_images_message
+        from piaa.io.discovery import no_images_message
 
         return fail(no_images_message(args.paths, args.recursive, verb="rank"))
     profile_name = None

@@ -58,13 +58,13 @@ def register(subparsers):
 def _inputs(items, recursive: bool, unlisted=None):
     """(image files, None) or ([], message): a missing path or an empty selection is a usage problem.
     Folders that cannot be listed are appended to ``unlisted`` as ``(path, reason)``."""
-    from piaa.io.images import iter_image_files
+    from piaa.io.discovery import iter_image_files
 
     found = iter_image_files(items, recursive=recursive, errors=unlisted)
     skipped_subfolder_note(items, recursive)
     if found or unlisted:
         return found, None
-    from piaa.io.images import no_images_message
+    from piaa.io.discovery import no_images_message
 
     return [], no_images_message(items, recursive)
 

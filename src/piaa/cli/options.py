@@ -110,7 +110,7 @@ def apply_process_options(args: argparse.Namespace) -> None:
 
 def skipped_subfolder_note(paths: Iterable[str | os.PathLike], recursive: bool) -> None:
     """One line on stderr when folders given without ``-r`` have sub-folders that were not looked into."""
-    from piaa.io.images import skipped_subfolders
+    from piaa.io.discovery import skipped_subfolders
 
     n = skipped_subfolders(paths, recursive)
     if n:

@@ -47,7 +47,7 @@ def _parse(value, subsec=None) -> Optional[datetime]:
 
 def capture_time(path) -> Optional[datetime]:
     """The moment the photo was taken, or ``None``. Never raises for a bad file."""
-    from piaa.io.images import pillow_warnings_reported
+    from piaa.io.decoder_warnings import pillow_warnings_reported
 
     try:
         with open(os.fspath(path), "rb") as f, pillow_warnings_reported(path):

@@ -307,7 +307,7 @@ class Profile:
 def _expand(paths) -> List[str]:
     """A single folder/file path -> its photos; a sequence of paths is kept as given."""
     if isinstance(paths, (str, os.PathLike)):
-        from piaa.io.images import iter_image_files
+        from piaa.io.discovery import iter_image_files
 
         return [str(p) for p in iter_image_files(paths)]
     return [str(p) for p in paths]

@@ -169,7 +169,7 @@ def ratings_from_xmp(folder, recursive: bool = True) -> RatedImages:
     export; a photo's own rating wins over its raw sibling's); a raw file alone is scored from the JPEG preview
     embedded in it.
     """
-    from piaa.io.images import IMAGE_EXTENSIONS
+    from piaa.io.discovery import IMAGE_EXTENSIONS
     from piaa.profiles.xmp_files import RAW_EXTENSIONS, read_rating
 
     folder = Path(folder)

@@ -65,7 +65,7 @@ def read_embedded_xmp(image) -> Optional[bytes]:
     from PIL import Image, UnidentifiedImageError
 
     from piaa.io.files import image_byte_cap, open_regular
-    from piaa.io.images import pillow_warnings_reported
+    from piaa.io.decoder_warnings import pillow_warnings_reported
 
     try:
         with warnings.catch_warnings():

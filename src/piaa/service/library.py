@@ -97,7 +97,7 @@ class Library:
     # ---- scanning ---------------------------------------------------------------------------------------------
     def scan(self) -> List[int]:
         """Bring the images table in line with the folders; returns ids that need (re-)extraction."""
-        from piaa.io.images import iter_image_files
+        from piaa.io.discovery import iter_image_files
 
         found: Dict[Tuple[str, str], Tuple[Path, int, float]] = {}
         for root in self.roots:
