@@ -47,11 +47,12 @@ variance of their difference, weighted by how uncertain the outcome is).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import Callable, Optional, Sequence, Tuple
 
 import numpy as np
 
 from piaa.errors import InputError
+from piaa.registry import Registry
 
 DEFAULT_STRATEGY = "guarded"
 # chosen on validation people (OASIS subsets 2 and 3 with models trained on the other training subsets; subset1
@@ -344,11 +345,13 @@ def _representative(lib, taken, n, post, rng, s):
     return picks
 
 
-STRATEGIES: Dict[str, Callable] = {
-    "random": _random, "uncertainty": _uncertainty, "variance": _variance, "kcenter": _kcenter,
-    "quantile": _quantile, "representative": _representative,
-    "guarded": _uncertainty,        # uncertainty while the person's answers fit the model, else random (select)
-}
+#: selection strategies by name: ``strategy(lib, taken, n, posterior, rng, settings) -> picks``
+STRATEGIES: Registry[Callable] = Registry("strategy")
+for _name, _fn in (("random", _random), ("uncertainty", _uncertainty), ("variance", _variance),
+                   ("kcenter", _kcenter), ("quantile", _quantile), ("representative", _representative),
+                   # uncertainty while the person's answers fit the model, else random (ActiveSelector.select)
+                   ("guarded", _uncertainty)):
+    STRATEGIES.register(_name, _fn)
 
 
 def model_fits(lib: Library, rated: np.ndarray, scores, settings) -> bool:
@@ -456,7 +459,7 @@ class ActiveSelector:
         if strategy == "guarded" and not model_fits(self.lib, rated, scores, self.settings):
             strategy = "random"
         self.last_strategy = strategy
-        picks = STRATEGIES[strategy](self.lib, taken.copy(), n, post, rng, self.settings)
+        picks = STRATEGIES.get(strategy)(self.lib, taken.copy(), n, post, rng, self.settings)
         return np.asarray(picks[:n], dtype=int)
 
     def select_pair(self, rated: Sequence[int] = (), scores=None, exclude=None, candidates: int = 200,
