@@ -28,6 +28,10 @@ def register(sub) -> None:
     p.add_argument("--allow-xmp-write", action="store_true", help="let signed-in people write their own stars, "
                    "flags and labels (and predicted stars, marked as piaa's) into XMP sidecars beside the photos "
                    "(never over a rating a person set in another tool)")
+    p.add_argument("--xmp-owner", metavar="USER", default=None,
+                   help="the member whose stars, flags and labels the XMP sidecars hold (a sidecar keeps one rating "
+                        "per photo): only USER writes into and imports from them (default: the first admin, else "
+                        "the first account)")
     p.add_argument("--forwarded-allow-ips", default=None, metavar="IPS",
                    help="behind a reverse proxy: the proxy addresses (comma-separated, e.g. 127.0.0.1) whose "
                         "X-Forwarded-For/-Proto headers are trusted (default: none, the headers are ignored, so a "
@@ -98,6 +102,7 @@ def run_serve(args) -> int:
         settings = _settings(args, args.library)
         settings.allow_signup = args.allow_signup
         settings.allow_xmp_write = args.allow_xmp_write
+        settings.xmp_owner = args.xmp_owner
         settings.trust_forwarded = bool(args.forwarded_allow_ips)
         settings.community = not getattr(args, "no_community", False)
         prepare_data_dir(settings)

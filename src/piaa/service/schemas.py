@@ -308,7 +308,8 @@ class XmpAction(_Out):
     image: Optional[int]
     name: Optional[str]
     stars: Optional[int]
-    action: str = Field(description="create | update | unchanged | keep | error")
+    action: str = Field(description="create | update | unchanged | keep (a value set in another tool) | "
+                                    "read-only (a locked sidecar, never written) | shared | error")
     reason: Optional[str]
     kind: Literal["mine", "prediction"]
     flag: Optional[Flag] = None
@@ -332,6 +333,9 @@ class Me(_Out):
     total_images: int
     is_admin: bool
     xmp_write: bool = Field(description="whether this server may write XMP sidecars (--allow-xmp-write)")
+    xmp_owner: Optional[str] = Field(None, description="the member whose stars the library's XMP sidecars hold "
+                                     "(only they export to and import from them); null: nobody yet")
+    xmp_owner_note: str = Field("", description="why the XMP sidecars are or are not yours, in plain words")
     share_ratings: bool = Field(True, description="whether your ratings teach the library model (PUT /api/me)")
     library_taste: Optional["LibraryTasteState"] = Field(
         None, description="the library model everyone starts from (null: off, or fewer than 2 members shared)")

@@ -712,8 +712,13 @@ async function loadProfile() {
     if (p.created) facts.append(el("li", { text: `Last updated ${new Date(p.created).toLocaleString()}.` }));
   }
   facts.append(el("li", { text: `You have rated ${me.ratings} of ${plural(me.total_images, "photo")} and compared ${plural(me.comparisons, "pair")}.` }));
-  $("xmp-write").disabled = !me.xmp_write;
-  $("xmp-write").title = me.xmp_write ? "" : "this server does not write into the photo folders (--allow-xmp-write)";
+  const owner = me.xmp_owner === me.username;   // a sidecar holds one rating: only the XMP owner's
+  $("xmp-owner").textContent = me.xmp_owner_note || "";
+  $("xmp-preview").disabled = !owner;
+  $("xmp-import").disabled = !owner;
+  $("xmp-write").disabled = !owner || !me.xmp_write;
+  $("xmp-write").title = !owner ? me.xmp_owner_note
+    : me.xmp_write ? "" : "this server does not write into the photo folders (--allow-xmp-write)";
 }
 
 async function refit() {
