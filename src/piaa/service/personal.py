@@ -179,7 +179,7 @@ def similar(state: ServiceState, sc: Scores, image_id: int, mine: dict, n: int) 
 
 
 def export_document(state: ServiceState, username: str, user_id: int) -> Optional[dict]:
-    """The caller's profile as a ``piaa-profile`` document (photos by path, so the CLI can rank them)."""
+    """The caller's profile as a ``piaa-profile`` document (photos by their names in the library)."""
     prof = load(state, user_id)
     if prof is None:
         return None
@@ -192,6 +192,7 @@ def export_document(state: ServiceState, username: str, user_id: int) -> Optiona
             "base": m.get("base", "generic"),
             "model_scale": m["model_scale"], "assessment": m.get("assessment")}
     created = prof.created.isoformat() if prof.created else None
-    rated = [(str(lib.path(i)) if lib.exists(i) else f"id:{i}", r, "piaa serve") for i, r in ratings]
+    # photos by their name in the library (relative to its folder), never the server's absolute paths
+    rated = [(lib.name(i) if lib.exists(i) else f"id:{i}", r, "piaa serve") for i, r in ratings]
     return core.export_document(username, prof.method, meta, prof.estimator.state_dict(), rated,
                                 created=created, updated=created, comparisons=comps)

@@ -72,6 +72,7 @@ class TokenOut(_Out):
     token: str = Field(description="send as Authorization: Bearer TOKEN; shown once")
     token_type: Literal["bearer"]
     username: str
+    expires_in: int = Field(description="seconds the token is valid (30 days); then 401 and sign in again")
 
 
 class SessionOut(_Out):
@@ -86,6 +87,7 @@ class Health(_Out):
     version: str
     signup: bool
     database: Literal["ok", "down"]
+    reason: Optional[str] = Field(None, description="why the database is down, in one line (null when ok)")
 
 
 class Progress(_Out):
