@@ -227,3 +227,72 @@ def test_a_database_that_cannot_be_reached_names_no_socket(tmp_path):
         for r in (c.post("/api/token", json={"username": "eve", "password": PW}), c.get("/api/health")):
             assert r.status_code == 503, r.text
             assert "no-such-socket-dir" not in r.text and str(tmp_path) not in r.text and ".s.PGSQL" not in r.text
+
+
+def test_users_promote_demote_and_roles_in_the_list(srv):
+    """An --allow-signup account could never become an admin, and `users list` hid roles."""
+    for name in ("solo", "second"):
+        new_account(srv, name)
+    listed = {ln.split("\t")[0]: ln.split("\t")[1] for ln in srv.cli("users", "list").stdout.splitlines()}
+    assert listed["solo"] == "member" and listed["second"] == "member"
+    r = srv.cli("users", "promote", "solo")
+    assert r.returncode == 0 and "admin" in r.stdout
+    listed = {ln.split("\t")[0]: ln.split("\t")[1] for ln in srv.cli("users", "list").stdout.splitlines()}
+    assert listed["solo"] == "admin"
+    with httpx.Client(base_url=srv.url, timeout=60) as c:
+        tok = c.post("/api/token", json={"username": "solo", "password": PW}).json()["token"]
+        me = c.get("/api/me", headers={"Authorization": f"Bearer {tok}"}).json()
+        assert me["is_admin"] is True
+        assert c.post("/api/invites", headers={"Authorization": f"Bearer {tok}"}).status_code == 201
+    bad = srv.cli("users", "demote", "solo")                     # the only admin: refused, says why
+    assert bad.returncode == 1 and "only admin" in bad.stderr and "Traceback" not in bad.stderr
+    assert srv.cli("users", "promote", "second").returncode == 0
+    assert srv.cli("users", "demote", "solo").returncode == 0
+    listed = {ln.split("\t")[0]: ln.split("\t")[1] for ln in srv.cli("users", "list").stdout.splitlines()}
+    assert (listed["solo"], listed["second"]) == ("member", "admin")
+    missing = srv.cli("users", "promote", "nobody-here")
+    assert missing.returncode == 1 and "no account" in missing.stderr
+
+
+def test_signup_states_the_username_rule_in_words(srv):
+    with httpx.Client(base_url=srv.url, timeout=60) as c:
+        r = c.post("/api/signup", json={"username": "anna smith!", "password": PW})
+        assert r.status_code == 422
+        msg = r.json()["detail"][0]["msg"]
+        assert "letters" in msg and "no spaces" in msg and "[" not in msg and "^" not in msg
+
+
+def test_why_counts_the_own_rating_first_and_says_when_a_likeness_is_weak(srv):
+    with authed(srv, "why") as c:
+        ids = sorted(ids_by_name(c).values())
+        for k, i in enumerate(ids[:10]):
+            c.put(f"/api/ratings/{i}", json={"rating": 1 + k % 5})
+        c.put(f"/api/ratings/{ids[3]}", json={"rating": 5})
+        assert c.post("/api/profile").status_code == 200
+        w = c.get(f"/api/images/{ids[3]}/why").json()
+        assert w["rating"] == 5 and w["explanation"].startswith("You rated it ★★★★★")
+        assert all("weak" in s for s in w["similar"])
+        assert sum(not s["weak"] for s in w["similar"]) <= 4       # at most the library's closest tenth is strong
+        if any(s["weak"] for s in w["similar"]):
+            assert "weak likeness" in w["explanation"]
+        unrated = c.get(f"/api/images/{ids[-1]}/why").json()
+        assert unrated["rating"] is None and not unrated["explanation"].startswith("You rated")
+
+
+def test_team_agreement_is_only_said_where_two_members_rated(srv):
+    with authed(srv, "team-a") as a, authed(srv, "team-b") as b:
+        ids = sorted(ids_by_name(a).values())
+        x, y = ids[-2], ids[-3]
+        a.put(f"/api/ratings/{x}", json={"rating": 5})
+        b.put(f"/api/ratings/{x}", json={"rating": 5})
+        a.put(f"/api/ratings/{y}", json={"rating": 5})
+        t = a.get("/api/team/ranking", params={"limit": 1000}).json()
+        by_id = {im["id"]: im for im in t["images"]}
+        assert by_id[x]["raters"] >= 2 and by_id[x]["agreement"] is not None
+        for im in t["images"]:
+            assert (im["agreement"] is None) == (im["raters"] < 2)
+        assert any(im["raters"] == 0 for im in t["images"])             # photos nobody rated: no percentage
+        b.put(f"/api/ratings/{y}", json={"rating": 1})
+        t = a.get("/api/team/ranking", params={"limit": 1000}).json()
+        assert {im["id"]: im for im in t["images"]}[y]["agreement"] == 0.0 or \
+            {im["id"]: im for im in t["images"]}[y]["raters"] > 2

@@ -41,7 +41,7 @@ def register(sub) -> None:
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(func=run_serve)
     us = p.add_subparsers(dest="serve_command", metavar="users")
-    users = us.add_parser("users", help="manage accounts: add / list / delete")
+    users = us.add_parser("users", help="manage accounts: add / list / promote / demote / delete")
     uu = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
     add = uu.add_parser("add", help="create an account (asks for the password, or --password-stdin)")
     add.add_argument("name")
@@ -49,9 +49,15 @@ def register(sub) -> None:
     add.add_argument("--admin", action="store_true", help="an admin: may invite people and remove members")
     _db_options(add, suppress=True)
     add.set_defaults(func=run_users_add)
-    ls = uu.add_parser("list", help="list accounts")
+    ls = uu.add_parser("list", help="list accounts with their role (admin or member)")
     _db_options(ls, suppress=True)
     ls.set_defaults(func=run_users_list)
+    for action, text in (("promote", "make an account an admin (may invite people and remove members)"),
+                         ("demote", "make an admin a plain member again")):
+        cmd = uu.add_parser(action, help=text)
+        cmd.add_argument("name")
+        _db_options(cmd, suppress=True)
+        cmd.set_defaults(func=run_users_role, admin=action == "promote")
     rm = uu.add_parser("delete", help="delete an account with its ratings, comparisons, profile and tokens")
     rm.add_argument("name")
     _db_options(rm, suppress=True)
@@ -158,28 +164,54 @@ def run_users_add(args) -> int:
 
 
 def run_users_list(args) -> int:
-    from piaa.service.queries import list_users
+    from piaa.service.membership import members
 
     db = _database(args)
     try:
-        rows = list_users(db)
+        rows = members(db)
     finally:
         db.dispose()
-    for name, created, n in rows:
-        print(f"{name}\t{n} ratings\tsince {created:%Y-%m-%d}")
+    for m in rows:
+        print(f"{m['username']}\t{'admin' if m['is_admin'] else 'member'}\t{m['ratings']} ratings\t"
+              f"since {m['created'][:10]}")
     return 0
+
+
+def _change_account(args, what: str, change) -> int:
+    """``change(db, name)`` on the account ``args.name``: 0 when done, 1 with one line when there is no such
+    account or the change is refused (a :class:`piaa.errors.InputError`)."""
+    from piaa.errors import InputError
+
+    db = _database(args)
+    try:
+        found = change(db, args.name)
+    except InputError as exc:
+        print(f"piaa serve users {what}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
+    if not found:
+        print(f"piaa serve users {what}: no account {args.name!r}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_users_role(args) -> int:
+    """``users promote NAME`` / ``users demote NAME``: an account signed up with --allow-signup can become an
+    admin (and back); the last admin cannot be demoted (nobody could then invite or remove members)."""
+    from piaa.service.membership import set_role
+
+    rc = _change_account(args, "promote" if args.admin else "demote",
+                         lambda db, name: set_role(db, name, args.admin))
+    if rc == 0:
+        print(f"{args.name} is now {'an admin' if args.admin else 'a member'}")
+    return rc
 
 
 def run_users_delete(args) -> int:
     from piaa.service.queries import delete_user
 
-    db = _database(args)
-    try:
-        found = delete_user(db, args.name)
-    finally:
-        db.dispose()
-    if not found:
-        print(f"piaa serve users delete: no account {args.name!r}", file=sys.stderr)
-        return 1
-    print(f"deleted account {args.name}")
-    return 0
+    rc = _change_account(args, "delete", delete_user)
+    if rc == 0:
+        print(f"deleted account {args.name}")
+    return rc

@@ -55,11 +55,21 @@ AUTH = (401, 403)
 BODY = (413, 422)
 
 
+def _pattern_words() -> Dict[str, str]:
+    """Rules stated as a regular expression in the schema, and the plain words people are shown instead."""
+    from piaa.service.security import USERNAME_PATTERN, USERNAME_RULE
+
+    return {USERNAME_PATTERN: USERNAME_RULE}
+
+
 def _issues(exc: RequestValidationError):
     out = []
+    words = _pattern_words()
     for e in exc.errors():
         loc = [x if isinstance(x, (str, int)) else str(x) for x in e.get("loc", ())]
         msg = str(e.get("msg", "invalid"))
+        if e.get("type") == "string_pattern_mismatch":
+            msg = words.get(str((e.get("ctx") or {}).get("pattern")), msg)
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
         out.append({"loc": loc, "msg": msg[:300], "type": str(e.get("type", "value_error"))})

@@ -168,14 +168,18 @@ def scores(state: ServiceState, user_id: int) -> Scores:
                   lt if on_library else None)
 
 
-def similar(state: ServiceState, sc: Scores, image_id: int, mine: dict, n: int) -> List[Tuple[int, float]]:
-    """(photo id, similarity) of the caller's rated photos most like ``image_id``, best first."""
+def similar(state: ServiceState, sc: Scores, image_id: int, mine: dict, n: int) -> List[Tuple[int, float, bool]]:
+    """(photo id, similarity, weak) of the caller's rated photos most like ``image_id``, best first; ``weak``:
+    not among the library's photos most like it (``core.likeness_floor``)."""
     rows = np.array([j for j, i in enumerate(sc.ids) if int(i) in mine and int(i) != image_id], dtype=int)
     k = np.flatnonzero(sc.ids == image_id)
     if not len(rows) or not len(k):
         return []
-    idx, sims = core.similar_rows(sc.X[rows], sc.X[int(k[0])], top=n)
-    return [(int(sc.ids[rows[j]]), float(s)) for j, s in zip(idx, sims)]
+    target = sc.X[int(k[0])]
+    idx, sims = core.similar_rows(sc.X[rows], target, top=n)
+    others = np.flatnonzero(sc.ids != image_id)
+    floor = core.likeness_floor(sc.X[others], target)
+    return [(int(sc.ids[rows[j]]), float(s), bool(s < floor)) for j, s in zip(idx, sims)]
 
 
 def export_document(state: ServiceState, username: str, user_id: int) -> Optional[dict]:

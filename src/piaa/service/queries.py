@@ -80,14 +80,6 @@ def revoke_token(db: Database, token: str, kind: Optional[str] = None) -> None:
         s.execute(delete(Token).where(*cond))
 
 
-def list_users(db: Database) -> List[Tuple[str, datetime, int]]:
-    """(username, created, number of ratings) of every account."""
-    with db.read() as s:
-        return [tuple(r) for r in s.execute(
-            select(User.username, User.created_at, func.count(Rating.id))
-            .outerjoin(Rating, Rating.user_id == User.id).group_by(User.id).order_by(User.username_key)).all()]
-
-
 def delete_user(db: Database, username: str) -> bool:
     """Delete an account with its tokens, ratings, comparisons and profile; False when there is none."""
     with db.write() as s:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Dict, List, Literal, Optional, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
 
-from piaa.service.security import MAX_PASSWORD, MIN_PASSWORD, USERNAME_PATTERN
+from piaa.service.security import MAX_PASSWORD, MIN_PASSWORD, USERNAME_PATTERN, USERNAME_RULE
 
 #: The largest id a path or body may name (a 32-bit SQL INTEGER, as PostgreSQL stores ids); larger ones are
 #: refused by the schema (422) instead of reaching the database ("integer out of range" was a 500).
@@ -55,8 +55,7 @@ class Credentials(_In):
 
 class SignupIn(_In):
     username: str = Field(pattern=USERNAME_PATTERN, min_length=1, max_length=64,
-                          description="1-64 letters, digits and _ . @ - starting with a letter or digit; unique "
-                                      "regardless of case")
+                          description=USERNAME_RULE + "; unique regardless of case")
     password: str = Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)
     invite: Optional[str] = Field(None, min_length=1, max_length=128,
                                   description="a one-time invitation code from an admin (POST /api/invites): "
@@ -258,6 +257,8 @@ class SimilarPhoto(_Out):
     name: str
     rating: float
     similarity: float
+    weak: bool = Field(False, description="a weak likeness: at least 1 in 10 of the library's photos look more "
+                                          "like it")
 
 
 class Why(_Out):
@@ -466,7 +467,9 @@ class TeamImage(_Out):
     id: int
     name: str
     score: float = Field(description="the team's combined taste: mean percentile of each member's scores, 0-1")
-    agreement: float = Field(description="1 = the members place it alike, 0 = half love it, half not")
+    agreement: Optional[float] = Field(description="how alike the stars of the members who rated it are: 1 = the "
+                                       "same stars, 0 = 5 against 1; null when fewer than two members rated it")
+    raters: int = Field(0, description="how many sharing members rated it")
     ratings: List[TeamRating] = Field(description="other sharing members' own stars (only when you share too)")
     rating: Optional[float] = Field(description="your own stars")
 

@@ -42,6 +42,9 @@ class CredentialError(InputError):
 #: broke the export's Content-Disposition header).
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
 USERNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
+#: The same rule in plain words: what people see (the sign-up page showed the regular expression).
+USERNAME_RULE = ("a username is 1 to 64 characters: letters A-Z or a-z, digits and _ . @ - (no spaces), starting "
+                 "with a letter or a digit")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 LOGIN_FAILURES = 5
@@ -63,7 +66,7 @@ def _dummy_hash() -> str:
 
 def check_username(name: str) -> str:
     if not isinstance(name, str) or not USERNAME_RE.fullmatch(name):
-        raise CredentialError("username: 1-64 characters, letters, digits and _ . @ - (starting with a letter or digit)")
+        raise CredentialError(USERNAME_RULE)
     return name
 
 
