@@ -296,3 +296,35 @@ def test_team_agreement_is_only_said_where_two_members_rated(srv):
         t = a.get("/api/team/ranking", params={"limit": 1000}).json()
         assert {im["id"]: im for im in t["images"]}[y]["agreement"] == 0.0 or \
             {im["id"]: im for im in t["images"]}[y]["raters"] > 2
+
+
+def test_the_profile_refits_after_a_rating_from_any_view(srv):
+    """A rating given in the photo view (any client: a plain PUT) left "profile from 14 ratings" with 16 given;
+    the Rate view alone refitted."""
+    import time
+
+    with authed(srv, "anyview") as c:
+        ids = sorted(ids_by_name(c).values())
+        for k, i in enumerate(ids[:14]):
+            c.put(f"/api/ratings/{i}", json={"rating": 1 + k % 5})
+        assert c.post("/api/profile").json()["n_ratings"] == 14
+        for i in ids[14:16]:
+            assert c.put(f"/api/ratings/{i}", json={"rating": 4}).status_code == 201
+
+        def fitted_on(n):
+            t0 = time.time()
+            while time.time() - t0 < 30:
+                if c.get("/api/profile").json()["n_ratings"] == n:
+                    return True
+                time.sleep(0.2)
+            return False
+
+        assert fitted_on(16)
+        c.delete(f"/api/ratings/{ids[15]}")
+        assert fitted_on(15)
+    with authed(srv, "noprofile") as c:                                # no profile yet: none is made for them
+        ids = sorted(ids_by_name(c).values())
+        for k, i in enumerate(ids[:12]):
+            c.put(f"/api/ratings/{i}", json={"rating": 1 + k % 5})
+        time.sleep(1)
+        assert c.get("/api/profile").status_code == 404

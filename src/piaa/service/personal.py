@@ -83,6 +83,37 @@ def fit(state: ServiceState, user_id: int) -> dict:
     return record(meta, created)
 
 
+def refit(state: ServiceState, user_id: int) -> None:
+    """Refit the person's profile after their judgements changed — whichever view or client changed them (a
+    rating given in the photo view left "profile from 14 ratings" with 16 given: only the Rate view refitted).
+    Runs after the answer (a background task); only a profile that exists is refitted (the first one is fitted
+    when asked, ``POST /api/profile``), one refit per person at a time, and a change made during a refit is
+    picked up by one more. Too few ratings left, or features still being computed: the profile stays as it is."""
+    with state.lock:
+        if user_id in state.refitting:
+            state.refit_again.add(user_id)
+            return
+        state.refitting.add(user_id)
+    try:
+        while True:
+            try:
+                if state.library.ready and queries.profile_head(state.db, user_id) is not None:
+                    fit(state, user_id)
+            except core.NotEnoughRatings:
+                pass
+            except Exception:  # a background refit must never fail a request; the log says why
+                log.exception("refitting the profile of user %s failed", user_id)
+            with state.lock:
+                if user_id not in state.refit_again:
+                    state.refitting.discard(user_id)
+                    return
+                state.refit_again.discard(user_id)
+    except BaseException:
+        with state.lock:
+            state.refitting.discard(user_id)
+        raise
+
+
 @dataclass
 class Loaded:
     id: int

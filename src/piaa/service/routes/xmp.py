@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, BackgroundTasks, HTTPException
 
 from piaa.service import marking, personal, queries
 from piaa.service.deps import Auth, State
@@ -131,7 +131,7 @@ def export_xmp(body: XmpIn, caller: Auth, state: State):
 
 
 @router.post("/import/xmp", response_model=XmpImportReport, responses=responses(*AUTH, 409, *BODY))
-def import_xmp(caller: Auth, state: State, body: Optional[XmpImportIn] = None):
+def import_xmp(caller: Auth, state: State, later: BackgroundTasks, body: Optional[XmpImportIn] = None):
     """For the library's XMP owner (everyone else: 403 with the reason; 409 when nobody owns the sidecars): the
     stars (1-5), colour labels and pick/reject flags the library's sidecars and embedded XMP hold become the
     owner's ratings and marks; stars piaa predicted are skipped. What the owner already gave here is kept unless
@@ -183,4 +183,6 @@ def import_xmp(caller: Auth, state: State, body: Optional[XmpImportIn] = None):
             n["flags"] += int(new_flag != flag)
             n["labels"] += int(new_label != label)
         n["kept"] += int(kept)
+    if n["ratings"]:
+        later.add_task(personal.refit, state, caller.id)
     return n
