@@ -116,7 +116,7 @@ def run_cull(args) -> int:
     counts = {}
     for a in actions:
         counts[a.action] = counts.get(a.action, 0) + 1
-        if a.action in ("keep", "shared", "error"):
+        if a.action in ("keep", "read-only", "shared", "error"):
             print(a.describe(not args.apply), file=sys.stderr)
     head = "XMP sidecars" if args.apply else "XMP dry run (nothing written)"
     print(f"{head}: {', '.join(f'{v} {k}' for k, v in sorted(counts.items())) or 'nothing to mark'}", file=sys.stderr)

@@ -142,7 +142,7 @@ def _xmp(records, scores, paths, profile_name, args) -> None:
     counts = {}
     for a in actions:
         counts[a.action] = counts.get(a.action, 0) + 1
-        if args.dry_run or a.action in ("keep", "shared", "error"):
+        if args.dry_run or a.action in ("keep", "read-only", "shared", "error"):
             print(a.describe(args.dry_run), file=sys.stderr)
     summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
     head = "XMP dry run (nothing written)" if args.dry_run else "XMP sidecars"

@@ -46,6 +46,8 @@ class ServiceState:
         self.community = None     # the library model's keeper (piaa.service.community), set by the app
         self.facts = PhotoFacts()  # quality scores and capture times, computed once
         self.lock = threading.Lock()
+        self.refitting = set()    # user ids whose profile is being refitted after a change (personal.refit)
+        self.refit_again = set()  # ... and changed again meanwhile
 
 
 def svc(request: Request) -> ServiceState:

@@ -664,7 +664,7 @@ async function loadTeam(reset) {
   S.teamTotal = r.total;
   $("team-basis").textContent = r.members.length
     ? `Ordered by the combined taste of ${plural(r.members.length, "member")} who share their ratings (${r.members.join(", ")}). ` +
-      "The green bar says how much they agree on a photo." + (r.you_share ? "" : " You do not share your ratings, so you see no one's stars.")
+      "The green bar says how alike the stars of those who rated a photo are (two or more ratings needed)." + (r.you_share ? "" : " You do not share your ratings, so you see no one's stars.")
     : "Nobody shares ratings yet.";
   const start = S.team.length;
   r.images.forEach((im, j) => {
@@ -673,11 +673,12 @@ async function loadTeam(reset) {
     const img = el("img", { src: imgUrl(im.id, "thumb"), alt: "", loading: "lazy" });
     guardImage(img, im.id, (why) => img.replaceWith(brokenTile(why)));
     const others = (im.ratings || []).map((x) => `${x.username} ${starsText(x.rating)}`).join(" · ");
+    const agree = im.agreement == null ? "not enough ratings" : `agree ${Math.round(100 * im.agreement)}%`;
     const b = el("button", { type: "button", "data-id": String(im.id),
-      "aria-label": `${k + 1}. ${im.name}: team agreement ${Math.round(100 * im.agreement)} of 100. ${others}`,
+      "aria-label": `${k + 1}. ${im.name}: team agreement ${im.agreement == null ? "unknown, not enough ratings" : Math.round(100 * im.agreement) + " of 100"}. ${others}`,
       onclick: () => openViewer(k, S.team) }, img,
-      el("span", { class: "line" }, el("span", { text: `#${k + 1}` }), el("span", { text: `agree ${Math.round(100 * im.agreement)}%` })),
-      el("div", { class: "agree", "aria-hidden": "true" }, bar(im.agreement)),
+      el("span", { class: "line" }, el("span", { text: `#${k + 1}` }), el("span", { text: agree })),
+      el("div", { class: "agree", "aria-hidden": "true" }, bar(im.agreement || 0)),
       el("span", { class: "line", text: others }));
     $("team-grid").append(el("li", {}, b));
   });
@@ -712,8 +713,13 @@ async function loadProfile() {
     if (p.created) facts.append(el("li", { text: `Last updated ${new Date(p.created).toLocaleString()}.` }));
   }
   facts.append(el("li", { text: `You have rated ${me.ratings} of ${plural(me.total_images, "photo")} and compared ${plural(me.comparisons, "pair")}.` }));
-  $("xmp-write").disabled = !me.xmp_write;
-  $("xmp-write").title = me.xmp_write ? "" : "this server does not write into the photo folders (--allow-xmp-write)";
+  const owner = me.xmp_owner === me.username;   // a sidecar holds one rating: only the XMP owner's
+  $("xmp-owner").textContent = me.xmp_owner_note || "";
+  $("xmp-preview").disabled = !owner;
+  $("xmp-import").disabled = !owner;
+  $("xmp-write").disabled = !owner || !me.xmp_write;
+  $("xmp-write").title = !owner ? me.xmp_owner_note
+    : me.xmp_write ? "" : "this server does not write into the photo folders (--allow-xmp-write)";
 }
 
 async function refit() {
