@@ -1,0 +1,126 @@
+"""One photo's detail pass: the sharpness map, the subject's sharpness, motion blur, noise and clipping.
+
+:func:`analyze` works on the luminance of the upright photo at native resolution (:mod:`piaa.detail.decode`).
+The subject is the largest face when the caller passes its box (faces come from :mod:`piaa.faces`; this
+layer only measures the pixels inside the box), else the in-focus region: the sharpest tenth of the measured
+tiles. A shallow depth of field — a sharp subject on a soft background — is therefore sharp, not soft.
+Every output's scale is in docs/detail.md.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from piaa.detail import clipping, focus, motion, noise, tiles
+
+#: Share of the measured tiles that make the in-focus region when no face gives the subject.
+TOP_SHARE = 0.10
+#: At least this many tiles make the in-focus region.
+TOP_MIN = 3
+
+
+@dataclass
+class Detail:
+    """What the detail pass measured on one photo (see docs/detail.md for every scale)."""
+
+    sharpness: float                    # the subject's sharpness 0..1 (largest face, else in-focus region)
+    subject: str                        # "face", "in-focus region" or "none" (nothing measurable)
+    frame_sharpness: float              # median sharpness of the measured tiles 0..1
+    motion_blur: float                  # 0..1 directional loss of fine detail
+    motion_direction: float             # degrees (0 = horizontal), the smear's direction
+    noise_sigma: float                  # gray levels 0..255
+    clipped_highlights: float           # fraction 0..1
+    clipped_shadows: float              # fraction 0..1
+    grid: Tuple[int, int] = (0, 0)      # tile rows, cols
+    positions: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), int))
+    tile_values: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    tile: int = tiles.TILE
+    scale: float = 1.0                  # native pixels per luminance pixel
+
+    @property
+    def noise(self) -> float:
+        """Noise standard deviation as a fraction of the full range (0..1; 0.01 = 2.6 gray levels)."""
+        return self.noise_sigma / 255.0
+
+    @property
+    def clipping(self) -> float:
+        """Share of the pixels clipped to white or black (0..1)."""
+        return self.clipped_highlights + self.clipped_shadows
+
+    def sharpness_map(self) -> np.ndarray:
+        """(rows, cols) tile sharpness 0..1, NaN where not measured (flat or not sampled)."""
+        m = np.full(self.grid, np.nan, np.float32)
+        if len(self.positions):
+            m[self.positions[:, 0], self.positions[:, 1]] = self.tile_values
+        return m
+
+    def record(self) -> dict:
+        """The four documented outputs plus their parts, rounded, for JSON."""
+        def r(v, nd=4):
+            return round(float(v), nd) if np.isfinite(v) else None
+
+        return {"sharpness": r(self.sharpness), "motion_blur": r(self.motion_blur), "noise": r(self.noise, 5),
+                "clipping": r(self.clipping, 5),
+                "detail": {"subject": self.subject, "frame_sharpness": r(self.frame_sharpness),
+                           "motion_direction": r(self.motion_direction, 1), "noise_sigma": r(self.noise_sigma, 3),
+                           "clipped_highlights": r(self.clipped_highlights, 5),
+                           "clipped_shadows": r(self.clipped_shadows, 5), "scale": r(self.scale, 3)}}
+
+
+def top_region_sharpness(values: np.ndarray, share: float = TOP_SHARE, least: int = TOP_MIN) -> float:
+    """Mean of the sharpest ``share`` of the finite tile values (at least ``least``); NaN without any."""
+    v = np.sort(values[np.isfinite(values)])[::-1]
+    if len(v) == 0:
+        return float("nan")
+    k = min(len(v), max(least, int(np.ceil(share * len(v)))))
+    return float(v[:k].mean())
+
+
+def face_sharpness(lum: np.ndarray, box, eye_boxes: Sequence = ()) -> float:
+    """Sharpness 0..1 of a face from the pixels inside its box (inset, so hair against the background does not
+    decide) and, when given, its eyes' boxes (the best eye: one may be turned away or covered); all boxes in
+    ``lum``'s pixels. NaN when nothing in the face is measurable."""
+    face = focus.region_sharpness(lum, box, inset=0.15)
+    eyes = [focus.region_sharpness(lum, e, inset=0.0) for e in eye_boxes or ()]
+    eyes = [e for e in eyes if np.isfinite(e)]
+    parts = [v for v in (face, max(eyes) if eyes else float("nan")) if np.isfinite(v)]
+    return float(np.mean(parts)) if parts else float("nan")
+
+
+def analyze(lum: np.ndarray, *, scale: float = 1.0, subject_box=None, subject_eyes: Sequence = (),
+            positions: Optional[np.ndarray] = None, tile: int = tiles.TILE) -> Detail:
+    """Measure a uint8 luminance image (H x W). ``subject_box`` (x, y, w, h in ``lum``'s pixels, with optional
+    eye boxes) makes that region the subject; ``positions`` measures these tiles instead of choosing them (the
+    same tiles in every frame of a burst)."""
+    lum = np.asarray(lum)
+    if lum.ndim != 2 or lum.dtype != np.uint8:
+        raise TypeError("analyze wants a 2-D uint8 luminance array")
+    contrast = tiles.coarse_contrast(lum, tile)
+    means = tiles.tile_means(lum, tile)
+    flat = tiles.stack(lum, tiles.flat_tiles(contrast, means), tile)
+    sigma = noise.noise_sigma(flat)
+    if positions is None:
+        positions = tiles.textured_tiles(contrast, floor=max(1.0, 2.0 * (sigma if np.isfinite(sigma) else 0.0)))
+    stack = tiles.stack(lum, positions, tile)
+    values = focus.tile_sharpness(stack)
+    mb, direction = motion.motion_blur(stack, sigma if np.isfinite(sigma) else 0.0)
+    hi, lo = clipping.clipped_fractions(lum)
+    subject, kind = float("nan"), "none"
+    if subject_box is not None:
+        subject = face_sharpness(lum, subject_box, subject_eyes)
+        kind = "face" if np.isfinite(subject) else "none"
+    if not np.isfinite(subject):
+        subject = top_region_sharpness(values)
+        kind = "in-focus region" if np.isfinite(subject) else "none"
+    frame = float(np.nanmedian(values)) if np.isfinite(values).any() else float("nan")
+    return Detail(subject, kind, frame, mb, direction, sigma, hi, lo, contrast.shape, positions, values, tile, scale)
+
+
+def analyze_native(native, subject_box_native=None, subject_eyes_native: Sequence = (),
+                   positions: Optional[np.ndarray] = None) -> Detail:
+    """:func:`analyze` on a :class:`piaa.detail.decode.NativeImage`, boxes given in native pixels."""
+    box = native.to_luminance(subject_box_native) if subject_box_native is not None else None
+    eyes: List = [native.to_luminance(e) for e in subject_eyes_native or ()]
+    return analyze(native.luminance, scale=native.scale, subject_box=box, subject_eyes=eyes, positions=positions)
