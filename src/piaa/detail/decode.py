@@ -61,6 +61,10 @@ class NativeImage:
         return (int(round(x * f)), int(round(y * f)), int(round(w * f)), int(round(h * f)))
 
 
+class _NotPlainJpeg(Exception):
+    """Internal: a JPEG in a colour mode (CMYK, ...) the general loader converts; never leaves this module."""
+
+
 def _is_jpeg(data: bytes) -> bool:
     return data[:3] == b"\xff\xd8\xff"
 
@@ -96,7 +100,7 @@ def _decode_jpeg(data: bytes, path, mode: str, min_long: Optional[int]) -> Image
     im = _open_jpeg(data, path)
     w, h = im.size
     if im.mode not in ("L", "RGB", "YCbCr"):  # CMYK and friends: the general loader knows them
-        raise ValueError(im.mode)
+        raise _NotPlainJpeg(im.mode)
     target = (w, h)
     if min_long is not None and max(w, h) > min_long:
         f = min_long / max(w, h)
@@ -128,7 +132,7 @@ def load_native(src, *, long_side_cap: int = NATIVE_LONG_SIDE_CAP,
     if _is_jpeg(data):
         try:
             return _load_jpeg(data, path, long_side_cap, faces_long_side)
-        except ValueError:
+        except _NotPlainJpeg:
             pass  # an unusual JPEG colour mode: the general loader below
     rgb = load_image(data, name=path)
     native = rgb.size
@@ -149,7 +153,7 @@ def _load_jpeg(data: bytes, path, long_side_cap: int, faces_long_side: Optional[
     head = _open_jpeg(data, path)
     native = _upright_size(head)
     if head.mode not in ("L", "RGB", "YCbCr"):
-        raise ValueError(head.mode)
+        raise _NotPlainJpeg(head.mode)
     lum = _decode_jpeg(data, path, "L", long_side_cap if max(native) > long_side_cap else None)
     k = _reduction(max(lum.size), long_side_cap)
     if k > 1:  # DCT scaling stops at 1/8; a still larger photo is box-reduced the rest of the way
