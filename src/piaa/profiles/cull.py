@@ -156,6 +156,7 @@ class CullResult:
     taste_source: str = "generic"
     quality_source: Optional[str] = None
     notes: List[str] = field(default_factory=list)
+    seconds: Dict[str, float] = field(default_factory=dict)   # where the time went (features, checks, ...)
 
 
 def choose(groups: List[List[int]], taste: np.ndarray, quality: Optional[np.ndarray],
@@ -243,10 +244,14 @@ def own_ratings(paths: Sequence) -> List[Optional[float]]:
 
 
 def check_groups(paths: Sequence[str], groups: List[List[int]], settings: CullSettings, detector=None,
-                 notes: Optional[List[str]] = None, threads: int = 2) -> Dict[int, GroupVerdict]:
+                 notes: Optional[List[str]] = None, threads: int = 2,
+                 seconds: Optional[Dict[str, float]] = None) -> Dict[int, GroupVerdict]:
     """The checks' verdict on every group of two or more (:mod:`piaa.profiles.cull_checks`), one group at a
     time (its frames' pixels are held only while it is judged). Without a face model the eyes are not checked
-    and focus reads the in-focus region; a note in ``notes`` says so."""
+    and focus reads the in-focus region; a note in ``notes`` says so. ``seconds`` collects the time each step
+    took, summed over the photos (threads overlap them: decode, faces, measure)."""
+    import time
+
     from piaa.profiles.cull_checks import judge, measure_group
     from piaa.profiles.photo_detail import FacesUnavailable, default_detector, inspect_many
 
@@ -267,7 +272,13 @@ def check_groups(paths: Sequence[str], groups: List[List[int]], settings: CullSe
             continue
         found = inspect_many([paths[i] for i in g], detail=False, faces=want_faces, detector=detector,
                              keep_pixels=True, threads=threads)
+        t = time.perf_counter()
         facts = measure_group(found, threads=threads)
+        if seconds is not None:
+            for d in found:
+                for k, v in d.seconds.items():
+                    seconds[k] = seconds.get(k, 0.0) + v
+            seconds["measure"] = seconds.get("measure", 0.0) + time.perf_counter() - t
         del found
         out[gi] = judge(facts, checks, settings.soft_margin, settings.motion_margin)
     return out
@@ -284,8 +295,11 @@ def cull(paths: Sequence, profile=None, scorer=None, quality="auto", settings: O
     from piaa.io.exif import capture_time
     from piaa.profiles.generic import generic_scores, load_generic, lower_better
 
+    import time
+
     s = settings or CullSettings()
     paths = [str(p) for p in paths]
+    t0 = time.perf_counter()
     scorer = scorer if scorer is not None else (profile.scorer if profile is not None else load_generic())
     errors: Dict[int, str] = {}
     fx = FeatureExtractor(scorer.backbone.split("+")[0], scorer.variant, progress=progress)
@@ -308,14 +322,20 @@ def cull(paths: Sequence, profile=None, scorer=None, quality="auto", settings: O
     if q_scorer is not None:
         qg = generic_scores(q_scorer, paths)
         qual = -qg.scores if lower_better(q_scorer) else qg.scores
+    t1 = time.perf_counter()
     times = [capture_time(p) for p in paths]
     groups = group_indices(res.features, times, s)
     own = own_ratings(paths)
     notes = [q_note] if q_note else []
-    verdicts = check_groups(paths, groups, s, detector, notes)
+    t2 = time.perf_counter()
+    spent: Dict[str, float] = {}
+    verdicts = check_groups(paths, groups, s, detector, notes, seconds=spent)
     combined, chosen = choose(groups, taste, qual, own, s.quality_weight, verdicts)
+    seconds = {"scores": t1 - t0, "grouping": t2 - t1, "checks": time.perf_counter() - t2,
+               **{f"checks_{k}": v for k, v in spent.items()}}
     return CullResult(paths, chosen, np.asarray(taste, float), qual, combined, own, times, dict(sorted(errors.items())),
-                      s, source, None if q_scorer is None else getattr(q_scorer, "name", "quality"), notes)
+                      s, source, None if q_scorer is None else getattr(q_scorer, "name", "quality"), notes,
+                      {k: round(v, 3) for k, v in seconds.items()})
 
 
 def marks_for(result: CullResult, pick, reject) -> List[dict]:
@@ -362,7 +382,7 @@ def report(result: CullResult) -> dict:
                                                                      "burst_seconds", "quality_weight",
                                                                      "soft_margin", "motion_margin")},
                          "checks": [c for c in CHECKS if c in result.settings.checks]},
-            "notes": result.notes, "errors": len(result.errors), "group_list": groups}
+            "notes": result.notes, "errors": len(result.errors), "seconds": result.seconds, "group_list": groups}
 
 
 def reasons_by_path(result: CullResult) -> Dict[str, dict]:

@@ -160,3 +160,39 @@ def record_fields(d: PhotoDetail, *, detail: bool, faces: bool) -> dict:
     if faces and d.faces is not None:
         out["faces"] = [f.record() for f in d.faces]
     return out
+
+
+#: Plain words for one photo on its own (no group to compare with): thresholds on the documented scales,
+#: read off the synthetic bursts' training part (docs/detail.md): sharp frames' subjects read >= 0.45 at
+#: native resolution, frames defocused by 1.5 px or more mostly below 0.35.
+SOFT_BELOW = 0.35
+SHAKEN_ABOVE = 0.5
+NOISY_ABOVE = 4.0 / 255.0
+CLIPPED_ABOVE = 0.02
+
+
+def describe(d: PhotoDetail) -> List[str]:
+    """What a photographer would say of the photo at 100 %, in plain words (``piaa explain``)."""
+    if d.error:
+        return [f"cannot look at it at 100 %: {d.error}"]
+    words: List[str] = []
+    face = d.subject_face
+    if face is not None:
+        words.append(f"{len(d.faces)} face(s); the largest has its eyes {face.eyes}"
+                     if face.eyes in ("open", "closed") else f"{len(d.faces)} face(s); eyes unsure")
+    det = d.detail
+    if det is not None:
+        where = "on the face" if det.subject == "face" else "on the sharpest region"
+        if np.isfinite(det.sharpness):
+            kind = "soft focus" if det.sharpness < SOFT_BELOW else "sharp"
+            words.append(f"{kind} {where} (sharpness {det.sharpness:.2f} of 1)")
+        else:
+            words.append("no detail to judge focus on (a flat or tiny picture)")
+        if np.isfinite(det.motion_blur) and det.motion_blur > SHAKEN_ABOVE:
+            words.append(f"motion blur along {det.motion_direction:.0f}° (motion blur {det.motion_blur:.2f} of 1)")
+        if np.isfinite(det.noise) and det.noise > NOISY_ABOVE:
+            words.append(f"visible noise (std. dev. {det.noise_sigma:.1f} of 255 gray levels)")
+        if det.clipping > CLIPPED_ABOVE:
+            words.append(f"{100 * det.clipped_highlights:.1f} % of the pixels burnt to white, "
+                         f"{100 * det.clipped_shadows:.1f} % crushed to black")
+    return words
