@@ -13,8 +13,9 @@ apart in EXIF time), one sharp and four blurred at the frame's own (native) reso
 "strong": 8-11 px). Sizes: 2,560 px wide and 800 px wide (the photo downscaled first, then blurred). Photos are
 split by name into a training part (choose the margins) and a held-out part (report).
 
-**People bursts** (``make --people``): AGIQA-3K images whose prompt names a person (never OASIS), the largest
-face found by :func:`piaa.faces.detect_faces` on the original; four frames: the face in focus on a background
+**People bursts** (``make --people``): AGIQA-3K images whose prompt names a person (generators that draw faces)
+and BIQ2021 photos (never OASIS), 256 px as stored in the shared data, with a face found by
+:func:`piaa.faces.detect_faces` on the original covering at least 2 % of it; four frames: the face in focus on a background
 blurred by 2-3 px (the keeper), back focus (the face blurred by 1.5-2.5 px inside a feathered ellipse, the
 background sharp) twice at two strengths, and soft all over (1.5-2 px).
 
@@ -147,29 +148,36 @@ def _ellipse_mask(shape, box, feather: float) -> np.ndarray:
     return np.clip((1.25 - r) / feather, 0, 1)[:, :, None]   # 1 inside, 0 outside, soft edge
 
 
-def make_people(data: Path, out: Path, seed: int = 0, limit: int = 80) -> list:
+def people_candidates(data: Path, n_biq: int = 1500) -> list:
+    """(name, path) of photos that may show people: AGIQA-3K images whose prompt names a person, from the
+    generators that draw faces (not AttnGAN / glide), and the first ``n_biq`` BIQ2021 photos by name."""
     import csv
 
+    rows = list(csv.DictReader(open(data / "agiqa3k" / "train.csv")))
+    out = [(r["image"], data / "agiqa3k" / "images" / r["image"]) for r in rows
+           if r["generator"] not in ("AttnGAN", "glide")
+           and any(wd in (r["prompt"] + " ").lower() for wd in PEOPLE_WORDS)]
+    biq = sorted((data / "biq2021" / "images").iterdir())[:n_biq]
+    return out + [(p.name, p) for p in biq]
+
+
+def make_people(data: Path, out: Path, seed: int = 0, limit: int = 120) -> list:
     from piaa.faces import detect_faces
 
     rng = np.random.default_rng(seed + 1)
-    rows = list(csv.DictReader(open(data / "agiqa3k" / "train.csv")))
-    rows = [r for r in rows if any(wd in (r["prompt"] + " ").lower() for wd in PEOPLE_WORDS)]
     meta = []
     t = datetime(2026, 6, 2, 9, 0, 0)
-    for r in rows:
+    for name, src in people_candidates(data):
         if len(meta) >= limit:
             break
-        src = data / "agiqa3k" / "images" / r["image"]
-        im = Image.open(src).convert("RGB")
-        a = np.asarray(im)
+        a = np.asarray(Image.open(src).convert("RGB"))
         faces = detect_faces(a)
         if not faces:
             continue
         box = faces[0].box
-        if box[2] * box[3] < 0.01 * a.shape[0] * a.shape[1]:
+        if box[2] * box[3] < 0.02 * a.shape[0] * a.shape[1]:
             continue   # a face too small to judge focus on
-        split = split_of(r["image"])
+        split = split_of(name)
         d = out / split / "people"
         d.mkdir(parents=True, exist_ok=True)
         base = a.astype(np.float32)
@@ -181,13 +189,14 @@ def make_people(data: Path, out: Path, seed: int = 0, limit: int = 80) -> list:
         frames = [keeper, back1, back2, soft]
         order = rng.permutation(4)
         files = []
+        stem = Path(name).stem.replace(" ", "_").replace("(", "").replace(")", "")
         for k, j in enumerate(order):
-            p = d / f"{Path(r['image']).stem}_{k}.jpg"
+            p = d / f"{stem}_{k}.jpg"
             _save(frames[j], p, t + timedelta(seconds=0.4 * k))
             files.append(str(p))
         t += timedelta(minutes=2)
         meta.append({"split": split, "shoot": "people", "kind": "people", "level": "-", "size": int(a.shape[1]),
-                     "source": r["image"], "frames": files, "keeper": files[int(np.flatnonzero(order == 0)[0])],
+                     "source": name, "frames": files, "keeper": files[int(np.flatnonzero(order == 0)[0])],
                      "face": [int(v) for v in box]})
     return meta
 

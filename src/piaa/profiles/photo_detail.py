@@ -60,12 +60,16 @@ class PhotoDetail:
 
 
 def default_detector() -> Callable:
-    """:func:`piaa.faces.detect_faces`, or :class:`FacesUnavailable` when the faces package cannot run."""
+    """:func:`piaa.faces.detect_faces`, or :class:`FacesUnavailable` when the faces package cannot run here
+    (checked once, on a blank picture, so a missing model fails before any photo is decoded)."""
     try:
         from piaa.faces import detect_faces
     except ImportError as e:
-        raise FacesUnavailable("face detection is not available in this installation "
-                               f"({e}); run without the face checks") from e
+        raise FacesUnavailable(f"face detection is not available in this installation ({e})") from e
+    try:
+        detect_faces(np.zeros((64, 64, 3), np.uint8))
+    except PiaaError as e:
+        raise FacesUnavailable(f"face detection is not available: {e}") from e
     return detect_faces
 
 
