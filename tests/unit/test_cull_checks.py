@@ -17,8 +17,12 @@ from piaa.profiles.cull_checks import (REASON_EYES, REASON_MOTION, REASON_SOFT, 
                                        FrameFacts, judge, parse_checks)
 
 
-def F(s=0.5, mb=0.2, eyes=None, subject="in-focus region"):
-    return FrameFacts(sharpness=s, subject=subject, motion_blur=mb, eyes=eyes)
+def F(s=0.5, eyes=None, subject="in-focus region", smear=False):
+    """A frame's facts: sharpness ``s`` in every direction, or (``smear``) ``s`` along one direction only."""
+    dirs = np.full(4, s / 0.55 if smear else s)
+    if smear:
+        dirs[0] = s
+    return FrameFacts(sharpness=s, subject=subject, motion_blur=0.2, eyes=eyes, directions=dirs)
 
 
 def test_parse_checks():
@@ -33,10 +37,11 @@ def test_parse_checks():
 
 def test_closed_eyes_lose_then_soft_then_shaken():
     facts = [F(0.60, eyes="closed", subject="face"), F(0.58, eyes="open", subject="face"),
-             F(0.40, eyes="open", subject="face"), F(0.45, mb=0.6, eyes="unsure", subject="face")]
+             F(0.40, eyes="open", subject="face"), F(0.45, eyes="unsure", subject="face", smear=True)]
     v = judge(facts)
     assert v.passed == [1]
     assert v.reasons == {0: [REASON_EYES], 2: [REASON_SOFT_FACE], 3: [REASON_MOTION]}
+    assert facts[3].smear > 0.4 and facts[2].smear == pytest.approx(0.0)      # even loss: defocus
     # the sharpest frame is the one with closed eyes: the best *open-eyed* frame sets the bar
     assert judge([F(0.9, eyes="closed"), F(0.5, eyes="open"), F(0.47, eyes="open")]).passed == [1, 2]
     # everyone blinked: the eyes cannot choose
@@ -46,7 +51,7 @@ def test_closed_eyes_lose_then_soft_then_shaken():
 
 
 def test_each_check_can_be_turned_off():
-    facts = [F(0.60, eyes="closed"), F(0.55, eyes="open"), F(0.30, eyes="open"), F(0.56, mb=0.7, eyes="open")]
+    facts = [F(0.60, eyes="closed"), F(0.55, eyes="open"), F(0.30, eyes="open"), F(0.54, eyes="open", smear=True)]
     assert judge(facts, frozenset()).passed == [0, 1, 2, 3]
     assert judge(facts, frozenset({"eyes"})).passed == [1, 2, 3]
     assert judge(facts, frozenset({"focus"})).passed == [0, 1, 3]

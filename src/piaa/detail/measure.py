@@ -38,6 +38,8 @@ class Detail:
     tile_values: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     tile: int = tiles.TILE
     scale: float = 1.0                  # native pixels per luminance pixel
+    directions: np.ndarray = field(default_factory=lambda: np.full(4, np.nan))  # the subject's s_d (focus.py)
+    parts: Optional[tuple] = None       # (removed (K, 4), variation (K, 4), count) of the measured tiles
 
     @property
     def noise(self) -> float:
@@ -69,24 +71,39 @@ class Detail:
                            "clipped_shadows": r(self.clipped_shadows, 5), "scale": r(self.scale, 3)}}
 
 
-def top_region_sharpness(values: np.ndarray, share: float = TOP_SHARE, least: int = TOP_MIN) -> float:
-    """Mean of the sharpest ``share`` of the finite tile values (at least ``least``); NaN without any."""
-    v = np.sort(values[np.isfinite(values)])[::-1]
-    if len(v) == 0:
-        return float("nan")
-    k = min(len(v), max(least, int(np.ceil(share * len(v)))))
-    return float(v[:k].mean())
+def top_tiles(values: np.ndarray, share: float = TOP_SHARE, least: int = TOP_MIN) -> np.ndarray:
+    """Indices of the sharpest ``share`` of the finite tile values (at least ``least``, all when fewer)."""
+    idx = np.flatnonzero(np.isfinite(values))
+    order = idx[np.argsort(-values[idx], kind="stable")]
+    k = min(len(order), max(least, int(np.ceil(share * len(order)))))
+    return order[:k]
+
+
+def pooled_directions(parts, which: np.ndarray, flat: float = focus.FLAT) -> np.ndarray:
+    """Per-direction sharpness (4,) of the tiles ``which`` pooled (their sums added, then divided)."""
+    rem, var, n = parts
+    if len(which) == 0:
+        return np.full(len(focus.DIRECTIONS), np.nan)
+    return focus.ratios(rem[which].sum(axis=0), var[which].sum(axis=0), n * len(which), flat)
+
+
+def face_directions(lum: np.ndarray, box, eye_boxes: Sequence = ()) -> np.ndarray:
+    """Per-direction sharpness (4,) of a face from the pixels inside its box (inset, so hair against the
+    background does not decide) pooled with its eyes' boxes; all boxes in ``lum``'s pixels."""
+    pooled = None
+    for b, inset in [(box, 0.15)] + [(e, 0.0) for e in eye_boxes or ()]:
+        p = focus.region_parts(lum, b, inset)
+        if p is None:
+            continue
+        pooled = p if pooled is None else (pooled[0] + p[0], pooled[1] + p[1], pooled[2] + p[2])
+    if pooled is None:
+        return np.full(len(focus.DIRECTIONS), np.nan)
+    return focus.ratios(*pooled)
 
 
 def face_sharpness(lum: np.ndarray, box, eye_boxes: Sequence = ()) -> float:
-    """Sharpness 0..1 of a face from the pixels inside its box (inset, so hair against the background does not
-    decide) and, when given, its eyes' boxes (the best eye: one may be turned away or covered); all boxes in
-    ``lum``'s pixels. NaN when nothing in the face is measurable."""
-    face = focus.region_sharpness(lum, box, inset=0.15)
-    eyes = [focus.region_sharpness(lum, e, inset=0.0) for e in eye_boxes or ()]
-    eyes = [e for e in eyes if np.isfinite(e)]
-    parts = [v for v in (face, max(eyes) if eyes else float("nan")) if np.isfinite(v)]
-    return float(np.mean(parts)) if parts else float("nan")
+    """Sharpness 0..1 of a face (its softest direction, :func:`face_directions`); NaN when unmeasurable."""
+    return float(focus.softest(face_directions(lum, box, eye_boxes)))
 
 
 def analyze(lum: np.ndarray, *, scale: float = 1.0, subject_box=None, subject_eyes: Sequence = (),
@@ -104,18 +121,22 @@ def analyze(lum: np.ndarray, *, scale: float = 1.0, subject_box=None, subject_ey
     if positions is None:
         positions = tiles.textured_tiles(contrast, floor=max(1.0, 2.0 * (sigma if np.isfinite(sigma) else 0.0)))
     stack = tiles.stack(lum, positions, tile)
-    values = focus.tile_sharpness(stack)
+    parts = focus.directional_parts(stack) if len(stack) else \
+        (np.zeros((0, 4)), np.zeros((0, 4)), 0)
+    values = focus.tile_values(focus.ratios(*parts)).astype(np.float32)
     mb, direction = motion.motion_blur(stack, sigma if np.isfinite(sigma) else 0.0)
     hi, lo = clipping.clipped_fractions(lum)
-    subject, kind = float("nan"), "none"
+    dirs, kind = np.full(4, np.nan), "none"
     if subject_box is not None:
-        subject = face_sharpness(lum, subject_box, subject_eyes)
-        kind = "face" if np.isfinite(subject) else "none"
-    if not np.isfinite(subject):
-        subject = top_region_sharpness(values)
-        kind = "in-focus region" if np.isfinite(subject) else "none"
+        dirs = face_directions(lum, subject_box, subject_eyes)
+        kind = "face" if np.isfinite(dirs).any() else "none"
+    if kind == "none":
+        dirs = pooled_directions(parts, top_tiles(values))
+        kind = "in-focus region" if np.isfinite(dirs).any() else "none"
+    subject = float(focus.softest(dirs))
     frame = float(np.nanmedian(values)) if np.isfinite(values).any() else float("nan")
-    return Detail(subject, kind, frame, mb, direction, sigma, hi, lo, contrast.shape, positions, values, tile, scale)
+    return Detail(subject, kind, frame, mb, direction, sigma, hi, lo, contrast.shape, positions, values, tile, scale,
+                  dirs, parts)
 
 
 def analyze_native(native, subject_box_native=None, subject_eyes_native: Sequence = (),

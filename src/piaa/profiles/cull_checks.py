@@ -8,8 +8,10 @@ Frames of a burst differ in little but these, so every comparison is *relative t
 2. **Focus.** The subject's sharpness (:mod:`piaa.detail`: that face's native pixels; without a face, the
    sharpest tenth of the same tiles in every frame) is compared with the group's sharpest open-eyed frame: a
    frame below ``(1 - SOFT_MARGIN)`` of it is soft ("soft focus on the face", or "soft focus").
-3. **Motion blur.** A frame whose directional loss of fine detail exceeds the group's least smeared frame's
-   by more than ``MOTION_MARGIN`` is shaken ("motion blur").
+3. **Motion blur.** Compared direction by direction with the group's sharpest open-eyed frame (the same scene,
+   so the scene's own lines cancel), a frame that lost fine detail along one direction much more than across it
+   — ``1 - min_d loss_d / max_d loss_d`` above ``MOTION_MARGIN`` — is shaken ("motion blur"); an even loss is
+   defocus ("soft focus").
 
 The frames that pass every check enabled compete on taste + quality as before; the others get their reasons.
 The two margins were chosen on the training part of synthetic bursts (``bench/cull_bursts.py``) and checked
@@ -28,8 +30,10 @@ from piaa.errors import InputError
 CHECKS = ("eyes", "focus", "motion")
 #: A frame is soft when its subject sharpness is below (1 - SOFT_MARGIN) x the group's best.
 SOFT_MARGIN = 0.12
-#: A frame is shaken when its motion-blur measure exceeds the group's lowest by more than this.
-MOTION_MARGIN = 0.15
+#: A frame is shaken when its directional loss of detail against the group's sharpest frame is this uneven.
+MOTION_MARGIN = 0.25
+#: Flatness floor (gray levels) when the same tiles are pooled across the frames of a group.
+GROUP_FLAT = 0.05
 #: Two face boxes in different frames are the same face when their intersection over union is at least this.
 SAME_FACE_IOU = 0.3
 
@@ -60,16 +64,18 @@ class FrameFacts:
 
     sharpness: float = float("nan")   # the subject's sharpness 0..1
     subject: str = "none"             # "face", "in-focus region" or "none"
-    motion_blur: float = float("nan")
+    motion_blur: float = float("nan")   # the photo's own motion-blur measure (docs/detail.md)
     eyes: Optional[str] = None        # the subject face's eyes, None without a face
     faces: int = 0
+    directions: np.ndarray = field(default_factory=lambda: np.full(4, np.nan))  # the subject's sharpness per direction
+    smear: float = float("nan")       # uneven loss of detail against the group's sharpest frame (judge)
 
     def record(self) -> dict:
         def r(v):
             return round(float(v), 4) if v is not None and np.isfinite(v) else None
 
         return {"sharpness": r(self.sharpness), "subject": self.subject, "motion_blur": r(self.motion_blur),
-                "eyes": self.eyes, "faces": self.faces}
+                "smear": r(self.smear), "eyes": self.eyes, "faces": self.faces}
 
 
 @dataclass
@@ -112,7 +118,8 @@ def measure_group(found: Sequence, threads: int = 2) -> List[FrameFacts]:
     kept (``keep_pixels=True``): the same subject and the same tiles in every frame."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from piaa.detail.measure import analyze_native
+    from piaa.detail.focus import softest
+    from piaa.detail.measure import analyze_native, pooled_directions, top_tiles
 
     subject = _group_subject(found)
     ok = [i for i, d in enumerate(found) if d.native is not None]
@@ -131,18 +138,39 @@ def measure_group(found: Sequence, threads: int = 2) -> List[FrameFacts]:
 
     face0, box0, eyes0 = plan(ok[0])
     det0 = analyze_native(first.native, box0, eyes0)
-    positions = det0.positions if len(shapes) == 1 else None  # one tile set when the frames share a size
+    same = len(shapes) == 1
+    positions = det0.positions if same else None  # one tile set when the frames share a size
 
     def one(i):
         face, box, eyes = plan(i)
         det = det0 if i == ok[0] else analyze_native(found[i].native, box, eyes, positions=positions)
-        return FrameFacts(det.sharpness, det.subject, det.motion_blur, face.eyes if face is not None else None,
-                          len(found[i].faces or ()))
+        return det, face
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as ex:
-        for i, f in zip(ok, ex.map(one, ok)):
-            facts[i] = f
+        done = dict(zip(ok, ex.map(one, ok)))
+    regions = [d for d, _ in done.values() if d.subject == "in-focus region"]
+    common = None
+    if same and regions and len(regions) == len(done):
+        # no face: the same sharpest tiles in every frame (by their best value over the frames), pooled with
+        # almost no flatness floor — a frame so soft that its detail falls below the floor is soft, not unknown
+        values = np.stack([d.tile_values for d in regions])
+        if np.isfinite(values).any():
+            with np.errstate(invalid="ignore"):
+                common = top_tiles(np.nanmax(np.where(np.isfinite(values), values, -np.inf), axis=0))
+    for i, (det, face) in done.items():
+        dirs = pooled_directions(det.parts, common, flat=GROUP_FLAT) if common is not None else det.directions
+        facts[i] = FrameFacts(float(softest(dirs)), det.subject, det.motion_blur,
+                              face.eyes if face is not None else None, len(found[i].faces or ()), dirs)
     return facts
+
+
+def _smear(a: np.ndarray, best: np.ndarray) -> float:
+    """``1 - min_d loss_d / max_d loss_d`` with ``loss_d = a_d / best_d`` over the directions both measured."""
+    ok = np.isfinite(a) & np.isfinite(best) & (best > 0)
+    if ok.sum() < 2:
+        return float("nan")
+    loss = np.maximum(a[ok] / best[ok], 1e-6)
+    return float(1.0 - loss.min() / loss.max())
 
 
 def _outliers(facts, among, attr: str, beyond, ref) -> set:
@@ -168,7 +196,12 @@ def judge(facts: Sequence[FrameFacts], checks=frozenset(CHECKS), soft_margin: fl
         for i in closed:
             reasons[i].append(REASON_EYES)
     open_ = [i for i in range(n) if i not in closed]
-    shaken = _outliers(facts, open_, "motion_blur", lambda v, low: v - low > motion_margin, min) \
+    sharp = [i for i in open_ if np.isfinite(facts[i].sharpness)]
+    best = max(sharp, key=lambda i: facts[i].sharpness) if sharp else None
+    for i in range(n):
+        facts[i].smear = _smear(facts[i].directions, facts[best].directions) \
+            if best is not None and i != best else float("nan")
+    shaken = {i for i in open_ if i != best and np.isfinite(facts[i].smear) and facts[i].smear > motion_margin} \
         if "motion" in checks else set()
     soft = _outliers(facts, open_, "sharpness", lambda v, best: v < (1.0 - soft_margin) * best, max) \
         if "focus" in checks else set()
@@ -178,7 +211,6 @@ def judge(facts: Sequence[FrameFacts], checks=frozenset(CHECKS), soft_margin: fl
         elif i in soft:
             reasons[i].append(REASON_SOFT_FACE if facts[i].subject == "face" else REASON_SOFT)
     passed = [i for i in open_ if i not in shaken and i not in soft]
-    if not passed:  # the checks disagree (the sharpest frame is the shaken one): sharpness decides
-        sharp = [i for i in open_ if np.isfinite(facts[i].sharpness)]
-        passed = [max(sharp, key=lambda i: facts[i].sharpness)] if sharp else open_
+    if not passed:
+        passed = [best] if best is not None else open_
     return GroupVerdict(passed, {i: r for i, r in reasons.items() if r}, dict(enumerate(facts)))
