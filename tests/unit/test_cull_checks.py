@@ -193,3 +193,17 @@ def test_plain_score_does_not_import_the_detail_pass():
             "for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "False", out.stderr
+
+
+def test_the_services_burst_suggestion_carries_the_reasons():
+    from piaa.profiles.bursts import suggest
+
+    X = np.ones((3, 8))
+    v = judge([F(0.6), F(0.3), F(0.58, eyes="closed")])
+    out = suggest(X, [None] * 3, np.array([0.0, 5.0, 1.0]), None, [None] * 3, [None] * 3, groups=[[0, 1, 2]],
+                  verdicts={0: v})
+    assert out[0].pick == 0 and out[0].reasons == [[], [REASON_SOFT], [REASON_EYES]]
+    flagged = suggest(X, [None] * 3, np.array([0.0, 5.0, 1.0]), None, [None] * 3, [None, "pick", None],
+                      groups=[[0, 1, 2]], verdicts={0: v})
+    assert flagged[0].pick == 1 and flagged[0].reasons[1] == [] and flagged[0].reasons[0] == [
+        "you flagged another frame as your pick"]
