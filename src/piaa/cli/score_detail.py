@@ -80,8 +80,8 @@ def extend_text(text: str, fmt: str, records: list, args) -> str:
     lines = text.rstrip("\n").split("\n")
     heads = _heads(args)
     widths = [max(len(h), 6) for h in heads]
-    body = [lines[0].ljust(max(len(s) for s in lines)) + "  " + "  ".join(h.ljust(n) for h, n in zip(heads, widths))]
-    width = len(body[0]) - len("  ".join(h.ljust(n) for h, n in zip(heads, widths)))
-    for line, r in zip(lines[1:], records):
-        body.append(line.ljust(width - 2) + "  " + "  ".join(c.ljust(n) for c, n in zip(_cells(r, args, fmt), widths)))
+    left = max(len(line) for line in lines)
+    rows = [heads] + [_cells(r, args, fmt) for r in records]
+    body = [line.ljust(left) + "  " + "  ".join(c.ljust(n) for c, n in zip(cells, widths))
+            for line, cells in zip(lines, rows)]
     return "\n".join(s.rstrip() for s in body) + "\n"
