@@ -6,7 +6,7 @@ Frames of a burst differ in little but these, so every comparison is *relative t
    face at that place (a frame where the detector missed it is measured in the same box). A frame whose
    subject has closed eyes loses while another frame's are open or unsure ("eyes closed").
 2. **Focus.** The subject's sharpness (:mod:`piaa.detail`: that face's native pixels; without a face, the
-   sharpest tenth of the same tiles in every frame) is compared with the group's sharpest open-eyed frame: a
+   sharpest tenth of the same tiles in every frame, looked for in the middle of the frame first) is compared with the group's sharpest open-eyed frame: a
    frame below ``(1 - SOFT_MARGIN)`` of it is soft ("soft focus on the face", or "soft focus").
 3. **Motion blur.** Compared direction by direction with the group's sharpest open-eyed frame (the same scene,
    so the scene's own lines cancel), a frame that lost fine detail along one direction much more than across it
@@ -32,6 +32,10 @@ CHECKS = ("eyes", "focus", "motion")
 SOFT_MARGIN = 0.12
 #: A frame is shaken when its directional loss of detail against the group's sharpest frame is this uneven.
 MOTION_MARGIN = 0.25
+#: Without a face, the group's in-focus region is sought among the tiles in the middle of the frame first —
+#: this share of each side — where subjects usually are (a frame focused on the background behind a person
+#: the detector missed is not preferred for its sharp background).
+CENTRE = 0.6
 #: Flatness floor (gray levels) when the same tiles are pooled across the frames of a group.
 GROUP_FLAT = 0.05
 #: Two face boxes in different frames are the same face when their intersection over union is at least this.
@@ -119,7 +123,7 @@ def measure_group(found: Sequence, threads: int = 2) -> List[FrameFacts]:
     from concurrent.futures import ThreadPoolExecutor
 
     from piaa.detail.focus import softest
-    from piaa.detail.measure import analyze_native, pooled_directions, top_tiles
+    from piaa.detail.measure import TOP_MIN, analyze_native, pooled_directions, top_tiles
 
     subject = _group_subject(found)
     ok = [i for i, d in enumerate(found) if d.native is not None]
@@ -155,13 +159,26 @@ def measure_group(found: Sequence, threads: int = 2) -> List[FrameFacts]:
         # almost no flatness floor — a frame so soft that its detail falls below the floor is soft, not unknown
         values = np.stack([d.tile_values for d in regions])
         if np.isfinite(values).any():
-            with np.errstate(invalid="ignore"):
-                common = top_tiles(np.nanmax(np.where(np.isfinite(values), values, -np.inf), axis=0))
+            best = np.max(np.where(np.isfinite(values), values, -np.inf), axis=0)
+            best = np.where(np.isfinite(best), best, np.nan)
+            middle = _central(det0.positions, det0.grid)
+            if np.isfinite(best[middle]).sum() >= TOP_MIN:   # subjects sit in the middle: look there first
+                best = np.where(middle, best, np.nan)
+            common = top_tiles(best)
     for i, (det, face) in done.items():
         dirs = pooled_directions(det.parts, common, flat=GROUP_FLAT) if common is not None else det.directions
         facts[i] = FrameFacts(float(softest(dirs)), det.subject, det.motion_blur,
                               face.eyes if face is not None else None, len(found[i].faces or ()), dirs)
     return facts
+
+
+def _central(positions: np.ndarray, grid) -> np.ndarray:
+    """Which tiles lie in the middle of the frame (the central CENTRE share of each side)."""
+    ny, nx = grid
+    lo_y, hi_y = ny * (1 - CENTRE) / 2, ny * (1 + CENTRE) / 2
+    lo_x, hi_x = nx * (1 - CENTRE) / 2, nx * (1 + CENTRE) / 2
+    r, c = positions[:, 0] + 0.5, positions[:, 1] + 0.5
+    return (r >= lo_y) & (r <= hi_y) & (c >= lo_x) & (c <= hi_x)
 
 
 def _smear(a: np.ndarray, best: np.ndarray) -> float:
