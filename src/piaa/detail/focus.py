@@ -30,6 +30,8 @@ import numpy as np
 REBLUR = 5
 #: Mean absolute neighbour difference (gray levels) below which a direction of a region does not vote.
 FLAT = 0.5
+#: JPEG block size: pixel pairs across block boundaries are not counted (:func:`directional_parts`).
+BLOCK = 8
 #: (dy, dx) of the four directions: 0, 90, 135 and 45 degrees (image rows grow downwards).
 DIRECTIONS = ((0, 1), (1, 0), (1, 1), (1, -1))
 
@@ -40,9 +42,23 @@ def _shift(x: np.ndarray, dy: int, dx: int, m: int) -> np.ndarray:
     return x[:, m + dy: T0 - m + dy, m + dx: T1 - m + dx]
 
 
-def directional_parts(tiles: np.ndarray):
+def _off_grid(shape, dy: int, dx: int, origin) -> np.ndarray:
+    """(h, w) float32 mask of the pixel pairs (p, p + d) of a difference window that do *not* straddle the
+    8-pixel JPEG block grid (``origin``: the window's first pixel in image coordinates)."""
+    yy = origin[0] + np.arange(shape[0])[:, None]
+    xx = origin[1] + np.arange(shape[1])[None, :]
+    cross = (yy // BLOCK != (yy + dy) // BLOCK) | (xx // BLOCK != (xx + dx) // BLOCK)
+    return (~cross).astype(np.float32)
+
+
+def directional_parts(tiles: np.ndarray, origin=(0, 0)):
     """``(removed, variation, count)`` for a ``(K, H, W)`` float32 stack: ``removed`` and ``variation`` are
-    (K, 4) sums over each region per direction, ``count`` the number of pixel pairs summed per direction."""
+    (K, 4) sums over each region per direction, ``count`` the number of pixel pairs summed per direction.
+
+    Pairs of pixels on both sides of the 8-pixel JPEG block grid are left out (``origin``: image coordinates
+    of the regions' first pixel; tiles start on multiples of 64): where a soft frame has little detail left,
+    the steps a JPEG encoder leaves between its blocks are the sharpest thing in it, and would make a
+    defocused frame read sharp."""
     r = REBLUR // 2
     m = r + 1
     k, h, w = tiles.shape
@@ -58,11 +74,12 @@ def directional_parts(tiles: np.ndarray):
         big /= REBLUR
         inner = tiles[:, r: h - r, r: w - r]
         # differences along (dy, dx) on the common valid window (1 px margin for the step)
-        d = np.abs(_shift(inner, dy, dx, 1) - _shift(inner, 0, 0, 1))
-        dr = np.abs(_shift(big, dy, dx, 1) - _shift(big, 0, 0, 1))
+        keep = _off_grid((h - 2 * r - 2, w - 2 * r - 2), dy, dx, (origin[0] + r + 1, origin[1] + r + 1))
+        d = np.abs(_shift(inner, dy, dx, 1) - _shift(inner, 0, 0, 1)) * keep
+        dr = np.abs(_shift(big, dy, dx, 1) - _shift(big, 0, 0, 1)) * keep
         removed.append(np.maximum(d - dr, 0).sum(axis=(1, 2), dtype=np.float64))
         variation.append(d.sum(axis=(1, 2), dtype=np.float64))
-    count = (h - 2 * r - 2) * (w - 2 * r - 2)
+    count = int(keep.sum())
     return np.stack(removed, 1), np.stack(variation, 1), count
 
 
@@ -108,7 +125,7 @@ def region_parts(lum: np.ndarray, box, inset: float = 0.1):
     x1, y1 = min(lum.shape[1], x + w - dx), min(lum.shape[0], y + h - dy)
     if x1 - x0 < 12 or y1 - y0 < 12:
         return None
-    rem, var, n = directional_parts(lum[None, y0:y1, x0:x1].astype(np.float32))
+    rem, var, n = directional_parts(lum[None, y0:y1, x0:x1].astype(np.float32), origin=(y0, x0))
     return rem[0], var[0], n
 
 

@@ -40,6 +40,7 @@ class Detail:
     scale: float = 1.0                  # native pixels per luminance pixel
     directions: np.ndarray = field(default_factory=lambda: np.full(4, np.nan))  # the subject's s_d (focus.py)
     parts: Optional[tuple] = None       # (removed (K, 4), variation (K, 4), count) of the measured tiles
+    subject_parts: Optional[tuple] = None  # (removed (4,), variation (4,), count) of the subject
 
     @property
     def noise(self) -> float:
@@ -79,26 +80,31 @@ def top_tiles(values: np.ndarray, share: float = TOP_SHARE, least: int = TOP_MIN
     return order[:k]
 
 
-def pooled_directions(parts, which: np.ndarray, flat: float = focus.FLAT) -> np.ndarray:
-    """Per-direction sharpness (4,) of the tiles ``which`` pooled (their sums added, then divided)."""
-    rem, var, n = parts
-    if len(which) == 0:
-        return np.full(len(focus.DIRECTIONS), np.nan)
-    return focus.ratios(rem[which].sum(axis=0), var[which].sum(axis=0), n * len(which), flat)
-
-
-def face_directions(lum: np.ndarray, box, eye_boxes: Sequence = ()) -> np.ndarray:
-    """Per-direction sharpness (4,) of a face from the pixels inside its box (inset, so hair against the
-    background does not decide) pooled with its eyes' boxes; all boxes in ``lum``'s pixels."""
+def face_parts(lum: np.ndarray, box, eye_boxes: Sequence = ()):
+    """``(removed (4,), variation (4,), count)`` of a face: the pixels inside its box (inset, so hair against
+    the background does not decide) pooled with its eyes' boxes; all boxes in ``lum``'s pixels. None when
+    the face is too small."""
     pooled = None
     for b, inset in [(box, 0.15)] + [(e, 0.0) for e in eye_boxes or ()]:
         p = focus.region_parts(lum, b, inset)
         if p is None:
             continue
         pooled = p if pooled is None else (pooled[0] + p[0], pooled[1] + p[1], pooled[2] + p[2])
-    if pooled is None:
-        return np.full(len(focus.DIRECTIONS), np.nan)
-    return focus.ratios(*pooled)
+    return pooled
+
+
+def pooled_parts(parts, which: np.ndarray):
+    """``(removed (4,), variation (4,), count)`` of the tiles ``which`` added together (None without any)."""
+    rem, var, n = parts
+    if len(which) == 0:
+        return None
+    return rem[which].sum(axis=0), var[which].sum(axis=0), n * len(which)
+
+
+def face_directions(lum: np.ndarray, box, eye_boxes: Sequence = ()) -> np.ndarray:
+    """Per-direction sharpness (4,) of a face (:func:`face_parts`)."""
+    p = face_parts(lum, box, eye_boxes)
+    return focus.ratios(*p) if p is not None else np.full(len(focus.DIRECTIONS), np.nan)
 
 
 def face_sharpness(lum: np.ndarray, box, eye_boxes: Sequence = ()) -> float:
@@ -126,17 +132,19 @@ def analyze(lum: np.ndarray, *, scale: float = 1.0, subject_box=None, subject_ey
     values = focus.tile_values(focus.ratios(*parts)).astype(np.float32)
     mb, direction = motion.motion_blur(stack, sigma if np.isfinite(sigma) else 0.0)
     hi, lo = clipping.clipped_fractions(lum)
-    dirs, kind = np.full(4, np.nan), "none"
+    dirs, kind, sub = np.full(4, np.nan), "none", None
     if subject_box is not None:
-        dirs = face_directions(lum, subject_box, subject_eyes)
+        sub = face_parts(lum, subject_box, subject_eyes)
+        dirs = focus.ratios(*sub) if sub is not None else dirs
         kind = "face" if np.isfinite(dirs).any() else "none"
     if kind == "none":
-        dirs = pooled_directions(parts, top_tiles(values))
+        sub = pooled_parts(parts, top_tiles(values))
+        dirs = focus.ratios(*sub) if sub is not None else dirs
         kind = "in-focus region" if np.isfinite(dirs).any() else "none"
     subject = float(focus.softest(dirs))
     frame = float(np.nanmedian(values)) if np.isfinite(values).any() else float("nan")
     return Detail(subject, kind, frame, mb, direction, sigma, hi, lo, contrast.shape, positions, values, tile, scale,
-                  dirs, parts)
+                  dirs, parts, sub)
 
 
 def analyze_native(native, subject_box_native=None, subject_eyes_native: Sequence = (),

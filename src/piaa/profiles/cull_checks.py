@@ -71,7 +71,7 @@ class FrameFacts:
     motion_blur: float = float("nan")   # the photo's own motion-blur measure (docs/detail.md)
     eyes: Optional[str] = None        # the subject face's eyes, None without a face
     faces: int = 0
-    directions: np.ndarray = field(default_factory=lambda: np.full(4, np.nan))  # the subject's sharpness per direction
+    directions: np.ndarray = field(default_factory=lambda: np.full(4, np.nan))  # the subject's re-blur ratio per direction
     smear: float = float("nan")       # uneven loss of detail against the group's sharpest frame (judge)
 
     def record(self) -> dict:
@@ -123,7 +123,7 @@ def measure_group(found: Sequence, threads: int = 2) -> List[FrameFacts]:
     from concurrent.futures import ThreadPoolExecutor
 
     from piaa.detail.focus import softest
-    from piaa.detail.measure import TOP_MIN, analyze_native, pooled_directions, top_tiles
+    from piaa.detail.measure import TOP_MIN, analyze_native, pooled_parts, top_tiles
 
     subject = _group_subject(found)
     ok = [i for i, d in enumerate(found) if d.native is not None]
@@ -165,11 +165,38 @@ def measure_group(found: Sequence, threads: int = 2) -> List[FrameFacts]:
             if np.isfinite(best[middle]).sum() >= TOP_MIN:   # subjects sit in the middle: look there first
                 best = np.where(middle, best, np.nan)
             common = top_tiles(best)
-    for i, (det, face) in done.items():
-        dirs = pooled_directions(det.parts, common, flat=GROUP_FLAT) if common is not None else det.directions
+    parts = {i: (pooled_parts(det.parts, common) if common is not None else det.subject_parts)
+             for i, (det, _) in done.items()}
+    for i, (dirs, plain) in group_directions(parts).items():
+        det, face = done[i]
         facts[i] = FrameFacts(float(softest(dirs)), det.subject, det.motion_blur,
-                              face.eyes if face is not None else None, len(found[i].faces or ()), dirs)
+                              face.eyes if face is not None else None, len(found[i].faces or ()), plain)
     return facts
+
+
+def group_directions(parts: dict) -> dict:
+    """Per frame, ``(within the group, plain)``: the subject's sharpness per direction *within the group* — the
+    re-blur ratio of its pixels
+    (:mod:`piaa.detail.focus`) times the share it keeps of the fine variation of the group's most detailed
+    frame, ``min(1, variation / max variation)``, direction by direction. The frames show the same subject,
+    so how much fine variation survives is comparable between them; the ratio alone is not enough where a
+    soft frame has so little detail left that the 1-gray-level staircase of 8-bit pixels and the encoder's
+    ringing are the finest thing in it (a dark, misty photo). ``plain`` is the ratio alone, whose unevenness
+    across directions names motion blur."""
+    from piaa.detail.focus import ratios
+
+    per_pair = {i: p[1] / max(p[2], 1) for i, p in parts.items() if p is not None}
+    top = np.max(np.stack(list(per_pair.values())), axis=0) if per_pair else None
+    out = {}
+    for i, p in parts.items():
+        if p is None:
+            out[i] = (np.full(4, np.nan), np.full(4, np.nan))
+            continue
+        with np.errstate(invalid="ignore", divide="ignore"):
+            keep = np.where(top > 0, np.minimum(1.0, per_pair[i] / top), np.nan)
+        plain = ratios(*p, flat=GROUP_FLAT)
+        out[i] = (plain * keep, plain)
+    return out
 
 
 def _central(positions: np.ndarray, grid) -> np.ndarray:
