@@ -135,3 +135,15 @@ def test_decode_caps_huge_photos(tmp_path):
         load_native(bad)
     with pytest.raises(ImageLoadError, match="file not found"):
         load_native(tmp_path / "missing.jpg")
+
+
+def test_decode_full_colour_for_the_faces_gives_the_same_luminance(tmp_path):
+    a = _u8(_texture(300, 500))
+    rgb = np.stack([a, np.roll(a, 5, axis=1), 255 - a], axis=-1)
+    p = tmp_path / "c.jpg"
+    Image.fromarray(rgb).save(p, quality=95)
+    full = load_native(p, faces_long_side=0)
+    assert full.small_rgb.shape == (300, 500, 3) and full.small_scale == 1.0
+    gray = load_native(p)
+    assert gray.small_rgb is None
+    assert np.abs(full.luminance.astype(int) - gray.luminance.astype(int)).mean() < 1.5   # libjpeg's Y vs Pillow's L

@@ -11,9 +11,10 @@ The detail pass judges pixels as a photographer sees them at 100 %, so the photo
   long side at or above the cap; other formats are box-reduced by the integer factor that does the same. Every
   pixel measure then reads the photo at that scale, and :attr:`NativeImage.scale` says so.
 
-The colour copy for the face detector is decoded separately with DCT scaling (a JPEG at 1/4 or 1/8 costs a
-third of the full decode), long side near :data:`FACES_LONG_SIDE`; face boxes found there are mapped back to
-native pixels with :meth:`NativeImage.to_native`.
+The colour copy for the face detector is decoded separately with DCT scaling (a JPEG at 1/8 costs a third of
+the full decode), long side near :data:`FACES_LONG_SIDE`, or — ``faces_long_side=0`` — the full-resolution colour
+photo is decoded once and the luminance taken from it; face boxes found on the copy are mapped back to native
+pixels with :meth:`NativeImage.to_native`.
 
 Any other format goes through :func:`piaa.io.images.load_image` (every mode, RAW previews, HEIF) and is
 converted to luminance afterwards. Failures raise :class:`piaa.io.images.ImageLoadError`, like every loader.
@@ -32,8 +33,11 @@ from piaa.io.images import ImageLoadError, get_max_pixels, load_image, read_imag
 
 #: Long side (pixels) above which the detail pass reads a reduced image (JPEG DCT scaling / box reduction).
 NATIVE_LONG_SIDE_CAP = 8192
-#: Long side (pixels) of the colour copy handed to the face detector (at least this, by DCT scaling).
-FACES_LONG_SIDE = 1024
+#: Long side (pixels) of the colour copy handed to the face detector when speed matters (``piaa cull``): at
+#: least this, by DCT scaling (a 24 MP JPEG at 1/8: 750 px). ``0`` asks for the full-resolution colour photo
+#: (``piaa score --faces``: the eye state is read from the face at its native size).
+FACES_LONG_SIDE = 720
+FACES_FULL = 0
 
 Box = Tuple[int, int, int, int]
 
@@ -134,7 +138,11 @@ def load_native(src, *, long_side_cap: int = NATIVE_LONG_SIDE_CAP,
             return _load_jpeg(data, path, long_side_cap, faces_long_side)
         except _NotPlainJpeg:
             pass  # an unusual JPEG colour mode: the general loader below
-    rgb = load_image(data, name=path)
+    return _from_rgb(load_image(data, name=path), long_side_cap, faces_long_side)
+
+
+def _from_rgb(rgb: Image.Image, long_side_cap: int, faces_long_side: Optional[int]) -> NativeImage:
+    """Luminance (and the faces' copy) from an upright full-resolution RGB image."""
     native = rgb.size
     k = _reduction(max(native), long_side_cap)
     lum_img = rgb.convert("L")
@@ -142,7 +150,7 @@ def load_native(src, *, long_side_cap: int = NATIVE_LONG_SIDE_CAP,
         lum_img = lum_img.reduce(k)
     out = NativeImage(np.asarray(lum_img), native, native[0] / lum_img.size[0])
     if faces_long_side is not None:
-        ks = _reduction(max(native), faces_long_side)
+        ks = _reduction(max(native), faces_long_side) if faces_long_side > 0 else 1
         small = rgb.reduce(ks) if ks > 1 else rgb
         out.small_rgb = np.asarray(small)
         out.small_scale = native[0] / small.size[0]
@@ -154,6 +162,8 @@ def _load_jpeg(data: bytes, path, long_side_cap: int, faces_long_side: Optional[
     native = _upright_size(head)
     if head.mode not in ("L", "RGB", "YCbCr"):
         raise _NotPlainJpeg(head.mode)
+    if faces_long_side == FACES_FULL:   # one full colour decode serves both
+        return _from_rgb(_decode_jpeg(data, path, "RGB", None), long_side_cap, faces_long_side)
     lum = _decode_jpeg(data, path, "L", long_side_cap if max(native) > long_side_cap else None)
     k = _reduction(max(lum.size), long_side_cap)
     if k > 1:  # DCT scaling stops at 1/8; a still larger photo is box-reduced the rest of the way

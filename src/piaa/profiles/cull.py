@@ -252,6 +252,7 @@ def check_groups(paths: Sequence[str], groups: List[List[int]], settings: CullSe
     took, summed over the photos (threads overlap them: decode, faces, measure)."""
     import time
 
+    from piaa.detail.decode import FACES_LONG_SIDE
     from piaa.profiles.cull_checks import judge, measure_group
     from piaa.profiles.photo_detail import FacesUnavailable, default_detector, inspect_many
 
@@ -271,7 +272,7 @@ def check_groups(paths: Sequence[str], groups: List[List[int]], settings: CullSe
         if len(g) < 2:
             continue
         found = inspect_many([paths[i] for i in g], detail=False, faces=want_faces, detector=detector,
-                             keep_pixels=True, threads=threads)
+                             keep_pixels=True, threads=threads, faces_long_side=FACES_LONG_SIDE)
         t = time.perf_counter()
         facts = measure_group(found, threads=threads)
         if seconds is not None:
