@@ -207,3 +207,17 @@ def test_the_services_burst_suggestion_carries_the_reasons():
                       groups=[[0, 1, 2]], verdicts={0: v})
     assert flagged[0].pick == 1 and flagged[0].reasons[1] == [] and flagged[0].reasons[0] == [
         "you flagged another frame as your pick"]
+
+
+def test_score_faces_without_a_face_model_fails_in_one_line_before_scoring(burst, capsys, monkeypatch):
+    from piaa.cli.main import main
+    from piaa.profiles import photo_detail
+
+    def missing():
+        raise photo_detail.FacesUnavailable("face detection is not available: install the faces extra")
+
+    monkeypatch.setattr(photo_detail, "default_detector", missing)
+    d, _ = burst
+    assert main(["score", str(sorted(d.glob("*.jpg"))[0]), "--faces", "-q"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.strip() == "error: face detection is not available: install the faces extra"

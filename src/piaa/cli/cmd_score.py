@@ -85,12 +85,13 @@ def run_score(args) -> int:
         return fail(f"unknown --engine {args.engine!r}; available: {', '.join(available_engines())}", 2)
     from piaa.cli.score_ray import ray_only_options, run_score_ray
 
-    from piaa.cli.score_detail import wanted
+    from piaa.cli.score_detail import check_ready, wanted
 
     if args.ray:
         if wanted(args):
             return fail("--detail and --faces are not available with --ray", 2)
         return run_score_ray(args)
+    check_ready(args)
     if ray_only_options(args):
         return fail(f"{', '.join(ray_only_options(args))} need --ray", 2)
     from piaa.cli.output import checked_output, write_output

@@ -28,6 +28,14 @@ def wanted(args) -> bool:
     return bool(getattr(args, "detail", False) or getattr(args, "faces", False))
 
 
+def check_ready(args) -> None:
+    """``--faces`` without a working face model fails here, before any photo is scored (one line)."""
+    if getattr(args, "faces", False):
+        from piaa.profiles.photo_detail import default_detector
+
+        default_detector()
+
+
 def add_fields(records: list, args) -> None:
     """Measure every scored photo of ``records`` and add the fields in place (photos that failed to score
     are left as they are)."""
