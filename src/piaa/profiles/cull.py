@@ -69,24 +69,11 @@ class CullSettings:
 
 
 def links(E: np.ndarray, seconds: np.ndarray, s: CullSettings, block: int = 1024):
-    """Pairs (i, j, similarity) that belong together; blockwise, so memory stays O(block * n)."""
-    n = len(E)
-    lo = min(s.duplicate_similarity, s.burst_similarity)
-    out = []
-    for a in range(0, n, block):
-        S = E[a:a + block] @ E.T
-        rows, cols = np.nonzero(S >= lo)
-        for r, c in zip(rows, cols):
-            i = a + int(r)
-            j = int(c)
-            if j <= i:
-                continue
-            sim = float(S[r, c])
-            dt = abs(seconds[i] - seconds[j])
-            if sim >= s.duplicate_similarity or (np.isfinite(dt) and dt <= s.burst_seconds
-                                                 and sim >= s.burst_similarity):
-                out.append((i, j, sim))
-    return out
+    """Pairs (i, j, similarity) that belong together (:func:`piaa.profiles.similar_pairs.links`: exact, without
+    comparing every pair at full width)."""
+    from piaa.profiles.similar_pairs import links as similar_links
+
+    return similar_links(E, seconds, s.duplicate_similarity, s.burst_similarity, s.burst_seconds, block)
 
 
 def group_indices(features: np.ndarray, times: Sequence[Optional[datetime]],
