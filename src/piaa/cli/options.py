@@ -101,7 +101,7 @@ def show_progress(args: argparse.Namespace) -> bool:
     return not getattr(args, "quiet", False) and sys.stderr.isatty()
 
 
-def add_device(p) -> None:
+def add_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default=None,
                    help="where torch runs the networks (feature extraction, training, task-vector fits): auto "
                         "(default, or PIAA_DEVICE) = a GPU when torch sees one, else the CPU")
