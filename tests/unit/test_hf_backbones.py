@@ -357,6 +357,17 @@ def test_train_beauty_then_score_with_an_hf_backbone(models, photos, club, tmp_p
     got = {Path(r["path"]).name: r["score"] for r in recs}
     assert set(got) == set(level) and all(1.0 <= s <= 5.0 for s in got.values())
     assert spearmanr([got[k] for k in level], [level[k] for k in level])[0] > 0.5
+    # a member's profile on the group's hf: model (regression: its taste prior was fitted to default-backbone
+    # features, "features of width 3120 do not match the taste prior's 128")
+    mine = tmp_path / "mine.csv"
+    mine.write_text("image,rating\n" + "".join(f"{n},{1 + 4 * (i % 5 == 0)}\n" for i, n in enumerate(sorted(level))))
+    assert main(["profile", "create", "ann", "--ratings", str(mine), "--images", str(d), "--scale", "1", "5",
+                 "--base", str(model), "--store", str(tmp_path / "s.sqlite"), "--no-assess", "--format", "json"]) == 0
+    capsys.readouterr()
+    from piaa.profiles.profile import Profile
+
+    prof = Profile.load("ann", store=str(tmp_path / "s.sqlite"))
+    assert prof.scorer.backbone == f"hf:{models['clip'].resolve()}"
 
 
 @pytest.mark.slow
