@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tiny_hf import BLOCKS, SIZE, WIDTH, save_tiny_clip, save_tiny_dinov2, save_tiny_siglip
+from tiny_hf import BLOCKS, SIZE, WIDTH, save_tiny_clip, save_tiny_dinov2, save_tiny_siglip, save_tiny_vit
 
 torch = pytest.importorskip("torch")
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
-SAVERS = {"clip": save_tiny_clip, "dinov2": save_tiny_dinov2, "siglip": save_tiny_siglip}
+SAVERS = {"clip": save_tiny_clip, "dinov2": save_tiny_dinov2, "siglip": save_tiny_siglip, "vit": save_tiny_vit}
 
 
 @pytest.fixture(autouse=True)
@@ -80,6 +80,7 @@ def test_photos_are_decoded_large_enough_for_the_crop(models):
     assert decode_size(get_pretrained_cfg(f"hf:{models['dinov2']}")) == 37          # shortest_edge, not the crop
     assert decode_size(get_pretrained_cfg(f"hf:{models['clip']}")) == SIZE
     assert decode_size(get_pretrained_cfg(f"hf:{models['siglip']}")) == SIZE
+    assert decode_size(get_pretrained_cfg(f"hf:{models['vit']}")) == SIZE
 
 
 @pytest.mark.parametrize("name", list(SAVERS))
@@ -93,7 +94,7 @@ def test_blocks_are_the_models_own_and_variants_have_their_shapes(models, name):
     assert isinstance(bb, ViTBackbone) and bb.num_layers == BLOCKS + 1
     x = torch.randn(2, 3, SIZE, SIZE)
     cls = {"clip": transformers.CLIPVisionModel, "dinov2": transformers.Dinov2Model,
-           "siglip": transformers.SiglipVisionModel}[name]
+           "siglip": transformers.SiglipVisionModel, "vit": transformers.ViTModel}[name]
     ref = cls.from_pretrained(str(models[name])).eval()
     with torch.no_grad():
         hidden = ref(pixel_values=x, output_hidden_states=True).hidden_states

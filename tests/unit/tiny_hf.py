@@ -2,7 +2,7 @@
 
 Built from small configs on the fly (nothing is downloaded): a CLIP vision tower (CLS token, CLIP's bicubic
 shortest-edge resize + center crop), a DINOv2 (CLS token, 256 -> 224-style crop ratio) and a SigLIP vision tower
-(no CLS token, squashed square resize). The random values do not matter to what the tests check (shapes,
+(no CLS token, squashed square resize) and a ViT (CLS token, squashed resize). The random values do not matter to what the tests check (shapes,
 cache keys, the preprocessing against the model's own image processor, the plumbing, the task-vector
 algebra); accuracy needs real weights (docs/backbones.md).
 """
@@ -55,3 +55,11 @@ def save_tiny_siglip(folder: Path, seed: int = 0) -> Path:
 
     return _save(folder, seed, SiglipVisionConfig, SiglipVisionModel,
                  SiglipImageProcessorPil(size={"height": SIZE, "width": SIZE}))
+
+
+def save_tiny_vit(folder: Path, seed: int = 0) -> Path:
+    from transformers import ViTConfig, ViTModel
+    from transformers.models.vit.image_processing_pil_vit import ViTImageProcessorPil
+
+    return _save(folder, seed, ViTConfig, ViTModel,
+                 ViTImageProcessorPil(size={"height": SIZE, "width": SIZE}, image_mean=[0.5] * 3, image_std=[0.5] * 3))

@@ -113,21 +113,32 @@ class _Seq(nn.Module):
         return self.norm(self.embeddings(x))
 
 
+def _blocks(root: nn.Module) -> nn.ModuleList:
+    """The transformer blocks, wherever this transformers version keeps them (``encoder.layers``,
+    ``encoder.layer``, or on the model itself as ViT does in transformers 5)."""
+    for holder in (getattr(root, "encoder", None), root):
+        for name in ("layers", "layer"):
+            blocks = getattr(holder, name, None) if holder is not None else None
+            if isinstance(blocks, nn.ModuleList):
+                return blocks
+    raise InputError(f"cannot find the transformer blocks of {type(root).__name__}")
+
+
 def _vision_model(m):
     return getattr(m, "vision_model", m)  # transformers 5 keeps the tower on the model itself
 
 
 FAMILIES: Dict[str, Family] = {
     "clip": Family("CLIPVisionModel", _vision_model, lambda r: _Seq(r.embeddings, r.pre_layrnorm),
-                   lambda r: r.encoder.layers, has_cls=True, pass_mask=True),
-    "siglip": Family("SiglipVisionModel", _vision_model, lambda r: r.embeddings, lambda r: r.encoder.layers,
+                   _blocks, has_cls=True, pass_mask=True),
+    "siglip": Family("SiglipVisionModel", _vision_model, lambda r: r.embeddings, _blocks,
                      has_cls=False, pass_mask=True),
-    "dinov2": Family("Dinov2Model", lambda m: m, lambda r: r.embeddings, lambda r: r.encoder.layer,
+    "dinov2": Family("Dinov2Model", lambda m: m, lambda r: r.embeddings, _blocks,
                      has_cls=True, pass_mask=False),
     "dinov2_with_registers": Family("Dinov2WithRegistersModel", lambda m: m, lambda r: r.embeddings,
-                                    lambda r: r.encoder.layer, has_cls=True, pass_mask=False,
+                                    _blocks, has_cls=True, pass_mask=False,
                                     extra_prefix=lambda cfg: int(getattr(cfg, "num_register_tokens", 0))),
-    "vit": Family("ViTModel", lambda m: m, lambda r: r.embeddings, lambda r: r.encoder.layer,
+    "vit": Family("ViTModel", lambda m: m, lambda r: r.embeddings, _blocks,
                   has_cls=True, pass_mask=False),
 }
 # checkpoints of a whole CLIP / SigLIP model (text and vision) load their vision tower
