@@ -15,12 +15,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tiny_hf import BLOCKS, SIZE, WIDTH, save_tiny_clip, save_tiny_dinov2, save_tiny_siglip, save_tiny_vit
+from tiny_hf import (BLOCKS, REGISTERS, SIZE, WIDTH, save_tiny_clip, save_tiny_dinov2, save_tiny_dinov2_registers,
+                     save_tiny_siglip, save_tiny_vit)
 
 torch = pytest.importorskip("torch")
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
-SAVERS = {"clip": save_tiny_clip, "dinov2": save_tiny_dinov2, "siglip": save_tiny_siglip, "vit": save_tiny_vit}
+SAVERS = {"clip": save_tiny_clip, "dinov2": save_tiny_dinov2, "siglip": save_tiny_siglip, "vit": save_tiny_vit,
+          "dinov2-registers": save_tiny_dinov2_registers}
 
 
 @pytest.fixture(autouse=True)
@@ -94,7 +96,8 @@ def test_blocks_are_the_models_own_and_variants_have_their_shapes(models, name):
     assert isinstance(bb, ViTBackbone) and bb.num_layers == BLOCKS + 1
     x = torch.randn(2, 3, SIZE, SIZE)
     cls = {"clip": transformers.CLIPVisionModel, "dinov2": transformers.Dinov2Model,
-           "siglip": transformers.SiglipVisionModel, "vit": transformers.ViTModel}[name]
+           "siglip": transformers.SiglipVisionModel, "vit": transformers.ViTModel,
+           "dinov2-registers": transformers.Dinov2WithRegistersModel}[name]
     ref = cls.from_pretrained(str(models[name])).eval()
     with torch.no_grad():
         hidden = ref(pixel_values=x, output_hidden_states=True).hidden_states
@@ -105,12 +108,12 @@ def test_blocks_are_the_models_own_and_variants_have_their_shapes(models, name):
         ml = bb.forward_variant(x, "multilevel")
         assert ml.shape == (2, per_layer * (BLOCKS + 1)) == (2, bb.feature_dim("multilevel"))
         assert torch.allclose(ml[:, -per_layer:], bb.forward_variant(x, "pooled"))
-        tokens = (SIZE // 8) ** 2 + (0 if name == "siglip" else 1)
-        assert bb.forward_variant(x, "trunk2").shape == (2, tokens, WIDTH)
-        if name != "siglip":  # pooled = [normalized CLS, mean of normalized patch tokens]
-            last = torch.nn.functional.layer_norm(hidden[-1], (WIDTH,))
-            assert torch.allclose(bb.forward_variant(x, "pooled"), torch.cat([last[:, 0], last[:, 1:].mean(1)], 1),
-                                  atol=1e-5)
+        prefix = {"siglip": 0, "dinov2-registers": 1 + REGISTERS}.get(name, 1)   # CLS (+ register tokens)
+        assert bb.forward_variant(x, "trunk2").shape == (2, (SIZE // 8) ** 2 + prefix, WIDTH)
+        last = torch.nn.functional.layer_norm(hidden[-1], (WIDTH,))
+        patches = last[:, prefix:].mean(1)
+        want = patches if name == "siglip" else torch.cat([last[:, 0], patches], 1)  # [CLS, mean of patches]
+        assert torch.allclose(bb.forward_variant(x, "pooled"), want, atol=1e-5)
 
 
 def test_features_are_cached_under_the_weights_and_preprocessing(models, photos, tmp_path):

@@ -17,14 +17,15 @@ transformers = pytest.importorskip("transformers")
 SIZE = 32
 WIDTH = 16
 BLOCKS = 3
+REGISTERS = 2
 
 
-def _save(folder: Path, seed: int, config_cls, model_cls, processor) -> Path:
+def _save(folder: Path, seed: int, config_cls, model_cls, processor, **extra) -> Path:
     import torch
 
     torch.manual_seed(seed)
     cfg = config_cls(hidden_size=WIDTH, intermediate_size=2 * WIDTH, num_hidden_layers=BLOCKS,
-                     num_attention_heads=2, image_size=SIZE, patch_size=8)
+                     num_attention_heads=2, image_size=SIZE, patch_size=8, **extra)
     model_cls(cfg).save_pretrained(folder)
     processor.save_pretrained(folder)
     return Path(folder)
@@ -38,15 +39,26 @@ def save_tiny_clip(folder: Path, seed: int = 0) -> Path:
     return _save(folder, seed, CLIPVisionConfig, CLIPVisionModel, proc)
 
 
-def save_tiny_dinov2(folder: Path, seed: int = 0) -> Path:
-    from transformers import Dinov2Config, Dinov2Model
+def _dinov2_processor():
     from transformers.models.bit.image_processing_pil_bit import BitImageProcessorPil
 
     # DINOv2's published processor: shortest edge 256, crop 224, bicubic, ImageNet mean/std (scaled down here)
-    proc = BitImageProcessorPil(size={"shortest_edge": 37}, crop_size={"height": SIZE, "width": SIZE}, resample=3,
+    return BitImageProcessorPil(size={"shortest_edge": 37}, crop_size={"height": SIZE, "width": SIZE}, resample=3,
                                 do_center_crop=True, image_mean=[0.485, 0.456, 0.406],
                                 image_std=[0.229, 0.224, 0.225])
-    return _save(folder, seed, Dinov2Config, Dinov2Model, proc)
+
+
+def save_tiny_dinov2(folder: Path, seed: int = 0) -> Path:
+    from transformers import Dinov2Config, Dinov2Model
+
+    return _save(folder, seed, Dinov2Config, Dinov2Model, _dinov2_processor())
+
+
+def save_tiny_dinov2_registers(folder: Path, seed: int = 0) -> Path:
+    from transformers import Dinov2WithRegistersConfig, Dinov2WithRegistersModel
+
+    return _save(folder, seed, Dinov2WithRegistersConfig, Dinov2WithRegistersModel, _dinov2_processor(),
+                 num_register_tokens=REGISTERS)
 
 
 def save_tiny_siglip(folder: Path, seed: int = 0) -> Path:
