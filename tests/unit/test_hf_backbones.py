@@ -91,6 +91,7 @@ def test_blocks_are_the_models_own_and_variants_have_their_shapes(models, name):
 
     from piaa.backbones import create_backbone
     from piaa.backbones.vit import ViTBackbone
+    from piaa.errors import InputError
 
     bb = create_backbone(f"hf:{models[name]}")
     assert isinstance(bb, ViTBackbone) and bb.num_layers == BLOCKS + 1
@@ -108,6 +109,11 @@ def test_blocks_are_the_models_own_and_variants_have_their_shapes(models, name):
         ml = bb.forward_variant(x, "multilevel")
         assert ml.shape == (2, per_layer * (BLOCKS + 1)) == (2, bb.feature_dim("multilevel"))
         assert torch.allclose(ml[:, -per_layer:], bb.forward_variant(x, "pooled"))
+        chosen = bb.forward_variant(x, "blocks1,3")
+        assert chosen.shape == (2, 2 * per_layer) == (2, bb.feature_dim("blocks1,3"))
+        assert torch.allclose(chosen, torch.cat([ml[:, per_layer:2 * per_layer], ml[:, 3 * per_layer:]], 1))
+        with pytest.raises(InputError):
+            bb.feature_dim("blocks3,1")
         prefix = {"siglip": 0, "dinov2-registers": 1 + REGISTERS}.get(name, 1)   # CLS (+ register tokens)
         assert bb.forward_variant(x, "trunk2").shape == (2, (SIZE // 8) ** 2 + prefix, WIDTH)
         last = torch.nn.functional.layer_norm(hidden[-1], (WIDTH,))

@@ -4,6 +4,8 @@ A ViT is a patch embedding followed by N transformer blocks that all map tokens 
 ``layers`` are ``[embedding, block 1, ..., block N]``, so the split-point design works unchanged: ``trunkK`` is
 the token sequence after ``layers[:K]`` (``trunk0`` the pixels, ``trunk1`` the embedded patches), and a task
 model above the split fine-tunes blocks ``K..N`` (every linear and norm inside them is a task-vector "layer").
+Feature variants: ``pooled`` (the last block), ``multilevel`` (every layer), ``blocksI,J,...`` (the chosen
+layers, e.g. ``blocks8,10,12``) and ``trunkK``.
 
 Pooling one layer's tokens (``pool_tokens``): each token is layer-normalized without learned scale or shift,
 then the CLS token (when the model has one) and the mean of the patch tokens are concatenated -- ``2 D``
@@ -19,7 +21,7 @@ path.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict
+from typing import Callable, Dict, List
 
 import torch
 import torch.nn as nn
@@ -82,9 +84,36 @@ class ViTBackbone(SequentialBackbone):
         raise InputError("multilevel_meanstd is a CNN variant (spatial mean and std); a ViT offers pooled, "
                          "multilevel and trunkK")
 
+    def blocks_of(self, variant: str) -> List[int]:
+        """The layers named by ``blocksI,J,...`` (layer 0 = the embedding, layer i = block i)."""
+        try:
+            chosen = [int(v) for v in variant[len("blocks"):].split(",") if v.strip()]
+        except ValueError:
+            chosen = []
+        if not chosen or any(not 0 <= i < self.num_layers for i in chosen) or chosen != sorted(set(chosen)):
+            raise InputError(f"variant {variant!r}: name increasing layers 0..{self.num_layers - 1}, "
+                             f"e.g. blocks{self.num_layers // 2},{self.num_layers - 1}")
+        return chosen
+
+    def forward_blocks(self, x, chosen: List[int]):
+        """Pooled outputs of the chosen layers only (the network stops after the last of them)."""
+        out = []
+        for i, layer in enumerate(self.layers[: chosen[-1] + 1]):
+            x = layer(x)
+            if i in chosen:
+                out.append(layer.pool(x))
+        return torch.cat(out, dim=1)
+
+    def forward_variant(self, x, variant: str):
+        if variant.startswith("blocks"):
+            return self.forward_blocks(x, self.blocks_of(variant))
+        return super().forward_variant(x, variant)
+
     def feature_dim(self, variant: str) -> int:
         if variant == "multilevel_meanstd":
             self.forward_multilevel_meanstd(None)
+        if variant.startswith("blocks"):
+            return int(sum(self.layer_channels[i] for i in self.blocks_of(variant)))
         return super().feature_dim(variant)
 
 
