@@ -85,6 +85,24 @@ def test_photos_are_decoded_large_enough_for_the_crop(models):
     assert decode_size(get_pretrained_cfg(f"hf:{models['vit']}")) == SIZE
 
 
+def test_a_model_saved_without_its_processor_gets_its_familys(tmp_path):
+    """save_pretrained of the model alone: the published CLIP processor at the model's image size, with a
+    warning that says so."""
+    from transformers import CLIPImageProcessorPil, CLIPVisionModel
+
+    from piaa.backbones import get_pretrained_cfg, preprocess
+    from piaa.errors import PiaaWarning
+
+    save_tiny_clip(tmp_path / "full")
+    CLIPVisionModel.from_pretrained(str(tmp_path / "full")).save_pretrained(tmp_path / "bare")
+    with pytest.warns(PiaaWarning, match="no preprocessor_config.json"):
+        cfg = get_pretrained_cfg(f"hf:{tmp_path / 'bare'}")
+    img = Image.fromarray(np.random.default_rng(3).integers(0, 256, (50, 80, 3), dtype=np.uint8))
+    want = CLIPImageProcessorPil(size={"shortest_edge": SIZE}, crop_size={"height": SIZE, "width": SIZE})(
+        images=img, return_tensors="np")["pixel_values"][0]
+    assert np.abs(preprocess(img, cfg) - want).max() < 1e-5
+
+
 @pytest.mark.parametrize("name", list(SAVERS))
 def test_blocks_are_the_models_own_and_variants_have_their_shapes(models, name):
     import transformers

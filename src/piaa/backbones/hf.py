@@ -168,16 +168,47 @@ def _size_dict(size) -> dict:
 
 
 def _load_processor(folder: Path):
-    if not (folder / "preprocessor_config.json").is_file():
-        raise FileMissingError(f"{folder}: no preprocessor_config.json (the model's image processor); save it "
-                               f"beside the model with processor.save_pretrained(folder)")
+    """The folder's own image processor; without ``preprocessor_config.json`` (a model saved alone), the
+    published processor of its family at the model's image size, with a warning that says so."""
     import warnings
 
     from transformers import AutoImageProcessor
 
+    if not (folder / "preprocessor_config.json").is_file():
+        return _family_processor(folder)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return AutoImageProcessor.from_pretrained(str(folder), local_files_only=True, backend="pil")
+
+
+def _family_processor(folder: Path):
+    import warnings
+
+    import transformers
+
+    from piaa.backbones.vit import family_of
+    from piaa.errors import PiaaWarning
+
+    family = family_of(model_type(folder))
+    cfg = transformers.AutoConfig.from_pretrained(str(folder), local_files_only=True)
+    cfg = getattr(cfg, "vision_config", None) or cfg
+    side = int(getattr(cfg, "image_size", 224))
+    if family == "clip":
+        proc = transformers.CLIPImageProcessorPil(size={"shortest_edge": side},
+                                                  crop_size={"height": side, "width": side})
+    elif family == "siglip":
+        proc = transformers.SiglipImageProcessorPil(size={"height": side, "width": side})
+    elif family == "vit":
+        proc = transformers.ViTImageProcessorPil(size={"height": side, "width": side})
+    else:  # DINOv2 interpolates its position embeddings; its published processor: 256 -> center crop 224
+        proc = transformers.BitImageProcessorPil(size={"shortest_edge": 256}, crop_size={"height": 224, "width": 224},
+                                                 resample=3, do_center_crop=True,
+                                                 image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225])
+    crop = proc.crop_size["height"] if getattr(proc, "do_center_crop", False) else side
+    warnings.warn(f"{folder}: no preprocessor_config.json; using the published {family} image processor at {crop} px "
+                  f"(save the model's own beside it with processor.save_pretrained(folder))", PiaaWarning,
+                  stacklevel=3)
+    return proc
 
 
 # ---- identity ----------------------------------------------------------------------------------------------------
