@@ -82,7 +82,7 @@ class ViTBackbone(SequentialBackbone):
 
     def forward_multilevel_meanstd(self, x):
         raise InputError("multilevel_meanstd is a CNN variant (spatial mean and std); a ViT offers pooled, "
-                         "multilevel and trunkK")
+                         "multilevel, blocksI,J,... and trunkK")
 
     def blocks_of(self, variant: str) -> List[int]:
         """The layers named by ``blocksI,J,...`` (layer 0 = the embedding, layer i = block i)."""
