@@ -6,7 +6,6 @@ import threading
 
 import httpx
 import numpy as np
-import pytest
 from PIL import Image
 
 PW = "correct-horse-battery"
@@ -329,7 +328,7 @@ def test_page_session_cookie_and_csrf(server):
         page = c.get("/")
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]
         assert "default-src 'self'" in page.headers["content-security-policy"]
-        assert c.get("/static/app.js").status_code == 200
+        assert c.get("/static/main.js").status_code == 200
         assert c.get("/static/../db.py").status_code == 404
         r = c.post("/api/session", json={"username": "quinn", "password": PW})
         assert r.status_code == 200

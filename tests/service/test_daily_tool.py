@@ -5,7 +5,6 @@ are written into it), plus a corrupt photo, a burst of near-duplicates and photo
 """
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timedelta
 
 import httpx

@@ -1,4 +1,4 @@
-"""Trust in a shared server (issue 27 item 2), each defect reproduced against a real `piaa serve` (behind a
+"""Trust in a shared server: each defect reproduced against a real `piaa serve` (behind a
 trusted proxy address, so that sign-ins can come from many client addresses) or an app in this process: a FIFO
 in place of a photo, sign-in and password guessing, token lifetime, the SQLite file deleted while serving, an
 unreadable original, server paths in answers, formulas in the CSV export, the API docs' headers.

@@ -1,4 +1,4 @@
-"""Wrongly typed ``[methods.X]`` options in an experiment file (issue 15, defect 11): a one-line PiaaError naming
+"""Wrongly typed ``[methods.X]`` options in an experiment file: a one-line PiaaError naming
 the method and the options table, never a traceback -- whether the option breaks ``prepare`` or only the
 per-person fit."""
 import pytest

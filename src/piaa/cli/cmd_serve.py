@@ -14,7 +14,10 @@ def _db_options(p: argparse.ArgumentParser, suppress: bool = False) -> None:
 
 
 def register(sub) -> None:
+    # the usage is written out: argparse would print the optional `users` sub-command as a required "users ..."
     p = sub.add_parser("serve", help="web app + HTTP API: people rate photos and get their own ranking",
+                       usage="piaa serve [-h] --library DIR [--library DIR ...] [options]\n"
+                             "       piaa serve users {add,list,delete} ...",
                        description="Serve the rate-and-learn web page and its JSON API (OpenAPI at /docs). "
                                    "Accounts: --allow-signup, or `piaa serve users add NAME`.")
     p.add_argument("--library", action="append", metavar="DIR", default=[],
@@ -40,7 +43,7 @@ def register(sub) -> None:
                    "starts from the generic model, and nobody's ratings teach anyone else's start")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(func=run_serve)
-    us = p.add_subparsers(dest="serve_command", metavar="users")
+    us = p.add_subparsers(dest="serve_command", metavar="users", title="accounts (optional, instead of serving)")
     users = us.add_parser("users", help="manage accounts: add / list / promote / demote / delete")
     uu = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
     add = uu.add_parser("add", help="create an account (asks for the password, or --password-stdin)")

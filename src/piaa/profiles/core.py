@@ -258,7 +258,7 @@ def assess_fit(method: str, X, offset, rated, y, pairs=(), params=None, lower_be
 
 
 #: Below this many ratings the cross-validated check is too noisy to praise a profile: 12 ratings cycling 1-5,
-#: which teach nothing, scored "83 of 100 pairs" on the browser test's library (issue 22 §5).
+#: which teach nothing, scored "83 of 100 pairs" on the browser test's library.
 PRAISE_MIN_RATINGS = 20
 
 

@@ -1,7 +1,7 @@
 """The library model of the profile core: the taste of the people who share their ratings of one library.
 
 A shared library (a family, a photo club, a shop's catalogue) knows more about a newcomer than their first
-hundred ratings do: how the others rated the same photos (issue 21, BENCHMARKS.md "Learning from everyone").
+hundred ratings do: how the others rated the same photos (BENCHMARKS.md "Learning from everyone").
 :func:`fit_library_taste` builds the evaluated ``community`` method's model over the library's feature rows from
 the members' star ratings (:class:`piaa.personalize.community.LibraryCommunity`: one code path for ``piaa
 evaluate`` and ``piaa serve``): the members' means shrunk towards a ridge content head on the features, the

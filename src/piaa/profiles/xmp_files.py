@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
 
+from piaa.errors import InputError
 from piaa.io.raw import RAW_EXTENSIONS  # noqa: F401  (re-exported: where sidecar code looked for it)
 from piaa.profiles.xmp import XMPError, XMPPacket, parse_packet
 
@@ -80,7 +81,7 @@ def default_sidecar(image, style: str = "darktable") -> Path:
         return p.with_name(p.name + ".xmp")
     if style == "lightroom":
         return p.with_suffix(".xmp")
-    raise ValueError(f"sidecar style must be 'darktable' or 'lightroom', not {style!r}")
+    raise InputError(f"sidecar style must be 'darktable' or 'lightroom', not {style!r}")
 
 
 def read_embedded_xmp(image) -> Optional[bytes]:
@@ -88,7 +89,7 @@ def read_embedded_xmp(image) -> Optional[bytes]:
     from PIL import Image, UnidentifiedImageError
 
     from piaa.io.files import image_byte_cap, open_regular
-    from piaa.io.images import pillow_warnings_reported
+    from piaa.io.decoder_warnings import pillow_warnings_reported
 
     try:
         with warnings.catch_warnings():

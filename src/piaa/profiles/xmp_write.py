@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence
 
+from piaa.errors import FileMissingError
 from piaa.io.raw import RAW_EXTENSIONS
 from piaa.profiles.xmp import XMPError, describe_rating, new_packet
 from piaa.profiles.xmp_marks import Mark, apply_mark, persons_value, prediction_mark
@@ -255,7 +256,7 @@ def _sidecars_of(paths, recursive: bool) -> List[Path]:
             for c in sidecar_candidates(p):
                 add(c)
         else:
-            raise FileNotFoundError(f"no such file or folder: {str(p)!r}")
+            raise FileMissingError(f"no such file or folder: {str(p)!r}")
     return found
 
 

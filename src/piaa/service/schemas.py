@@ -97,6 +97,8 @@ class Progress(_Out):
     ready: bool
     message: str
     seconds: float
+    found: Optional[Dict[str, int]] = Field(
+        None, description="what the last scan found: new, changed and removed photos (null before one ran)")
 
 
 # ---- library ---------------------------------------------------------------------------------------------------
@@ -222,6 +224,14 @@ class RankedImage(_Out):
     taken: Optional[str] = Field(description="capture time (EXIF, as the camera recorded it), or null")
     flag: Optional[Flag]
     label: Optional[Label]
+    stack: Optional[List[PhotoRef]] = Field(
+        None, description="with stack=true: the frames of this photo's burst or near-duplicate group that match "
+                          "the filters, this one (the group's pick when it matches) first; null when alone")
+
+
+class FolderCount(_Out):
+    name: str
+    photos: int = Field(description="analysed photos below this folder")
 
 
 class RankingProfile(_Out):
@@ -245,6 +255,11 @@ class Ranking(_Out):
     unscored: int
     library_taste: Optional[LibraryTaught] = Field(
         None, description="the library model the ranking starts from (null: the generic model)")
+    order: str = Field("taste", description="what the photos are ordered by, in words")
+    photos: int = Field(0, description="photos that match the filters (with stack=true: counting every frame)")
+    stacked: bool = Field(False, description="bursts and near-duplicates are shown as one photo (stack=true, "
+                                             "once the library's groups are known)")
+    folders: List[FolderCount] = Field(default_factory=list, description="the library's folders (filter by one)")
 
 
 class Suggestions(_Out):
@@ -358,7 +373,7 @@ class MeUpdate(_In):
                                                             "next refit (your own ranking still starts from it)")
 
 
-# ---- marks, photo view, culling, XMP import, team, members (issue 23) -------------------------------------------
+# ---- marks, photo view, culling, XMP import, team, members -------------------------------------------
 class MarksIn(_In):
     flag: Optional[Flag] = Field(None, description="pick, reject, or null (unflagged); left out: unchanged")
     label: Optional[Label] = Field(None, description="a colour label as in Lightroom, or null; left out: unchanged")
@@ -427,6 +442,8 @@ class BurstMember(_Out):
     rating: Optional[float]
     flag: Optional[Flag]
     label: Optional[Label]
+    reasons: Optional[List[str]] = Field(None, description="why this frame is not the pick, in plain words "
+                                                           "(null when the checks gave none)")
 
 
 class BurstGroup(_Out):
