@@ -57,7 +57,7 @@ def register(subparsers):
     p.add_argument("--quality-model", default="auto",
                    help="photo-quality model to add to taste: auto (one named *quality* if installed), none, or a name")
     p.add_argument("--quality-weight", type=non_negative, default=1.0, help="weight of quality against taste (default 1)")
-    p.add_argument("--checks", default="all", metavar="LIST",
+    p.add_argument("--checks", type=_checks, default="all", metavar="LIST",
                    help="checks at 100 %% that can reject a frame: comma-separated eyes,focus,motion; all "
                         "(default) or none")
     add_sidecar_style(p)
@@ -65,6 +65,13 @@ def register(subparsers):
     add_quiet(p)
     add_max_pixels(p)
     p.set_defaults(func=run_cull)
+
+
+def _checks(text: str):
+    from piaa.cli.options import argument_type
+    from piaa.profiles.cull_checks import parse_checks
+
+    return argument_type(parse_checks)(text)
 
 
 def _mark(text: str):
@@ -79,10 +86,8 @@ def run_cull(args) -> int:
     from piaa.cli.options import show_progress, summary_line
     from piaa.io.discovery import iter_image_files, no_images_message
     from piaa.profiles.cull import CullSettings, cull, marks_for, report
-    from piaa.profiles.cull_checks import parse_checks
-
-    pick, reject = args.pick, args.reject  # Marks, parsed by argparse
-    kw = {"quality_weight": args.quality_weight, "checks": parse_checks(args.checks)}
+    pick, reject = args.pick, args.reject  # Marks and checks, parsed by argparse
+    kw = {"quality_weight": args.quality_weight, "checks": args.checks}
     if args.burst_seconds is not None:
         kw["burst_seconds"] = args.burst_seconds
     settings = CullSettings(**kw)
