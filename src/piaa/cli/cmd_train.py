@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
-from piaa.cli.options import fail
+from piaa.cli.options import add_device
 
 
 _EPILOG = """\
@@ -50,8 +50,9 @@ def register(subparsers):
     d.add_argument("--no-select", action="store_true", help="skip CV option selection")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--data", default=None, help="shared data folder (default ../shared/data)")
+    add_device(d)
     d.set_defaults(func=run_default)
-    from piaa.models.scorer import ASSET_DIR, QUALITY_MODEL
+    from piaa.models.scorer import QUALITY_MODEL
 
     q = sub.add_parser("quality", help="train the photo-quality scoring model on BIQ2021 train.csv",
                        description="Train the technical photo-quality model (0-1) on the 4,000 BIQ2021 training "
@@ -62,7 +63,7 @@ def register(subparsers):
     q.add_argument("--name", default=None, help=f"model name (default {PHOTO_QUALITY_MODEL} with --databases "
                                                  f"biq2021, {QUALITY_MODEL} with biq2021,agiqa3k)")
     q.add_argument("--backbone", default="efficientnet_lite0",
-                   help="backbone, or several joined by '+' whose features are concatenated")
+                   help="backbone (hf:REPO_OR_DIR too), or several joined by '+' whose features are concatenated")
     q.add_argument("--variant", default="multilevel")
     q.add_argument("--head", choices=["mlp", "ridge"], default="mlp",
                    help="mlp (GenericHead, the shipped recipe) or ridge (strength by leave-one-out)")
@@ -72,6 +73,7 @@ def register(subparsers):
     q.add_argument("--databases", default="biq2021",
                    help="biq2021 (photos only) or biq2021,agiqa3k (photos and generated images, validated on "
                         "held-out parts; --data is then the shared data folder)")
+    add_device(q)
     q.set_defaults(func=run_quality)
 
     n = sub.add_parser("pa-iaa", help="train the shipped PA_IAA network (pa-iaa personalizer)",
@@ -126,27 +128,27 @@ def _register_beauty(sub) -> None:
                    help="the rating scale (default: the integer range of the ratings)")
     b.add_argument("--no-select", action="store_true", help="skip the cross-validated choice of head options")
     b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--backbone", default=DEFAULT_BACKBONE,
+                   help=f"backbone (default {DEFAULT_BACKBONE}), or hf:REPO_OR_DIR for a transformers vision "
+                        f"model (docs/backbones.md)")
+    b.add_argument("--variant", default=DEFAULT_VARIANT, help=f"feature variant (default {DEFAULT_VARIANT})")
     b.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    add_device(b)
     b.set_defaults(func=run_beauty)
 
 
 def run_beauty(args) -> int:
     from piaa.cli.output import checked_output
-    from piaa.data.errors import RatingsFormatError
-    from piaa.errors import PiaaError
+    from piaa.backbones.hf import canonical_spec
     from piaa.training.group_model import train_group_model
 
     problem = checked_output(args.output, allow_stream=False)[1]
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    try:
-        out = train_group_model(args.ratings, args.images, args.output, name=args.name, scale=args.scale,
-                                select=not args.no_select, seed=args.seed,
-                                progress=not args.quiet and sys.stderr.isatty())
-    except (PiaaError, RatingsFormatError, ValueError, KeyError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    out = train_group_model(args.ratings, args.images, args.output, name=args.name, scale=args.scale,
+                            select=not args.no_select, seed=args.seed, backbone=canonical_spec(args.backbone),
+                            variant=args.variant, progress=not args.quiet and sys.stderr.isatty())
     print(json.dumps(out, indent=2, default=str))
     return 0
 
@@ -156,13 +158,10 @@ def run_default(args) -> int:
     from piaa.training.default_model import train_default_model
     from piaa.models.giaa import DEFAULT_GRID
 
-    try:
-        head = parse_head_options(args.head)
-        out = train_default_model(args.output, backbone=args.backbone, variant=args.variant, head_options=head,
-                                  grid=None if args.no_select else DEFAULT_GRID, seed=args.seed, name=args.name,
-                                  data_dir=args.data, progress=not getattr(args, "quiet", False) and sys.stderr.isatty())
-    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:
-        return fail(str(exc))
+    head = parse_head_options(args.head)
+    out = train_default_model(args.output, backbone=args.backbone, variant=args.variant, head_options=head,
+                              grid=None if args.no_select else DEFAULT_GRID, seed=args.seed, name=args.name,
+                              data_dir=args.data, progress=not getattr(args, "quiet", False) and sys.stderr.isatty())
     print(json.dumps(out, indent=2, default=str))
     return 0
 
@@ -178,12 +177,9 @@ def run_quality(args) -> int:
     args.output = args.output or str(ASSET_DIR / f"{args.name}.npz")
     if joint:
         return _run_joint_quality(args, backbones)
-    try:
-        out = train_quality_model(args.output, backbones, args.variant, head_kind=args.head,
-                                  log_features=args.log_features,
-                                  seed=args.seed, name=args.name, data_dir=args.data, progress=sys.stderr.isatty())
-    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:
-        return fail(str(exc))
+    out = train_quality_model(args.output, backbones, args.variant, head_kind=args.head,
+                              log_features=args.log_features,
+                              seed=args.seed, name=args.name, data_dir=args.data, progress=sys.stderr.isatty())
     print(json.dumps(out, indent=2, default=str))
     return 0
 
