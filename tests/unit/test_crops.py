@@ -4,8 +4,14 @@ import pytest
 from PIL import Image
 from tiny_backbone import INPUT_SIZE, one_torch_thread, register_tiny  # noqa: F401
 
-from piaa.detail.crops import NATIVE_MAX_SIDE, NativeEvidence, crop_boxes, crops_of, native_image
-from piaa.detail.nss import N_FEATURES
+from piaa.detail.crops import (
+    NATIVE_MAX_SIDE,
+    NativeEvidence,
+    crop_boxes,
+    crops_of,
+    native_image,
+)
+from piaa.detail.nss import N_FEATURES, brisque_features, model_inputs
 from piaa.errors import InputError
 from piaa.features import FeatureCache, FeatureExtractor, engines
 
@@ -72,6 +78,7 @@ def test_native_evidence_is_the_mean_of_crop_features_plus_statistics(tmp_path, 
     assert res.features.shape == (2, d + N_FEATURES)
     assert np.allclose(res.features[0, :d], np.mean(crops, axis=0), atol=1e-5)
     assert 1 in res.errors and np.isnan(res.features[1]).all()
+    assert np.allclose(res.features[0, d:], model_inputs(brisque_features(arr)), atol=1e-4)
     only_nss = NativeEvidence(tiny, "pooled", cache=None, crops=False).extract([p]).features
     assert only_nss.shape == (1, N_FEATURES) and np.allclose(only_nss[0], res.features[0, d:], atol=1e-5)
     with pytest.raises(InputError):

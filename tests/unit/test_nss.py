@@ -4,7 +4,15 @@ import pytest
 from scipy.ndimage import gaussian_filter
 from scipy.stats import gennorm
 
-from piaa.detail.nss import FEATURE_NAMES, N_FEATURES, brisque_features, fit_aggd, fit_ggd, half_scale, mscn
+from piaa.detail.nss import (
+    FEATURE_NAMES,
+    N_FEATURES,
+    brisque_features,
+    fit_aggd,
+    fit_ggd,
+    half_scale,
+    mscn,
+)
 from piaa.errors import InputError
 
 

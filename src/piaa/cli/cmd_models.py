@@ -50,7 +50,7 @@ def run_models(args) -> int:
                                                      for db, v in t.items()) + "  (seeded test parts of train.csv)")
         elif srocc is not None and i.get("criterion") == "quality":
             m = i["metrics"]
-            lines.append("  what          technical photo quality (sharpness, noise, exposure) (photos only; 'quality' is piaa-quality-lite0)")
+            lines.append("  what          technical photo quality (sharpness, noise, exposure) (photos only; 'quality' is piaa-quality-native-lite0)")
             lines.append(f"  5-fold CV     SROCC {m['srocc']:.3f}  PLCC {m['plcc']:.3f}  (BIQ2021 train.csv, "
                          f"validation folds)")
         elif srocc is not None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, List, Tuple
 
 import numpy as np
 
@@ -35,10 +34,10 @@ CROP_SIZE = 224
 LAYOUTS = ("five",)
 #: version of the statistics' definition (bump when nss.py changes its numbers)
 NSS_VERSION = "brisque36-v1"
-Box = Tuple[int, int, int, int]
+Box = tuple[int, int, int, int]
 
 
-def crop_boxes(width: int, height: int, size: int = CROP_SIZE, layout: str = "five") -> List[Box]:
+def crop_boxes(width: int, height: int, size: int = CROP_SIZE, layout: str = "five") -> list[Box]:
     """``(left, top, right, bottom)`` of each crop of a ``width`` x ``height`` image.
 
     ``"five"``: squares of side ``size`` centred on the image centre and on the centres of its four quadrants,
@@ -54,8 +53,8 @@ def crop_boxes(width: int, height: int, size: int = CROP_SIZE, layout: str = "fi
                (width / 4, 3 * height / 4), (3 * width / 4, 3 * height / 4)]
     boxes = []
     for cx, cy in centres:
-        left = int(round(min(max(cx - side / 2, 0), width - side)))
-        top = int(round(min(max(cy - side / 2, 0), height - side)))
+        left = round(min(max(cx - side / 2, 0), width - side))
+        top = round(min(max(cy - side / 2, 0), height - side))
         boxes.append((left, top, left + side, top + side))
     return boxes
 
@@ -88,7 +87,8 @@ def crops_of(img, size: int = CROP_SIZE, layout: str = "five") -> list:
 
 
 class NativeEvidence(FeatureExtractor):
-    """Per photo: the mean backbone ``variant`` features of its native crops and/or its 36 BRISQUE statistics.
+    """Per photo: the mean backbone ``variant`` features of its native crops and/or its 36 BRISQUE statistics
+    (variances as logarithms, :func:`piaa.detail.nss.model_inputs`).
 
     ``crops``/``nss`` choose the parts (in that order in the vector). Same interface as FeatureExtractor:
     ``extract(paths) -> FeatureResult`` with NaN rows and messages for photos that cannot be read.
@@ -121,6 +121,16 @@ class NativeEvidence(FeatureExtractor):
 
         return (d + (N_FEATURES if self.use_nss else 0),)
 
+    def extract(self, images):
+        """As FeatureExtractor.extract; the statistics' variances come back as logarithms
+        (:func:`piaa.detail.nss.model_inputs`; the cache keeps the paper's raw numbers)."""
+        res = super().extract(images)
+        if self.use_nss:
+            from piaa.detail.nss import N_FEATURES, model_inputs
+
+            res.features[:, -N_FEATURES:] = model_inputs(res.features[:, -N_FEATURES:])
+        return res
+
     def evidence(self, img) -> np.ndarray:
         """The vector of one decoded (already capped) RGB image."""
         from piaa.backbones.preprocess import to_array
@@ -135,7 +145,7 @@ class NativeEvidence(FeatureExtractor):
             parts.append(brisque_features(np.asarray(img)))
         return np.concatenate(parts).astype(np.float32)
 
-    def _compute(self, todo, images, payload, errors, hashes) -> Dict[str, np.ndarray]:
+    def _compute(self, todo, images, payload, errors, hashes) -> dict[str, np.ndarray]:
         """One job per photo (decode, crops through the network, statistics); cached every few photos."""
         if not todo:
             return {}
@@ -167,8 +177,8 @@ class NativeEvidence(FeatureExtractor):
             from tqdm import tqdm
 
             bar = tqdm(total=len(todo), desc="native evidence", unit="img", leave=False, dynamic_ncols=True)
-        results: Dict[str, np.ndarray] = {}
-        pending: Dict[str, np.ndarray] = {}
+        results: dict[str, np.ndarray] = {}
+        pending: dict[str, np.ndarray] = {}
         try:
             with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="piaa-native") as pool:
                 for i, vec, err in pool.map(job, todo):

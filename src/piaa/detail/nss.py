@@ -17,14 +17,12 @@ so a feature vector costs a few Gaussian filters and array reductions (about 20 
 """
 from __future__ import annotations
 
-from typing import List
-
 import numpy as np
 from scipy.ndimage import gaussian_filter
 from scipy.special import gammaln
 
 #: names of the 36 features, in order (``s1`` the photo's own scale, ``s2`` half of it)
-FEATURE_NAMES: List[str] = [
+FEATURE_NAMES: list[str] = [
     f"s{s}_{n}" for s in (1, 2) for n in (
         ["mscn_alpha", "mscn_var"]
         + [f"{o}_{k}" for o in ("h", "v", "d1", "d2") for k in ("alpha", "mean", "left_var", "right_var")])
@@ -94,7 +92,7 @@ def mscn(gray: np.ndarray) -> np.ndarray:
     return g
 
 
-def _scale_features(gray: np.ndarray) -> List[float]:
+def _scale_features(gray: np.ndarray) -> list[float]:
     m = mscn(gray)
     out = list(fit_ggd(m))
     pairs = (m[:, :-1] * m[:, 1:],           # horizontal
@@ -130,3 +128,14 @@ def brisque_features(image: np.ndarray) -> np.ndarray:
 
         raise InputError(f"natural-scene statistics need an image of at least 16x16 pixels, got {g.shape[1]}x{g.shape[0]}")
     return np.asarray(_scale_features(g) + _scale_features(half_scale(g)), dtype=np.float64)
+
+
+_VAR_COLUMNS = np.array(["var" in n for n in FEATURE_NAMES])
+
+
+def model_inputs(features: np.ndarray) -> np.ndarray:
+    """Rows of :func:`brisque_features` as a model reads them: the variances (which span orders of magnitude
+    between a flat sky and a noisy night shot) as natural logarithms, the shapes and means unchanged."""
+    F = np.array(features, dtype=np.float64)
+    F[..., _VAR_COLUMNS] = np.log(np.maximum(F[..., _VAR_COLUMNS], 0.0) + 1e-6)
+    return F
