@@ -111,3 +111,8 @@ def test_score_many_shares_the_whole_image_block(tiny_v2, tmp_path):
     assert len(calls) == 2 and len(set(calls)) == 2  # the whole-image block once, the native block once
     good = [r for r in recs if "scores" in r]
     assert len(good) == 3 and all(set(r["scores"]) == {"beauty", "quality"} for r in good)
+
+
+def test_train_native_needs_both_databases(capsys):
+    assert main(["train", "quality", "--native"]) != 0
+    assert "--native needs --databases biq2021,agiqa3k" in capsys.readouterr().err
