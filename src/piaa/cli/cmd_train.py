@@ -170,7 +170,9 @@ def run_quality(args) -> int:
     joint = getattr(args, "databases", "biq2021") != "biq2021"
     native = bool(getattr(args, "native", False))
     if native and not joint:
-        return fail("--native needs --databases biq2021,agiqa3k (quality v2 is the joint model)")
+        from piaa.errors import InputError
+
+        raise InputError("--native needs --databases biq2021,agiqa3k (quality v2 is the joint model)")
     args.name = args.name or (QUALITY_MODEL if native else JOINT_QUALITY_MODEL if joint else PHOTO_QUALITY_MODEL)
     args.output = args.output or str(ASSET_DIR / f"{args.name}.npz")
     if joint:

@@ -149,7 +149,8 @@ class NativeEvidence(FeatureExtractor):
         """One job per photo (decode, crops through the network, statistics); cached every few photos."""
         if not todo:
             return {}
-        from piaa.io.images import ImageLoadError, image_bytes_hash, read_image_bytes
+        from piaa.io.hashing import image_bytes_hash, read_image_bytes
+        from piaa.io.images import ImageLoadError
 
         lanes = max(1, int(getattr(self.engine, "max_concurrency", 1))) if self.use_crops else 1
         self._gate = threading.BoundedSemaphore(lanes)
