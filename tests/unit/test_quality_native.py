@@ -71,7 +71,8 @@ def _photos(tmp_path):
     d = tmp_path / "photos"
     d.mkdir()
     rng = np.random.default_rng(4)
-    for name, (w, h) in {"small.png": (60, 40), "mid.jpg": (500, 330), "big.jpg": (2400, 1600)}.items():
+    for name, (w, h) in {"small.png": (60, 40), "mid.jpg": (500, 330), "big.jpg": (2400, 1600),
+                         "icon.png": (12, 9)}.items():
         Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(d / name)
     (d / "broken.jpg").write_text("not an image")
     return d
@@ -81,9 +82,9 @@ def test_v2_model_scores_photos_of_any_size_through_the_cli(tiny_v2, tmp_path, c
     d = _photos(tmp_path)
     assert main(["score", str(d), "--model", "tiny-quality-v2", "--format", "json", "-q"]) == 0
     recs = {r["path"].rsplit("/", 1)[-1]: r for r in json.loads(capsys.readouterr().out)}
-    assert set(recs) == {"small.png", "mid.jpg", "big.jpg", "broken.jpg"}
+    assert set(recs) == {"small.png", "mid.jpg", "big.jpg", "icon.png", "broken.jpg"}
     assert "error" in recs["broken.jpg"]
-    scores = [recs[n]["score"] for n in ("small.png", "mid.jpg", "big.jpg")]
+    scores = [recs[n]["score"] for n in ("small.png", "mid.jpg", "big.jpg", "icon.png")]  # any size is scored
     assert all(0 <= s <= 1 for s in scores)
     s = load_scorer("tiny-quality-v2", engine="torch", cache=None)
     assert s.native["max_side"] == 400 and len(s.extractors) == 2
@@ -110,7 +111,7 @@ def test_score_many_shares_the_whole_image_block(tiny_v2, tmp_path):
     recs = score_many([b, q], paths)
     assert len(calls) == 2 and len(set(calls)) == 2  # the whole-image block once, the native block once
     good = [r for r in recs if "scores" in r]
-    assert len(good) == 3 and all(set(r["scores"]) == {"beauty", "quality"} for r in good)
+    assert len(good) == 4 and all(set(r["scores"]) == {"beauty", "quality"} for r in good)
 
 
 def test_train_native_needs_both_databases(capsys):

@@ -32,6 +32,8 @@ NATIVE_MAX_SIDE = 1600
 #: crop side (px) of the default backbone's input; NativeEvidence uses its backbone's own input size
 CROP_SIZE = 224
 LAYOUTS = ("five",)
+#: images with a shorter side below this are enlarged to it before the statistics (which need 16 px or more)
+MIN_NSS_SIDE = 32
 #: version of the statistics' definition (bump when nss.py changes its numbers)
 NSS_VERSION = "brisque36-v1"
 Box = tuple[int, int, int, int]
@@ -142,6 +144,12 @@ class NativeEvidence(FeatureExtractor):
             with self._gate:
                 parts.append(np.asarray(self.engine(x), dtype=np.float64).mean(axis=0))
         if self.use_nss:
+            if min(img.size) < MIN_NSS_SIDE:  # a thumbnail-sized file: enlarged, like its crops, so it is scored
+                from PIL import Image
+
+                r = MIN_NSS_SIDE / min(img.size)
+                img = img.resize((max(MIN_NSS_SIDE, round(img.size[0] * r)), max(MIN_NSS_SIDE, round(img.size[1] * r))),
+                                 Image.BILINEAR)
             parts.append(brisque_features(np.asarray(img)))
         return np.concatenate(parts).astype(np.float32)
 
