@@ -28,18 +28,18 @@ def test_five_boxes_are_centre_and_quadrant_centres_inside_the_image():
     boxes = crop_boxes(1000, 600, 224)
     assert len(boxes) == 5
     assert boxes[0] == (388, 188, 612, 412)  # centre
-    centres = [((l + r) / 2, (t + b) / 2) for l, t, r, b in boxes[1:]]
+    centres = [((x0 + x1) / 2, (y0 + y1) / 2) for x0, y0, x1, y1 in boxes[1:]]
     assert centres == [(250, 150), (750, 150), (250, 450), (750, 450)]
-    assert all(r - l == 224 and b - t == 224 for l, t, r, b in boxes)
+    assert all(x1 - x0 == 224 and y1 - y0 == 224 for x0, y0, x1, y1 in boxes)
 
 
 def test_boxes_are_shifted_inside_and_shrink_for_small_images():
     for w, h in [(256, 256), (300, 230), (225, 1000)]:
-        for l, t, r, b in crop_boxes(w, h, 224):
-            assert 0 <= l and 0 <= t and r <= w and b <= h and r - l == 224 == b - t
+        for x0, y0, x1, y1 in crop_boxes(w, h, 224):
+            assert 0 <= x0 and 0 <= y0 and x1 <= w and y1 <= h and x1 - x0 == 224 == y1 - y0
     small = crop_boxes(100, 80, 224)
     assert small[0] == (10, 0, 90, 80)  # squares of the shorter side, shifted inside
-    assert all(r - l == 80 == b - t and 0 <= l and r <= 100 for l, t, r, b in small)
+    assert all(x1 - x0 == 80 == y1 - y0 and 0 <= x0 and x1 <= 100 for x0, y0, x1, y1 in small)
     with pytest.raises(InputError, match="layout"):
         crop_boxes(500, 500, 224, layout="grid9")
     with pytest.raises(InputError):
@@ -50,8 +50,8 @@ def test_crops_are_pixels_at_100_percent(tmp_path):
     arr = np.random.default_rng(0).integers(0, 255, (400, 600, 3), dtype=np.uint8)
     img = Image.fromarray(arr)
     crops = crops_of(img, 224)
-    l, t, r, b = crop_boxes(600, 400)[3]
-    assert np.array_equal(np.asarray(crops[3]), arr[t:b, l:r])  # not resampled
+    x0, y0, x1, y1 = crop_boxes(600, 400)[3]
+    assert np.array_equal(np.asarray(crops[3]), arr[y0:y1, x0:x1])  # not resampled
     tiny = crops_of(Image.fromarray(arr[:50, :70]), 224)
     assert all(c.size == (224, 224) for c in tiny)  # a photo smaller than the crop is enlarged
 
