@@ -4,8 +4,9 @@ Why: a network fed a 224-pixel thumbnail cannot see blur, upscaling, noise or co
 full size; the statistics of locally normalised luminance can. Written from the paper:
 
 * MSCN coefficients ``(I - mu) / (sigma + C)``, ``mu`` and ``sigma`` the local mean and standard deviation under
-  a 7x7 Gaussian window (sigma 7/6), ``C = 1`` on a 0-255 grey scale. Pristine photos give unit-normal-like
-  MSCN; distortions change their shape (blur makes them peakier, noise flatter and wider).
+  a 7x7 Gaussian window (sigma 7/6), ``C = 1`` on a 0-255 grey scale. Distortions change their spread and
+  shape: blur shrinks their variance (and moves the shape, which way depends on the scene: on a synthetic scene
+  of hard edges and flat areas it rises, on an OASIS photo it fell), white noise widens them and flattens them.
 * A generalized Gaussian (GGD) fitted to the MSCN coefficients by moment matching: shape ``alpha`` and
   variance (2 features).
 * An asymmetric GGD fitted to each of the four products of neighbouring coefficients (horizontal, vertical,
