@@ -16,7 +16,7 @@ import time
 
 def main(argv=None) -> int:
     from piaa import load_scorer
-    from piaa.io.images import iter_image_files
+    from piaa.io.discovery import iter_image_files
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folder")
