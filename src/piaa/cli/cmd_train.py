@@ -52,7 +52,7 @@ def register(subparsers):
     d.add_argument("--data", default=None, help="shared data folder (default ../shared/data)")
     add_device(d)
     d.set_defaults(func=run_default)
-    from piaa.models.scorer import QUALITY_MODEL
+    from piaa.models.scorer import JOINT_QUALITY_MODEL, QUALITY_MODEL
 
     q = sub.add_parser("quality", help="train the photo-quality scoring model on BIQ2021 train.csv",
                        description="Train the technical photo-quality model (0-1) on the 4,000 BIQ2021 training "
@@ -61,7 +61,8 @@ def register(subparsers):
     q.add_argument("--output", "-o", default=None,
                    help="model file to write (default: the package's file of the model named by --name)")
     q.add_argument("--name", default=None, help=f"model name (default {PHOTO_QUALITY_MODEL} with --databases "
-                                                 f"biq2021, {QUALITY_MODEL} with biq2021,agiqa3k)")
+                                                 f"biq2021, {JOINT_QUALITY_MODEL} with biq2021,agiqa3k, "
+                                                 f"{QUALITY_MODEL} with --native)")
     q.add_argument("--backbone", default="efficientnet_lite0",
                    help="backbone (hf:REPO_OR_DIR too), or several joined by '+' whose features are concatenated")
     q.add_argument("--variant", default="multilevel")
@@ -74,6 +75,9 @@ def register(subparsers):
                    help="biq2021 (photos only) or biq2021,agiqa3k (photos and generated images, validated on "
                         "held-out parts; --data is then the shared data folder)")
     add_device(q)
+    q.add_argument("--native", action="store_true",
+                   help="with --databases biq2021,agiqa3k: also read five native-resolution crops and BRISQUE "
+                        "statistics of each image (quality v2, the shipped 'quality')")
     q.set_defaults(func=run_quality)
 
     n = sub.add_parser("pa-iaa", help="train the shipped PA_IAA network (pa-iaa personalizer)",
@@ -169,11 +173,16 @@ def run_default(args) -> int:
 def run_quality(args) -> int:
     from piaa.training.quality_model import train_quality_model
 
-    from piaa.models.scorer import ASSET_DIR, QUALITY_MODEL
+    from piaa.models.scorer import ASSET_DIR, JOINT_QUALITY_MODEL, QUALITY_MODEL
 
     backbones = [b for b in args.backbone.replace(",", "+").split("+") if b]
     joint = getattr(args, "databases", "biq2021") != "biq2021"
-    args.name = args.name or (QUALITY_MODEL if joint else PHOTO_QUALITY_MODEL)
+    native = bool(getattr(args, "native", False))
+    if native and not joint:
+        from piaa.errors import InputError
+
+        raise InputError("--native needs --databases biq2021,agiqa3k (quality v2 is the joint model)")
+    args.name = args.name or (QUALITY_MODEL if native else JOINT_QUALITY_MODEL if joint else PHOTO_QUALITY_MODEL)
     args.output = args.output or str(ASSET_DIR / f"{args.name}.npz")
     if joint:
         return _run_joint_quality(args, backbones)
@@ -190,6 +199,14 @@ def _run_joint_quality(args, backbones) -> int:
 
     if sorted(d.strip() for d in args.databases.split(",")) != sorted(DATABASES):
         raise InputError(f"--databases: use biq2021 or {','.join(DATABASES)}, not {args.databases!r}")
+    if getattr(args, "native", False):
+        from piaa.training.quality_native import train_native_quality_model
+
+        out = train_native_quality_model(Path(args.output), backbones, args.variant, seed=args.seed, name=args.name,
+                                         data_dir=Path(args.data) if args.data else None,
+                                         progress=sys.stderr.isatty())
+        print(json.dumps(out, indent=2, default=str))
+        return 0
     out = train_joint_quality_model(Path(args.output), backbones, args.variant, seed=args.seed, name=args.name,
                                     data_dir=Path(args.data) if args.data else None, progress=sys.stderr.isatty())
     print(json.dumps(out, indent=2, default=str))
