@@ -10,9 +10,9 @@ What wins, per group (the person's own judgement always before any prediction):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -26,6 +26,7 @@ class Burst:
     pick: int                     # row index of the suggested pick
     reason: str                   # "your pick" | "your own 4★" | "best score" | ...
     combined: List[Optional[float]]   # combined score of each member (same order), None when not scored
+    reasons: Dict[int, List[str]] = field(default_factory=dict)   # row -> why it is not the pick (the checks')
 
 
 def own_values(stars: Sequence[Optional[float]], flags: Sequence[Optional[str]]) -> List[Optional[float]]:
@@ -67,7 +68,8 @@ def suggest(features: np.ndarray, times: Sequence[Optional[datetime]], taste: np
                                               combined[i] if np.isfinite(combined[i]) else -np.inf))
             reason = "your pick"
         out.append(Burst(list(g.members), int(pick), reason,
-                         [round(float(combined[i]), 4) if np.isfinite(combined[i]) else None for i in g.members]))
+                         [round(float(combined[i]), 4) if np.isfinite(combined[i]) else None for i in g.members],
+                         {int(i): list(r) for i, r in (getattr(g, "reasons", None) or {}).items() if r}))
     return out
 
 

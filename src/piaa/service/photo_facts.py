@@ -27,6 +27,7 @@ class PhotoFacts:
         self.groups = None               # (feature matrix, bursts: lists of row indices)
         self.names = None                # (feature matrix, the rows' photo names)
         self.folders = None              # (feature matrix, [(folder, photos below it)])
+        self.too_small = None            # (feature matrix, ids of photos too small to judge)
         self.row_times = None            # (feature matrix, the rows' capture times, the same as seconds)
 
 
@@ -130,6 +131,36 @@ def folders(state) -> List[Tuple[str, int]]:
     return _per_matrix(state, "folders", compute)
 
 
+#: A photo whose shorter side has fewer pixels than this is never offered for rating: a 12 x 9 px image shown
+#: at 600 px is a blur, and a person's stars on it would teach the profile nothing about their taste.
+MIN_SIDE = 100
+
+
+def _short_side(path) -> Optional[int]:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:          # the header only: no decoding
+            return min(im.size)
+    except Exception:  # unreadable now: not this check's business (the photo view says why)
+        return None
+
+
+def too_small(state) -> set:
+    """Ids of the analysed photos whose shorter side is below ``MIN_SIDE`` pixels (read once per scan)."""
+    lib = state.library
+
+    def compute(mat):
+        out = set()
+        for i in mat[0]:
+            p = lib.path(int(i))
+            side = _short_side(p) if p is not None else None
+            if side is not None and side < MIN_SIDE:
+                out.add(int(i))
+        return out
+    return _per_matrix(state, "too_small", compute)
+
+
 def names(state) -> list:
     """The name of every photo of ``library.matrix()`` (same order)."""
     lib = state.library
@@ -165,4 +196,5 @@ def warm(state) -> None:
     names(state)
     folders(state)
     quality(state)
+    too_small(state)
     burst_groups(state, row_times(state)[0])

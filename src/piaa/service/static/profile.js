@@ -22,7 +22,10 @@ export async function loadProfile() {
   }
   facts.append(el("li", { text: `You have rated ${me.ratings} of ${plural(me.total_images, "photo")} and compared ${plural(me.comparisons, "pair")}.` }));
   $("xmp-write").disabled = !me.xmp_write;
-  $("xmp-write").title = me.xmp_write ? "" : "this server does not write into the photo folders (--allow-xmp-write)";
+  $("xmp-write-why").hidden = !!me.xmp_write;          // said on the page, not only in a tooltip
+  $("xmp-write-why").textContent = me.xmp_write ? "" : "Writing is off: this server does not write into the " +
+    "photo folders. Whoever runs it can allow it (piaa serve --allow-xmp-write); Preview shows what would change.";
+  $("xmp-write").setAttribute("aria-describedby", "xmp-write-why");
 }
 
 async function refit() {
