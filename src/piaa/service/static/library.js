@@ -63,7 +63,8 @@ const source = { get list() { return S.lib; }, total: () => S.libTotal, more: ()
 
 // What the grid shows, in words: the order (only "by your taste" when it is), what it is based on, the count.
 function describe(r) {
-  const order = $("f-order").value;
+  const asked = $("f-order").value;          // the server ranks by taste when it has no quality model
+  const order = asked === "quality" && r.order && !r.order.startsWith("technical") ? "taste" : asked;
   const words = { taste: "by your taste", quality: "by technical quality (best first)",
                   date: "by capture date (oldest first)", name: "by file name" }[order];
   $("library-title").textContent = `Your library, ${words}`;

@@ -69,6 +69,7 @@ export function bindSession() {
   $("signup-button").addEventListener("click", signup);
   $("invite-button").addEventListener("click", showInvite);
   $("signout").addEventListener("click", signout);
+  $("signout-account").addEventListener("click", signout);
 }
 
 // An invitation link (/#invite=CODE) opens the sign-up with the code filled in.

@@ -28,7 +28,7 @@ export async function loadTeam(reset) {
     const others = (im.ratings || []).filter((x) => x.username !== S.user)
       .map((x) => `${x.username} ${starsText(x.rating)}`).join(" · ");
     const mine = S.mine.get(im.id);
-    const b = el("button", { type: "button", "data-id": String(im.id),
+    const b = el("button", { type: "button", class: "card", "data-id": String(im.id),
       "aria-label": `${k + 1}. ${im.name}: team agreement ${Math.round(100 * im.agreement)} of 100. ` +
         `${mine != null ? `You gave ${mine} stars. ` : ""}${others}`,
       onclick: () => openViewer(k, source) }, img,
