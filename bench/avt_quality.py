@@ -3,7 +3,7 @@
     PYTHONPATH=src .venv/bin/python bench/avt_quality.py [MODEL ...]   (default: piaa-quality-lite0 biq2021-quality-lite0)
 
 AVT-AI never trains anything in piaa; it is the independent comparison with the IQA metrics of
-``avt-ai/peer_iqa_scores.csv`` (issue 20). SROCC per criterion over the 145 images.
+``avt-ai/peer_iqa_scores.csv``. SROCC per criterion over the 145 images.
 """
 from __future__ import annotations
 

@@ -124,7 +124,7 @@ def evaluate(make_fn, feats_of, beauty, users, ks=(10, 100), n_trials=3, label="
     """Mean per-person SROCC per k (trials averaged first) and mean seconds per personalization."""
     res = {k: {} for k in ks}
     secs = []
-    for u, k, t, si, ss, qi, qs in stable_trials(beauty, users, ks, n_trials):
+    for u, k, _t, si, ss, qi, qs in stable_trials(beauty, users, ks, n_trials):
         t0 = time.perf_counter()
         pred = make_fn(feats_of(si), ss, feats_of(qi))
         secs.append(time.perf_counter() - t0)

@@ -64,7 +64,7 @@ class Asset:
         return d
 
 
-def _check_asset(name: str, asset) -> None:
+def _check_asset(name: str, asset: object) -> None:
     if not isinstance(asset, Asset):
         raise TypeError(f"asset {name!r} must be a piaa.catalogue.Asset")
     if asset.kind not in KINDS:
@@ -122,11 +122,6 @@ _ROWS = (
 )
 for _row in _ROWS:
     register_asset(_row)
-
-
-def asset_info(name: str) -> Asset:
-    """The catalogue row of ``name`` (UnknownNameError with suggestions when there is none)."""
-    return ASSETS.get(name)
 
 
 def asset_path(name: str, kind: Optional[str] = None) -> Path:

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from serve_helpers import N_PHOTOS, Server, make_library
+from serve_helpers import N_PHOTOS, Server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

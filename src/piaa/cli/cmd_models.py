@@ -15,13 +15,14 @@ def register(subparsers):
 
 
 def run_models(args) -> int:
+    from piaa.errors import PiaaError
     from piaa.models.scorer import DEFAULT_MODEL, list_models, model_info
 
     infos = []
     for name in list_models():
         try:
             info = model_info(name)
-        except ValueError as exc:
+        except PiaaError as exc:  # one unreadable model file: the others are still listed
             print(f"warning: {exc}", file=sys.stderr)
             continue
         info["default"] = name == DEFAULT_MODEL

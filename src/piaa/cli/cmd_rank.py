@@ -62,7 +62,7 @@ def register(subparsers):
 
 def run_rank(args) -> int:
     from piaa.cli.options import show_progress
-    from piaa.io.images import iter_image_files
+    from piaa.io.discovery import iter_image_files
     from piaa.profiles.ranking import rank_records
 
     if args.clear_predictions:
@@ -76,45 +76,33 @@ def run_rank(args) -> int:
     if problem:
         return fail(problem, 2)
     unlisted = []
-    try:
-        paths = iter_image_files(args.paths, recursive=args.recursive, errors=unlisted)
-    except FileNotFoundError as exc:
-        return fail(str(exc))
+    paths = iter_image_files(args.paths, recursive=args.recursive, errors=unlisted)
     for d, why in unlisted:
         print(f"error: {d}: {why}", file=sys.stderr)
     if not paths:
-        from piaa.io.images import no_images_message
+        from piaa.io.discovery import no_images_message
 
         return fail(no_images_message(args.paths, args.recursive, verb="rank"))
     profile_name = None
-    try:
-        if args.profile:
-            from piaa.profiles.profile import MethodUnavailable, Profile
-            from piaa.profiles.store import ProfileNotFound, ProfileStore
+    if args.profile:
+        from piaa.profiles.profile import Profile
+        from piaa.profiles.store import ProfileStore
 
-            try:
-                prof = Profile.load(args.profile, store=ProfileStore(args.store))
-            except (ProfileNotFound, MethodUnavailable, ValueError) as exc:
-                return fail(str(exc))
-            _prewarm(paths, [prof.estimator] + ([prof.scorer] if prof.uses_offset else []), show_progress(args))
-            print(f"ranking {len(paths)} photo(s) with profile {prof.name!r} ({prof.method})", file=sys.stderr)
-            scores, errors = prof.score_with_errors(paths)
-            higher_better = True
-            profile_name = prof.name
-        else:
-            from piaa.profiles.generic import generic_scores, load_generic, lower_better
+        prof = Profile.load(args.profile, store=ProfileStore(args.store))
+        _prewarm(paths, [prof.estimator] + ([prof.scorer] if prof.uses_offset else []), show_progress(args))
+        print(f"ranking {len(paths)} photo(s) with profile {prof.name!r} ({prof.method})", file=sys.stderr)
+        scores, errors = prof.score_with_errors(paths)
+        higher_better = True
+        profile_name = prof.name
+    else:
+        from piaa.profiles.generic import generic_scores, load_generic, lower_better
 
-            try:
-                scorer = load_generic(args.model)
-            except RuntimeError as exc:  # --model names nothing usable: a bad argument
-                return fail(str(exc), 2)
-            _prewarm(paths, [scorer], show_progress(args))
-            print(f"ranking {len(paths)} photo(s) with the generic model (no --profile)", file=sys.stderr)
-            g = generic_scores(scorer, paths)
-            scores, errors = g.scores, g.errors
-            higher_better = not lower_better(scorer)
-    except RuntimeError as exc:
-        return fail(str(exc))
+        scorer = load_generic(args.model)
+        _prewarm(paths, [scorer], show_progress(args))
+        print(f"ranking {len(paths)} photo(s) with the generic model (no --profile)", file=sys.stderr)
+        g = generic_scores(scorer, paths)
+        scores, errors = g.scores, g.errors
+        higher_better = not lower_better(scorer)
     records = rank_records(paths, scores, errors, higher_better=higher_better)
     records += [{"rank": None, "path": d, "score": None, "stars": None, "error": why} for d, why in unlisted]
     n_ok = sum(1 for r in records if r.get("error") is None)
@@ -154,7 +142,7 @@ def _xmp(records, scores, paths, profile_name, args) -> None:
     counts = {}
     for a in actions:
         counts[a.action] = counts.get(a.action, 0) + 1
-        if args.dry_run or a.action in ("keep", "shared", "error"):
+        if args.dry_run or a.action in ("keep", "read-only", "shared", "error"):
             print(a.describe(args.dry_run), file=sys.stderr)
     summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
     head = "XMP dry run (nothing written)" if args.dry_run else "XMP sidecars"
@@ -165,10 +153,7 @@ def _clear(args) -> int:
     """``--clear-predictions``: undo piaa's marks in the sidecars of the given folders/photos."""
     from piaa.profiles.xmp_write import clear_predictions
 
-    try:
-        results = clear_predictions(args.paths, recursive=args.recursive, dry_run=args.dry_run)
-    except (FileNotFoundError, NotADirectoryError, PermissionError) as exc:
-        return fail(str(exc))
+    results = clear_predictions(args.paths, recursive=args.recursive, dry_run=args.dry_run)
     counts = {}
     for r in results:
         counts[r["action"]] = counts.get(r["action"], 0) + 1
@@ -193,10 +178,7 @@ def _prewarm(paths, models, progress: bool = True) -> None:
         if not isinstance(bb, str) or not isinstance(var, str) or (bb, var) in seen:
             continue
         seen.add((bb, var))
-        try:
-            FeatureExtractor(bb, var, progress=progress).extract(paths)
-        except Exception:  # the model will report per-photo problems itself
-            pass
+        FeatureExtractor(bb, var, progress=progress).extract(paths)  # per-photo problems come back as errors
 
 
 def _render(records, fmt: str) -> str:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import sys
-from piaa.cli.options import fail
 
 
 
@@ -60,10 +59,7 @@ def run_train(args) -> int:
 def run_show(args) -> int:
     from piaa.models.task_vectors.build import resolve_bank
 
-    try:
-        info = resolve_bank(args.bank).describe()
-    except (FileNotFoundError, ValueError) as exc:
-        return _fail(exc)
+    info = resolve_bank(args.bank).describe()
     if args.format == "json":
         print(json.dumps(info, indent=1))
         return 0
@@ -79,7 +75,3 @@ def run_show(args) -> int:
     print("train SROCC: task model vs its own training means (in-sample); prior SROCC: mean per-person SROCC "
           "on the prior task's raters")
     return 0
-
-
-def _fail(exc) -> int:
-    return fail(str(exc))

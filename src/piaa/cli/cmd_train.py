@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
-from piaa.cli.options import fail
 
 
 _EPILOG = """\
@@ -51,7 +50,7 @@ def register(subparsers):
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--data", default=None, help="shared data folder (default ../shared/data)")
     d.set_defaults(func=run_default)
-    from piaa.models.scorer import ASSET_DIR, QUALITY_MODEL
+    from piaa.models.scorer import QUALITY_MODEL
 
     q = sub.add_parser("quality", help="train the photo-quality scoring model on BIQ2021 train.csv",
                        description="Train the technical photo-quality model (0-1) on the 4,000 BIQ2021 training "
@@ -132,21 +131,15 @@ def _register_beauty(sub) -> None:
 
 def run_beauty(args) -> int:
     from piaa.cli.output import checked_output
-    from piaa.data.errors import RatingsFormatError
-    from piaa.errors import PiaaError
     from piaa.training.group_model import train_group_model
 
     problem = checked_output(args.output, allow_stream=False)[1]
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    try:
-        out = train_group_model(args.ratings, args.images, args.output, name=args.name, scale=args.scale,
-                                select=not args.no_select, seed=args.seed,
-                                progress=not args.quiet and sys.stderr.isatty())
-    except (PiaaError, RatingsFormatError, ValueError, KeyError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    out = train_group_model(args.ratings, args.images, args.output, name=args.name, scale=args.scale,
+                            select=not args.no_select, seed=args.seed,
+                            progress=not args.quiet and sys.stderr.isatty())
     print(json.dumps(out, indent=2, default=str))
     return 0
 
@@ -156,13 +149,10 @@ def run_default(args) -> int:
     from piaa.training.default_model import train_default_model
     from piaa.models.giaa import DEFAULT_GRID
 
-    try:
-        head = parse_head_options(args.head)
-        out = train_default_model(args.output, backbone=args.backbone, variant=args.variant, head_options=head,
-                                  grid=None if args.no_select else DEFAULT_GRID, seed=args.seed, name=args.name,
-                                  data_dir=args.data, progress=not getattr(args, "quiet", False) and sys.stderr.isatty())
-    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:
-        return fail(str(exc))
+    head = parse_head_options(args.head)
+    out = train_default_model(args.output, backbone=args.backbone, variant=args.variant, head_options=head,
+                              grid=None if args.no_select else DEFAULT_GRID, seed=args.seed, name=args.name,
+                              data_dir=args.data, progress=not getattr(args, "quiet", False) and sys.stderr.isatty())
     print(json.dumps(out, indent=2, default=str))
     return 0
 
@@ -178,12 +168,9 @@ def run_quality(args) -> int:
     args.output = args.output or str(ASSET_DIR / f"{args.name}.npz")
     if joint:
         return _run_joint_quality(args, backbones)
-    try:
-        out = train_quality_model(args.output, backbones, args.variant, head_kind=args.head,
-                                  log_features=args.log_features,
-                                  seed=args.seed, name=args.name, data_dir=args.data, progress=sys.stderr.isatty())
-    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:
-        return fail(str(exc))
+    out = train_quality_model(args.output, backbones, args.variant, head_kind=args.head,
+                              log_features=args.log_features,
+                              seed=args.seed, name=args.name, data_dir=args.data, progress=sys.stderr.isatty())
     print(json.dumps(out, indent=2, default=str))
     return 0
 

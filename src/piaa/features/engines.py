@@ -44,37 +44,35 @@ from typing import Callable, Dict, Optional
 import numpy as np
 
 from piaa.errors import InputError, PiaaError, PiaaWarning
+from piaa.registry import Registry
 
 
 VERIFY_ATOL = 1e-4
 EXPORT_FORMAT_VERSION = "4"  # bump when the export procedure changes: old files are then ignored
 ONNX_OPSET = 17
 
-_ENGINES: Dict[str, Callable] = {}
+#: feature engines by name: ``builder(backbone, variant) -> engine`` ("auto" is not one: it picks between them)
+ENGINES: Registry[Callable] = Registry("engine")
 
 
 class EngineVerificationError(PiaaError, RuntimeError):
     """An exported graph does not reproduce the eager model's outputs."""
 
 
-def register_engine(name: str, builder: Callable) -> None:
+def register_engine(name: str, builder: Callable, *, override: bool = False) -> None:
     """``builder(backbone, variant) -> engine``; an engine is a callable with ``name``/``max_concurrency``."""
-    _ENGINES[name] = builder
+    ENGINES.register(name, builder, override=override)
 
 
 def available_engines() -> list:
-    return sorted(_ENGINES) + ["auto"]
+    return ENGINES.names() + ["auto"]
 
 
 def make_engine(backbone: str, variant: str, kind: str = "auto"):
     """Build engine ``kind`` ("torch", "onnx" or "auto") for a registered backbone and a feature variant."""
     if kind == "auto":
         return _build_verified_or_torch(backbone, variant)
-    try:
-        builder = _ENGINES[kind]
-    except KeyError:
-        raise InputError(f"unknown engine {kind!r}; available: {', '.join(available_engines())}") from None
-    return builder(backbone, variant)
+    return ENGINES.get(kind)(backbone, variant)  # an unknown kind: UnknownNameError listing the engines
 
 
 _BUILT: Dict[tuple, object] = {}

@@ -99,7 +99,7 @@ class FeatureExtractor:
 
     # ---- main entry ------------------------------------------------------------------------------------------
     def extract(self, images: Sequence[ImageLike]) -> FeatureResult:
-        from piaa.io.images import image_bytes_hash, image_file_hash
+        from piaa.io.hashing import image_bytes_hash, image_file_hash
 
         n = len(images)
         errors: Dict[int, str] = {}
@@ -191,7 +191,8 @@ class FeatureExtractor:
         if not todo:
             return {}
         from piaa.backbones.preprocess import preprocess
-        from piaa.io.images import ImageLoadError, image_bytes_hash, load_image, read_image_bytes
+        from piaa.io.hashing import image_bytes_hash, read_image_bytes
+        from piaa.io.images import ImageLoadError, load_image
 
         cfg = self.cfg
         engine = self.engine

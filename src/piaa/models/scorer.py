@@ -246,7 +246,9 @@ class Scorer:
 
 
 def score_many(scorers: Sequence[Scorer], images: Sequence, progress: bool = False) -> List[dict]:
-    """Score photos with several models at once: ``{"path", "scores": {label: score}}`` or ``{"path", "error"}``.
+    """Score photos with several models at once: ``{"path", "scores": {label: score}, "distributions": {label:
+    [p...]}}`` (each model's predicted distribution over its buckets, as :meth:`Scorer.score` gives one model's)
+    or ``{"path", "error"}``.
 
     Models on the same backbone(s) and feature variant share one feature extraction (the beauty and quality
     models both read Lite0 multi-level features: one network pass per photo for both). ``label`` is the
@@ -270,19 +272,22 @@ def score_many(scorers: Sequence[Scorer], images: Sequence, progress: bool = Fal
                 errors.setdefault(i, msg)
     ok = np.ones(len(items), dtype=bool)
     ok[list(errors)] = False
-    scores = {}
+    scores, dists = {}, {}
     for s, label in zip(scorers, labels):
         col = np.full(len(items), np.nan)
+        dist = np.full((len(items), len(s.bucket_values)), np.nan)
         if ok.any():
-            col[ok] = s.head.predict_distribution(feats[(tuple(s.backbones), s.variant)][ok]) @ s.bucket_values
-        scores[label] = col
+            dist[ok] = s.head.predict_distribution(feats[(tuple(s.backbones), s.variant)][ok])
+            col[ok] = dist[ok] @ s.bucket_values
+        scores[label], dists[label] = col, dist
     out = []
     for i, src in enumerate(items):
         path = os.fspath(src) if isinstance(src, (str, os.PathLike)) else f"<image {i}>"
         if not ok[i]:
             out.append({"path": path, "error": errors.get(i, "could not be scored")})
         else:
-            out.append({"path": path, "scores": {label: float(scores[label][i]) for label in labels}})
+            out.append({"path": path, "scores": {label: float(scores[label][i]) for label in labels},
+                        "distributions": {label: [float(p) for p in dists[label][i]] for label in labels}})
     return out
 
 

@@ -1,7 +1,7 @@
 """A library's own taste: what the people who already rated a collection say about a person who joins it.
 
 When other people have rated the same photos, their ratings are worth more than a hundred of a person's own
-(issue 21). :class:`CommunityTaste` is learned from a ratings table of *other* people (``user, image, score``,
+:class:`CommunityTaste` is learned from a ratings table of *other* people (``user, image, score``,
 ``image`` = a row index into the library's images) and gives, for a new person,
 
 * at zero ratings, a **baseline** per image: the community mean, shrunk towards a content score (a ridge head on

@@ -1,7 +1,7 @@
 """The library model of the profile core: the taste of the people who share their ratings of one library.
 
 A shared library (a family, a photo club, a shop's catalogue) knows more about a newcomer than their first
-hundred ratings do: how the others rated the same photos (issue 21, BENCHMARKS.md "Learning from everyone").
+hundred ratings do: how the others rated the same photos (BENCHMARKS.md "Learning from everyone").
 :func:`fit_library_taste` builds a :class:`piaa.personalize.community.CommunityTaste` over the library's
 feature rows from the members' star ratings, on top of the default training data: the content score it shrinks
 the community means towards is the generic model's score (trained on OASIS) plus a ridge correction fitted to

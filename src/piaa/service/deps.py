@@ -49,6 +49,8 @@ class ServiceState:
         if library.ready:         # it finished before this state existed: prepare the facts now, in the background
             threading.Thread(target=warm, args=(self,), name="piaa-facts", daemon=True).start()
         self.lock = threading.Lock()
+        self.refitting = set()    # user ids whose profile is being refitted after a change (personal.refit)
+        self.refit_again = set()  # ... and changed again meanwhile
 
 
 def svc(request: Request) -> ServiceState:

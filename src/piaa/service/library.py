@@ -23,6 +23,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from sqlalchemy import select
 
+from piaa.errors import FileMissingError
 from piaa.service.persistence import Database, Image
 
 log = logging.getLogger("piaa.serve")
@@ -61,7 +62,7 @@ class Library:
         self.roots = [Path(os.path.realpath(r)) for r in roots]
         for r in self.roots:
             if not r.is_dir():
-                raise ValueError(f"library folder not found: {r}")
+                raise FileMissingError(f"library folder not found: {r}")
         self.db = db
         self.thumb_dir = Path(data_dir) / "display"
         self._scorer = scorer
@@ -100,7 +101,7 @@ class Library:
     # ---- scanning ---------------------------------------------------------------------------------------------
     def scan(self) -> List[int]:
         """Bring the images table in line with the folders; returns ids that need (re-)extraction."""
-        from piaa.io.images import iter_image_files
+        from piaa.io.discovery import iter_image_files
 
         found: Dict[Tuple[str, str], Tuple[Path, int, float]] = {}
         for root in self.roots:
@@ -301,7 +302,7 @@ class Library:
 
         src = self.path(image_id)
         if src is None:
-            raise FileNotFoundError(image_id)
+            raise FileMissingError(image_id)
         st = src.stat()
         out = self.thumb_dir / f"{image_id}-{size}-{st.st_size}-{int(st.st_mtime_ns)}.jpg"
         if out.is_file():

@@ -1,4 +1,4 @@
-"""``community``: a person joining a library that other people already rated (issue 21).
+"""``community``: a person joining a library that other people already rated.
 
 For the held-back-people protocol (``[test] user_folds``) the fold's training people have rated the test images;
 that is what a shared library knows when a new member arrives. Per fold the method fits a

@@ -38,14 +38,14 @@ def bursts(caller: Auth, state: State, offset: int = Query(0, ge=0, le=MAX_ID), 
     out = []
     for gi, g in enumerate(groups[offset:offset + limit], offset + 1):
         members = []
-        for k, c in zip(g.members, g.combined):
+        for j, (k, c) in enumerate(zip(g.members, g.combined)):
             i = ids[k]
             t = when[k]
             flag, label = marks.get(i, (None, None))
             members.append({"id": i, "name": names[k], "taken": t.isoformat() if t else None,
                             "taste": _r(sc.score[k]), "quality": None if q is None else _r(q[k]), "combined": c,
                             "rating": mine.get(i), "flag": flag, "label": label,
-                            "reasons": g.reasons.get(k) if k != g.pick else None})
+                            "reasons": (g.reasons[j] if j < len(g.reasons) else None) or None})
         out.append({"group": gi, "pick": ids[g.pick], "reason": g.reason, "members": members})
     qm = photo_facts.quality_model(state)
     return {"groups": out, "total": len(groups), "photos_in_groups": sum(len(g.members) for g in groups),

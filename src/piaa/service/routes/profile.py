@@ -140,20 +140,37 @@ def why(caller: Auth, state: State, image_id: int = ImageId, n: int = Query(5, g
     k = int(pos[0])
     mine = queries.own_ratings(state.db, caller.id)
     lib = state.library
-    similar = [{"id": i, "name": lib.name(i), "rating": mine[i], "similarity": round(s, 3)}
-               for i, s in personal.similar(state, sc, image_id, mine, n)]
-    generic, personal_score = float(sc.generic_stars[k]), float(sc.score[k])
-    if sc.profile is None:
+    similar = [{"id": i, "name": lib.name(i), "rating": mine[i], "similarity": round(s, 3), "weak": weak}
+               for i, s, weak in personal.similar(state, sc, image_id, mine, n)]
+    return {"image": image_id, "name": lib.name(image_id), "score": round(float(sc.score[k]), 4),
+            "generic": round(float(sc.generic_stars[k]), 4), "rating": mine.get(image_id), "similar": similar,
+            "explanation": explain_text(sc.profile is not None, float(sc.score[k]), float(sc.generic_stars[k]),
+                                        mine.get(image_id), similar)}
+
+
+def explain_text(has_profile: bool, score: float, generic: float, own: Optional[float], similar: list) -> str:
+    """The "why" in words: the caller's own stars first (the ranking places a photo they rated by them), then
+    the model's scores, then the look-alikes, weak ones said to be weak."""
+    text = ""
+    if own is not None:
+        text = (f"You rated it {_stars(own)}: your own stars place it in your ranking, whatever the model says. "
+                f"For a photo like it that you have not rated, ")
+        text += (f"your profile would give {score:.1f} of 5 (the general model {generic:.1f})." if has_profile else
+                 f"the general model gives {generic:.1f} of 5.")
+    elif not has_profile:
         text = (f"No profile yet: this is the general model's score, {generic:.1f} of 5. Rate photos and build a "
                 f"profile to see your own.")
     else:
-        delta = personal_score - generic
+        delta = score - generic
         direction = "up" if delta > 0.05 else ("down" if delta < -0.05 else "hardly")
-        text = (f"Your profile gives it {personal_score:.1f} of 5; the general model {generic:.1f}. Your taste "
+        text = (f"Your profile gives it {score:.1f} of 5; the general model {generic:.1f}. Your taste "
                 f"moves it {direction}" + (f" by {abs(delta):.1f}" if direction != "hardly" else "") + ".")
-    if similar:
+    strong = [s for s in similar if not s["weak"]][:3]
+    weak = [s for s in similar if s["weak"]][:3 - len(strong)] if len(strong) < 3 else []
+    if strong:
         text += " It looks most like these photos you rated: " + ", ".join(
-            f"{s['name']} ({_stars(s['rating'])})" for s in similar[:3]) + "."
-    return {"image": image_id, "name": lib.name(image_id), "score": round(personal_score, 4),
-            "generic": round(generic, 4), "rating": mine.get(image_id), "similar": similar, "explanation": text}
-
+            f"{s['name']} ({_stars(s['rating'])})" for s in strong) + "."
+    if weak:
+        text += (" " + ("Less alike" if strong else "None of the photos you rated looks much like it; the nearest")
+                 + " (a weak likeness): " + ", ".join(f"{s['name']} ({_stars(s['rating'])})" for s in weak) + ".")
+    return text

@@ -21,11 +21,19 @@ export async function loadProfile() {
     if (p.created) facts.append(el("li", { text: `Last updated ${new Date(p.created).toLocaleString()}.` }));
   }
   facts.append(el("li", { text: `You have rated ${me.ratings} of ${plural(me.total_images, "photo")} and compared ${plural(me.comparisons, "pair")}.` }));
-  $("xmp-write").disabled = !me.xmp_write;
-  $("xmp-write-why").hidden = !!me.xmp_write;          // said on the page, not only in a tooltip
-  $("xmp-write-why").textContent = me.xmp_write ? "" : "Writing is off: this server does not write into the " +
-    "photo folders. Whoever runs it can allow it (piaa serve --allow-xmp-write); Preview shows what would change.";
-  $("xmp-write").setAttribute("aria-describedby", "xmp-write-why");
+  const owner = me.xmp_owner === me.username;   // a sidecar holds one rating: only the XMP owner's
+  $("xmp-owner").textContent = me.xmp_owner_note || "";
+  $("xmp-preview").disabled = !owner;
+  $("xmp-import").disabled = !owner;
+  $("xmp-write").disabled = !owner || !me.xmp_write;
+  // why writing is off, said on the page (not only in a tooltip)
+  const why = !owner ? (me.xmp_owner_note || "") : me.xmp_write ? ""
+    : "Writing is off: this server does not write into the photo folders. Whoever runs it can allow it " +
+      "(piaa serve --allow-xmp-write); Preview shows what would change.";
+  $("xmp-write-why").hidden = !why || !owner;
+  $("xmp-write-why").textContent = owner ? why : "";
+  $("xmp-write").title = why;
+  $("xmp-write").setAttribute("aria-describedby", owner ? "xmp-write-why" : "xmp-owner");
 }
 
 async function refit() {

@@ -17,7 +17,7 @@ export async function loadTeam(reset) {
   S.teamTotal = r.total;
   $("team-basis").textContent = r.members.length
     ? `Ordered by the combined taste of ${plural(r.members.length, "member")} who share their ratings (${r.members.join(", ")}). ` +
-      "The green bar says how much they agree on a photo." + (r.you_share ? "" : " You do not share your ratings, so you see no one's stars.")
+      "The green bar says how alike the stars of those who rated a photo are (two or more ratings needed)." + (r.you_share ? "" : " You do not share your ratings, so you see no one's stars.")
     : "Nobody shares ratings yet.";
   const start = S.team.length;
   r.images.forEach((im, j) => {
@@ -28,12 +28,13 @@ export async function loadTeam(reset) {
     const others = (im.ratings || []).filter((x) => x.username !== S.user)
       .map((x) => `${x.username} ${starsText(x.rating)}`).join(" · ");
     const mine = S.mine.get(im.id);
+    const agree = im.agreement == null ? "not enough ratings" : `agree ${Math.round(100 * im.agreement)}%`;
     const b = el("button", { type: "button", class: "card", "data-id": String(im.id),
-      "aria-label": `${k + 1}. ${im.name}: team agreement ${Math.round(100 * im.agreement)} of 100. ` +
+      "aria-label": `${k + 1}. ${im.name}: team agreement ${im.agreement == null ? "unknown, not enough ratings" : Math.round(100 * im.agreement) + " of 100"}. ` +
         `${mine != null ? `You gave ${mine} stars. ` : ""}${others}`,
       onclick: () => openViewer(k, source) }, img,
-      el("span", { class: "line" }, el("span", { text: `#${k + 1}` }), el("span", { text: `agree ${Math.round(100 * im.agreement)}%` })),
-      el("div", { class: "agree", "aria-hidden": "true" }, bar(im.agreement)),
+      el("span", { class: "line" }, el("span", { text: `#${k + 1}` }), el("span", { text: agree })),
+      el("div", { class: "agree", "aria-hidden": "true" }, bar(im.agreement || 0)),
       el("span", { class: "line mine", text: mine != null ? `you ${starsText(mine)}` : "you: not rated" }),
       el("span", { class: "line", text: others }));
     $("team-grid").append(el("li", {}, b));

@@ -38,7 +38,7 @@ def activation_key(backbone: str, split: int, hashes: Sequence[str], views: int)
 
 
 def image_hashes(paths: Sequence[Path]) -> List[str]:
-    from piaa.io.images import image_file_hash
+    from piaa.io.hashing import image_file_hash
 
     return [image_file_hash(p) for p in paths]
 
