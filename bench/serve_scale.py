@@ -10,8 +10,8 @@ runs), so after the first run only the service's own work is measured.
 
 Once every photo is analysed, a person who rated ``--rated`` photos and has a profile asks, in this order:
 ``GET /api/ranking?limit=24`` (the library's first page), three later pages, the same with ``stack=true`` (what
-the page asks: bursts stacked), the first page by date, ``GET /api/bursts`` (the first bursts page) and three
-later bursts pages; then a newcomer (no ratings) asks for the first ranking and bursts pages. Each
+the page asks: bursts stacked), the first page by date, ``GET /api/bursts`` (the first bursts page, 100 groups)
+and three later bursts pages, the same with 20 groups a page (what the Cull view asks); then a newcomer (no ratings) asks for the first ranking and bursts pages. Each
 time is the wall time of the HTTP request over loopback. ``--src`` runs another checkout's code (a baseline).
 
 Copies of one photo have the same features, and the grouping finds them without comparing them pairwise; so
@@ -139,6 +139,8 @@ def measure(url: str, rated: int) -> dict:
     out["bursts_first_s"], b = timed(c, "/api/bursts")
     out["bursts_later_s"] = [timed(c, "/api/bursts", offset=100 * k)[0] for k in (1, 2, 3)]
     out["bursts_groups"], out["photos_in_groups"] = b["total"], b["photos_in_groups"]
+    out["page_bursts_first_s"] = timed(c, "/api/bursts", limit=20)[0]          # what the Cull view asks
+    out["page_bursts_later_s"] = [timed(c, "/api/bursts", offset=20 * k, limit=20)[0] for k in (1, 2, 3)]
     newcomer = client(url, "newcomer")
     out["newcomer_ranking_first_s"] = timed(newcomer, "/api/ranking", limit=24)[0]
     out["newcomer_bursts_first_s"] = timed(newcomer, "/api/bursts")[0]
@@ -210,6 +212,7 @@ def main(argv=None) -> int:
     ap.add_argument("--output", type=Path)
     a = ap.parse_args(argv)
     a.work.mkdir(parents=True, exist_ok=True)
+    load = [round(x, 1) for x in os.getloadavg()]
     made = build_library(a.source, a.work / "library", a.photos)
     t0 = time.perf_counter()
     srv = Serve(a.work / "library", a.work, a.src.resolve())
@@ -228,7 +231,7 @@ def main(argv=None) -> int:
         srv.stop()
     out = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
            "command": "bench/serve_scale.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-           "photos": a.photos, "new_links": made, "server_ready_s": ready, **res}
+           "load_average_at_start": load, "photos": a.photos, "new_links": made, "server_ready_s": ready, **res}
     if a.grouping_rows:
         out["grouping"] = grouping(a.source, a.grouping_rows, a.work, a.src.resolve())
     text = json.dumps(out, indent=2)

@@ -4,16 +4,22 @@ import { S, api, serial, setMarks, marksNode } from "./api.js";
 import { openCompare } from "./compare.js";
 import { $, brokenTile, el, guardImage, imgUrl, plural, starsText } from "./util.js";
 
-export async function loadBursts() {
-  $("cull-msg").textContent = "Looking for bursts and near-duplicates…";
+const GROUPS = 20;                    // groups per request: a large library has thousands
+
+export async function loadBursts(more) {
+  if (!more) $("cull-msg").textContent = "Looking for bursts and near-duplicates…";
+  const offset = more ? S.bursts.length : 0;
   let r;
-  try { r = await api("GET", "/api/bursts"); } catch (e) { $("cull-msg").textContent = e.message; return; }
-  S.bursts = r.groups;
+  try { r = await api("GET", `/api/bursts?offset=${offset}&limit=${GROUPS}`); }
+  catch (e) { $("cull-msg").textContent = e.message; return; }
+  S.bursts = more ? S.bursts.concat(r.groups) : r.groups;
   for (const g of r.groups) for (const m of g.members) S.marks.set(m.id, { flag: m.flag, label: m.label });
-  S.burstPos = Math.min(S.burstPos, Math.max(0, r.groups.length - 1));
-  S.memberPos = 0;
-  $("cull-count").textContent = `${plural(r.groups.length, "group")} · ${plural(r.photos_in_groups, "photo")}`;
-  $("cull-msg").textContent = r.groups.length ? "" : "No bursts or near-duplicates in this library.";
+  S.burstPos = Math.min(S.burstPos, Math.max(0, S.bursts.length - 1));
+  if (!more) S.memberPos = 0;
+  $("cull-count").textContent = `${plural(r.total, "group")} · ${plural(r.photos_in_groups, "photo")}`;
+  $("cull-msg").textContent = r.total ? "" : "No bursts or near-duplicates in this library.";
+  $("cull-more").hidden = S.bursts.length >= r.total;
+  $("cull-more").textContent = `More groups (${S.bursts.length} of ${r.total} shown)`;
   renderBursts();
 }
 
@@ -108,6 +114,10 @@ export function cullKeys(ev) {
   const g = S.bursts[S.burstPos];
   if (!g) return false;
   if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+    if (ev.key === "ArrowDown" && S.burstPos === S.bursts.length - 1 && !$("cull-more").hidden) {
+      serial(async () => { await loadBursts(true); S.burstPos = Math.min(S.burstPos + 1, S.bursts.length - 1); S.memberPos = 0; renderBursts(); });
+      return true;
+    }
     S.burstPos = Math.max(0, Math.min(S.bursts.length - 1, S.burstPos + (ev.key === "ArrowDown" ? 1 : -1)));
     S.memberPos = 0; renderBursts(); return true;
   }
@@ -120,4 +130,8 @@ export function cullKeys(ev) {
   if (ev.key === "r" || ev.key === "R") { serial(() => rejectRest(S.burstPos)); return true; }
   if (ev.key === "c" || ev.key === "C") { compareIn(S.burstPos, S.memberPos); return true; }
   return false;
+}
+
+export function bindCull() {
+  $("cull-more").addEventListener("click", () => serial(() => loadBursts(true)));
 }

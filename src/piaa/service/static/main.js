@@ -11,7 +11,7 @@ import { bindRate, rateKeys } from "./rate.js";
 import { bindSession, resume } from "./session.js";
 import { bindTeam } from "./team.js";
 import { bindCompare, compareKeys } from "./compare.js";
-import { cullKeys } from "./cull.js";
+import { bindCull, cullKeys } from "./cull.js";
 import { bindViewer, viewerKeys } from "./viewer.js";
 import { bindViews } from "./views.js";
 
@@ -29,7 +29,7 @@ function onKey(ev) {
 }
 
 function init() {
-  bindSession(); bindViews(); bindRate(); bindLibrary(); bindViewer(); bindTeam(); bindProfile(); bindAccount(); bindCompare();
+  bindSession(); bindViews(); bindRate(); bindLibrary(); bindViewer(); bindTeam(); bindProfile(); bindAccount(); bindCompare(); bindCull();
   document.addEventListener("keydown", onKey);
   resume();
 }
