@@ -433,6 +433,8 @@ def test_library_stacks_rejects_folders_counts_and_the_empty_state(browser, site
     assert f"{cards} after stacking" in text(page, "#library-count")
     assert "by your taste" in text(page, "#library-title")
     assert text(page, "#grid li:nth-child(1) .rank") == "#1"
+    wrapped = "Array.from(document.querySelectorAll('#grid .line')).filter(l => l.getBoundingClientRect().height > 26).length"
+    assert page.evaluate(wrapped) == 0                                 # regression: "Q / 0.69" wrapped
     assert page.locator(".stack-count").count() == len(groups)
     pick = [g for g in groups if set(frames) == {m["id"] for m in g["members"]}][0]
     card = page.locator(f"#grid li.stacked > button.card[data-id='{pick['pick']}']")    # the pick on top
@@ -450,10 +452,11 @@ def test_library_stacks_rejects_folders_counts_and_the_empty_state(browser, site
     page.keyboard.press("Escape")
     # a rejected photo is dimmed; one switch hides every reject
     victim = page.evaluate("Number(document.querySelectorAll('#grid li:not(.stacked) > button.card')[2].dataset.id)")
-    api.put(f"/api/marks/{victim}", json={"flag": "reject", "label": None})
+    api.put(f"/api/marks/{victim}", json={"flag": "reject", "label": "green"})
     page.select_option("#f-order", "quality")
     page.select_option("#f-order", "taste")
     page.wait_for_selector(f"#grid li.rejected > button.card[data-id='{victim}']")
+    assert page.evaluate(wrapped) == 0                                 # a flag, a label and Q on one line
     assert page.evaluate(f"getComputedStyle(document.querySelector(\"#grid button[data-id='{victim}'] img\")).opacity") < "0.5"
     page.check("#f-hide-rejects")
     page.wait_for_function(f"!document.querySelector(\"#grid button.card[data-id='{victim}']\")")
@@ -545,6 +548,9 @@ def test_phone_rating_everywhere_swipes_compact_navigation_and_no_key_hints(brow
     # the photo view: stars and flags on screen, swipe, the photo not covered by the info panel
     page.tap("#tab-library")
     page.wait_for_selector("#grid li > button.card")
+    page.wait_for_function("document.querySelectorAll('#grid .line').length > 4")
+    assert page.evaluate("Array.from(document.querySelectorAll('#grid .line'))"
+                         ".filter(l => l.getBoundingClientRect().height > 26).length") == 0   # no line wraps at 390 px
     page.tap("#grid li:nth-child(1) > button.card")
     page.wait_for_selector("#viewer:not([hidden])")
     assert not page.is_visible("#viewer-info")
