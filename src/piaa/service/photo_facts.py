@@ -25,6 +25,8 @@ class PhotoFacts:
         self.quality = None              # (feature matrix it was computed on, scores)
         self.times: Dict[tuple, Optional[datetime]] = {}   # (id, size, mtime_ns) -> capture time
         self.groups = None               # (feature matrix, bursts: lists of row indices)
+        self.group_of = None             # (feature matrix, each row's group index, -1 alone)
+        self.picks: Dict[int, tuple] = {}  # person -> (groups, what their picks depend on, the picks)
         self.names = None                # (feature matrix, the rows' photo names)
         self.name_ranks = None           # (feature matrix, each row's place in name order)
         self.folders = None              # (feature matrix, [(folder, photos below it)])
@@ -201,6 +203,16 @@ def burst_groups(state, times: Sequence[Optional[datetime]]):
     return _per_matrix(state, "groups", lambda mat: groups_of(mat[1], times))
 
 
+def group_of(state) -> np.ndarray:
+    """Each row's index in the burst groups (-1: alone); the groups must be known (``cached(state, "groups")``)."""
+    def compute(mat):
+        out = np.full(len(mat[0]), -1)
+        for gi, g in enumerate(cached(state, "groups") or []):
+            out[g] = gi
+        return out
+    return _per_matrix(state, "group_of", compute)
+
+
 def warm(state) -> None:
     """Everything above, for the library as it is now (run after each analysis pass, before "ready")."""
     if not len(state.library.matrix()[0]):
@@ -211,3 +223,4 @@ def warm(state) -> None:
     quality(state)
     too_small(state)
     burst_groups(state, row_times(state)[0])
+    group_of(state)

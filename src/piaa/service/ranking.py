@@ -7,6 +7,7 @@ Predicted stars are :func:`piaa.profiles.ranking.quantile_stars` of the predicti
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
@@ -43,6 +44,7 @@ class LibraryView:
     names: List[str]
     name_ranks: np.ndarray        # each row's place in name order
     quality: Optional[np.ndarray]
+    user: int = 0
     _flags: Optional[list] = None
 
     @property
@@ -70,7 +72,7 @@ def view(state, user_id: int, use_ratings: bool = True) -> LibraryView:
     use = np.isfinite(own) if use_ratings else np.zeros(len(ids), dtype=bool)
     return LibraryView(sc, ids, np.where(use, own, pred), use, quantile_stars(pred), mine,
                        marking.marks_of(state.db, user_id), photo_facts.names(state), photo_facts.name_ranks(state),
-                       photo_facts.quality(state))
+                       photo_facts.quality(state), user_id)
 
 
 def matches(v: LibraryView, f: Filters) -> np.ndarray:
@@ -102,6 +104,26 @@ def ordered(state, v: LibraryView, order: str) -> np.ndarray:
     return best_first(v.score, tie=v.sc.score, names=v.name_ranks)
 
 
+def _picks(state, v: LibraryView, groups, times) -> List[int]:
+    """The suggested pick of every group for this person, recomputed only when what it depends on changed
+    (their scores, stars or flags, the groups)."""
+    from piaa.profiles.bursts import suggest
+
+    h = hashlib.blake2b(np.ascontiguousarray(v.sc.score, dtype=np.float64).tobytes(), digest_size=16)
+    h.update(repr(sorted(v.mine.items())).encode())
+    h.update(repr(sorted((i, m[0]) for i, m in v.marks.items() if m[0])).encode())
+    if v.quality is not None:
+        h.update(np.ascontiguousarray(v.quality, dtype=np.float64).tobytes())
+    key = h.hexdigest()
+    got = state.facts.picks.get(v.user)
+    if got is not None and got[0] is groups and got[1] == key:
+        return got[2]
+    own = [v.mine.get(i) for i in v.ids.tolist()]
+    picks = [b.pick for b in suggest(v.sc.X, times, v.sc.score, v.quality, own, v.flags, groups=groups)]
+    state.facts.picks[v.user] = (groups, key, picks)
+    return picks
+
+
 def stacked(state, v: LibraryView, rows: List[int]) -> Optional[List[List[int]]]:
     """``rows`` (matching, in order) as stacks: each burst or near-duplicate group one entry, at the place of
     its first frame, its pick first (the person's pick, else their best stars, else the best taste + quality
@@ -111,13 +133,8 @@ def stacked(state, v: LibraryView, rows: List[int]) -> Optional[List[List[int]]]
     times = photo_facts.cached(state, "row_times")
     if groups is None or times is None:
         return None
-    from piaa.profiles.bursts import suggest
-
-    own = [v.mine.get(i) for i in v.ids.tolist()]
-    picks = [b.pick for b in suggest(v.sc.X, times[0], v.sc.score, v.quality, own, v.flags, groups=groups)]
-    group_of = np.full(len(v.ids), -1)
-    for gi, g in enumerate(groups):
-        group_of[g] = gi
+    picks = _picks(state, v, groups, times[0])
+    group_of = photo_facts.group_of(state)
     out: List[List[int]] = []
     where: Dict[int, int] = {}
     matching = set(rows)
