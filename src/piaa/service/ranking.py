@@ -104,9 +104,10 @@ def ordered(state, v: LibraryView, order: str) -> np.ndarray:
     return best_first(v.score, tie=v.sc.score, names=v.name_ranks)
 
 
-def _picks(state, v: LibraryView, groups, times) -> List[int]:
-    """The suggested pick of every group for this person, recomputed only when what it depends on changed
-    (their scores, stars or flags, the groups)."""
+def suggested(state, v: LibraryView, groups, times) -> list:
+    """:func:`piaa.profiles.bursts.suggest` for this person — every group with its pick and reasons — kept
+    until what it depends on changes (their scores, stars or flags, technical quality, the groups): the library
+    page and the Cull view ask for it on every page."""
     from piaa.profiles.bursts import suggest
 
     h = hashlib.blake2b(np.ascontiguousarray(v.sc.score, dtype=np.float64).tobytes(), digest_size=16)
@@ -119,9 +120,9 @@ def _picks(state, v: LibraryView, groups, times) -> List[int]:
     if got is not None and got[0] is groups and got[1] == key:
         return got[2]
     own = [v.mine.get(i) for i in v.ids.tolist()]
-    picks = [b.pick for b in suggest(v.sc.X, times, v.sc.score, v.quality, own, v.flags, groups=groups)]
-    state.facts.picks[v.user] = (groups, key, picks)
-    return picks
+    out = suggest(v.sc.X, times, v.sc.score, v.quality, own, v.flags, groups=groups)
+    state.facts.picks[v.user] = (groups, key, out)
+    return out
 
 
 def stacked(state, v: LibraryView, rows: List[int]) -> Optional[List[List[int]]]:
@@ -133,7 +134,7 @@ def stacked(state, v: LibraryView, rows: List[int]) -> Optional[List[List[int]]]
     times = photo_facts.cached(state, "row_times")
     if groups is None or times is None:
         return None
-    picks = _picks(state, v, groups, times[0])
+    picks = [b.pick for b in suggested(state, v, groups, times[0])]
     group_of = photo_facts.group_of(state)
     out: List[List[int]] = []
     where: Dict[int, int] = {}
