@@ -1,4 +1,4 @@
-"""Trust in a shared server (issue 27 item 2), each defect reproduced against a real `piaa serve` (behind a
+"""Trust in a shared server: each defect reproduced against a real `piaa serve` (behind a
 trusted proxy address, so that sign-ins can come from many client addresses) or an app in this process: a FIFO
 in place of a photo, sign-in and password guessing, token lifetime, the SQLite file deleted while serving, an
 unreadable original, server paths in answers, formulas in the CSV export, the API docs' headers.
@@ -328,3 +328,19 @@ def test_the_profile_refits_after_a_rating_from_any_view(srv):
             c.put(f"/api/ratings/{i}", json={"rating": 1 + k % 5})
         time.sleep(1)
         assert c.get("/api/profile").status_code == 404
+
+
+def test_an_xmp_owner_without_an_account_means_nobody_owns_the_sidecars(tmp_path):
+    from fastapi.testclient import TestClient
+
+    app = _app(tmp_path, xmp_owner="carla", allow_xmp_write=True)
+    with TestClient(app) as c:
+        assert c.post("/api/signup", json={"username": "eve", "password": PW}).status_code == 201
+        auth = {"Authorization": "Bearer " + c.post("/api/token", json={"username": "eve", "password": PW}).json()["token"]}
+        me = c.get("/api/me", headers=auth).json()
+        assert me["xmp_owner"] is None and "carla" in me["xmp_owner_note"]
+        for path in ("/api/export/xmp", "/api/import/xmp"):
+            r = c.post(path, json={}, headers=auth)
+            assert r.status_code == 409 and "--xmp-owner" in r.json()["detail"]
+        assert c.post("/api/signup", json={"username": "carla", "password": PW}).status_code == 201
+        assert c.post("/api/export/xmp", json={}, headers=auth).status_code == 403       # carla's now, not eve's

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
+from piaa.cli.options import add_device
 
 
 _EPILOG = """\
@@ -49,6 +50,7 @@ def register(subparsers):
     d.add_argument("--no-select", action="store_true", help="skip CV option selection")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--data", default=None, help="shared data folder (default ../shared/data)")
+    add_device(d)
     d.set_defaults(func=run_default)
     from piaa.models.scorer import QUALITY_MODEL
 
@@ -61,7 +63,7 @@ def register(subparsers):
     q.add_argument("--name", default=None, help=f"model name (default {PHOTO_QUALITY_MODEL} with --databases "
                                                  f"biq2021, {QUALITY_MODEL} with biq2021,agiqa3k)")
     q.add_argument("--backbone", default="efficientnet_lite0",
-                   help="backbone, or several joined by '+' whose features are concatenated")
+                   help="backbone (hf:REPO_OR_DIR too), or several joined by '+' whose features are concatenated")
     q.add_argument("--variant", default="multilevel")
     q.add_argument("--head", choices=["mlp", "ridge"], default="mlp",
                    help="mlp (GenericHead, the shipped recipe) or ridge (strength by leave-one-out)")
@@ -71,6 +73,7 @@ def register(subparsers):
     q.add_argument("--databases", default="biq2021",
                    help="biq2021 (photos only) or biq2021,agiqa3k (photos and generated images, validated on "
                         "held-out parts; --data is then the shared data folder)")
+    add_device(q)
     q.set_defaults(func=run_quality)
 
     n = sub.add_parser("pa-iaa", help="train the shipped PA_IAA network (pa-iaa personalizer)",
@@ -125,12 +128,18 @@ def _register_beauty(sub) -> None:
                    help="the rating scale (default: the integer range of the ratings)")
     b.add_argument("--no-select", action="store_true", help="skip the cross-validated choice of head options")
     b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--backbone", default=DEFAULT_BACKBONE,
+                   help=f"backbone (default {DEFAULT_BACKBONE}), or hf:REPO_OR_DIR for a transformers vision "
+                        f"model (docs/backbones.md)")
+    b.add_argument("--variant", default=DEFAULT_VARIANT, help=f"feature variant (default {DEFAULT_VARIANT})")
     b.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    add_device(b)
     b.set_defaults(func=run_beauty)
 
 
 def run_beauty(args) -> int:
     from piaa.cli.output import checked_output
+    from piaa.backbones.hf import canonical_spec
     from piaa.training.group_model import train_group_model
 
     problem = checked_output(args.output, allow_stream=False)[1]
@@ -138,8 +147,8 @@ def run_beauty(args) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     out = train_group_model(args.ratings, args.images, args.output, name=args.name, scale=args.scale,
-                            select=not args.no_select, seed=args.seed,
-                            progress=not args.quiet and sys.stderr.isatty())
+                            select=not args.no_select, seed=args.seed, backbone=canonical_spec(args.backbone),
+                            variant=args.variant, progress=not args.quiet and sys.stderr.isatty())
     print(json.dumps(out, indent=2, default=str))
     return 0
 

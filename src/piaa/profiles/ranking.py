@@ -31,6 +31,16 @@ def quantile_stars(scores: Sequence[float], higher_better: bool = True) -> np.nd
     return out
 
 
+def rating_stars(value: float, scale: Sequence[float]) -> int:
+    """A person's own rating on ``scale`` (lo, hi) as whole stars 1..5, linearly, halves rounded up: the one
+    mapping from a rating to stars, so a photo someone rated gets the same stars from ``piaa rank --write-xmp``
+    (its ratings from a CSV, 1-10 or 1-7) as from ``piaa serve``'s XMP export. A person's stars are their own,
+    never a quintile of predictions (:func:`quantile_stars` is for the photos they did not rate)."""
+    lo, hi = float(scale[0]), float(scale[1])
+    v = 3.0 if hi <= lo else 1.0 + 4.0 * (float(value) - lo) / (hi - lo)
+    return int(min(5, max(1, np.floor(v + 0.5))))
+
+
 def best_first(scores: Sequence[float], tie: Optional[Sequence[float]] = None,
                names: Optional[Sequence[str]] = None, higher_better: bool = True) -> np.ndarray:
     """Row indices best first — the one ranking order of piaa (``piaa rank``, the web app's library): by score,

@@ -120,6 +120,14 @@ class PersonAction:
         d["wanted"] = {k: v for k, v in asdict(self.wanted).items() if k in ("stars", "flag", "label")}
         return d
 
+    def describe(self, dry_run: bool) -> str:
+        """One line for a terminal, like :meth:`piaa.profiles.xmp_write.XmpAction.describe`."""
+        verb = {"create": "would create" if dry_run else "created", "update": "would update" if dry_run else
+                "updated"}.get(self.action, {"unchanged": "unchanged", "error": "skipped"}.get(self.action, "kept"))
+        w = as_written(self.wanted)
+        what = ", ".join(x for x in (f"{w.stars}★" if w.stars else None, w.flag, w.label) if x) or "nothing"
+        return f"{verb:<12} {self.sidecar}  your {what}  ({self.reason})"
+
 
 def as_written(want: PersonMarks) -> PersonMarks:
     """What the sidecar gets for ``want``: a reject is written as rejected (no stars), whatever stars it had."""

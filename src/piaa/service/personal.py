@@ -160,6 +160,18 @@ def library_model(state: ServiceState):
     return keeper.model
 
 
+def library_suggestions(state: ServiceState, user_id: int, n: int) -> Optional[List[int]]:
+    """Up to ``n`` unrated photos whose stars teach the caller's library-model ranking most, or None without a
+    library model (then the active-learning selector chooses, as before)."""
+    lt = library_model(state)
+    if lt is None:
+        return None
+    lib = state.library
+    mine = queries.own_ratings(state.db, user_id)
+    pool = [i for i in lib.ids() if i not in mine and lib.error(i) is None]
+    return lt.suggest(mine, pool, n)
+
+
 def _library_offset(state: ServiceState, lt, photo_ids, generic: np.ndarray) -> np.ndarray:
     """The library's baseline of ``photo_ids`` on the generic model's scale (a profile's offset); the generic
     score where the library model does not know a photo."""

@@ -67,6 +67,12 @@ def _offerable(state: ServiceState) -> List[int]:
     return [i for i in lib.ids() if lib.error(i) is None and i not in small]
 
 
+def offerable(state: ServiceState, ids) -> List[int]:
+    """``ids`` (None: none) without the photos too small to judge."""
+    small = photo_facts.too_small(state) if state.library.ready else set()
+    return [int(i) for i in ids or () if int(i) not in small]
+
+
 def random_unrated(state: ServiceState, mine, n: int):
     pool = [i for i in _offerable(state) if i not in mine]
     if not pool:

@@ -82,10 +82,14 @@ def ranking(caller: Auth, state: State, limit: int = Query(100, ge=1, le=100000)
 
 @router.get("/suggestions", response_model=Suggestions, responses=responses(*AUTH, 422))
 def suggestions(caller: Auth, state: State, n: int = Query(10, ge=1, le=200)):
-    """Photos the caller has not rated, chosen to teach the profile most (the active-learning selector when
-    installed and the photos are analysed; random otherwise — ``strategy`` says which)."""
+    """Photos the caller has not rated, chosen to teach the profile most: with a library model, the photos
+    whose stars teach the caller's fold-in into it most (``strategy`` "library"); else the active-learning
+    selector when installed and the photos are analysed; random otherwise — ``strategy`` says which."""
     lib = state.library
     mine = queries.own_ratings(state.db, caller.id)
+    chosen = selection.offerable(state, personal.library_suggestions(state, caller.id, n))   # the model they teach
+    if chosen:
+        return {"images": [{"id": i, "name": lib.name(i)} for i in chosen], "strategy": "library"}
     act = selection.active(state, mine, lambda sel, rows, stars: (
         sel.select(rows, stars, n), f"active ({getattr(sel, 'strategy', 'default')})"))
     if act is not None:

@@ -15,6 +15,8 @@ from typing import Dict, List, Optional
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException
 
+from piaa.profiles.core import STAR_SCALE
+from piaa.profiles.ranking import rating_stars
 from piaa.service import marking, personal, queries
 from piaa.service.deps import Auth, State
 from piaa.service.errors import AUTH, BODY, responses
@@ -39,8 +41,8 @@ def _own_records(state, user_id: int) -> List[dict]:
             continue
         flag, label = marks.get(i, (None, None))
         r = mine.get(i)
-        out.append({"id": i, "path": str(path), "stars": None if r is None else int(round(r)), "flag": flag,
-                    "label": label})
+        out.append({"id": i, "path": str(path), "stars": None if r is None else rating_stars(r, STAR_SCALE),
+                    "flag": flag, "label": label})
     return out
 
 

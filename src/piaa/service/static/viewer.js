@@ -119,7 +119,7 @@ export async function openWhy(id) {
     $("why-text").textContent = w.explanation;
     for (const s of w.similar) {
       $("why-similar").append(el("li", {}, el("img", { src: imgUrl(s.id, "thumb"), alt: s.name }),
-        el("span", { text: `${starsText(s.rating)} · ${s.name}` })));
+        el("span", { text: `${starsText(s.rating)} · ${s.name}` + (s.weak ? " · a weak likeness" : "") })));
     }
   } catch (e) { $("why-text").textContent = e.message; }
 }
