@@ -492,7 +492,7 @@ def test_library_stacks_rejects_folders_counts_and_the_empty_state(browser, site
 
 def test_cull_large_frames_own_stars_rejects_and_compare_at_100(browser, site, shots):
     ctx, page, errors, api, byname = visit(browser, site, "uma")
-    api.put(f"/api/ratings/{byname['burst_1.jpg']}", json={"rating": 4})
+    api.put(f"/api/ratings/{byname['burst_1.jpg']}", json={"rating": 5})     # the most stars: the pick
     api.put(f"/api/marks/{byname['burst_2.jpg']}", json={"flag": "reject", "label": None})
     page.click("#tab-cull")
     page.wait_for_selector("#bursts > li .frame")
@@ -501,10 +501,15 @@ def test_cull_large_frames_own_stars_rejects_and_compare_at_100(browser, site, s
     width = page.evaluate("document.querySelector('#bursts .frame img').getBoundingClientRect().width")
     assert width >= 280, width                                                     # large, not ~140 px thumbnails
     own = page.locator(f"#bursts .frame[data-id='{byname['burst_1.jpg']}'] .mine").text_content()
-    assert own == "yours ★★★★"
+    assert own == "yours ★★★★★"
     rejected = page.locator(f"#bursts .frame[data-id='{byname['burst_2.jpg']}']")
     assert "rejected" in (rejected.get_attribute("class") or "") and "rejected" in rejected.text_content()
     assert page.evaluate("getComputedStyle(document.querySelector('#bursts .frame.rejected img')).opacity") < "0.5"
+    # the reasons a frame is not the pick, on the page without hovering (from /api/bursts)
+    assert "you rejected it" in rejected.locator(".reasons").text_content()
+    other = page.locator(f"#bursts .frame[data-id='{byname['burst_0.jpg']}'] .reasons")
+    assert "rated another frame higher" in other.text_content()
+    assert page.locator(f"#bursts .frame[data-id='{byname['burst_1.jpg']}'] .reasons").count() == 0   # the pick
     shot(page, shots / "cull.jpg")
     # compare two frames at 100 %, pan kept in step
     page.keyboard.press("c")

@@ -13,7 +13,10 @@ export async function loadBursts(more) {
   try { r = await api("GET", `/api/bursts?offset=${offset}&limit=${GROUPS}`); }
   catch (e) { $("cull-msg").textContent = e.message; return; }
   S.bursts = more ? S.bursts.concat(r.groups) : r.groups;
-  for (const g of r.groups) for (const m of g.members) S.marks.set(m.id, { flag: m.flag, label: m.label });
+  for (const g of r.groups) for (const m of g.members) {     // what the server says now wins over what was loaded
+    S.marks.set(m.id, { flag: m.flag, label: m.label });
+    if (m.rating != null) S.mine.set(m.id, m.rating); else S.mine.delete(m.id);
+  }
   S.burstPos = Math.min(S.burstPos, Math.max(0, S.bursts.length - 1));
   if (!more) S.memberPos = 0;
   $("cull-count").textContent = `${plural(r.total, "group")} · ${plural(r.photos_in_groups, "photo")}`;

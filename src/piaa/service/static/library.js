@@ -122,6 +122,7 @@ export async function loadLibrary(reset) {
   for (const im of r.images) {
     S.lib.push(im);
     for (const k of ["flag", "label"]) if (k in im) S.marks.set(im.id, { flag: im.flag, label: im.label });
+    if (im.rating != null) S.mine.set(im.id, im.rating); else S.mine.delete(im.id);
   }
   S.libTotal = r.total;
   r.images.forEach((im, j) => {
