@@ -604,7 +604,7 @@ def test_feedback_rescan_sharing_reasons_team_stars_and_small_photos(browser, si
     page.wait_for_selector("#xmp-write-why:visible")
     assert page.is_disabled("#xmp-write") and "--allow-xmp-write" in text(page, "#xmp-write-why")
     # the Team view shows the person's own stars beside the others'
-    api.put(f"/api/me", json={"share_ratings": True})
+    api.put("/api/me", json={"share_ratings": True})
     api.put(f"/api/ratings/{byname['photo_001.jpg']}", json={"rating": 3})
     page.reload()
     page.wait_for_selector("#view-rate:not([hidden])")
