@@ -44,8 +44,9 @@ def test_closed_eyes_lose_then_soft_then_shaken():
     assert facts[3].smear > 0.4 and facts[2].smear == pytest.approx(0.0)      # even loss: defocus
     # the sharpest frame is the one with closed eyes: the best *open-eyed* frame sets the bar
     assert judge([F(0.9, eyes="closed"), F(0.5, eyes="open"), F(0.47, eyes="open")]).passed == [1, 2]
-    # everyone blinked: the eyes cannot choose
+    # everyone blinked, or no frame shows the eyes open (unsure / not found): the eyes cannot choose
     assert judge([F(0.5, eyes="closed"), F(0.3, eyes="closed")]).passed == [0]
+    assert judge([F(0.5, eyes="closed"), F(0.3, eyes="unsure"), F(0.3, eyes=None)]).passed == [0]
     # no face: "soft focus"
     assert judge([F(0.5), F(0.3)]).reasons == {1: [REASON_SOFT]}
 
@@ -199,7 +200,7 @@ def test_the_services_burst_suggestion_carries_the_reasons():
     from piaa.profiles.bursts import suggest
 
     X = np.ones((3, 8))
-    v = judge([F(0.6), F(0.3), F(0.58, eyes="closed")])
+    v = judge([F(0.6, eyes="open"), F(0.3), F(0.58, eyes="closed")])
     out = suggest(X, [None] * 3, np.array([0.0, 5.0, 1.0]), None, [None] * 3, [None] * 3, groups=[[0, 1, 2]],
                   verdicts={0: v})
     assert out[0].pick == 0 and out[0].reasons == [[], [REASON_SOFT], [REASON_EYES]]
