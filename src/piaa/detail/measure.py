@@ -113,25 +113,31 @@ def face_sharpness(lum: np.ndarray, box, eye_boxes: Sequence = ()) -> float:
 
 
 def analyze(lum: np.ndarray, *, scale: float = 1.0, subject_box=None, subject_eyes: Sequence = (),
-            positions: Optional[np.ndarray] = None, tile: int = tiles.TILE) -> Detail:
+            positions: Optional[np.ndarray] = None, tile: int = tiles.TILE, focus_only: bool = False) -> Detail:
     """Measure a uint8 luminance image (H x W). ``subject_box`` (x, y, w, h in ``lum``'s pixels, with optional
     eye boxes) makes that region the subject; ``positions`` measures these tiles instead of choosing them (the
-    same tiles in every frame of a burst)."""
+    same tiles in every frame of a burst); ``focus_only`` skips noise, motion blur and clipping (NaN) — what
+    cull's comparison of a burst does not read."""
     lum = np.asarray(lum)
     if lum.ndim != 2 or lum.dtype != np.uint8:
         raise TypeError("analyze wants a 2-D uint8 luminance array")
-    contrast = tiles.coarse_contrast(lum, tile)
-    means = tiles.tile_means(lum, tile)
-    flat = tiles.stack(lum, tiles.flat_tiles(contrast, means), tile)
-    sigma = noise.noise_sigma(flat)
+    sigma = float("nan")
+    if positions is None or not focus_only:
+        contrast = tiles.coarse_contrast(lum, tile)
+        means = tiles.tile_means(lum, tile)
+        sigma = noise.noise_sigma(tiles.stack(lum, tiles.flat_tiles(contrast, means), tile))
+    grid = tiles.grid(lum.shape, tile)
     if positions is None:
         positions = tiles.textured_tiles(contrast, floor=max(1.0, 2.0 * (sigma if np.isfinite(sigma) else 0.0)))
     stack = tiles.stack(lum, positions, tile)
     parts = focus.directional_parts(stack) if len(stack) else \
         (np.zeros((0, 4)), np.zeros((0, 4)), 0)
     values = focus.tile_values(focus.ratios(*parts)).astype(np.float32)
-    mb, direction = motion.motion_blur(stack, sigma if np.isfinite(sigma) else 0.0)
-    hi, lo = clipping.clipped_fractions(lum)
+    if focus_only:
+        mb = direction = hi = lo = float("nan")
+    else:
+        mb, direction = motion.motion_blur(stack, sigma if np.isfinite(sigma) else 0.0)
+        hi, lo = clipping.clipped_fractions(lum)
     dirs, kind, sub = np.full(4, np.nan), "none", None
     if subject_box is not None:
         sub = face_parts(lum, subject_box, subject_eyes)
@@ -143,13 +149,14 @@ def analyze(lum: np.ndarray, *, scale: float = 1.0, subject_box=None, subject_ey
         kind = "in-focus region" if np.isfinite(dirs).any() else "none"
     subject = float(focus.softest(dirs))
     frame = float(np.nanmedian(values)) if np.isfinite(values).any() else float("nan")
-    return Detail(subject, kind, frame, mb, direction, sigma, hi, lo, contrast.shape, positions, values, tile, scale,
+    return Detail(subject, kind, frame, mb, direction, sigma, hi, lo, grid, positions, values, tile, scale,
                   dirs, parts, sub)
 
 
 def analyze_native(native, subject_box_native=None, subject_eyes_native: Sequence = (),
-                   positions: Optional[np.ndarray] = None) -> Detail:
+                   positions: Optional[np.ndarray] = None, focus_only: bool = False) -> Detail:
     """:func:`analyze` on a :class:`piaa.detail.decode.NativeImage`, boxes given in native pixels."""
     box = native.to_luminance(subject_box_native) if subject_box_native is not None else None
     eyes: List = [native.to_luminance(e) for e in subject_eyes_native or ()]
-    return analyze(native.luminance, scale=native.scale, subject_box=box, subject_eyes=eyes, positions=positions)
+    return analyze(native.luminance, scale=native.scale, subject_box=box, subject_eyes=eyes, positions=positions,
+                   focus_only=focus_only)

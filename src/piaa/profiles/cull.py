@@ -267,21 +267,41 @@ def check_groups(paths: Sequence[str], groups: List[List[int]], settings: CullSe
             want_faces = False
             if notes is not None:
                 notes.append(f"{exc}: eyes are not checked, focus is judged on the sharpest region")
-    out: Dict[int, GroupVerdict] = {}
-    for gi, g in enumerate(groups):
-        if len(g) < 2:
-            continue
+    multi = [gi for gi, g in enumerate(groups) if len(g) >= 2]
+    if want_faces and detector is not None:
+        from piaa.profiles.photo_detail import serialized
+
+        detector = serialized(detector)
+    # two groups in flight at once (each decoded and measured in one thread) keep both cores busy without
+    # waiting at every group's end; a shoot of one big group is spread over the threads inside it
+    inner = threads if len(multi) < 2 else 1
+
+    def one(gi):
+        g = groups[gi]
         found = inspect_many([paths[i] for i in g], detail=False, faces=want_faces, detector=detector,
-                             keep_pixels=True, threads=threads, faces_long_side=FACES_LONG_SIDE)
+                             keep_pixels=True, threads=inner, faces_long_side=FACES_LONG_SIDE)
         t = time.perf_counter()
-        facts = measure_group(found, threads=threads)
-        if seconds is not None:
-            for d in found:
-                for k, v in d.seconds.items():
-                    seconds[k] = seconds.get(k, 0.0) + v
-            seconds["measure"] = seconds.get("measure", 0.0) + time.perf_counter() - t
+        facts = measure_group(found, threads=inner)
+        spent = {"measure": time.perf_counter() - t}
+        for d in found:
+            for k, v in d.seconds.items():
+                spent[k] = spent.get(k, 0.0) + v
         del found
-        out[gi] = judge(facts, checks, settings.soft_margin, settings.motion_margin)
+        return gi, judge(facts, checks, settings.soft_margin, settings.motion_margin), spent
+
+    if inner == 1 and threads > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=threads) as ex:
+            done = list(ex.map(one, multi))
+    else:
+        done = [one(gi) for gi in multi]
+    out: Dict[int, GroupVerdict] = {}
+    for gi, verdict, spent in done:
+        out[gi] = verdict
+        if seconds is not None:
+            for k, v in spent.items():
+                seconds[k] = seconds.get(k, 0.0) + v
     return out
 
 

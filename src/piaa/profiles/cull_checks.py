@@ -69,7 +69,7 @@ class FrameFacts:
 
     sharpness: float = float("nan")   # the subject's sharpness 0..1
     subject: str = "none"             # "face", "in-focus region" or "none"
-    motion_blur: float = float("nan")   # the photo's own motion-blur measure (docs/detail.md)
+    motion_blur: float = float("nan")   # the photo's own motion-blur measure (NaN where cull skips it)
     eyes: Optional[str] = None        # the subject face's eyes, None without a face
     faces: int = 0
     directions: np.ndarray = field(default_factory=lambda: np.full(4, np.nan))  # the subject's re-blur ratio per direction
@@ -79,8 +79,8 @@ class FrameFacts:
         def r(v):
             return round(float(v), 4) if v is not None and np.isfinite(v) else None
 
-        return {"sharpness": r(self.sharpness), "subject": self.subject, "motion_blur": r(self.motion_blur),
-                "smear": r(self.smear), "eyes": self.eyes, "faces": self.faces}
+        return {"sharpness": r(self.sharpness), "subject": self.subject, "smear": r(self.smear),
+                "eyes": self.eyes, "faces": self.faces}
 
 
 @dataclass
@@ -142,13 +142,14 @@ def measure_group(found: Sequence, threads: int = 2) -> List[FrameFacts]:
         return face, box, eyes
 
     face0, box0, eyes0 = plan(ok[0])
-    det0 = analyze_native(first.native, box0, eyes0)
+    det0 = analyze_native(first.native, box0, eyes0, focus_only=True)
     same = len(shapes) == 1
     positions = det0.positions if same else None  # one tile set when the frames share a size
 
     def one(i):
         face, box, eyes = plan(i)
-        det = det0 if i == ok[0] else analyze_native(found[i].native, box, eyes, positions=positions)
+        det = det0 if i == ok[0] else analyze_native(found[i].native, box, eyes, positions=positions,
+                                                             focus_only=True)
         return det, face
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as ex:
