@@ -11,8 +11,10 @@ Frames of a burst differ in little but these, so every comparison is *relative t
    frame below ``(1 - SOFT_MARGIN)`` of it is soft ("soft focus on the face", or "soft focus").
 3. **Motion blur.** Compared direction by direction with the group's sharpest open-eyed frame (the same scene,
    so the scene's own lines cancel), a frame that lost fine detail along one direction much more than across it
-   — ``1 - min_d loss_d / max_d loss_d`` above ``MOTION_MARGIN`` — is shaken ("motion blur"); an even loss is
-   defocus ("soft focus").
+   is shaken ("motion blur"); an even loss is defocus ("soft focus"). Detail per direction is the energy of
+   1-pixel differences over that of 4-pixel differences (:mod:`piaa.detail.motion`) on the same subject
+   pixels; ``loss_d`` is its ratio to the sharpest frame's and the frame is shaken when
+   ``1 - min_d loss_d / max_d loss_d`` is above ``MOTION_MARGIN``.
 
 The frames that pass every check enabled compete on taste + quality as before; the others get their reasons.
 The two margins were chosen on the training part of synthetic bursts (``bench/cull_bursts.py``) and checked
@@ -72,7 +74,7 @@ class FrameFacts:
     motion_blur: float = float("nan")   # the photo's own motion-blur measure (NaN where cull skips it)
     eyes: Optional[str] = None        # the subject face's eyes, None without a face
     faces: int = 0
-    directions: np.ndarray = field(default_factory=lambda: np.full(4, np.nan))  # the subject's re-blur ratio per direction
+    directions: np.ndarray = field(default_factory=lambda: np.full(4, np.nan))  # fine / coarse energy per direction
     smear: float = float("nan")       # uneven loss of detail against the group's sharpest frame (judge)
 
     def record(self) -> dict:
@@ -124,6 +126,7 @@ def measure_group(found: Sequence, threads: int = 2) -> List[FrameFacts]:
     from concurrent.futures import ThreadPoolExecutor
 
     from piaa.detail.focus import softest
+    from piaa.detail.motion import directional_ratios
     from piaa.detail.measure import TOP_MIN, analyze_native, pooled_parts, top_tiles
 
     subject = _group_subject(found)
@@ -169,22 +172,23 @@ def measure_group(found: Sequence, threads: int = 2) -> List[FrameFacts]:
             common = top_tiles(best)
     parts = {i: (pooled_parts(det.parts, common) if common is not None else det.subject_parts)
              for i, (det, _) in done.items()}
-    for i, (dirs, plain) in group_directions(parts).items():
+    for i, dirs in group_directions(parts).items():
         det, face = done[i]
+        e = (det.energy[0][common].mean(axis=0), det.energy[1][common].mean(axis=0)) \
+            if common is not None and len(common) else det.subject_energy
+        fine_coarse = directional_ratios(*e) if e is not None else np.full(4, np.nan)
         facts[i] = FrameFacts(float(softest(dirs)), det.subject, det.motion_blur,
-                              face.eyes if face is not None else None, len(found[i].faces or ()), plain)
+                              face.eyes if face is not None else None, len(found[i].faces or ()), fine_coarse)
     return facts
 
 
 def group_directions(parts: dict) -> dict:
-    """Per frame, ``(within the group, plain)``: the subject's sharpness per direction *within the group* — the
-    re-blur ratio of its pixels
+    """Per frame, the subject's sharpness per direction *within the group*: the re-blur ratio of its pixels
     (:mod:`piaa.detail.focus`) times the share it keeps of the fine variation of the group's most detailed
     frame, ``min(1, variation / max variation)``, direction by direction. The frames show the same subject,
     so how much fine variation survives is comparable between them; the ratio alone is not enough where a
     soft frame has so little detail left that the 1-gray-level staircase of 8-bit pixels and the encoder's
-    ringing are the finest thing in it (a dark, misty photo). ``plain`` is the ratio alone, whose unevenness
-    across directions names motion blur."""
+    ringing are the finest thing in it (a dark, misty photo)."""
     from piaa.detail.focus import ratios
 
     per_pair = {i: p[1] / max(p[2], 1) for i, p in parts.items() if p is not None}
@@ -192,12 +196,11 @@ def group_directions(parts: dict) -> dict:
     out = {}
     for i, p in parts.items():
         if p is None:
-            out[i] = (np.full(4, np.nan), np.full(4, np.nan))
+            out[i] = np.full(4, np.nan)
             continue
         with np.errstate(invalid="ignore", divide="ignore"):
             keep = np.where(top > 0, np.minimum(1.0, per_pair[i] / top), np.nan)
-        plain = ratios(*p, flat=GROUP_FLAT)
-        out[i] = (plain * keep, plain)
+        out[i] = ratios(*p, flat=GROUP_FLAT) * keep
     return out
 
 
