@@ -222,3 +222,19 @@ def test_score_faces_without_a_face_model_fails_in_one_line_before_scoring(burst
     assert main(["score", str(sorted(d.glob("*.jpg"))[0]), "--faces", "-q"]) == 1
     out, err = capsys.readouterr()
     assert out == "" and err.strip() == "error: face detection is not available: install the faces extra"
+
+
+def test_cull_without_a_face_model_goes_on_with_a_note(burst, monkeypatch):
+    from piaa.profiles import photo_detail
+
+    def missing():
+        raise photo_detail.FacesUnavailable("face detection is not available: no model")
+
+    monkeypatch.setattr(photo_detail, "default_detector", missing)
+    d, _ = burst
+    paths = sorted(str(p) for p in d.glob("*.jpg"))
+    res = cull(paths, quality=None)
+    assert any("eyes are not checked" in n for n in res.notes)
+    g = res.groups[0]
+    assert all(f.eyes is None for f in g.facts.values())
+    assert reasons_by_path(res)[paths[3]]["reasons"] in ([REASON_MOTION], [REASON_SOFT])
