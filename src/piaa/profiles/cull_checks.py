@@ -34,7 +34,7 @@ CHECKS = ("eyes", "focus", "motion")
 #: A frame is soft when its subject sharpness is below (1 - SOFT_MARGIN) x the group's best.
 SOFT_MARGIN = 0.12
 #: A frame is shaken when its directional loss of detail against the group's sharpest frame is this uneven.
-MOTION_MARGIN = 0.25
+MOTION_MARGIN = 0.40
 #: Without a face, the group's in-focus region is sought among the tiles in the middle of the frame first —
 #: this share of each side — where subjects usually are (a frame focused on the background behind a person
 #: the detector missed is not preferred for its sharp background).
