@@ -12,7 +12,8 @@ The detail pass judges pixels as a photographer sees them at 100 %, so the photo
   pixel measure then reads the photo at that scale, and :attr:`NativeImage.scale` says so.
 
 The colour copy for the face detector is decoded separately with DCT scaling (a JPEG at 1/8 costs a third of
-the full decode), long side near :data:`FACES_LONG_SIDE`, or — ``faces_long_side=0`` — the full-resolution colour
+the full decode; ``piaa cull`` takes the gray plane reduced instead, saving even that), long side near
+:data:`FACES_LONG_SIDE`, or — ``faces_long_side=0`` — the full-resolution colour
 photo is decoded once and the luminance taken from it; face boxes found on the copy are mapped back to native
 pixels with :meth:`NativeImage.to_native`.
 
@@ -120,9 +121,11 @@ def _decode_jpeg(data: bytes, path, mode: str, min_long: Optional[int]) -> Image
 
 
 def load_native(src, *, long_side_cap: int = NATIVE_LONG_SIDE_CAP,
-                faces_long_side: Optional[int] = None) -> NativeImage:
-    """Decode ``src`` (a path or the file's bytes) for the detail pass; ``faces_long_side`` also decodes a
-    small colour copy (long side at least that, or the photo's own) for the face detector."""
+                faces_long_side: Optional[int] = None, faces_colour: bool = True) -> NativeImage:
+    """Decode ``src`` (a path or the file's bytes) for the detail pass; ``faces_long_side`` also gives a small
+    copy (long side at least that, or the photo's own; 0 = full resolution) for the face detector — in colour,
+    or (``faces_colour=False``, a JPEG) the gray plane reduced and repeated into three channels, which saves
+    the JPEG's second decode (the face detector and its landmarks work on intensity)."""
     path = os.fspath(src) if isinstance(src, (str, os.PathLike)) else None
     if path is not None:
         try:
@@ -135,7 +138,7 @@ def load_native(src, *, long_side_cap: int = NATIVE_LONG_SIDE_CAP,
         data = bytes(src)
     if _is_jpeg(data):
         try:
-            return _load_jpeg(data, path, long_side_cap, faces_long_side)
+            return _load_jpeg(data, path, long_side_cap, faces_long_side, faces_colour)
         except _NotPlainJpeg:
             pass  # an unusual JPEG colour mode: the general loader below
     return _from_rgb(load_image(data, name=path), long_side_cap, faces_long_side)
@@ -157,7 +160,8 @@ def _from_rgb(rgb: Image.Image, long_side_cap: int, faces_long_side: Optional[in
     return out
 
 
-def _load_jpeg(data: bytes, path, long_side_cap: int, faces_long_side: Optional[int]) -> NativeImage:
+def _load_jpeg(data: bytes, path, long_side_cap: int, faces_long_side: Optional[int],
+               faces_colour: bool = True) -> NativeImage:
     head = _open_jpeg(data, path)
     native = _upright_size(head)
     if head.mode not in ("L", "RGB", "YCbCr"):
@@ -170,10 +174,14 @@ def _load_jpeg(data: bytes, path, long_side_cap: int, faces_long_side: Optional[
         lum = lum.reduce(k)
     out = NativeImage(np.asarray(lum), native, native[0] / lum.size[0])
     if faces_long_side is not None:
-        small = _decode_jpeg(data, path, "RGB", faces_long_side)
+        if faces_colour:
+            small = _decode_jpeg(data, path, "RGB", faces_long_side)
+        else:   # the gray plane already decoded, reduced: no second pass through the JPEG's entropy coding
+            small = lum
         ks = _reduction(max(small.size), faces_long_side)
         if ks > 1:
             small = small.reduce(ks)
-        out.small_rgb = np.asarray(small)
+        arr = np.asarray(small)
+        out.small_rgb = arr if arr.ndim == 3 else np.repeat(arr[:, :, None], 3, axis=2)
         out.small_scale = native[0] / small.size[0]
     return out
