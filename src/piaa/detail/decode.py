@@ -12,7 +12,7 @@ The detail pass judges pixels as a photographer sees them at 100 %, so the photo
   pixel measure then reads the photo at that scale, and :attr:`NativeImage.scale` says so.
 
 The colour copy for the face detector is decoded separately with DCT scaling (a JPEG at 1/8 costs a third of
-the full decode; ``piaa cull`` takes the gray plane reduced instead, saving even that), long side near
+the full decode), long side near
 :data:`FACES_LONG_SIDE`, or — ``faces_long_side=0`` — the full-resolution colour
 photo is decoded once and the luminance taken from it; face boxes found on the copy are mapped back to native
 pixels with :meth:`NativeImage.to_native`.
@@ -125,7 +125,8 @@ def load_native(src, *, long_side_cap: int = NATIVE_LONG_SIDE_CAP,
     """Decode ``src`` (a path or the file's bytes) for the detail pass; ``faces_long_side`` also gives a small
     copy (long side at least that, or the photo's own; 0 = full resolution) for the face detector — in colour,
     or (``faces_colour=False``, a JPEG) the gray plane reduced and repeated into three channels, which saves
-    the JPEG's second decode (the face detector and its landmarks work on intensity)."""
+    the JPEG's second decode but finds fewer faces (dlib's detector uses colour edges: on the people bursts of
+    bench/cull_bursts.py it missed the keeper's face in 2 of 63 bursts), so ``piaa cull`` keeps colour."""
     path = os.fspath(src) if isinstance(src, (str, os.PathLike)) else None
     if path is not None:
         try:

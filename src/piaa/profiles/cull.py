@@ -280,7 +280,7 @@ def check_groups(paths: Sequence[str], groups: List[List[int]], settings: CullSe
     def one(gi):
         g = groups[gi]
         found = inspect_many([paths[i] for i in g], detail=False, faces=want_faces, detector=detector,
-                             keep_pixels=True, threads=inner, faces_long_side=FACES_LONG_SIDE, faces_colour=False)
+                             keep_pixels=True, threads=inner, faces_long_side=FACES_LONG_SIDE)
         t = time.perf_counter()
         facts = measure_group(found, threads=inner)
         spent = {"measure": time.perf_counter() - t}
