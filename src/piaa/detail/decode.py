@@ -121,12 +121,9 @@ def _decode_jpeg(data: bytes, path, mode: str, min_long: Optional[int]) -> Image
 
 
 def load_native(src, *, long_side_cap: int = NATIVE_LONG_SIDE_CAP,
-                faces_long_side: Optional[int] = None, faces_colour: bool = True) -> NativeImage:
+                faces_long_side: Optional[int] = None) -> NativeImage:
     """Decode ``src`` (a path or the file's bytes) for the detail pass; ``faces_long_side`` also gives a small
-    copy (long side at least that, or the photo's own; 0 = full resolution) for the face detector — in colour,
-    or (``faces_colour=False``, a JPEG) the gray plane reduced and repeated into three channels, which saves
-    the JPEG's second decode but finds fewer faces (dlib's detector uses colour edges: on the people bursts of
-    bench/cull_bursts.py it missed the keeper's face in 2 of 63 bursts), so ``piaa cull`` keeps colour."""
+    colour copy (long side at least that, or the photo's own; 0 = full resolution) for the face detector."""
     path = os.fspath(src) if isinstance(src, (str, os.PathLike)) else None
     if path is not None:
         try:
@@ -139,7 +136,7 @@ def load_native(src, *, long_side_cap: int = NATIVE_LONG_SIDE_CAP,
         data = bytes(src)
     if _is_jpeg(data):
         try:
-            return _load_jpeg(data, path, long_side_cap, faces_long_side, faces_colour)
+            return _load_jpeg(data, path, long_side_cap, faces_long_side)
         except _NotPlainJpeg:
             pass  # an unusual JPEG colour mode: the general loader below
     return _from_rgb(load_image(data, name=path), long_side_cap, faces_long_side)
@@ -161,8 +158,7 @@ def _from_rgb(rgb: Image.Image, long_side_cap: int, faces_long_side: Optional[in
     return out
 
 
-def _load_jpeg(data: bytes, path, long_side_cap: int, faces_long_side: Optional[int],
-               faces_colour: bool = True) -> NativeImage:
+def _load_jpeg(data: bytes, path, long_side_cap: int, faces_long_side: Optional[int]) -> NativeImage:
     head = _open_jpeg(data, path)
     native = _upright_size(head)
     if head.mode not in ("L", "RGB", "YCbCr"):
@@ -175,14 +171,12 @@ def _load_jpeg(data: bytes, path, long_side_cap: int, faces_long_side: Optional[
         lum = lum.reduce(k)
     out = NativeImage(np.asarray(lum), native, native[0] / lum.size[0])
     if faces_long_side is not None:
-        if faces_colour:
-            small = _decode_jpeg(data, path, "RGB", faces_long_side)
-        else:   # the gray plane already decoded, reduced: no second pass through the JPEG's entropy coding
-            small = lum
+        # a second, DCT-scaled colour decode: dlib's detector finds fewer faces on the gray plane (on the people
+        # bursts of bench/cull_bursts.py it missed the keeper's face in 2 of 63 bursts)
+        small = _decode_jpeg(data, path, "RGB", faces_long_side)
         ks = _reduction(max(small.size), faces_long_side)
         if ks > 1:
             small = small.reduce(ks)
-        arr = np.asarray(small)
-        out.small_rgb = arr if arr.ndim == 3 else np.repeat(arr[:, :, None], 3, axis=2)
+        out.small_rgb = np.asarray(small)
         out.small_scale = native[0] / small.size[0]
     return out

@@ -88,12 +88,11 @@ def _faces(native, detector) -> List[FaceDetail]:
 
 
 def inspect(path, *, detail: bool = True, faces: bool = True, detector: Optional[Callable] = None,
-            keep_pixels: bool = False, faces_long_side: int = 0, faces_colour: bool = True) -> PhotoDetail:
+            keep_pixels: bool = False, faces_long_side: int = 0) -> PhotoDetail:
     """Decode ``path`` once and measure it: faces (``faces=True``) and the detail pass (``detail=True``).
 
     ``faces_long_side``: the size of the colour copy the detector sees (0 = the full-resolution photo, for the
-    most precise eye state; :data:`piaa.detail.decode.FACES_LONG_SIDE` where speed matters; ``faces_colour``
-    False: a JPEG's gray plane instead of a second, colour decode). An unreadable
+    most precise eye state; :data:`piaa.detail.decode.FACES_LONG_SIDE` where speed matters). An unreadable
     photo gives a record with ``error``; a missing face model raises :class:`FacesUnavailable` (a setup
     problem, not the photo's)."""
     import time
@@ -105,7 +104,7 @@ def inspect(path, *, detail: bool = True, faces: bool = True, detector: Optional
     out = PhotoDetail(str(path))
     t0 = time.perf_counter()
     try:
-        native = load_native(path, faces_long_side=faces_long_side if faces else None, faces_colour=faces_colour)
+        native = load_native(path, faces_long_side=faces_long_side if faces else None)
     except ImageLoadError as e:
         out.error = e.reason
         return out
@@ -129,8 +128,7 @@ def inspect(path, *, detail: bool = True, faces: bool = True, detector: Optional
 
 
 def inspect_many(paths: Sequence, *, detail: bool = True, faces: bool = True, detector: Optional[Callable] = None,
-                 keep_pixels: bool = False, threads: int = 2, faces_long_side: int = 0,
-                 faces_colour: bool = True) -> List[PhotoDetail]:
+                 keep_pixels: bool = False, threads: int = 2, faces_long_side: int = 0) -> List[PhotoDetail]:
     """:func:`inspect` over ``paths`` in ``threads`` threads (decoding and numpy release the GIL), in order."""
     if faces and detector is None:
         detector = default_detector()   # fail once, before any work, when the face model is missing
@@ -139,7 +137,7 @@ def inspect_many(paths: Sequence, *, detail: bool = True, faces: bool = True, de
 
     def one(p):
         return inspect(p, detail=detail, faces=faces, detector=detector, keep_pixels=keep_pixels,
-                       faces_long_side=faces_long_side, faces_colour=faces_colour)
+                       faces_long_side=faces_long_side)
 
     if threads <= 1 or len(paths) < 2:
         return [one(p) for p in paths]
