@@ -43,10 +43,12 @@ def test_closed_eyes_lose_then_soft_then_shaken():
     assert v.reasons == {0: [REASON_EYES], 2: [REASON_SOFT_FACE], 3: [REASON_MOTION]}
     assert facts[3].smear > 0.4 and facts[2].smear == pytest.approx(0.0)      # even loss: defocus
     # the sharpest frame is the one with closed eyes: the best *open-eyed* frame sets the bar
-    assert judge([F(0.9, eyes="closed"), F(0.5, eyes="open"), F(0.47, eyes="open")]).passed == [1, 2]
+    assert judge([F(0.55, eyes="closed"), F(0.5, eyes="open"), F(0.49, eyes="open")]).passed == [1, 2]
     # everyone blinked, or no frame shows the eyes open (unsure / not found): the eyes cannot choose
     assert judge([F(0.5, eyes="closed"), F(0.3, eyes="closed")]).passed == [0]
     assert judge([F(0.5, eyes="closed"), F(0.3, eyes="unsure"), F(0.3, eyes=None)]).passed == [0]
+    # "open" read on a soft face is no evidence: the sharp keeper with (truly) closed eyes stays
+    assert judge([F(0.5, eyes="closed"), F(0.2, eyes="open")]).passed == [0]
     # no face: "soft focus"
     assert judge([F(0.5), F(0.3)]).reasons == {1: [REASON_SOFT]}
 

@@ -4,8 +4,9 @@ Frames of a burst differ in little but these, so every comparison is *relative t
 
 1. **Eyes.** The subject is the largest face found in any frame of the group; each frame is judged on its own
    face at that place (a frame where the detector missed it is measured in the same box). A frame whose
-   subject has closed eyes loses while another frame shows them open ("eyes closed"); "unsure" or a face not
-   found is no evidence of open eyes (a soft face is often unreadable), so against those the check is silent.
+   subject has closed eyes loses while another frame shows them open ("eyes closed"); "unsure", a face not
+   found, or "open" read on a face that is itself soft (below the soft margin of the group's sharpest) is no
+   evidence of open eyes — a soft face is often misread — so against those the check is silent.
 2. **Focus.** The subject's sharpness (:mod:`piaa.detail`: that face's native pixels; without a face, the
    sharpest tenth of the same tiles in every frame, looked for in the middle of the frame first) is compared with the group's sharpest open-eyed frame: a
    frame below ``(1 - SOFT_MARGIN)`` of it is soft ("soft focus on the face", or "soft focus").
@@ -240,8 +241,12 @@ def judge(facts: Sequence[FrameFacts], checks=frozenset(CHECKS), soft_margin: fl
     closed = set()
     if "eyes" in checks:
         closed = {i for i, f in enumerate(facts) if f.eyes == "closed"}
-        if not any(f.eyes == "open" for f in facts):
-            closed = set()   # no frame shows the eyes open: the eyes cannot choose
+        # an eye reading is evidence only on a face sharp enough to read it: "open" on a soft face does not count
+        top = max((f.sharpness for f in facts if np.isfinite(f.sharpness)), default=float("nan"))
+        readable = [f for f in facts if not (np.isfinite(top) and np.isfinite(f.sharpness)
+                                             and f.sharpness < (1.0 - soft_margin) * top)]
+        if not any(f.eyes == "open" for f in readable):
+            closed = set()   # no sharp frame shows the eyes open: the eyes cannot choose
         for i in closed:
             reasons[i].append(REASON_EYES)
     open_ = [i for i in range(n) if i not in closed]
