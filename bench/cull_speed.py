@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/cull_speed.py --root /tmp/detail-pkgs/ex --out /tmp/detail-24mp-bursts [--repeats 2]
 
-Makes 4 bursts of 5 frames at 6000 x 4000 (24 MP) from the wallpaper photographs of bench/cull_bursts.py
+Makes 8 bursts of 5 frames at 6000 x 4000 (24 MP) from the wallpaper photographs of bench/cull_bursts.py
 (upsampled: fine for timing, not for judging sharpness; one frame of each burst sharp, the others defocused),
 JPEG quality 90. Then, ``--repeats`` times, alternating: a cold ``piaa score`` of the folder and a cold
 ``piaa cull`` of the same folder (every check on: eyes, focus, motion; the quality model when installed), each
@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE))
 from cull_bursts import SOURCES, _save, defocus  # noqa: E402  (the same photographs and blur)
 
 
-def make(root: Path, out: Path, n_bursts: int = 4) -> list:
+def make(root: Path, out: Path, n_bursts: int = 8) -> list:
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     t = datetime(2026, 6, 3, 9, 0, 0)

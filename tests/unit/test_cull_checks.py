@@ -43,9 +43,12 @@ def test_closed_eyes_lose_then_soft_then_shaken():
     assert v.reasons == {0: [REASON_EYES], 2: [REASON_SOFT_FACE], 3: [REASON_MOTION]}
     assert facts[3].smear > 0.4 and facts[2].smear == pytest.approx(0.0)      # even loss: defocus
     # the sharpest frame is the one with closed eyes: the best *open-eyed* frame sets the bar
-    assert judge([F(0.9, eyes="closed"), F(0.5, eyes="open"), F(0.47, eyes="open")]).passed == [1, 2]
-    # everyone blinked: the eyes cannot choose
+    assert judge([F(0.55, eyes="closed"), F(0.5, eyes="open"), F(0.49, eyes="open")]).passed == [1, 2]
+    # everyone blinked, or no frame shows the eyes open (unsure / not found): the eyes cannot choose
     assert judge([F(0.5, eyes="closed"), F(0.3, eyes="closed")]).passed == [0]
+    assert judge([F(0.5, eyes="closed"), F(0.3, eyes="unsure"), F(0.3, eyes=None)]).passed == [0]
+    # "open" read on a soft face is no evidence: the sharp keeper with (truly) closed eyes stays
+    assert judge([F(0.5, eyes="closed"), F(0.2, eyes="open")]).passed == [0]
     # no face: "soft focus"
     assert judge([F(0.5), F(0.3)]).reasons == {1: [REASON_SOFT]}
 
@@ -84,9 +87,9 @@ class FakeFace:
 
 def fake_detector(rgb):
     """A face where the synthetic frames put one (the middle of the frame); eyes closed when the frame's
-    top-left pixel is red."""
+    top-left pixel is white (the frames' texture stays within 25..225; cull hands the detector gray pixels)."""
     h, w = rgb.shape[:2]
-    closed = rgb[0, 0, 0] > 200 and rgb[0, 0, 1] < 60
+    closed = rgb[0, 0].min() > 245
     box = (w // 3, h // 4, w // 3, h // 2)
     eye = (w // 3 + w // 12, h // 4 + h // 8, w // 10, h // 16)
     return [FakeFace(box, eyes="closed" if closed else "open", eye_boxes=[eye])]
@@ -111,7 +114,7 @@ def burst(tmp_path_factory):
     d = tmp_path_factory.mktemp("burst")
     a = _texture(400, 600, 0)
     closed = a.copy()
-    closed[:8, :8] = (255, 0, 0)
+    closed[:8, :8] = (255, 255, 255)
     face_soft = a.copy()
     face_soft[100:300, 200:400] = gaussian_filter(a, (2.5, 2.5, 0))[100:300, 200:400]
     from scipy.ndimage import uniform_filter1d
@@ -201,7 +204,7 @@ def test_the_services_burst_suggestion_carries_the_reasons():
     from piaa.profiles.bursts import suggest
 
     X = np.ones((3, 8))
-    v = judge([F(0.6), F(0.3), F(0.58, eyes="closed")])
+    v = judge([F(0.6, eyes="open"), F(0.3), F(0.58, eyes="closed")])
     out = suggest(X, [None] * 3, np.array([0.0, 5.0, 1.0]), None, [None] * 3, [None] * 3, groups=[[0, 1, 2]],
                   verdicts={0: v})
     assert out[0].pick == 0 and out[0].reasons == [[], [REASON_SOFT], [REASON_EYES]]
@@ -223,3 +226,19 @@ def test_score_faces_without_a_face_model_fails_in_one_line_before_scoring(burst
     assert main(["score", str(sorted(d.glob("*.jpg"))[0]), "--faces", "-q"]) == 1
     out, err = capsys.readouterr()
     assert out == "" and err.strip() == "error: face detection is not available: install the faces extra"
+
+
+def test_cull_without_a_face_model_goes_on_with_a_note(burst, monkeypatch):
+    from piaa.profiles import photo_detail
+
+    def missing():
+        raise photo_detail.FacesUnavailable("face detection is not available: no model")
+
+    monkeypatch.setattr(photo_detail, "default_detector", missing)
+    d, _ = burst
+    paths = sorted(str(p) for p in d.glob("*.jpg"))
+    res = cull(paths, quality=None)
+    assert any("eyes are not checked" in n for n in res.notes)
+    g = res.groups[0]
+    assert all(f.eyes is None for f in g.facts.values())
+    assert reasons_by_path(res)[paths[3]]["reasons"] in ([REASON_MOTION], [REASON_SOFT])

@@ -13,15 +13,14 @@ examples:
   piaa cull ~/Photos/wedding --profile anna --sheet groups.html  # a contact sheet of the groups
   piaa cull ~/Photos/wedding --profile anna --apply              # mark picks and rejects in XMP sidecars
   piaa cull ~/Photos/wedding --apply --pick rating:5 --reject label:Red
-  piaa rank ~/Photos/wedding --clear-predictions                 # undo every mark piaa wrote
-
   piaa cull ~/Photos/wedding --checks focus,motion               # no eye check
   piaa cull ~/Photos/wedding --checks none                       # taste + quality alone (thumbnails only)
+  piaa rank ~/Photos/wedding --clear-predictions                 # undo every mark piaa wrote
 
 Photos are grouped when they are near-duplicates (very similar, whenever taken) or a burst (similar and taken
 within --burst-seconds of each other, EXIF capture time). In each group of two or more, every frame is looked at
 100 % and compared with the group's best frame (--checks, all three by default):
-  eyes    the subject (the largest face) has closed eyes while another frame's are open: "eyes closed"
+  eyes    the subject (the largest face) has closed eyes while another frame shows them open: "eyes closed"
   focus   the subject (that face, else the sharpest region) is clearly softer: "soft focus on the face" /
           "soft focus" (a sharp subject on a soft background is sharp)
   motion  fine detail lost along one direction: "motion blur"

@@ -12,7 +12,8 @@ The detail pass judges pixels as a photographer sees them at 100 %, so the photo
   pixel measure then reads the photo at that scale, and :attr:`NativeImage.scale` says so.
 
 The colour copy for the face detector is decoded separately with DCT scaling (a JPEG at 1/8 costs a third of
-the full decode), long side near :data:`FACES_LONG_SIDE`, or — ``faces_long_side=0`` — the full-resolution colour
+the full decode), long side near
+:data:`FACES_LONG_SIDE`, or — ``faces_long_side=0`` — the full-resolution colour
 photo is decoded once and the luminance taken from it; face boxes found on the copy are mapped back to native
 pixels with :meth:`NativeImage.to_native`.
 
@@ -122,8 +123,8 @@ def _decode_jpeg(data: bytes, path, mode: str, min_long: Optional[int]) -> Image
 
 def load_native(src, *, long_side_cap: int = NATIVE_LONG_SIDE_CAP,
                 faces_long_side: Optional[int] = None) -> NativeImage:
-    """Decode ``src`` (a path or the file's bytes) for the detail pass; ``faces_long_side`` also decodes a
-    small colour copy (long side at least that, or the photo's own) for the face detector."""
+    """Decode ``src`` (a path or the file's bytes) for the detail pass; ``faces_long_side`` also gives a small
+    colour copy (long side at least that, or the photo's own; 0 = full resolution) for the face detector."""
     path = os.fspath(src) if isinstance(src, (str, os.PathLike)) else None
     if path is not None:
         try:
@@ -171,6 +172,8 @@ def _load_jpeg(data: bytes, path, long_side_cap: int, faces_long_side: Optional[
         lum = lum.reduce(k)
     out = NativeImage(np.asarray(lum), native, native[0] / lum.size[0])
     if faces_long_side is not None:
+        # a second, DCT-scaled colour decode: dlib's detector finds fewer faces on the gray plane (on the people
+        # bursts of bench/cull_bursts.py it missed the keeper's face in 2 of 63 bursts)
         small = _decode_jpeg(data, path, "RGB", faces_long_side)
         ks = _reduction(max(small.size), faces_long_side)
         if ks > 1:

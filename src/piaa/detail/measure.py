@@ -41,6 +41,8 @@ class Detail:
     directions: np.ndarray = field(default_factory=lambda: np.full(4, np.nan))  # the subject's s_d (focus.py)
     parts: Optional[tuple] = None       # (removed (K, 4), variation (K, 4), count) of the measured tiles
     subject_parts: Optional[tuple] = None  # (removed (4,), variation (4,), count) of the subject
+    energy: Optional[tuple] = None      # (fine (K, 4), coarse (K, 4)) difference energies of the tiles
+    subject_energy: Optional[tuple] = None  # (fine (4,), coarse (4,)) of the subject
 
     @property
     def noise(self) -> float:
@@ -101,6 +103,17 @@ def pooled_parts(parts, which: np.ndarray):
     return rem[which].sum(axis=0), var[which].sum(axis=0), n * len(which)
 
 
+def face_energy(lum: np.ndarray, box, inset: float = 0.15):
+    """``(fine (4,), coarse (4,))`` difference energies inside a face box (:func:`piaa.detail.motion.energy_parts`)."""
+    x, y, w, h = (int(v) for v in box)
+    dx, dy = int(round(w * inset)), int(round(h * inset))
+    region = lum[max(0, y + dy): y + h - dy, max(0, x + dx): x + w - dx]
+    if min(region.shape) < 12:
+        return None
+    fine, coarse = motion.energy_parts(region[None].astype(np.float32))
+    return fine[0], coarse[0]
+
+
 def face_directions(lum: np.ndarray, box, eye_boxes: Sequence = ()) -> np.ndarray:
     """Per-direction sharpness (4,) of a face (:func:`face_parts`)."""
     p = face_parts(lum, box, eye_boxes)
@@ -113,43 +126,55 @@ def face_sharpness(lum: np.ndarray, box, eye_boxes: Sequence = ()) -> float:
 
 
 def analyze(lum: np.ndarray, *, scale: float = 1.0, subject_box=None, subject_eyes: Sequence = (),
-            positions: Optional[np.ndarray] = None, tile: int = tiles.TILE) -> Detail:
+            positions: Optional[np.ndarray] = None, tile: int = tiles.TILE, focus_only: bool = False) -> Detail:
     """Measure a uint8 luminance image (H x W). ``subject_box`` (x, y, w, h in ``lum``'s pixels, with optional
     eye boxes) makes that region the subject; ``positions`` measures these tiles instead of choosing them (the
-    same tiles in every frame of a burst)."""
+    same tiles in every frame of a burst); ``focus_only`` skips noise, motion blur and clipping (NaN) — what
+    cull's comparison of a burst does not read."""
     lum = np.asarray(lum)
     if lum.ndim != 2 or lum.dtype != np.uint8:
         raise TypeError("analyze wants a 2-D uint8 luminance array")
-    contrast = tiles.coarse_contrast(lum, tile)
-    means = tiles.tile_means(lum, tile)
-    flat = tiles.stack(lum, tiles.flat_tiles(contrast, means), tile)
-    sigma = noise.noise_sigma(flat)
+    sigma = float("nan")
+    if positions is None or not focus_only:
+        contrast = tiles.coarse_contrast(lum, tile)
+        means = tiles.tile_means(lum, tile)
+        sigma = noise.noise_sigma(tiles.stack(lum, tiles.flat_tiles(contrast, means), tile))
+    grid = tiles.grid(lum.shape, tile)
     if positions is None:
         positions = tiles.textured_tiles(contrast, floor=max(1.0, 2.0 * (sigma if np.isfinite(sigma) else 0.0)))
     stack = tiles.stack(lum, positions, tile)
     parts = focus.directional_parts(stack) if len(stack) else \
         (np.zeros((0, 4)), np.zeros((0, 4)), 0)
     values = focus.tile_values(focus.ratios(*parts)).astype(np.float32)
-    mb, direction = motion.motion_blur(stack, sigma if np.isfinite(sigma) else 0.0)
-    hi, lo = clipping.clipped_fractions(lum)
-    dirs, kind, sub = np.full(4, np.nan), "none", None
+    if focus_only:
+        mb = direction = hi = lo = float("nan")
+    else:
+        mb, direction = motion.motion_blur(stack, sigma if np.isfinite(sigma) else 0.0)
+        hi, lo = clipping.clipped_fractions(lum)
+    energy = motion.energy_parts(stack)
+    dirs, kind, sub, sub_e = np.full(4, np.nan), "none", None, None
     if subject_box is not None:
         sub = face_parts(lum, subject_box, subject_eyes)
         dirs = focus.ratios(*sub) if sub is not None else dirs
         kind = "face" if np.isfinite(dirs).any() else "none"
+        if kind == "face":
+            sub_e = face_energy(lum, subject_box)
     if kind == "none":
-        sub = pooled_parts(parts, top_tiles(values))
+        top = top_tiles(values)
+        sub = pooled_parts(parts, top)
         dirs = focus.ratios(*sub) if sub is not None else dirs
         kind = "in-focus region" if np.isfinite(dirs).any() else "none"
+        sub_e = (energy[0][top].mean(axis=0), energy[1][top].mean(axis=0)) if len(top) else None
     subject = float(focus.softest(dirs))
     frame = float(np.nanmedian(values)) if np.isfinite(values).any() else float("nan")
-    return Detail(subject, kind, frame, mb, direction, sigma, hi, lo, contrast.shape, positions, values, tile, scale,
-                  dirs, parts, sub)
+    return Detail(subject, kind, frame, mb, direction, sigma, hi, lo, grid, positions, values, tile, scale,
+                  dirs, parts, sub, energy, sub_e)
 
 
 def analyze_native(native, subject_box_native=None, subject_eyes_native: Sequence = (),
-                   positions: Optional[np.ndarray] = None) -> Detail:
+                   positions: Optional[np.ndarray] = None, focus_only: bool = False) -> Detail:
     """:func:`analyze` on a :class:`piaa.detail.decode.NativeImage`, boxes given in native pixels."""
     box = native.to_luminance(subject_box_native) if subject_box_native is not None else None
     eyes: List = [native.to_luminance(e) for e in subject_eyes_native or ()]
-    return analyze(native.luminance, scale=native.scale, subject_box=box, subject_eyes=eyes, positions=positions)
+    return analyze(native.luminance, scale=native.scale, subject_box=box, subject_eyes=eyes, positions=positions,
+                   focus_only=focus_only)

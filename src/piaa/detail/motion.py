@@ -27,14 +27,32 @@ DIRECTIONS = ((0, 1), (1, 1), (1, 0), (1, -1))
 ANGLES = (0, 135, 90, 45)  # image rows grow downwards: (1, 1) is 135 degrees counter-clockwise
 
 
-def _energy(t: np.ndarray, dy: int, dx: int, k: int) -> float:
-    """Mean squared difference of pixels ``k`` steps apart along (dy, dx) over a (K, T, T) stack."""
-    T = t.shape[1]
-    ay, by = (k * dy, T) if dy >= 0 else (0, T + k * dy)
-    ax, bx = (k * dx, T) if dx >= 0 else (0, T + k * dx)
-    a = t[:, ay:by, ax:bx]
-    b = t[:, ay - k * dy: by - k * dy, ax - k * dx: bx - k * dx]
-    return float(np.mean(np.square(a - b, dtype=np.float32), dtype=np.float64))
+def _pairs(t: np.ndarray, dy: int, dx: int, k: int):
+    """The two (K, h, w) windows of pixels ``k`` steps apart along (dy, dx) in a (K, H, W) stack."""
+    H, W = t.shape[1], t.shape[2]
+    ay, by = (k * dy, H) if dy >= 0 else (0, H + k * dy)
+    ax, bx = (k * dx, W) if dx >= 0 else (0, W + k * dx)
+    return t[:, ay:by, ax:bx], t[:, ay - k * dy: by - k * dy, ax - k * dx: bx - k * dx]
+
+
+def energy_parts(t: np.ndarray):
+    """``(fine, coarse)``: (K, 4) mean squared differences of pixels 1 and COARSE steps apart along each
+    direction, per region of a (K, H, W) float32 stack (zeros for regions too small)."""
+    k = len(t)
+    fine, coarse = np.zeros((k, len(DIRECTIONS))), np.zeros((k, len(DIRECTIONS)))
+    if t.shape[1] <= COARSE or t.shape[2] <= COARSE:
+        return fine, coarse
+    for j, (dy, dx) in enumerate(DIRECTIONS):
+        for out, step in ((fine, 1), (coarse, COARSE)):
+            a, b = _pairs(t, dy, dx, step)
+            out[:, j] = np.mean(np.square(a - b, dtype=np.float32), axis=(1, 2), dtype=np.float64)
+    return fine, coarse
+
+
+def directional_ratios(fine: np.ndarray, coarse: np.ndarray, noise_sigma: float = 0.0) -> np.ndarray:
+    """``r_d`` (4,) from pooled (4,) energies, less the white-noise floor ``2 s^2``."""
+    floor = 2.0 * float(noise_sigma) ** 2
+    return np.maximum(fine - floor, 1e-6) / np.maximum(coarse - floor, 1e-6)
 
 
 def motion_blur(tiles: np.ndarray, noise_sigma: float = 0.0) -> Tuple[float, float]:
@@ -42,12 +60,7 @@ def motion_blur(tiles: np.ndarray, noise_sigma: float = 0.0) -> Tuple[float, flo
     tiles; (NaN, NaN) without tiles."""
     if len(tiles) == 0:
         return float("nan"), float("nan")
-    floor = 2.0 * float(noise_sigma) ** 2
-    ratios = []
-    for dy, dx in DIRECTIONS:
-        fine = max(_energy(tiles, dy, dx, 1) - floor, 1e-6)
-        coarse = max(_energy(tiles, dy, dx, COARSE) - floor, 1e-6)
-        ratios.append(fine / coarse)
-    r = np.asarray(ratios)
+    fine, coarse = energy_parts(tiles)
+    r = directional_ratios(fine.mean(axis=0), coarse.mean(axis=0), noise_sigma)
     i = int(np.argmin(r))
     return float(1.0 - r.min() / r.max()), float(ANGLES[i])

@@ -17,8 +17,8 @@ import numpy as np
 
 #: Tile side in (native) pixels.
 TILE = 64
-#: At most this many textured tiles are measured per photo (about 0.8 MP of a 24 MP frame).
-MAX_TEXTURED = 192
+#: At most this many textured tiles are measured per photo (about 0.5 MP of a 24 MP frame).
+MAX_TEXTURED = 128
 #: At most this many flat tiles are measured for noise.
 MAX_FLAT = 96
 _STEP = 4  # coarse contrast reads every 4th pixel

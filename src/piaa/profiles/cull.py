@@ -237,7 +237,8 @@ def check_groups(paths: Sequence[str], groups: List[List[int]], settings: CullSe
     """The checks' verdict on every group of two or more (:mod:`piaa.profiles.cull_checks`), one group at a
     time (its frames' pixels are held only while it is judged). Without a face model the eyes are not checked
     and focus reads the in-focus region; a note in ``notes`` says so. ``seconds`` collects the time each step
-    took, summed over the photos (threads overlap them: decode, faces, measure)."""
+    took, summed over the photos (threads overlap them: decode, faces, measure). ``detector=False``: no face
+    detection (the face checks read nothing)."""
     import time
 
     from piaa.detail.decode import FACES_LONG_SIDE
@@ -247,7 +248,7 @@ def check_groups(paths: Sequence[str], groups: List[List[int]], settings: CullSe
     checks = settings.checks
     if not checks:
         return {}
-    want_faces = bool(checks & {"eyes", "focus"})
+    want_faces = bool(checks & {"eyes", "focus"}) and detector is not False
     if want_faces and detector is None:
         try:
             detector = default_detector()
@@ -255,22 +256,68 @@ def check_groups(paths: Sequence[str], groups: List[List[int]], settings: CullSe
             want_faces = False
             if notes is not None:
                 notes.append(f"{exc}: eyes are not checked, focus is judged on the sharpest region")
-    out: Dict[int, GroupVerdict] = {}
-    for gi, g in enumerate(groups):
-        if len(g) < 2:
-            continue
+    multi = [gi for gi, g in enumerate(groups) if len(g) >= 2]
+    if want_faces and detector is not None:
+        from piaa.profiles.photo_detail import serialized
+
+        detector = serialized(detector)
+    # two groups in flight at once (each decoded and measured in one thread) keep both cores busy without
+    # waiting at every group's end; a shoot of one big group is spread over the threads inside it
+    inner = threads if len(multi) < 2 else 1
+
+    def one(gi):
+        g = groups[gi]
         found = inspect_many([paths[i] for i in g], detail=False, faces=want_faces, detector=detector,
-                             keep_pixels=True, threads=threads, faces_long_side=FACES_LONG_SIDE)
+                             keep_pixels=True, threads=inner, faces_long_side=FACES_LONG_SIDE)
         t = time.perf_counter()
-        facts = measure_group(found, threads=threads)
-        if seconds is not None:
-            for d in found:
-                for k, v in d.seconds.items():
-                    seconds[k] = seconds.get(k, 0.0) + v
-            seconds["measure"] = seconds.get("measure", 0.0) + time.perf_counter() - t
+        facts = measure_group(found, threads=inner)
+        spent = {"measure": time.perf_counter() - t}
+        for d in found:
+            for k, v in d.seconds.items():
+                spent[k] = spent.get(k, 0.0) + v
         del found
-        out[gi] = judge(facts, checks, settings.soft_margin, settings.motion_margin)
+        return gi, judge(facts, checks, settings.soft_margin, settings.motion_margin), spent
+
+    if inner == 1 and threads > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=threads) as ex:
+            done = list(ex.map(one, multi))
+    else:
+        done = [one(gi) for gi in multi]
+    out: Dict[int, GroupVerdict] = {}
+    for gi, verdict, spent in done:
+        out[gi] = verdict
+        if seconds is not None:
+            for k, v in spent.items():
+                seconds[k] = seconds.get(k, 0.0) + v
     return out
+
+
+def _load_detector_meanwhile(settings: CullSettings, detector):
+    """Start loading the face model (importing dlib and reading its weights takes a second or two) in a thread
+    while the thumbnails are scored; None when no face check is on or a detector was given."""
+    if detector is not None or not (settings.checks & {"eyes", "focus"}):
+        return None
+    from concurrent.futures import ThreadPoolExecutor
+
+    from piaa.profiles.photo_detail import default_detector
+
+    ex = ThreadPoolExecutor(max_workers=1)
+    fut = ex.submit(default_detector)
+    ex.shutdown(wait=False)
+    return fut
+
+
+def _loaded(loading, notes: List[str]):
+    """The detector the thread loaded, or ``False`` (no face checks) with a note when the model is missing."""
+    from piaa.profiles.photo_detail import FacesUnavailable
+
+    try:
+        return loading.result()
+    except FacesUnavailable as exc:
+        notes.append(f"{exc}: eyes are not checked, focus is judged on the sharpest region")
+        return False
 
 
 def cull(paths: Sequence, profile=None, scorer=None, quality="auto", settings: Optional[CullSettings] = None,
@@ -289,6 +336,7 @@ def cull(paths: Sequence, profile=None, scorer=None, quality="auto", settings: O
     s = settings or CullSettings()
     paths = [str(p) for p in paths]
     t0 = time.perf_counter()
+    loading = _load_detector_meanwhile(s, detector)
     scorer = scorer if scorer is not None else (profile.scorer if profile is not None else load_generic())
     errors: Dict[int, str] = {}
     fx = FeatureExtractor(scorer.backbone.split("+")[0], scorer.variant, progress=progress)
@@ -318,6 +366,8 @@ def cull(paths: Sequence, profile=None, scorer=None, quality="auto", settings: O
     notes = [q_note] if q_note else []
     t2 = time.perf_counter()
     spent: Dict[str, float] = {}
+    if loading is not None:
+        detector = _loaded(loading, notes)
     verdicts = check_groups(paths, groups, s, detector, notes, seconds=spent)
     combined, chosen = choose(groups, taste, qual, own, s.quality_weight, verdicts)
     seconds = {"scores": t1 - t0, "grouping": t2 - t1, "checks": time.perf_counter() - t2,

@@ -4,14 +4,18 @@ Frames of a burst differ in little but these, so every comparison is *relative t
 
 1. **Eyes.** The subject is the largest face found in any frame of the group; each frame is judged on its own
    face at that place (a frame where the detector missed it is measured in the same box). A frame whose
-   subject has closed eyes loses while another frame's are open or unsure ("eyes closed").
+   subject has closed eyes loses while another frame shows them open ("eyes closed"); "unsure", a face not
+   found, or "open" read on a face that is itself soft (below the soft margin of the group's sharpest) is no
+   evidence of open eyes — a soft face is often misread — so against those the check is silent.
 2. **Focus.** The subject's sharpness (:mod:`piaa.detail`: that face's native pixels; without a face, the
    sharpest tenth of the same tiles in every frame, looked for in the middle of the frame first) is compared with the group's sharpest open-eyed frame: a
    frame below ``(1 - SOFT_MARGIN)`` of it is soft ("soft focus on the face", or "soft focus").
 3. **Motion blur.** Compared direction by direction with the group's sharpest open-eyed frame (the same scene,
    so the scene's own lines cancel), a frame that lost fine detail along one direction much more than across it
-   — ``1 - min_d loss_d / max_d loss_d`` above ``MOTION_MARGIN`` — is shaken ("motion blur"); an even loss is
-   defocus ("soft focus").
+   is shaken ("motion blur"); an even loss is defocus ("soft focus"). Detail per direction is the energy of
+   1-pixel differences over that of 4-pixel differences (:mod:`piaa.detail.motion`) on the same subject
+   pixels; ``loss_d`` is its ratio to the sharpest frame's and the frame is shaken when
+   ``1 - min_d loss_d / max_d loss_d`` is above ``MOTION_MARGIN``.
 
 The frames that pass every check enabled compete on taste + quality as before; the others get their reasons.
 The two margins were chosen on the training part of synthetic bursts (``bench/cull_bursts.py``) and checked
@@ -31,7 +35,7 @@ CHECKS = ("eyes", "focus", "motion")
 #: A frame is soft when its subject sharpness is below (1 - SOFT_MARGIN) x the group's best.
 SOFT_MARGIN = 0.12
 #: A frame is shaken when its directional loss of detail against the group's sharpest frame is this uneven.
-MOTION_MARGIN = 0.25
+MOTION_MARGIN = 0.40
 #: Without a face, the group's in-focus region is sought among the tiles in the middle of the frame first —
 #: this share of each side — where subjects usually are (a frame focused on the background behind a person
 #: the detector missed is not preferred for its sharp background).
@@ -68,18 +72,18 @@ class FrameFacts:
 
     sharpness: float = float("nan")   # the subject's sharpness 0..1
     subject: str = "none"             # "face", "in-focus region" or "none"
-    motion_blur: float = float("nan")   # the photo's own motion-blur measure (docs/detail.md)
+    motion_blur: float = float("nan")   # the photo's own motion-blur measure (NaN where cull skips it)
     eyes: Optional[str] = None        # the subject face's eyes, None without a face
     faces: int = 0
-    directions: np.ndarray = field(default_factory=lambda: np.full(4, np.nan))  # the subject's re-blur ratio per direction
+    directions: np.ndarray = field(default_factory=lambda: np.full(4, np.nan))  # fine / coarse energy per direction
     smear: float = float("nan")       # uneven loss of detail against the group's sharpest frame (judge)
 
     def record(self) -> dict:
         def r(v):
             return round(float(v), 4) if v is not None and np.isfinite(v) else None
 
-        return {"sharpness": r(self.sharpness), "subject": self.subject, "motion_blur": r(self.motion_blur),
-                "smear": r(self.smear), "eyes": self.eyes, "faces": self.faces}
+        return {"sharpness": r(self.sharpness), "subject": self.subject, "smear": r(self.smear),
+                "eyes": self.eyes, "faces": self.faces}
 
 
 @dataclass
@@ -123,6 +127,7 @@ def measure_group(found: Sequence, threads: int = 2) -> List[FrameFacts]:
     from concurrent.futures import ThreadPoolExecutor
 
     from piaa.detail.focus import softest
+    from piaa.detail.motion import directional_ratios
     from piaa.detail.measure import TOP_MIN, analyze_native, pooled_parts, top_tiles
 
     subject = _group_subject(found)
@@ -141,13 +146,14 @@ def measure_group(found: Sequence, threads: int = 2) -> List[FrameFacts]:
         return face, box, eyes
 
     face0, box0, eyes0 = plan(ok[0])
-    det0 = analyze_native(first.native, box0, eyes0)
+    det0 = analyze_native(first.native, box0, eyes0, focus_only=True)
     same = len(shapes) == 1
     positions = det0.positions if same else None  # one tile set when the frames share a size
 
     def one(i):
         face, box, eyes = plan(i)
-        det = det0 if i == ok[0] else analyze_native(found[i].native, box, eyes, positions=positions)
+        det = det0 if i == ok[0] else analyze_native(found[i].native, box, eyes, positions=positions,
+                                                             focus_only=True)
         return det, face
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as ex:
@@ -167,22 +173,23 @@ def measure_group(found: Sequence, threads: int = 2) -> List[FrameFacts]:
             common = top_tiles(best)
     parts = {i: (pooled_parts(det.parts, common) if common is not None else det.subject_parts)
              for i, (det, _) in done.items()}
-    for i, (dirs, plain) in group_directions(parts).items():
+    for i, dirs in group_directions(parts).items():
         det, face = done[i]
+        e = (det.energy[0][common].mean(axis=0), det.energy[1][common].mean(axis=0)) \
+            if common is not None and len(common) else det.subject_energy
+        fine_coarse = directional_ratios(*e) if e is not None else np.full(4, np.nan)
         facts[i] = FrameFacts(float(softest(dirs)), det.subject, det.motion_blur,
-                              face.eyes if face is not None else None, len(found[i].faces or ()), plain)
+                              face.eyes if face is not None else None, len(found[i].faces or ()), fine_coarse)
     return facts
 
 
 def group_directions(parts: dict) -> dict:
-    """Per frame, ``(within the group, plain)``: the subject's sharpness per direction *within the group* — the
-    re-blur ratio of its pixels
+    """Per frame, the subject's sharpness per direction *within the group*: the re-blur ratio of its pixels
     (:mod:`piaa.detail.focus`) times the share it keeps of the fine variation of the group's most detailed
     frame, ``min(1, variation / max variation)``, direction by direction. The frames show the same subject,
     so how much fine variation survives is comparable between them; the ratio alone is not enough where a
     soft frame has so little detail left that the 1-gray-level staircase of 8-bit pixels and the encoder's
-    ringing are the finest thing in it (a dark, misty photo). ``plain`` is the ratio alone, whose unevenness
-    across directions names motion blur."""
+    ringing are the finest thing in it (a dark, misty photo)."""
     from piaa.detail.focus import ratios
 
     per_pair = {i: p[1] / max(p[2], 1) for i, p in parts.items() if p is not None}
@@ -190,12 +197,11 @@ def group_directions(parts: dict) -> dict:
     out = {}
     for i, p in parts.items():
         if p is None:
-            out[i] = (np.full(4, np.nan), np.full(4, np.nan))
+            out[i] = np.full(4, np.nan)
             continue
         with np.errstate(invalid="ignore", divide="ignore"):
             keep = np.where(top > 0, np.minimum(1.0, per_pair[i] / top), np.nan)
-        plain = ratios(*p, flat=GROUP_FLAT)
-        out[i] = (plain * keep, plain)
+        out[i] = ratios(*p, flat=GROUP_FLAT) * keep
     return out
 
 
@@ -235,8 +241,12 @@ def judge(facts: Sequence[FrameFacts], checks=frozenset(CHECKS), soft_margin: fl
     closed = set()
     if "eyes" in checks:
         closed = {i for i, f in enumerate(facts) if f.eyes == "closed"}
-        if len(closed) == n:
-            closed = set()   # everyone blinked: the eyes cannot choose
+        # an eye reading is evidence only on a face sharp enough to read it: "open" on a soft face does not count
+        top = max((f.sharpness for f in facts if np.isfinite(f.sharpness)), default=float("nan"))
+        readable = [f for f in facts if not (np.isfinite(top) and np.isfinite(f.sharpness)
+                                             and f.sharpness < (1.0 - soft_margin) * top)]
+        if not any(f.eyes == "open" for f in readable):
+            closed = set()   # no sharp frame shows the eyes open: the eyes cannot choose
         for i in closed:
             reasons[i].append(REASON_EYES)
     open_ = [i for i in range(n) if i not in closed]

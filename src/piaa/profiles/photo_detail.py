@@ -133,7 +133,7 @@ def inspect_many(paths: Sequence, *, detail: bool = True, faces: bool = True, de
     if faces and detector is None:
         detector = default_detector()   # fail once, before any work, when the face model is missing
     if faces:
-        detector = _serialized(detector)
+        detector = serialized(detector)
 
     def one(p):
         return inspect(p, detail=detail, faces=faces, detector=detector, keep_pixels=keep_pixels,
@@ -145,17 +145,20 @@ def inspect_many(paths: Sequence, *, detail: bool = True, faces: bool = True, de
         return list(ex.map(one, paths))
 
 
-def _serialized(detector: Callable) -> Callable:
+def serialized(detector: Callable) -> Callable:
     """The detector behind a lock: decoding and measuring run in parallel, detection one photo at a time
-    (a detector's model need not be thread-safe)."""
+    (a detector's model need not be thread-safe). Wrapping twice adds nothing."""
     import threading
 
+    if getattr(detector, "_piaa_serialized", False):
+        return detector
     lock = threading.Lock()
 
     def run(rgb):
         with lock:
             return detector(rgb)
 
+    run._piaa_serialized = True  # type: ignore[attr-defined]
     return run
 
 
