@@ -59,3 +59,26 @@ def test_cli_explain_and_show(anna, tmp_path, capsys):
     assert main(["profile", "show", "anna", "--store", st]) == 0
     shown = capsys.readouterr().out
     assert "lifts most" in shown and "lowers most" in shown and "you rated highest" in shown
+
+
+def test_cli_explain_says_what_the_photo_shows_at_100_percent(anna, capsys, monkeypatch):
+    from types import SimpleNamespace
+
+    from piaa.profiles import photo_detail
+
+    def one_face(rgb):
+        h, w = rgb.shape[:2]
+        return [SimpleNamespace(box=(w // 4, h // 4, w // 2, h // 2), confidence=0.9, eyes="closed",
+                                eyes_open_probability=0.1, eye_boxes=[], landmarks=None)]
+
+    monkeypatch.setattr(photo_detail, "default_detector", lambda: one_face)
+    prof, paths, ratings, st = anna
+    assert main(["explain", str(paths[3]), "--profile", "anna", "--store", st, "--format", "json"]) == 0
+    words = json.loads(capsys.readouterr().out)["at_100_percent"]
+    assert words[0] == "1 face(s); the largest has its eyes closed"
+    assert words[1] == "no detail to judge focus on (a flat or tiny picture)"      # 24 x 20 px of one colour
+    assert main(["explain", str(paths[3]), "--profile", "anna", "--store", st]) == 0
+    assert "at 100 %: 1 face(s)" in capsys.readouterr().out
+    assert main(["explain", str(paths[3]), "--profile", "anna", "--store", st, "--format", "json",
+                 "--no-detail"]) == 0
+    assert "at_100_percent" not in json.loads(capsys.readouterr().out)

@@ -15,10 +15,20 @@ examples:
   piaa cull ~/Photos/wedding --apply --pick rating:5 --reject label:Red
   piaa rank ~/Photos/wedding --clear-predictions                 # undo every mark piaa wrote
 
+  piaa cull ~/Photos/wedding --checks focus,motion               # no eye check
+  piaa cull ~/Photos/wedding --checks none                       # taste + quality alone (thumbnails only)
+
 Photos are grouped when they are near-duplicates (very similar, whenever taken) or a burst (similar and taken
-within --burst-seconds of each other, EXIF capture time). In each group of two or more the best photo is kept:
-by your profile's taste (the generic model without --profile) plus technical quality when a photo-quality model
-is installed; a photo you rated yourself beats every prediction. Nothing is written without --apply. Marks go
+within --burst-seconds of each other, EXIF capture time). In each group of two or more, every frame is looked at
+100 % and compared with the group's best frame (--checks, all three by default):
+  eyes    the subject (the largest face) has closed eyes while another frame's are open: "eyes closed"
+  focus   the subject (that face, else the sharpest region) is clearly softer: "soft focus on the face" /
+          "soft focus" (a sharp subject on a soft background is sharp)
+  motion  fine detail lost along one direction: "motion blur"
+Of the frames that pass, the best is kept by your profile's taste (the generic model without --profile) plus
+technical quality when a photo-quality model is installed ("a more beautiful frame is kept"); a photo you
+rated yourself beats every prediction. The reasons are in the text output, --report (each member's
+"reasons") and the contact sheet. Nothing is written without --apply. Marks go
 into XMP sidecars as photo managers read them: by default the pick gets the colour label Green and the others
 xmp:Rating -1 (rejected). A rating or label you set is never replaced, photos alone in their group get no mark,
 and image files are never modified.
@@ -47,11 +57,21 @@ def register(subparsers):
     p.add_argument("--quality-model", default="auto",
                    help="photo-quality model to add to taste: auto (one named *quality* if installed), none, or a name")
     p.add_argument("--quality-weight", type=non_negative, default=1.0, help="weight of quality against taste (default 1)")
+    p.add_argument("--checks", type=_checks, default="all", metavar="LIST",
+                   help="checks at 100 %% that can reject a frame: comma-separated eyes,focus,motion; all "
+                        "(default) or none")
     add_sidecar_style(p)
     add_store(p)
     add_quiet(p)
     add_max_pixels(p)
     p.set_defaults(func=run_cull)
+
+
+def _checks(text: str):
+    from piaa.cli.options import argument_type
+    from piaa.profiles.cull_checks import parse_checks
+
+    return argument_type(parse_checks)(text)
 
 
 def _mark(text: str):
@@ -66,8 +86,8 @@ def run_cull(args) -> int:
     from piaa.cli.options import show_progress, summary_line
     from piaa.io.discovery import iter_image_files, no_images_message
     from piaa.profiles.cull import CullSettings, cull, marks_for, report
-    pick, reject = args.pick, args.reject  # Marks, parsed by argparse
-    kw = {"quality_weight": args.quality_weight}
+    pick, reject = args.pick, args.reject  # Marks and checks, parsed by argparse
+    kw = {"quality_weight": args.quality_weight, "checks": args.checks}
     if args.burst_seconds is not None:
         kw["burst_seconds"] = args.burst_seconds
     settings = CullSettings(**kw)
@@ -116,7 +136,7 @@ def run_cull(args) -> int:
     counts = {}
     for a in actions:
         counts[a.action] = counts.get(a.action, 0) + 1
-        if a.action in ("keep", "shared", "error"):
+        if a.action in ("keep", "read-only", "shared", "error"):
             print(a.describe(not args.apply), file=sys.stderr)
     head = "XMP sidecars" if args.apply else "XMP dry run (nothing written)"
     print(f"{head}: {', '.join(f'{v} {k}' for k, v in sorted(counts.items())) or 'nothing to mark'}", file=sys.stderr)
@@ -139,7 +159,8 @@ def _text(rep: dict) -> str:
             tag = "keep  " if m["pick"] else "reject"
             extra = f"  (your {m['your_rating']:g}★)" if m.get("your_rating") else ""
             score = f"{m['combined']:+.2f}" if m.get("combined") is not None else "  -  "
-            lines.append(f"  {tag} {score}  {Path(m['path']).name}{extra}" + (f"  [{g['why']}]" if m["pick"] else ""))
+            why = f"  [{g['why']}]" if m["pick"] else (f"  ({'; '.join(m['reasons'])})" if m.get("reasons") else "")
+            lines.append(f"  {tag} {score}  {Path(m['path']).name}{extra}{why}")
     alone = sum(1 for g in rep["group_list"] if g["size"] == 1)
     lines.append(f"{alone} photo(s) stand alone (no mark)")
     return "\n".join(lines) + "\n"

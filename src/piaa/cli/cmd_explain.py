@@ -15,6 +15,8 @@ example:
 Prints the profile's score of the photo (on your rating scale) and the generic model's, then the photos you
 rated that look most like it (cosine similarity of the image features the models use, 1 = identical) with
 your ratings: the evidence a personal model leans on. Your rated photos must still be where they were.
+Then what the photo shows at 100 % — the checks `piaa cull` makes: its faces and their eyes, whether its
+subject is sharp or soft, motion blur, noise, clipping (docs/detail.md; --no-detail leaves it out).
 """
 
 
@@ -29,6 +31,7 @@ def register(subparsers):
     p.add_argument("--profile", required=True, help="profile name (see `piaa profile list`)")
     p.add_argument("--top", type=int, default=5, help="how many similar rated photos to list (default 5)")
     p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--no-detail", action="store_true", help="skip the look at 100 %% (faces, focus, motion blur)")
     add_store(p)
     add_max_pixels(p)
     p.set_defaults(func=run_explain)
@@ -60,12 +63,16 @@ def run_explain(args) -> int:
            "scale": [lo, hi], "generic_score": None if g.errors else round(float(g.scores[0]), 3),
            "generic_scale": list(getattr(prof.scorer, "score_range", (None, None))), "similar_rated": similar,
            "rated_photos_found": len(similar) if similar else 0, "n_ratings": len(prof.ratings)}
+    if not args.no_detail:
+        out["at_100_percent"] = _at_100(photo)
     if args.format == "json":
         print(json.dumps(out, indent=1))
         return 0
     print(f"{photo.name}: {scores[0]:.2f} for {prof.name} (on {lo:g}..{hi:g})"
           + (f"; generic model {out['generic_score']:.2f} (on {out['generic_scale'][0]:g}..{out['generic_scale'][1]:g})"
              if out["generic_score"] is not None else ""))
+    for w in out.get("at_100_percent", []):
+        print(f"at 100 %: {w}")
     if not similar:
         print(f"none of the {len(prof.ratings)} photos {prof.name} rated can be found any more "
               "(moved, or a profile shared without ratings): no examples to show")
@@ -74,3 +81,14 @@ def run_explain(args) -> int:
     for s in similar:
         print(f"  {s['similarity']:.2f}  {s['your_rating']:g} on {lo:g}..{hi:g}  {s['path']}")
     return 0
+
+
+def _at_100(photo) -> list:
+    """Plain words on the photo at 100 % (faces skipped, with a word, when no face model is installed)."""
+    from piaa.profiles.photo_detail import FacesUnavailable, default_detector, describe, inspect
+
+    try:
+        detector = default_detector()
+    except FacesUnavailable:
+        return describe(inspect(photo, faces=False)) + ["faces not checked: no face model installed"]
+    return describe(inspect(photo, detector=detector))

@@ -19,6 +19,8 @@ examples:
   piaa rank ~/Photos/shoot --clear-predictions --dry-run        # what undoing piaa's marks would change
 
 Stars (1-5) are score quintiles within the ranked photos: the top 20% get 5 stars, the next 20% 4, and so on.
+With --profile, --write-xmp gives a photo the profile was rated on the person's own stars instead (its rating
+mapped onto 1-5, as piaa serve's XMP export does), without piaa's prediction marker.
 --write-xmp edits existing sidecars in place (photo.ext.xmp, else photo.xmp), keeping all other metadata, or
 creates photo.ext.xmp (--sidecar-style lightroom: photo.xmp). A rating you set yourself is never replaced
 unless --overwrite is given (the original is then kept in piaa:OriginalRating); ours carry the marker
@@ -83,7 +85,7 @@ def run_rank(args) -> int:
         from piaa.io.discovery import no_images_message
 
         return fail(no_images_message(args.paths, args.recursive, verb="rank"))
-    profile_name = None
+    profile_name, own = None, {}
     if args.profile:
         from piaa.profiles.profile import Profile
         from piaa.profiles.store import ProfileStore
@@ -94,6 +96,7 @@ def run_rank(args) -> int:
         scores, errors = prof.score_with_errors(paths)
         higher_better = True
         profile_name = prof.name
+        own = own_stars(prof)
     else:
         from piaa.profiles.generic import generic_scores, load_generic, lower_better
 
@@ -126,23 +129,44 @@ def run_rank(args) -> int:
     if args.write_xmp or args.dry_run:
         if args.dry_run and not args.write_xmp:
             print("note: --dry-run implies --write-xmp (nothing is written)", file=sys.stderr)
-        _xmp(records, scores, paths, profile_name, args)
+        _xmp(records, scores, paths, profile_name, args, own)
     return 0 if n_ok else 1
 
 
-def _xmp(records, scores, paths, profile_name, args) -> None:
+def own_stars(prof) -> dict:
+    """The profile's own ratings as whole stars by real path (:func:`piaa.profiles.ranking.rating_stars`)."""
+    import math
+    import os
+
+    from piaa.profiles.ranking import rating_stars
+
+    return {os.path.realpath(p): rating_stars(v, prof.scale) for p, v, *_ in prof.ratings
+            if v is not None and math.isfinite(float(v))}
+
+
+def _xmp(records, scores, paths, profile_name, args, own=None) -> None:
+    """Predicted stars into the sidecars; a photo the profile was rated on gets the person's own stars instead
+    (plain xmp:Rating, as ``piaa serve``'s XMP export writes them: one star mapping for both)."""
+    import os
+
+    from piaa.profiles.xmp_person import apply_person, plan_person
     from piaa.profiles.xmp_write import apply_writes, plan_writes
 
+    own = own or {}
     ranked = [r for r in records if r.get("error") is None]
-    actions = plan_writes(ranked, profile=profile_name, overwrite=args.overwrite, style=args.sidecar_style,
-                          mark=args.mark)
+    rated = [r for r in ranked if os.path.realpath(r["path"]) in own]
+    mine = plan_person([{"path": r["path"], "stars": own[os.path.realpath(r["path"])]} for r in rated],
+                       overwrite=args.overwrite, style=args.sidecar_style, hint="--overwrite replaces it")
+    actions = plan_writes([r for r in ranked if os.path.realpath(r["path"]) not in own], profile=profile_name,
+                          overwrite=args.overwrite, style=args.sidecar_style, mark=args.mark)
     if not args.dry_run:
         by_path = {str(p): float(s) for p, s in zip(paths, scores)}
+        mine = apply_person(mine)
         actions = apply_writes(actions, by_path, profile=profile_name or "generic")
     counts = {}
-    for a in actions:
+    for a in list(mine) + list(actions):
         counts[a.action] = counts.get(a.action, 0) + 1
-        if args.dry_run or a.action in ("keep", "shared", "error"):
+        if args.dry_run or a.action in ("keep", "read-only", "shared", "error"):
             print(a.describe(args.dry_run), file=sys.stderr)
     summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
     head = "XMP dry run (nothing written)" if args.dry_run else "XMP sidecars"

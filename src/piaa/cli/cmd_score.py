@@ -51,6 +51,9 @@ def register(subparsers):
     from piaa.cli.score_ray import add_ray_options
 
     add_ray_options(p)
+    from piaa.cli.score_detail import add_detail_options
+
+    add_detail_options(p)
     p.set_defaults(func=run_score)
 
 
@@ -81,8 +84,13 @@ def run_score(args) -> int:
         return fail(f"unknown --engine {args.engine!r}; available: {', '.join(available_engines())}", 2)
     from piaa.cli.score_ray import ray_only_options, run_score_ray
 
+    from piaa.cli.score_detail import check_ready, wanted
+
     if args.ray:
+        if wanted(args):
+            return fail("--detail and --faces are not available with --ray", 2)
         return run_score_ray(args)
+    check_ready(args)
     if ray_only_options(args):
         return fail(f"{', '.join(ray_only_options(args))} need --ray", 2)
     from piaa.cli.output import checked_output, write_output
@@ -107,13 +115,15 @@ def run_score(args) -> int:
         scorer = scorers[0]
         records = scorer.score([str(p) for p in paths], progress=show_progress(args)) if paths else []
         records += [{"path": d, "error": why} for d, why in unlisted]
-        text = render(records, args.format, scorer)
+        _add_detail(records, args)
+        text = _extended(render(records, args.format, scorer), records, args)
     else:
         from piaa.models.scorer import score_many
 
         records = score_many(scorers, [str(p) for p in paths], progress=show_progress(args)) if paths else []
         records += [{"path": d, "error": why} for d, why in unlisted]
-        text = render_many(records, args.format, scorers)
+        _add_detail(records, args)
+        text = _extended(render_many(records, args.format, scorers), records, args)
     if target is not None:
         problem = write_output(target, text)
         if problem:
@@ -126,6 +136,20 @@ def run_score(args) -> int:
 
     print(summary_line(n_ok, len(records) - n_ok, "scored"), file=sys.stderr)
     return 0 if n_ok else 1
+
+
+def _add_detail(records, args) -> None:
+    """``--detail`` / ``--faces``: the photo at 100 % added to each record (piaa.cli.score_detail)."""
+    from piaa.cli.score_detail import add_fields, wanted
+
+    if wanted(args):
+        add_fields(records, args)
+
+
+def _extended(text: str, records, args) -> str:
+    from piaa.cli.score_detail import extend_text
+
+    return extend_text(text, args.format, records, args)
 
 
 def model_names(model, quality: bool = False) -> list:

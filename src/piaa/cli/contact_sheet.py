@@ -52,7 +52,10 @@ def render_html(rep: dict) -> bytes:
             im = _thumb(m["path"])
             img = f'<img src="{_data_uri(im)}" alt="">' if im is not None else '<div class="na">unreadable</div>'
             cls = "pick" if m["pick"] else "reject"
-            cells.append(f'<figure class="{cls}">{img}<figcaption>{html.escape(_caption(m))}</figcaption></figure>')
+            why = "; ".join(m.get("reasons") or [])
+            why = f'<div class="why">{html.escape(why)}</div>' if why else ""
+            cells.append(f'<figure class="{cls}">{img}<figcaption>{html.escape(_caption(m))}{why}</figcaption>'
+                         '</figure>')
         rows.append(f'<section><h2>group {g["group"]} · {g["size"]} photos · keep: '
                     f'{html.escape(Path(g["pick"]).name)} ({html.escape(g["why"])})</h2>{"".join(cells)}</section>')
     single = "".join(f"<li>{html.escape(g['pick'])}</li>" for g in alone)
@@ -64,7 +67,7 @@ body{{font-family:sans-serif;margin:1em;background:#222;color:#ddd}} section{{ma
 h2{{font-size:1em;font-weight:normal}} figure{{display:inline-block;margin:4px;vertical-align:top;width:{THUMB + 8}px}}
 figure img{{max-width:{THUMB}px;max-height:{THUMB}px}} .pick{{border:4px solid #2c2}}
 .reject{{border:4px solid #c22;opacity:.55}} figcaption{{font-size:11px;word-break:break-all}}
-.na{{width:{THUMB}px;height:{THUMB // 2}px;background:#444}}</style></head><body>
+.why{{color:#f99;font-size:12px}} .na{{width:{THUMB}px;height:{THUMB // 2}px;background:#444}}</style></head><body>
 <h1>piaa cull</h1><p>{html.escape(head)}</p>{''.join(rows)}
 <h2>alone ({len(alone)})</h2><ul>{single}</ul></body></html>
 """
@@ -77,10 +80,11 @@ def render_png(rep: dict, max_rows: Optional[int] = 200) -> bytes:
     groups = [g for g in rep["group_list"] if g["size"] > 1][:max_rows]
     cols = max([g["size"] for g in groups] + [1])
     cell, pad = THUMB + 12, 6
-    sheet = Image.new("RGB", (cols * cell + pad, max(1, len(groups)) * (cell + 16) + pad), (34, 34, 34))
+    row = cell + 30   # the reasons go under each thumbnail
+    sheet = Image.new("RGB", (cols * cell + pad, max(1, len(groups)) * row + pad), (34, 34, 34))
     draw = ImageDraw.Draw(sheet)
     for r, g in enumerate(groups):
-        y = pad + r * (cell + 16)
+        y = pad + r * row
         draw.text((pad, y), f"group {g['group']}", fill=(220, 220, 220))
         for c, m in enumerate(g["members"]):
             x = pad + c * cell
@@ -91,6 +95,9 @@ def render_png(rep: dict, max_rows: Optional[int] = 200) -> bytes:
                 if not m["pick"]:
                     im = Image.blend(im, Image.new("RGB", im.size, (34, 34, 34)), 0.45)
                 sheet.paste(im, (x + 6, y + 18))
+            why = "; ".join(m.get("reasons") or [])
+            if why:
+                draw.text((x, y + 12 + cell - pad + 2), why[: cell // 6], fill=(240, 150, 150))
     buf = io.BytesIO()
     sheet.save(buf, "PNG")
     return buf.getvalue()

@@ -108,13 +108,19 @@ class Table:
         return name
 
     def require(self, columns: Iterable[str], what: str = "") -> None:
+        """Every one of ``columns`` is in the header. The header is quoted in the error only when it has at least
+        one of them (a ratings file with a column named differently): a path in an experiment file can name any
+        file, and its first line (``/etc/passwd``'s, a key file's) must not come back in the message."""
+        columns = list(columns)
         missing = [c for c in columns if c not in self.columns]
         if missing:
-            raise RatingsFormatError(
-                self.path, 1,
-                f"missing column(s) {', '.join(map(repr, missing))}{' ' + what if what else ''}; "
-                f"the header has {', '.join(map(repr, self.columns))}",
-            )
+            found = len(missing) < len(columns)
+            header = (f"the header has {', '.join(map(repr, self.columns))}" if found else
+                      f"its first line has none of the expected columns ({len(self.columns)} field(s)): is it a "
+                      "ratings CSV?")
+            raise RatingsFormatError(self.path, 1,
+                                     f"missing column(s) {', '.join(map(repr, missing))}"
+                                     f"{' ' + what if what else ''}; {header}")
 
     def strings(self, col: str, allow_empty: bool = False) -> np.ndarray:
         s = self.df[col].str.strip()

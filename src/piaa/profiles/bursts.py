@@ -10,7 +10,7 @@ What wins, per group (the person's own judgement always before any prediction):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import List, Optional, Sequence
 
@@ -26,6 +26,7 @@ class Burst:
     pick: int                     # row index of the suggested pick
     reason: str                   # "your pick" | "your own 4★" | "best score" | ...
     combined: List[Optional[float]]   # combined score of each member (same order), None when not scored
+    reasons: List[List[str]] = field(default_factory=list)   # why each member (same order) is not the pick
 
 
 def own_values(stars: Sequence[Optional[float]], flags: Sequence[Optional[str]]) -> List[Optional[float]]:
@@ -47,9 +48,11 @@ def groups_of(features: np.ndarray, times: Sequence[Optional[datetime]], setting
 def suggest(features: np.ndarray, times: Sequence[Optional[datetime]], taste: np.ndarray,
             quality: Optional[np.ndarray], stars: Sequence[Optional[float]], flags: Sequence[Optional[str]],
             settings: Optional[CullSettings] = None, min_size: int = 2,
-            groups: Optional[List[List[int]]] = None) -> List[Burst]:
+            groups: Optional[List[List[int]]] = None, verdicts=None) -> List[Burst]:
     """Groups of at least ``min_size`` photos (in the order of their first capture) with a suggested pick;
-    ``groups``: those of :func:`groups_of`, when already known."""
+    ``groups``: those of :func:`groups_of`, when already known; ``verdicts``: the checks at 100 % of those
+    groups (:func:`piaa.profiles.cull.check_groups` on the photos' paths, keyed by the index in ``groups``),
+    which also give each member its reasons."""
     s = settings or CullSettings()
     n = len(features)
     if not (len(times) == len(taste) == len(stars) == len(flags) == n) or (quality is not None and len(quality) != n):
@@ -57,7 +60,7 @@ def suggest(features: np.ndarray, times: Sequence[Optional[datetime]], taste: np
     groups = groups if groups is not None else groups_of(features, times, s, min_size)
     own = own_values(stars, flags)
     combined, chosen = choose(groups, np.asarray(taste, float), None if quality is None else np.asarray(quality, float),
-                              own, s.quality_weight)
+                              own, s.quality_weight, verdicts)
     out = []
     for g in chosen:
         picked = [i for i in g.members if flags[i] == "pick"]
@@ -66,8 +69,13 @@ def suggest(features: np.ndarray, times: Sequence[Optional[datetime]], taste: np
             pick = max(picked, key=lambda i: (own[i] if own[i] is not None else 0.0,
                                               combined[i] if np.isfinite(combined[i]) else -np.inf))
             reason = "your pick"
+        why = dict(g.reasons)
+        if pick != g.pick:   # the person's flag moved the pick: the checks' pick is now the one set aside
+            why.pop(pick, None)
+            why.setdefault(g.pick, ["you flagged another frame as your pick"])
         out.append(Burst(list(g.members), int(pick), reason,
-                         [round(float(combined[i]), 4) if np.isfinite(combined[i]) else None for i in g.members]))
+                         [round(float(combined[i]), 4) if np.isfinite(combined[i]) else None for i in g.members],
+                         [list(why.get(i, [])) for i in g.members]))
     return out
 
 

@@ -7,12 +7,17 @@
    are non-negative and heavy-tailed; the root keeps a few strong channels from deciding the cosine alone). The
    two thresholds were chosen on synthetic bursts made from OASIS subsets 1-2 and checked on subsets 3-4
    (``bench/cull_grouping.py``, BENCHMARKS.md).
-2. **Choose.** In each group the photo with the best combined score is the pick: the person's taste (their
-   profile's prediction, or the generic model without a profile), plus — when a photo-quality model is
-   installed — its technical quality, each standardized over the whole shoot and added with
+2. **Check at 100 %** (:mod:`piaa.profiles.cull_checks`, each check can be turned off): inside each group of
+   two or more, frames whose subject has closed eyes lose, then frames that are soft on the subject or shaken
+   — all judged relative to the group's best frame, from the native-resolution pixels
+   (:mod:`piaa.profiles.photo_detail`).
+3. **Choose.** Among the frames that pass, the one with the best combined score is the pick: the person's
+   taste (their profile's prediction, or the generic model without a profile), plus — when a photo-quality
+   model is installed — its technical quality, each standardized over the whole shoot and added with
    ``quality_weight``. A star the person already gave wins over every prediction: the highest-rated photo of
-   a group is its pick; a photo they rejected is never picked while another is left.
-3. **Mark** (only when asked, :func:`piaa.profiles.xmp_write.plan_writes`): the pick gets the ``pick`` mark,
+   a group is its pick; a photo they rejected is never picked while another is left. Every other frame gets
+   its reasons in plain words (:func:`reasons_by_path`).
+4. **Mark** (only when asked, :func:`piaa.profiles.xmp_write.plan_writes`): the pick gets the ``pick`` mark,
    the others the ``reject`` mark (configurable: stars, ``-1`` = rejected, a colour label or a keyword).
    Ratings and labels the person set are never replaced; photos alone in their group get no mark.
 """
@@ -26,6 +31,7 @@ import numpy as np
 
 from piaa.errors import InputError
 from piaa.profiles.core import embed  # noqa: F401 (the one similarity of photos; cull groups by it)
+from piaa.profiles.cull_checks import CHECKS, MOTION_MARGIN, SOFT_MARGIN, FrameFacts, GroupVerdict
 
 #: Chosen on synthetic bursts of OASIS subsets 1-2 (bench/cull_grouping.py); see BENCHMARKS.md.
 DUPLICATE_SIMILARITY = 0.88
@@ -39,8 +45,19 @@ class CullSettings:
     burst_similarity: float = BURST_SIMILARITY           # link when also taken within burst_seconds
     burst_seconds: float = BURST_SECONDS
     quality_weight: float = 1.0
+    checks: frozenset = frozenset(CHECKS)                # eyes, focus, motion (piaa.profiles.cull_checks)
+    soft_margin: float = SOFT_MARGIN
+    motion_margin: float = MOTION_MARGIN
 
     def __post_init__(self):
+        self.checks = frozenset(self.checks)
+        if not self.checks <= set(CHECKS):
+            raise InputError(f"unknown check(s) {', '.join(sorted(self.checks - set(CHECKS)))}; "
+                             f"choose from {', '.join(CHECKS)}")
+        for name in ("soft_margin", "motion_margin"):
+            v = getattr(self, name)
+            if not (np.isfinite(v) and 0 <= v < 1):
+                raise InputError(f"{name} must be in [0, 1), not {v}")
         for name in ("duplicate_similarity", "burst_similarity"):
             v = getattr(self, name)
             if not (np.isfinite(v) and -1.0 <= v <= 1.0):
@@ -52,24 +69,11 @@ class CullSettings:
 
 
 def links(E: np.ndarray, seconds: np.ndarray, s: CullSettings, block: int = 1024):
-    """Pairs (i, j, similarity) that belong together; blockwise, so memory stays O(block * n)."""
-    n = len(E)
-    lo = min(s.duplicate_similarity, s.burst_similarity)
-    out = []
-    for a in range(0, n, block):
-        S = E[a:a + block] @ E.T
-        rows, cols = np.nonzero(S >= lo)
-        for r, c in zip(rows, cols):
-            i = a + int(r)
-            j = int(c)
-            if j <= i:
-                continue
-            sim = float(S[r, c])
-            dt = abs(seconds[i] - seconds[j])
-            if sim >= s.duplicate_similarity or (np.isfinite(dt) and dt <= s.burst_seconds
-                                                 and sim >= s.burst_similarity):
-                out.append((i, j, sim))
-    return out
+    """Pairs (i, j, similarity) that belong together (:func:`piaa.profiles.similar_pairs.links`: exact, without
+    comparing every pair at full width)."""
+    from piaa.profiles.similar_pairs import links as similar_links
+
+    return similar_links(E, seconds, s.duplicate_similarity, s.burst_similarity, s.burst_seconds, block)
 
 
 def group_indices(features: np.ndarray, times: Sequence[Optional[datetime]],
@@ -120,6 +124,8 @@ class CullGroup:
     members: List[int]
     pick: int
     reason: str
+    reasons: Dict[int, List[str]] = field(default_factory=dict)   # every other member's reasons, plain words
+    facts: Dict[int, FrameFacts] = field(default_factory=dict)    # what the checks read, per member
 
 
 @dataclass
@@ -136,29 +142,52 @@ class CullResult:
     taste_source: str = "generic"
     quality_source: Optional[str] = None
     notes: List[str] = field(default_factory=list)
+    seconds: Dict[str, float] = field(default_factory=dict)   # where the time went (features, checks, ...)
 
 
 def choose(groups: List[List[int]], taste: np.ndarray, quality: Optional[np.ndarray],
-           own: Sequence[Optional[float]], quality_weight: float = 1.0):
-    """(combined score, [CullGroup]): the pick of each group (see the module docs)."""
+           own: Sequence[Optional[float]], quality_weight: float = 1.0,
+           verdicts: Optional[Dict[int, GroupVerdict]] = None):
+    """(combined score, [CullGroup]): the pick of each group (see the module docs). ``verdicts`` maps a group's
+    index to the checks' verdict on it (indices into the group's members)."""
+    from piaa.profiles.cull_checks import REASON_TASTE
+
     combined = _standardize(taste)
     if quality is not None and quality_weight > 0:
         q = _standardize(quality)
         combined = combined + quality_weight * np.where(np.isfinite(q), q, 0.0)
     out = []
-    for g in groups:
+    for gi, g in enumerate(groups):
+        v = (verdicts or {}).get(gi)
+        passed = [g[k] for k in v.passed] if v is not None else list(g)
+        reasons = {g[k]: list(r) for k, r in v.reasons.items()} if v is not None else {}
         rated = [i for i in g if own[i] is not None and own[i] > 0]
         if rated:
             best = max(rated, key=lambda i: (own[i], _finite(combined[i])))
             reason = f"your own {own[best]:g}★"
+            taste_word = "you rated another frame higher"
         else:
             not_rejected = [i for i in g if not (own[i] is not None and own[i] < 0)] or list(g)
-            scored = [i for i in not_rejected if np.isfinite(combined[i])]
-            best = max(scored, key=lambda i: combined[i]) if scored else g[0]
+            pool = [i for i in passed if i in not_rejected] or not_rejected
+            scored = [i for i in pool if np.isfinite(combined[i])]
+            best = max(scored, key=lambda i: combined[i]) if scored else pool[0]
             reason = "best score" if len(g) > 1 else "alone"
+            if len(pool) < len(g) and len(g) > 1:
+                reason = "best score of the frames that pass the checks"
             if not scored:
                 reason = "no photo of the group could be scored"
-        out.append(CullGroup(list(g), int(best), reason))
+            taste_word = REASON_TASTE
+        for i in g:
+            if i == best:
+                reasons.pop(i, None)
+                continue
+            r = reasons.setdefault(i, [])
+            if own[i] is not None and own[i] < 0:
+                r.insert(0, "you rejected it")
+            if not r:
+                r.append(taste_word)
+        facts = {g[k]: f for k, f in v.facts.items()} if v is not None else {}
+        out.append(CullGroup(list(g), int(best), reason, reasons if len(g) > 1 else {}, facts))
     return combined, out
 
 
@@ -202,18 +231,64 @@ def own_ratings(paths: Sequence) -> List[Optional[float]]:
     return out
 
 
+def check_groups(paths: Sequence[str], groups: List[List[int]], settings: CullSettings, detector=None,
+                 notes: Optional[List[str]] = None, threads: int = 2,
+                 seconds: Optional[Dict[str, float]] = None) -> Dict[int, GroupVerdict]:
+    """The checks' verdict on every group of two or more (:mod:`piaa.profiles.cull_checks`), one group at a
+    time (its frames' pixels are held only while it is judged). Without a face model the eyes are not checked
+    and focus reads the in-focus region; a note in ``notes`` says so. ``seconds`` collects the time each step
+    took, summed over the photos (threads overlap them: decode, faces, measure)."""
+    import time
+
+    from piaa.detail.decode import FACES_LONG_SIDE
+    from piaa.profiles.cull_checks import judge, measure_group
+    from piaa.profiles.photo_detail import FacesUnavailable, default_detector, inspect_many
+
+    checks = settings.checks
+    if not checks:
+        return {}
+    want_faces = bool(checks & {"eyes", "focus"})
+    if want_faces and detector is None:
+        try:
+            detector = default_detector()
+        except FacesUnavailable as exc:
+            want_faces = False
+            if notes is not None:
+                notes.append(f"{exc}: eyes are not checked, focus is judged on the sharpest region")
+    out: Dict[int, GroupVerdict] = {}
+    for gi, g in enumerate(groups):
+        if len(g) < 2:
+            continue
+        found = inspect_many([paths[i] for i in g], detail=False, faces=want_faces, detector=detector,
+                             keep_pixels=True, threads=threads, faces_long_side=FACES_LONG_SIDE)
+        t = time.perf_counter()
+        facts = measure_group(found, threads=threads)
+        if seconds is not None:
+            for d in found:
+                for k, v in d.seconds.items():
+                    seconds[k] = seconds.get(k, 0.0) + v
+            seconds["measure"] = seconds.get("measure", 0.0) + time.perf_counter() - t
+        del found
+        out[gi] = judge(facts, checks, settings.soft_margin, settings.motion_margin)
+    return out
+
+
 def cull(paths: Sequence, profile=None, scorer=None, quality="auto", settings: Optional[CullSettings] = None,
-         progress: bool = False) -> CullResult:
+         progress: bool = False, detector=None) -> CullResult:
     """Group ``paths`` and choose a pick per group (nothing is written; see :func:`marks_for`).
 
     ``profile``: a :class:`~piaa.profiles.profile.Profile` (its taste decides) or ``None`` (the generic model).
-    ``quality``: a scorer, ``"auto"`` or ``None`` (see :func:`find_quality_model`)."""
+    ``quality``: a scorer, ``"auto"`` or ``None`` (see :func:`find_quality_model`). ``detector``: the face
+    detector for the eye and focus checks (``None``: :func:`piaa.faces.detect_faces`)."""
     from piaa.features import FeatureExtractor
     from piaa.io.exif import capture_time
     from piaa.profiles.generic import generic_scores, load_generic, lower_better
 
+    import time
+
     s = settings or CullSettings()
     paths = [str(p) for p in paths]
+    t0 = time.perf_counter()
     scorer = scorer if scorer is not None else (profile.scorer if profile is not None else load_generic())
     errors: Dict[int, str] = {}
     fx = FeatureExtractor(scorer.backbone.split("+")[0], scorer.variant, progress=progress)
@@ -236,13 +311,20 @@ def cull(paths: Sequence, profile=None, scorer=None, quality="auto", settings: O
     if q_scorer is not None:
         qg = generic_scores(q_scorer, paths)
         qual = -qg.scores if lower_better(q_scorer) else qg.scores
+    t1 = time.perf_counter()
     times = [capture_time(p) for p in paths]
     groups = group_indices(res.features, times, s)
     own = own_ratings(paths)
-    combined, chosen = choose(groups, taste, qual, own, s.quality_weight)
+    notes = [q_note] if q_note else []
+    t2 = time.perf_counter()
+    spent: Dict[str, float] = {}
+    verdicts = check_groups(paths, groups, s, detector, notes, seconds=spent)
+    combined, chosen = choose(groups, taste, qual, own, s.quality_weight, verdicts)
+    seconds = {"scores": t1 - t0, "grouping": t2 - t1, "checks": time.perf_counter() - t2,
+               **{f"checks_{k}": v for k, v in spent.items()}}
     return CullResult(paths, chosen, np.asarray(taste, float), qual, combined, own, times, dict(sorted(errors.items())),
-                      s, source, None if q_scorer is None else getattr(q_scorer, "name", "quality"),
-                      [q_note] if q_note else [])
+                      s, source, None if q_scorer is None else getattr(q_scorer, "name", "quality"), notes,
+                      {k: round(v, 3) for k, v in seconds.items()})
 
 
 def marks_for(result: CullResult, pick, reject) -> List[dict]:
@@ -263,16 +345,20 @@ def marks_for(result: CullResult, pick, reject) -> List[dict]:
 
 def report(result: CullResult) -> dict:
     """The JSON report: settings, every group with its members (pick first), scores, times, own stars."""
-    def member(i):
+    def member(i, g):
         t = result.times[i]
-        return {"path": result.paths[i], "pick": None, "taste": _json_float(result.taste[i]),
-                "quality": None if result.quality is None else _json_float(result.quality[i]),
-                "combined": _json_float(result.combined[i]), "taken": t.isoformat() if t else None,
-                "your_rating": result.own_ratings[i], "error": result.errors.get(i)}
+        out = {"path": result.paths[i], "pick": None, "taste": _json_float(result.taste[i]),
+               "quality": None if result.quality is None else _json_float(result.quality[i]),
+               "combined": _json_float(result.combined[i]), "taken": t.isoformat() if t else None,
+               "your_rating": result.own_ratings[i], "error": result.errors.get(i),
+               "reasons": list(g.reasons.get(i, []))}
+        if i in g.facts:
+            out["detail"] = g.facts[i].record()
+        return out
 
     groups = []
     for gi, g in enumerate(result.groups, 1):
-        ms = [member(i) for i in [g.pick] + [i for i in g.members if i != g.pick]]
+        ms = [member(i, g) for i in [g.pick] + [i for i in g.members if i != g.pick]]
         for m in ms:
             m["pick"] = m["path"] == result.paths[g.pick]
         groups.append({"group": gi, "size": len(g.members), "pick": result.paths[g.pick], "why": g.reason,
@@ -281,9 +367,25 @@ def report(result: CullResult) -> dict:
     return {"photos": len(result.paths), "groups": len(result.groups), "groups_of_2_or_more": len(multi),
             "picks": len(multi), "rejects": sum(len(g.members) - 1 for g in multi),
             "taste": result.taste_source, "quality": result.quality_source,
-            "settings": {k: getattr(result.settings, k) for k in ("duplicate_similarity", "burst_similarity",
-                                                                  "burst_seconds", "quality_weight")},
-            "notes": result.notes, "errors": len(result.errors), "group_list": groups}
+            "settings": {**{k: getattr(result.settings, k) for k in ("duplicate_similarity", "burst_similarity",
+                                                                     "burst_seconds", "quality_weight",
+                                                                     "soft_margin", "motion_margin")},
+                         "checks": [c for c in CHECKS if c in result.settings.checks]},
+            "notes": result.notes, "errors": len(result.errors), "seconds": result.seconds, "group_list": groups}
+
+
+def reasons_by_path(result: CullResult) -> Dict[str, dict]:
+    """Per photo of a group of two or more: ``{"group", "pick", "reasons", "detail"}`` — the reasons in plain
+    words why a frame is not kept ([] for the pick) and what the checks read. The service's cull view reads
+    this (one call, no re-measuring)."""
+    out: Dict[str, dict] = {}
+    for gi, g in enumerate(result.groups, 1):
+        if len(g.members) < 2:
+            continue
+        for i in g.members:
+            out[result.paths[i]] = {"group": gi, "pick": i == g.pick, "reasons": list(g.reasons.get(i, [])),
+                                    "detail": g.facts[i].record() if i in g.facts else None}
+    return out
 
 
 def _json_float(v) -> Optional[float]:

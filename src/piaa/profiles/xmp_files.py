@@ -15,6 +15,7 @@ Embedded XMP is read through Pillow (already our image decoder): JPEG APP1 segme
 from __future__ import annotations
 
 import os
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,29 @@ def find_sidecar(image) -> Optional[Path]:
         if os.path.lexists(c):
             return c
     return None
+
+
+def is_read_only(path) -> bool:
+    """Whether ``path`` is a regular file nobody may write (mode 444: another tool, or its user, locked it).
+
+    Judged by the permission bits, not by ``os.access``: a server running as root may write anything, and a
+    locked sidecar must stay as it is for every user. piaa never writes a read-only sidecar, even with
+    ``overwrite`` (writing replaces the file, which a read-only mode does not prevent in a writable folder)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and not (st.st_mode & 0o222)
+
+
+def failure(exc: BaseException) -> str:
+    """A one-line reason for a failed read or write that names no file (reports go to people who must not learn
+    the server's folders): the OS's words for an ``OSError``, the parser's for an ``XMPError``."""
+    if isinstance(exc, XMPError):
+        return exc.reason
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def default_sidecar(image, style: str = "darktable") -> Path:

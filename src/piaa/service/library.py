@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from sqlalchemy import select
@@ -79,6 +79,9 @@ class Library:
         self._worker: Optional[threading.Thread] = None
         self._rescan = threading.Event()
         self._stop = threading.Event()
+        #: called (in the worker thread) after each pass over the photos, before the library says "ready":
+        #: what every page needs about all photos (capture times, groups) is computed once, not per request
+        self.when_ready: List[Callable[[], None]] = []
 
     # ---- the model --------------------------------------------------------------------------------------------
     @property
@@ -199,7 +202,13 @@ class Library:
                 chunk = todo[k:k + BATCH]
                 self._extract(chunk)
                 p.done = min(p.total, p.done + len(chunk))
-        p.state, p.finished = "ready", time.time()
+        p.message = "reading capture times, grouping bursts"
+        for fn in list(self.when_ready):
+            try:
+                fn()
+            except Exception:  # a page that needs it computes it itself (and says why it failed)
+                log.exception("preparing the library's facts failed")
+        p.state, p.finished, p.message = "ready", time.time(), ""
         log.info("library ready: %d photos (%d unreadable) in %.1f s", p.total, p.failed, p.finished - p.started)
         self._ready.set()
 

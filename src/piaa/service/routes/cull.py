@@ -30,20 +30,19 @@ def bursts(caller: Auth, state: State, offset: int = Query(0, ge=0, le=MAX_ID), 
     ids = [int(i) for i in sc.ids]
     mine = queries.own_ratings(state.db, caller.id)
     marks = marking.marks_of(state.db, caller.id)
-    times = photo_facts.capture_times(state, ids)
+    when = photo_facts.row_times(state)[0]
     q = photo_facts.quality(state)
-    when = [times[i] for i in ids]
     groups = suggest(sc.X, when, sc.score, q, [mine.get(i) for i in ids], [marks.get(i, (None, None))[0] for i in ids],
                      groups=photo_facts.burst_groups(state, when))
-    lib = state.library
+    names = photo_facts.names(state)
     out = []
     for gi, g in enumerate(groups[offset:offset + limit], offset + 1):
         members = []
         for k, c in zip(g.members, g.combined):
             i = ids[k]
-            t = times[i]
+            t = when[k]
             flag, label = marks.get(i, (None, None))
-            members.append({"id": i, "name": lib.name(i), "taken": t.isoformat() if t else None,
+            members.append({"id": i, "name": names[k], "taken": t.isoformat() if t else None,
                             "taste": _r(sc.score[k]), "quality": None if q is None else _r(q[k]), "combined": c,
                             "rating": mine.get(i), "flag": flag, "label": label})
         out.append({"group": gi, "pick": ids[g.pick], "reason": g.reason, "members": members})

@@ -1,0 +1,205 @@
+"""A photo seen at 100 %: its faces (with eye state and each face's sharpness) and its detail measures.
+
+This is where the two layer-1 packages meet: :mod:`piaa.faces` finds faces on a small colour copy of the photo
+and :mod:`piaa.detail` measures the native-resolution pixels — inside each face's box for the face's sharpness,
+over the whole frame for the sharpness map, motion blur, noise and clipping. The photo is decoded once per
+call (luminance at full size + the small copy; :func:`piaa.detail.decode.load_native`).
+
+The face detector is a parameter (``detector``: any callable ``rgb -> [Face]`` keeping the
+:mod:`piaa.faces` contract), so tests and other detectors plug in without touching this module; ``None``
+means :func:`piaa.faces.detect_faces`.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional, Sequence
+
+import numpy as np
+
+from piaa.errors import PiaaError
+
+
+class FacesUnavailable(PiaaError):
+    """The face detector cannot run here (its model package is missing)."""
+
+
+@dataclass
+class FaceDetail:
+    """One face, in native pixels of the upright photo."""
+
+    box: tuple                      # (x, y, w, h)
+    confidence: float
+    eyes: str                       # "open" | "closed" | "unsure"
+    eyes_open_probability: Optional[float]
+    eye_boxes: List[tuple]
+    sharpness: float                # 0..1 from the native pixels in the box (and eyes), NaN if unmeasurable
+
+    def record(self) -> dict:
+        return {"box": [int(v) for v in self.box], "eyes": self.eyes,
+                "sharpness": round(float(self.sharpness), 4) if np.isfinite(self.sharpness) else None,
+                "confidence": round(float(self.confidence), 4),
+                "eyes_open_probability": None if self.eyes_open_probability is None
+                else round(float(self.eyes_open_probability), 4)}
+
+
+@dataclass
+class PhotoDetail:
+    """What :func:`inspect` found for one photo (``error`` set, the rest empty, when it could not be read)."""
+
+    path: str
+    detail: Optional[object] = None          # piaa.detail.measure.Detail
+    faces: Optional[List[FaceDetail]] = None
+    native: Optional[object] = None          # piaa.detail.decode.NativeImage, when asked to keep the pixels
+    error: Optional[str] = None
+    seconds: dict = field(default_factory=dict)
+
+    @property
+    def subject_face(self) -> Optional[FaceDetail]:
+        return self.faces[0] if self.faces else None
+
+
+def default_detector() -> Callable:
+    """:func:`piaa.faces.detect_faces`, or :class:`FacesUnavailable` when the faces package cannot run here
+    (checked once, on a blank picture, so a missing model fails before any photo is decoded)."""
+    try:
+        from piaa.faces import detect_faces
+    except ImportError as e:
+        raise FacesUnavailable(f"face detection is not available in this installation ({e})") from e
+    try:
+        detect_faces(np.zeros((64, 64, 3), np.uint8))
+    except PiaaError as e:
+        raise FacesUnavailable(f"face detection is not available: {e}") from e
+    return detect_faces
+
+
+def _faces(native, detector) -> List[FaceDetail]:
+    from piaa.detail.measure import face_sharpness
+
+    found = detector(native.small_rgb)
+    out = []
+    for f in sorted(found, key=lambda f: -(f.box[2] * f.box[3])):   # largest first, whatever the detector did
+        box = native.to_native(f.box)
+        eyes = [native.to_native(e) for e in (getattr(f, "eye_boxes", None) or [])]
+        s = face_sharpness(native.luminance, native.to_luminance(box), [native.to_luminance(e) for e in eyes])
+        out.append(FaceDetail(box, float(f.confidence), str(f.eyes), getattr(f, "eyes_open_probability", None),
+                              eyes, s))
+    return out
+
+
+def inspect(path, *, detail: bool = True, faces: bool = True, detector: Optional[Callable] = None,
+            keep_pixels: bool = False, faces_long_side: int = 0) -> PhotoDetail:
+    """Decode ``path`` once and measure it: faces (``faces=True``) and the detail pass (``detail=True``).
+
+    ``faces_long_side``: the size of the colour copy the detector sees (0 = the full-resolution photo, for the
+    most precise eye state; :data:`piaa.detail.decode.FACES_LONG_SIDE` where speed matters). An unreadable
+    photo gives a record with ``error``; a missing face model raises :class:`FacesUnavailable` (a setup
+    problem, not the photo's)."""
+    import time
+
+    from piaa.detail.decode import load_native
+    from piaa.detail.measure import analyze_native
+    from piaa.io.images import ImageLoadError
+
+    out = PhotoDetail(str(path))
+    t0 = time.perf_counter()
+    try:
+        native = load_native(path, faces_long_side=faces_long_side if faces else None)
+    except ImageLoadError as e:
+        out.error = e.reason
+        return out
+    except MemoryError:
+        out.error = "out of memory while decoding"
+        return out
+    t1 = time.perf_counter()
+    out.seconds["decode"] = t1 - t0
+    if faces:
+        out.faces = _faces(native, detector or default_detector())
+        out.seconds["faces"] = time.perf_counter() - t1
+    if detail:
+        t2 = time.perf_counter()
+        subject = out.subject_face
+        out.detail = analyze_native(native, subject.box if subject else None, subject.eye_boxes if subject else ())
+        out.seconds["detail"] = time.perf_counter() - t2
+    if keep_pixels:
+        native.small_rgb = None
+        out.native = native
+    return out
+
+
+def inspect_many(paths: Sequence, *, detail: bool = True, faces: bool = True, detector: Optional[Callable] = None,
+                 keep_pixels: bool = False, threads: int = 2, faces_long_side: int = 0) -> List[PhotoDetail]:
+    """:func:`inspect` over ``paths`` in ``threads`` threads (decoding and numpy release the GIL), in order."""
+    if faces and detector is None:
+        detector = default_detector()   # fail once, before any work, when the face model is missing
+    if faces:
+        detector = _serialized(detector)
+
+    def one(p):
+        return inspect(p, detail=detail, faces=faces, detector=detector, keep_pixels=keep_pixels,
+                       faces_long_side=faces_long_side)
+
+    if threads <= 1 or len(paths) < 2:
+        return [one(p) for p in paths]
+    with ThreadPoolExecutor(max_workers=threads) as ex:
+        return list(ex.map(one, paths))
+
+
+def _serialized(detector: Callable) -> Callable:
+    """The detector behind a lock: decoding and measuring run in parallel, detection one photo at a time
+    (a detector's model need not be thread-safe)."""
+    import threading
+
+    lock = threading.Lock()
+
+    def run(rgb):
+        with lock:
+            return detector(rgb)
+
+    return run
+
+
+def record_fields(d: PhotoDetail, *, detail: bool, faces: bool) -> dict:
+    """The fields ``piaa score --detail`` / ``--faces`` add to a photo's record."""
+    out: dict = {}
+    if detail and d.detail is not None:
+        out.update(d.detail.record())
+    if faces and d.faces is not None:
+        out["faces"] = [f.record() for f in d.faces]
+    return out
+
+
+#: Plain words for one photo on its own (no group to compare with): thresholds on the documented scales,
+#: read off the synthetic bursts' training part (docs/detail.md): sharp frames' subjects read >= 0.45 at
+#: native resolution, frames defocused by 1.5 px or more mostly below 0.35.
+SOFT_BELOW = 0.35
+SHAKEN_ABOVE = 0.5
+NOISY_ABOVE = 4.0 / 255.0
+CLIPPED_ABOVE = 0.02
+
+
+def describe(d: PhotoDetail) -> List[str]:
+    """What a photographer would say of the photo at 100 %, in plain words (``piaa explain``)."""
+    if d.error:
+        return [f"cannot look at it at 100 %: {d.error}"]
+    words: List[str] = []
+    face = d.subject_face
+    if face is not None:
+        words.append(f"{len(d.faces)} face(s); the largest has its eyes {face.eyes}"
+                     if face.eyes in ("open", "closed") else f"{len(d.faces)} face(s); eyes unsure")
+    det = d.detail
+    if det is not None:
+        where = "on the face" if det.subject == "face" else "on the sharpest region"
+        if np.isfinite(det.sharpness):
+            kind = "soft focus" if det.sharpness < SOFT_BELOW else "sharp"
+            words.append(f"{kind} {where} (sharpness {det.sharpness:.2f} of 1)")
+        else:
+            words.append("no detail to judge focus on (a flat or tiny picture)")
+        if np.isfinite(det.motion_blur) and det.motion_blur > SHAKEN_ABOVE:
+            words.append(f"motion blur along {det.motion_direction:.0f}° (motion blur {det.motion_blur:.2f} of 1)")
+        if np.isfinite(det.noise) and det.noise > NOISY_ABOVE:
+            words.append(f"visible noise (std. dev. {det.noise_sigma:.1f} of 255 gray levels)")
+        if det.clipping > CLIPPED_ABOVE:
+            words.append(f"{100 * det.clipped_highlights:.1f} % of the pixels burnt to white, "
+                         f"{100 * det.clipped_shadows:.1f} % crushed to black")
+    return words

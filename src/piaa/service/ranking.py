@@ -1,0 +1,169 @@
+"""The library as one person sees it: every analysed photo scored for them, filtered, ordered and paged —
+what ``GET /api/ranking`` answers, kept out of the route so the route only reads the query.
+
+The taste order is :func:`piaa.profiles.ranking.best_first` (the order ``piaa rank`` uses): the person's own
+stars where they gave them, else the prediction; photos with the same stars by the prediction, then by name.
+Predicted stars are :func:`piaa.profiles.ranking.quantile_stars` of the prediction over the whole library.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from piaa.profiles.ranking import best_first, quantile_stars
+from piaa.service import marking, personal, photo_facts, queries
+
+ORDERS = {"taste": "your taste (best first)", "quality": "technical quality (best first)",
+          "date": "capture time (oldest first; photos without one last)", "name": "name"}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which photos to show: at least ``min_stars`` (own stars where given, predicted ones elsewhere), one
+    ``flag`` ("pick", "reject", "none" = unflagged), below one ``folder`` (as photo names show it); without the
+    photos the person rejected (``hide_rejects``)."""
+    min_stars: Optional[int] = None
+    flag: Optional[str] = None
+    folder: Optional[str] = None
+    hide_rejects: bool = False
+
+
+@dataclass
+class LibraryView:
+    """Every analysed photo (the rows of ``library.matrix()``) as the person sees it."""
+    sc: personal.Scores
+    ids: np.ndarray
+    score: np.ndarray             # own stars where used, else the prediction (1-5)
+    use: np.ndarray               # True where ``score`` is the person's own stars
+    stars: np.ndarray             # predicted stars (quintile of the prediction)
+    mine: Dict[int, float]
+    marks: Dict[int, tuple]       # id -> (flag, label)
+    names: List[str]
+    quality: Optional[np.ndarray]
+
+    @property
+    def basis(self) -> str:
+        return "profile" if self.sc.profile is not None else ("library" if self.sc.library is not None else "generic")
+
+    def flag(self, k: int) -> Optional[str]:
+        return self.marks.get(int(self.ids[k]), (None, None))[0]
+
+
+def view(state, user_id: int, use_ratings: bool = True) -> LibraryView:
+    sc = personal.scores(state, user_id)
+    ids, pred = sc.ids, sc.score
+    mine = queries.own_ratings(state.db, user_id) if len(ids) else {}
+    own = np.array([mine.get(int(i), np.nan) for i in ids], dtype=float)
+    use = np.isfinite(own) if use_ratings else np.zeros(len(ids), dtype=bool)
+    return LibraryView(sc, ids, np.where(use, own, pred), use, quantile_stars(pred), mine,
+                       marking.marks_of(state.db, user_id), photo_facts.names(state), photo_facts.quality(state))
+
+
+def matches(v: LibraryView, f: Filters) -> np.ndarray:
+    """Boolean mask over the view's rows."""
+    keep = np.ones(len(v.ids), dtype=bool)
+    if f.min_stars is not None:
+        keep &= np.where(v.use, v.score, v.stars) >= f.min_stars
+    if f.flag is not None or f.hide_rejects:
+        flags = [v.flag(k) for k in range(len(v.ids))]
+        if f.flag is not None:
+            keep &= np.array([(x is None) if f.flag == "none" else (x == f.flag) for x in flags], dtype=bool)
+        if f.hide_rejects:
+            keep &= np.array([x != "reject" for x in flags], dtype=bool)
+    if f.folder is not None:
+        prefix = f.folder.strip("/") + "/"
+        keep &= np.array([n.startswith(prefix) for n in v.names], dtype=bool)
+    return keep
+
+
+def ordered(state, v: LibraryView, order: str) -> np.ndarray:
+    """Row indices in the asked order (``ORDERS``)."""
+    if order == "quality" and v.quality is not None:
+        return best_first(v.quality, tie=v.score, names=v.names)
+    if order == "date":
+        t = photo_facts.capture_seconds(state)
+        return np.lexsort((np.arange(len(v.ids)), np.asarray(v.names), np.where(np.isfinite(t), t, 0.0),
+                           ~np.isfinite(t)))
+    if order == "name":
+        return np.lexsort((v.ids, np.asarray(v.names))) if len(v.ids) else np.zeros(0, dtype=int)
+    return best_first(v.score, tie=v.sc.score, names=v.names)
+
+
+def stacked(state, v: LibraryView, rows: List[int]) -> Optional[List[List[int]]]:
+    """``rows`` (matching, in order) as stacks: each burst or near-duplicate group one entry, at the place of
+    its first frame, its pick first (the person's pick, else their best stars, else the best taste + quality
+    — :func:`piaa.profiles.bursts.suggest`) when the pick matches, then the other matching frames in order.
+    None while the library's groups are not known yet (they are computed after each scan)."""
+    groups = photo_facts.cached(state, "groups")
+    times = photo_facts.cached(state, "row_times")
+    if groups is None or times is None:
+        return None
+    from piaa.profiles.bursts import suggest
+
+    flags = [v.flag(k) for k in range(len(v.ids))]
+    own = [v.mine.get(int(i)) for i in v.ids]
+    picks = [b.pick for b in suggest(v.sc.X, times[0], v.sc.score, v.quality, own, flags, groups=groups)]
+    group_of = np.full(len(v.ids), -1)
+    for gi, g in enumerate(groups):
+        group_of[g] = gi
+    out: List[List[int]] = []
+    where: Dict[int, int] = {}
+    matching = set(rows)
+    for k in rows:
+        gi = int(group_of[k])
+        if gi < 0:
+            out.append([k])
+        elif gi in where:
+            if k != out[where[gi]][0]:
+                out[where[gi]].append(k)
+        else:
+            where[gi] = len(out)
+            top = picks[gi] if picks[gi] in matching else k
+            out.append([top] + ([k] if k != top else []))
+    return out
+
+
+def record(state, v: LibraryView, k: int, taken) -> dict:
+    """One photo of the answer (``RankedImage``)."""
+    i = int(v.ids[k])
+    f, lab = v.marks.get(i, (None, None))
+    return {"id": i, "name": v.names[k], "score": round(float(v.score[k]), 4),
+            "source": "rating" if v.use[k] else v.basis, "predicted": round(float(v.sc.score[k]), 4),
+            "stars": int(v.stars[k]), "rating": v.mine.get(i), "generic": round(float(v.sc.generic_stars[k]), 4),
+            "quality": None if v.quality is None else round(float(v.quality[k]), 4),
+            "taken": taken.isoformat() if taken else None, "flag": f, "label": lab}
+
+
+def rank(state, user_id: int, order: str = "taste", filters: Filters = Filters(), use_ratings: bool = True,
+         offset: int = 0, limit: int = 100, stack: bool = False) -> dict:
+    """The ``Ranking`` answer: one page of the filtered, ordered library and what it is based on; with
+    ``stack``, bursts and near-duplicates as one entry each (see :func:`stacked`)."""
+    v = view(state, user_id, use_ratings)
+    if order == "quality" and v.quality is None:          # no quality model installed: taste it is
+        order = "taste"
+    keep = matches(v, filters)
+    chosen = [int(k) for k in ordered(state, v, order) if keep[k]]
+    stacks = stacked(state, v, chosen) if stack else None
+    entries = stacks if stacks is not None else [[k] for k in chosen]
+    shown = entries[offset:offset + limit]
+    page = [e[0] for e in shown]
+    taken = photo_facts.capture_times(state, [int(v.ids[k]) for k in page])
+    prof = None
+    if v.sc.profile is not None:
+        m = v.sc.profile.meta
+        prof = {"n_ratings": m["n_ratings"], "n_comparisons": m["n_comparisons"],
+                "created": v.sc.profile.created.isoformat()}
+    lt = v.sc.library
+    images = []
+    for e in shown:
+        rec = record(state, v, e[0], taken[int(v.ids[e[0]])])
+        if len(e) > 1:
+            rec["stack"] = [{"id": int(v.ids[k]), "name": v.names[k]} for k in e]
+        images.append(rec)
+    return {"images": images, "total": len(entries), "photos": len(chosen), "stacked": stacks is not None,
+            "offset": offset, "limit": limit, "basis": v.basis, "profile": prof, "order": ORDERS[order],
+            "unscored": len(state.library.ids()) - len(v.ids),
+            "library_taste": None if lt is None else {"people": lt.people, "ratings": lt.ratings},
+            "folders": [{"name": n, "photos": c} for n, c in photo_facts.folders(state)]}
