@@ -48,7 +48,7 @@ def pairs_above(E: np.ndarray, lo: float, block: int = 1024, rank: int = 128, sa
     e.g. :func:`piaa.profiles.core.embed`), in row order."""
     E = np.asarray(E, dtype=np.float64)
     n, d = E.shape if E.ndim == 2 else (0, 0)
-    I, J = [], []
+    rows_i, cols_j = [], []
     if n < 2:
         return np.zeros(0, int), np.zeros(0, int), np.zeros(0)
     if d <= 2 * rank:                                  # narrow rows: the full product is as cheap as the bound
@@ -64,9 +64,9 @@ def pairs_above(E: np.ndarray, lo: float, block: int = 1024, rank: int = 128, sa
         rows, cols = np.nonzero(B >= lo - MARGIN)
         rows = rows + a
         upper = cols > rows
-        I.append(rows[upper])
-        J.append(cols[upper])
-    i, j = np.concatenate(I), np.concatenate(J)
+        rows_i.append(rows[upper])
+        cols_j.append(cols[upper])
+    i, j = np.concatenate(rows_i), np.concatenate(cols_j)
     s = _dots(E, i, j)
     ok = s >= lo
     return i[ok], j[ok], s[ok]
