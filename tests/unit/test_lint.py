@@ -51,6 +51,6 @@ def test_no_issue_numbers_in_the_code_or_its_help():
 
     pattern = re.compile(r"\bissues? ?#?\d+", re.IGNORECASE)
     bad = [f"{p.relative_to(ROOT)}:{i}" for folder in ("src/piaa", "bench") for p in sorted((ROOT / folder).rglob("*"))
-           if p.suffix in (".py", ".html", ".toml") for i, line in enumerate(p.read_text().splitlines(), 1)
+           if p.suffix in (".py", ".html", ".js", ".toml") for i, line in enumerate(p.read_text().splitlines(), 1)
            if pattern.search(line)]
     assert not bad, "\n".join(bad)
