@@ -151,6 +151,13 @@ def test_cull_numbers_the_groups_it_shows():
     text = _text(rep)
     assert "group 1 of 2: 2 photos" in text and "group 2 of 2: 3 photos" in text
     assert "group 20" not in text and "group 21" not in text and "19 photo(s) stand alone" in text
+    from piaa.cli.contact_sheet import render_html
+
+    for g in rep["group_list"]:
+        g["pick"] = g["members"][0]["path"]
+    page = render_html({**rep, "taste": "generic", "quality": None, "photos": 24, "groups_of_2_or_more": 2,
+                        "picks": 2, "rejects": 3}).decode()
+    assert "group 1 of 2 · 2 photos" in page and "group 2 of 2 · 3 photos" in page and "group 20" not in page
 
 
 # ---- profile list: the ratings the profile was fitted on ---------------------------------------------------------
