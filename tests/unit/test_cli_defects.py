@@ -30,6 +30,19 @@ def test_profile_create_names_its_own_flags_for_columns_and_duplicates(tmp_path,
     assert "--duplicates mean, first or last" in err and "duplicates='mean'" not in err
 
 
+def test_data_inspect_names_its_own_flags(tmp_path, capsys):
+    path = _csv(tmp_path / "r.csv", "person;picture;grade\na;x.jpg;3\na;x.jpg;4\n")
+    assert main(["data", "inspect", "csv", path]) == 1
+    err = capsys.readouterr().err
+    assert "--user-col, --image-col and --score-col" in err and "user_col" not in err
+    assert main(["data", "inspect", "csv", path, "--user-col", "person", "--image-col", "picture",
+                 "--score-col", "grade"]) == 1
+    err = capsys.readouterr().err
+    assert "--duplicates mean, first or last" in err and "duplicates='mean'" not in err
+    assert main(["data", "inspect", "csv", path, "--user-col", "person", "--image-col", "picture",
+                 "--score-col", "grade", "--duplicates", "mean"]) == 0
+
+
 def _photos(folder, n=12):
     for i in range(n):
         (folder / f"p{i}.jpg").write_bytes(b"x")

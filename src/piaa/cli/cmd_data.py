@@ -47,6 +47,11 @@ def register(subparsers):
     p.set_defaults(func=lambda a: p.print_help() or 2)
 
 
+# how errors name this command's flags (not the Python keywords)
+_OPTION_NAMES = ("give --user-col, --image-col and --score-col with your column names",
+                 "give --duplicates mean, first or last to combine them")
+
+
 def run_inspect(args) -> int:
     from piaa.data import load_dataset
 
@@ -55,7 +60,7 @@ def run_inspect(args) -> int:
         v = getattr(args, col, None)
         if v is not None:
             opts[col] = v
-    ds = load_dataset(args.database, args.path, **opts)
+    ds = load_dataset(args.database, args.path, option_names=_OPTION_NAMES, **opts)
     info = ds.summary()
     info["source_files"] = list(ds.source_files)
     if ds.users is not None:
