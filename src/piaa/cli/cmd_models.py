@@ -4,11 +4,13 @@ Everything shown comes from one record per model (:class:`piaa.models.model_cfg.
 lays it out."""
 from __future__ import annotations
 
+import argparse
+
 import json
 import sys
 
 
-def register(subparsers):
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("models", help="list the scoring models (score range, backbone, training data)",
                               description="List the embedded scoring models: what they measure, score range, "
                                           "whether lower is better, backbone and feature variant, training data "
@@ -17,7 +19,7 @@ def register(subparsers):
     p.set_defaults(func=run_models)
 
 
-def run_models(args) -> int:
+def run_models(args: argparse.Namespace) -> int:
     from piaa.errors import PiaaError
     from piaa.models.model_cfg import scorer_cfg
     from piaa.models.scorer import list_models
