@@ -127,7 +127,7 @@ class _Head:
 def _fake_scorer(name, criterion, n):
     return SimpleNamespace(name=name, criterion=criterion, backbones=["b"], variant="v", head=_Head(n),
                            bucket_values=np.linspace(0, 1, n),
-                           features=lambda items, progress=False: (np.arange(len(items), dtype=float)[:, None],
+                           features=lambda items, progress=False, memo=None: (np.arange(len(items), dtype=float)[:, None],
                                                                    {}))
 
 

@@ -33,7 +33,7 @@ def test_states_from_the_ratio(opening, state):
 
 
 def test_tiny_eyes_are_unsure_without_probability():
-    assert eyes.eyes_from_landmarks(_face(1.0, width=3.0)) == ("unsure", None)
+    assert eyes.eyes_from_landmarks(_face(1.0, width=2.0)) == ("unsure", None)
 
 
 def test_eye_boxes_cover_each_eye_and_stay_inside():

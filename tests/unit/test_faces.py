@@ -52,6 +52,15 @@ def test_portrait_has_one_face_with_open_eyes(portrait):
 
 
 @needs_models
+def test_model_files_are_found_without_importing_their_package(portrait):
+    """face_recognition_models' own __init__ imports pkg_resources, gone from recent setuptools: never import it."""
+    import sys
+    detect_faces(portrait)
+    assert "face_recognition_models" not in sys.modules
+    assert (face_models.model_dir() / face_models.LANDMARKS_68).is_file()
+
+
+@needs_models
 def test_deterministic_and_boxes_follow_the_pixels(portrait):
     a, b = detect_faces(portrait), detect_faces(portrait.copy())
     assert [f.box for f in a] == [f.box for f in b]
@@ -119,3 +128,25 @@ def test_missing_dlib_says_what_to_install(monkeypatch):
             detect_faces(np.zeros((64, 64, 3), np.uint8))
     finally:
         face_models.face_detector.cache_clear()
+
+
+def test_faces_compare_without_raising():
+    """A dataclass __eq__ would compare the landmark arrays elementwise and raise; faces compare by identity."""
+    a = Face(box=(0, 0, 10, 10), confidence=0.9, landmarks=np.zeros((68, 2)))
+    b = Face(box=(0, 0, 10, 10), confidence=0.9, landmarks=np.zeros((68, 2)))
+    assert a == a and a != b and a in [b, a] and a.area == 100
+
+
+@needs_models
+def test_a_24_megapixel_photo_is_searched_on_a_small_copy(portrait):
+    """The detector's copy of a huge photo is made by striding then filtering; the box still lands on the face."""
+    big = np.asarray(Image.fromarray(portrait).resize((3400, 4000)))
+    canvas = np.full((4000, 6000, 3), 90, np.uint8)
+    canvas[:, 1000:4400] = big
+    (face,) = detect_faces(canvas)
+    x, y, w, h = face.box
+    ref = detect_faces(portrait)[0].box
+    sx, sy = 3400 / portrait.shape[1], 4000 / portrait.shape[0]
+    assert abs(x + w / 2 - (1000 + (ref[0] + ref[2] / 2) * sx)) < 60
+    assert abs(y + h / 2 - (ref[1] + ref[3] / 2) * sy) < 60
+    assert face.eyes == "open" and all(_inside(b, canvas.shape) for b in face.eye_boxes)

@@ -157,7 +157,9 @@ def _base_model(args):
         raise InputError(f"--base {path}: {exc}") from None
     scorer.name = str(path)
     has_prior = bool(model_info(str(path)).get("taste_prior"))
-    return scorer, ({"prior": f"file:{path}"} if has_prior else None)
+    # the prior lives in the model's feature space: its backbone (an hf: one, say) and variant come with it
+    prior = {"prior": f"file:{path}", "backbone": scorer.backbone, "variant": scorer.variant}
+    return scorer, (prior if has_prior else None)
 
 
 def _err(msg: str) -> int:

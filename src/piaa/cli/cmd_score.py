@@ -51,9 +51,11 @@ def register(subparsers):
     from piaa.cli.score_ray import add_ray_options
 
     add_ray_options(p)
+    from piaa.cli.options import add_device
     from piaa.cli.score_detail import add_detail_options
 
     add_detail_options(p)
+    add_device(p)
     p.set_defaults(func=run_score)
 
 

@@ -24,9 +24,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     tr.add_argument("-o", "--output", required=True, help="bank directory to write (bank.json + params.npz)")
     tr.add_argument("--cache", default="default", help="feature cache file (default: the user cache)")
     tr.add_argument("--threads", type=int, default=None, help="torch threads")
-    from piaa.cli.options import add_quiet
+    tr.add_argument("--backbone", default=None,
+                    help="backbone of the task models instead of the config's [model] backbone (hf:REPO_OR_DIR "
+                         "for a transformers vision model; docs/backbones.md)")
+    from piaa.cli.options import add_device, add_quiet
 
     add_quiet(tr)
+    add_device(tr)
     tr.set_defaults(func=run_train)
     sh = sub.add_parser("show", help="print a bank's tasks, scales and metrics")
     sh.add_argument("bank", help="bank directory, or 'default' for the bank shipped with piaa")
@@ -47,6 +51,12 @@ def run_train(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads)
     spec, cfg, tau_dtype, tasks, warnings, prior = load_task_config(args.config)  # TaskConfigError -> cli.main
+    if args.backbone:
+        from dataclasses import replace
+
+        from piaa.backbones.hf import canonical_spec
+
+        spec = replace(spec, backbone=canonical_spec(args.backbone))
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     bank = build_bank(spec, tasks, lambda paths: inputs_for_paths(spec, paths, cache=args.cache,

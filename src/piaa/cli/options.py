@@ -8,6 +8,8 @@
 - ``--max-pixels N``: the largest image (pixels claimed by its header) a command decodes; 128M by default.
   Applied once for the whole process by :func:`piaa.cli.main.main` through
   :func:`piaa.io.images.set_max_pixels`.
+- ``--device cpu|cuda|mps|auto``: where torch runs networks, set once through
+  :func:`piaa.backbones.device.set_device`.
 """
 from __future__ import annotations
 
@@ -99,6 +101,12 @@ def show_progress(args: argparse.Namespace) -> bool:
     return not getattr(args, "quiet", False) and sys.stderr.isatty()
 
 
+def add_device(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default=None,
+                   help="where torch runs the networks (feature extraction, training, task-vector fits): auto "
+                        "(default, or PIAA_DEVICE) = a GPU when torch sees one, else the CPU")
+
+
 def apply_process_options(args: argparse.Namespace) -> None:
     """Options that set process-wide state, applied once before the command runs."""
     limit = getattr(args, "max_pixels", None)
@@ -106,6 +114,11 @@ def apply_process_options(args: argparse.Namespace) -> None:
         from piaa.io.images import set_max_pixels
 
         set_max_pixels(limit)
+    device = getattr(args, "device", None)
+    if device is not None:
+        from piaa.backbones.device import set_device
+
+        set_device(device)
 
 
 def skipped_subfolder_note(paths: Iterable[str | os.PathLike], recursive: bool) -> None:

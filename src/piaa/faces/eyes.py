@@ -1,8 +1,9 @@
-"""Eye state from a face's 68 landmarks: open, closed, or unsure.
+"""Eye geometry from a face's 68 landmarks: the eye aspect ratio, eye boxes, and probability -> state.
 
-The rule here reads the eye aspect ratio (Soukupova & Cech 2016: the two lid-to-lid distances over the corner
-distance, ~0.3 for an open eye, ~0.1 for a closed one) and turns it into a probability with a logistic curve;
-the middle band is "unsure". Eyes of faces too small to show their lids are "unsure" with no probability.
+The eye aspect ratio (Soukupova & Cech 2016: the two lid-to-lid distances over the corner distance, ~0.3 for
+an open eye, ~0.1 for a closed one) is one input of the learned decision (:mod:`piaa.faces.eye_model`) and,
+through :func:`eyes_from_landmarks`, the plain baseline it is benchmarked against. Probabilities inside the
+``UNSURE_BAND`` say "unsure"; eyes too small to show their lids are "unsure" with no probability.
 """
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ LEFT_EYE = slice(42, 48)
 
 EAR_MIDPOINT = 0.20         # eye aspect ratio where open and closed are equally likely
 EAR_SPREAD = 0.025          # logistic scale of the ratio
-UNSURE_BAND = (0.3, 0.7)    # probabilities inside this band say "unsure"
-MIN_EYE_WIDTH = 6.0         # pixels between an eye's corners below which the lids cannot be seen
+UNSURE_BAND = (0.45, 0.55)  # probabilities strictly inside this band say "unsure" (docs/faces.md)
+MIN_EYE_WIDTH = 3.0         # pixels between an eye's corners below which the lids cannot be seen
 
 
 def eye_aspect_ratio(points: np.ndarray) -> float:
@@ -48,10 +49,15 @@ def state_from_probability(prob: Optional[float]) -> str:
     return "unsure"
 
 
+def eyes_visible(landmarks: np.ndarray) -> bool:
+    """Whether the wider eye spans at least ``MIN_EYE_WIDTH`` pixels (landmarks in native pixels)."""
+    return max(eye_width(landmarks[RIGHT_EYE]), eye_width(landmarks[LEFT_EYE])) >= MIN_EYE_WIDTH
+
+
 def eyes_from_landmarks(landmarks: np.ndarray) -> Tuple[str, Optional[float]]:
-    """(state, probability open) of a face from its 68 landmarks, by the mean eye aspect ratio."""
+    """(state, probability open) of a face from its 68 landmarks by the mean eye aspect ratio alone (baseline)."""
     eyes = [landmarks[RIGHT_EYE], landmarks[LEFT_EYE]]
-    if max(eye_width(e) for e in eyes) < MIN_EYE_WIDTH:
+    if not eyes_visible(landmarks):
         return "unsure", None
     ear = float(np.nanmean([eye_aspect_ratio(e) for e in eyes]))
     if not math.isfinite(ear):

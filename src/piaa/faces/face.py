@@ -15,7 +15,7 @@ Box = Tuple[int, int, int, int]
 EYE_STATES = ("open", "closed", "unsure")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)   # eq would compare the landmark arrays elementwise and raise
 class Face:
     """One face: where it is, how sure the detector is, and whether its eyes are open.
 
