@@ -49,8 +49,9 @@ def best_first(scores: Sequence[float], tie: Optional[Sequence[float]] = None,
     s = np.asarray(scores, dtype=float)
     s = s if higher_better else -s
     keys = [np.arange(len(s))]
-    if names is not None:
-        keys.append(np.asarray([str(n) for n in names]) if len(s) else np.zeros(0, dtype=str))
+    if names is not None:          # names, or numbers that sort as the names do (their places in name order)
+        n = np.asarray(names) if len(s) else np.zeros(0)
+        keys.append(n if n.dtype.kind in "iuf" else np.asarray([str(x) for x in names]))
     if tie is not None:
         t = np.asarray(tie, dtype=float)
         keys.append(-np.where(np.isfinite(t), t, -np.inf))

@@ -23,11 +23,18 @@ import numpy as np
 MARGIN = 1e-3
 
 
-def _dots(E: np.ndarray, i: np.ndarray, j: np.ndarray, chunk: int = 65536) -> np.ndarray:
-    """Full-width dot products of the row pairs (i[k], j[k])."""
+def _dots(E: np.ndarray, i: np.ndarray, j: np.ndarray, chunk: int = 32768, lo: float = None,
+          E32: np.ndarray = None) -> np.ndarray:
+    """Full-width dot products of the row pairs (i[k], j[k]): in float32 (half the memory traffic), and again
+    in float64 for the pairs within rounding distance of ``lo``, so the threshold decides exactly."""
+    E32 = E.astype(np.float32) if E32 is None else E32
     out = np.empty(len(i))
     for a in range(0, len(i), chunk):
-        out[a:a + chunk] = np.einsum("ij,ij->i", E[i[a:a + chunk]], E[j[a:a + chunk]])
+        out[a:a + chunk] = np.einsum("ij,ij->i", E32[i[a:a + chunk]], E32[j[a:a + chunk]])
+    if lo is not None:
+        close = np.flatnonzero(np.abs(out - lo) < 1e-4)
+        if len(close):
+            out[close] = np.einsum("ij,ij->i", E[i[close]], E[j[close]])
     return out
 
 
@@ -67,7 +74,7 @@ def pairs_above(E: np.ndarray, lo: float, block: int = 1024, rank: int = 128, sa
         rows_i.append(rows[upper])
         cols_j.append(cols[upper])
     i, j = np.concatenate(rows_i), np.concatenate(cols_j)
-    s = _dots(E, i, j)
+    s = _dots(E, i, j, lo=lo)
     ok = s >= lo
     return i[ok], j[ok], s[ok]
 
@@ -88,7 +95,7 @@ def pairs_within(E: np.ndarray, seconds: np.ndarray, window: float, lo: float
     b = a + 1 + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
     i, j = order[a], order[b]
     i, j = np.minimum(i, j), np.maximum(i, j)
-    s = _dots(np.asarray(E, dtype=np.float64), i, j)
+    s = _dots(np.asarray(E, dtype=np.float64), i, j, lo=lo)
     ok = s >= lo
     return i[ok], j[ok], s[ok]
 

@@ -41,10 +41,11 @@ class Progress:
     message: str = ""
     started: float = 0.0
     finished: float = 0.0
+    found: Optional[Dict[str, int]] = None   # the last scan: new, changed, removed photos
 
     def as_dict(self) -> dict:
         return {"state": self.state, "total": self.total, "done": self.done, "failed": self.failed,
-                "ready": self.state == "ready", "message": self.message,
+                "ready": self.state == "ready", "message": self.message, "found": self.found,
                 "seconds": round((self.finished or time.time()) - self.started, 1) if self.started else 0.0}
 
 
@@ -113,11 +114,13 @@ class Library:
                     continue
                 found[(str(root), p.relative_to(root).as_posix())] = (p, int(st.st_size), float(st.st_mtime))
         todo: List[int] = []
+        removed = 0
         with self.db.write() as s:
             existing = {(im.library, im.relpath): im for im in s.scalars(select(Image))}
             for key, im in existing.items():
                 hit = found.get(key)
                 if hit is None:
+                    removed += not im.missing
                     im.missing = True
                     continue
                 _, size, mtime = hit
@@ -128,6 +131,7 @@ class Library:
                    for k, v in found.items() if k not in existing]
             s.add_all(new)
             s.flush()
+            self.progress.found = {"new": len(new), "changed": len(todo), "removed": removed}
             todo.extend(im.id for im in new)
             present = [im for im in list(existing.values()) + new if not im.missing]
         present.sort(key=lambda im: (self.roots.index(Path(im.library)) if Path(im.library) in self.roots
@@ -165,6 +169,11 @@ class Library:
         self._worker.start()
 
     def request_rescan(self) -> None:
+        """Ask the worker to scan again; from now until it is done the progress says so (``found`` is None),
+        so a client that polls after asking never reads the previous scan's result."""
+        if self.progress.state in ("ready", "error"):
+            self.progress.found = None
+            self.progress.state = "scanning"
         self._rescan.set()
 
     def stop(self) -> None:

@@ -25,8 +25,12 @@ class PhotoFacts:
         self.quality = None              # (feature matrix it was computed on, scores)
         self.times: Dict[tuple, Optional[datetime]] = {}   # (id, size, mtime_ns) -> capture time
         self.groups = None               # (feature matrix, bursts: lists of row indices)
+        self.group_of = None             # (feature matrix, each row's group index, -1 alone)
+        self.picks: Dict[int, tuple] = {}  # person -> (groups, what their picks depend on, the picks)
         self.names = None                # (feature matrix, the rows' photo names)
+        self.name_ranks = None           # (feature matrix, each row's place in name order)
         self.folders = None              # (feature matrix, [(folder, photos below it)])
+        self.too_small = None            # (feature matrix, ids of photos too small to judge)
         self.row_times = None            # (feature matrix, the rows' capture times, the same as seconds)
 
 
@@ -130,10 +134,51 @@ def folders(state) -> List[Tuple[str, int]]:
     return _per_matrix(state, "folders", compute)
 
 
+#: A photo whose shorter side has fewer pixels than this is never offered for rating: a 12 x 9 px image shown
+#: at 600 px is a blur, and a person's stars on it would teach the profile nothing about their taste.
+MIN_SIDE = 100
+
+
+def _short_side(path) -> Optional[int]:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:          # the header only: no decoding
+            return min(im.size)
+    except Exception:  # unreadable now: not this check's business (the photo view says why)
+        return None
+
+
+def too_small(state) -> set:
+    """Ids of the analysed photos whose shorter side is below ``MIN_SIDE`` pixels (read once per scan)."""
+    lib = state.library
+
+    def compute(mat):
+        out = set()
+        for i in mat[0]:
+            p = lib.path(int(i))
+            side = _short_side(p) if p is not None else None
+            if side is not None and side < MIN_SIDE:
+                out.add(int(i))
+        return out
+    return _per_matrix(state, "too_small", compute)
+
+
 def names(state) -> list:
     """The name of every photo of ``library.matrix()`` (same order)."""
     lib = state.library
     return _per_matrix(state, "names", lambda mat: [lib.name(int(i)) for i in mat[0]])
+
+
+def name_ranks(state) -> np.ndarray:
+    """Each row's place when the rows are sorted by name (ties by position): sorting 20,000 names costs more
+    than the rest of a ranking request, so it is done once per scan."""
+    def compute(_):
+        order = sorted(range(len(names(state))), key=names(state).__getitem__)
+        ranks = np.empty(len(order), dtype=np.int64)
+        ranks[order] = np.arange(len(order))
+        return ranks
+    return _per_matrix(state, "name_ranks", compute)
 
 
 def row_times(state) -> Tuple[List[Optional[datetime]], np.ndarray]:
@@ -158,11 +203,24 @@ def burst_groups(state, times: Sequence[Optional[datetime]]):
     return _per_matrix(state, "groups", lambda mat: groups_of(mat[1], times))
 
 
+def group_of(state) -> np.ndarray:
+    """Each row's index in the burst groups (-1: alone); the groups must be known (``cached(state, "groups")``)."""
+    def compute(mat):
+        out = np.full(len(mat[0]), -1)
+        for gi, g in enumerate(cached(state, "groups") or []):
+            out[g] = gi
+        return out
+    return _per_matrix(state, "group_of", compute)
+
+
 def warm(state) -> None:
     """Everything above, for the library as it is now (run after each analysis pass, before "ready")."""
     if not len(state.library.matrix()[0]):
         return
     names(state)
+    name_ranks(state)
     folders(state)
     quality(state)
+    too_small(state)
     burst_groups(state, row_times(state)[0])
+    group_of(state)

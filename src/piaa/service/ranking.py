@@ -7,6 +7,7 @@ Predicted stars are :func:`piaa.profiles.ranking.quantile_stars` of the predicti
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
@@ -41,7 +42,10 @@ class LibraryView:
     mine: Dict[int, float]
     marks: Dict[int, tuple]       # id -> (flag, label)
     names: List[str]
+    name_ranks: np.ndarray        # each row's place in name order
     quality: Optional[np.ndarray]
+    user: int = 0
+    _flags: Optional[list] = None
 
     @property
     def basis(self) -> str:
@@ -50,15 +54,25 @@ class LibraryView:
     def flag(self, k: int) -> Optional[str]:
         return self.marks.get(int(self.ids[k]), (None, None))[0]
 
+    @property
+    def flags(self) -> list:
+        """Every row's flag (None, "pick", "reject"), listed once per request."""
+        if self._flags is None:
+            none = (None, None)
+            self._flags = [self.marks.get(i, none)[0] for i in self.ids.tolist()] if self.marks else \
+                [None] * len(self.ids)
+        return self._flags
+
 
 def view(state, user_id: int, use_ratings: bool = True) -> LibraryView:
     sc = personal.scores(state, user_id)
     ids, pred = sc.ids, sc.score
     mine = queries.own_ratings(state.db, user_id) if len(ids) else {}
-    own = np.array([mine.get(int(i), np.nan) for i in ids], dtype=float)
+    own = np.array([mine.get(i, np.nan) for i in ids.tolist()], dtype=float) if mine else np.full(len(ids), np.nan)
     use = np.isfinite(own) if use_ratings else np.zeros(len(ids), dtype=bool)
     return LibraryView(sc, ids, np.where(use, own, pred), use, quantile_stars(pred), mine,
-                       marking.marks_of(state.db, user_id), photo_facts.names(state), photo_facts.quality(state))
+                       marking.marks_of(state.db, user_id), photo_facts.names(state), photo_facts.name_ranks(state),
+                       photo_facts.quality(state), user_id)
 
 
 def matches(v: LibraryView, f: Filters) -> np.ndarray:
@@ -67,7 +81,7 @@ def matches(v: LibraryView, f: Filters) -> np.ndarray:
     if f.min_stars is not None:
         keep &= np.where(v.use, v.score, v.stars) >= f.min_stars
     if f.flag is not None or f.hide_rejects:
-        flags = [v.flag(k) for k in range(len(v.ids))]
+        flags = v.flags
         if f.flag is not None:
             keep &= np.array([(x is None) if f.flag == "none" else (x == f.flag) for x in flags], dtype=bool)
         if f.hide_rejects:
@@ -81,14 +95,34 @@ def matches(v: LibraryView, f: Filters) -> np.ndarray:
 def ordered(state, v: LibraryView, order: str) -> np.ndarray:
     """Row indices in the asked order (``ORDERS``)."""
     if order == "quality" and v.quality is not None:
-        return best_first(v.quality, tie=v.score, names=v.names)
+        return best_first(v.quality, tie=v.score, names=v.name_ranks)
     if order == "date":
         t = photo_facts.capture_seconds(state)
-        return np.lexsort((np.arange(len(v.ids)), np.asarray(v.names), np.where(np.isfinite(t), t, 0.0),
-                           ~np.isfinite(t)))
+        return np.lexsort((v.name_ranks, np.where(np.isfinite(t), t, 0.0), ~np.isfinite(t)))
     if order == "name":
-        return np.lexsort((v.ids, np.asarray(v.names))) if len(v.ids) else np.zeros(0, dtype=int)
-    return best_first(v.score, tie=v.sc.score, names=v.names)
+        return np.argsort(v.name_ranks, kind="stable")
+    return best_first(v.score, tie=v.sc.score, names=v.name_ranks)
+
+
+def suggested(state, v: LibraryView, groups, times) -> list:
+    """:func:`piaa.profiles.bursts.suggest` for this person — every group with its pick and reasons — kept
+    until what it depends on changes (their scores, stars or flags, technical quality, the groups): the library
+    page and the Cull view ask for it on every page."""
+    from piaa.profiles.bursts import suggest
+
+    h = hashlib.blake2b(np.ascontiguousarray(v.sc.score, dtype=np.float64).tobytes(), digest_size=16)
+    h.update(repr(sorted(v.mine.items())).encode())
+    h.update(repr(sorted((i, m[0]) for i, m in v.marks.items() if m[0])).encode())
+    if v.quality is not None:
+        h.update(np.ascontiguousarray(v.quality, dtype=np.float64).tobytes())
+    key = h.hexdigest()
+    got = state.facts.picks.get(v.user)
+    if got is not None and got[0] is groups and got[1] == key:
+        return got[2]
+    own = [v.mine.get(i) for i in v.ids.tolist()]
+    out = suggest(v.sc.X, times, v.sc.score, v.quality, own, v.flags, groups=groups)
+    state.facts.picks[v.user] = (groups, key, out)
+    return out
 
 
 def stacked(state, v: LibraryView, rows: List[int]) -> Optional[List[List[int]]]:
@@ -100,14 +134,8 @@ def stacked(state, v: LibraryView, rows: List[int]) -> Optional[List[List[int]]]
     times = photo_facts.cached(state, "row_times")
     if groups is None or times is None:
         return None
-    from piaa.profiles.bursts import suggest
-
-    flags = [v.flag(k) for k in range(len(v.ids))]
-    own = [v.mine.get(int(i)) for i in v.ids]
-    picks = [b.pick for b in suggest(v.sc.X, times[0], v.sc.score, v.quality, own, flags, groups=groups)]
-    group_of = np.full(len(v.ids), -1)
-    for gi, g in enumerate(groups):
-        group_of[g] = gi
+    picks = [b.pick for b in suggested(state, v, groups, times[0])]
+    group_of = photo_facts.group_of(state)
     out: List[List[int]] = []
     where: Dict[int, int] = {}
     matching = set(rows)

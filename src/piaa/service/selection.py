@@ -1,6 +1,7 @@
 """Which photos to offer a person for rating: the active-learning selector over the library's features (built
 once per feature matrix and kept on the server's state), with random choices when it is not installed, not
-ready, or fails — a suggestion must never fail the request."""
+ready, or fails — a suggestion must never fail the request. Photos too small to judge
+(:data:`piaa.service.photo_facts.MIN_SIDE`) are never offered."""
 from __future__ import annotations
 
 import logging
@@ -9,6 +10,7 @@ from typing import List, Optional
 
 import numpy as np
 
+from piaa.service import photo_facts
 from piaa.service.deps import ServiceState
 
 log = logging.getLogger("piaa.serve")
@@ -25,10 +27,14 @@ def selector(state: ServiceState):
     if not lib.ready:
         return None
     mat = lib.matrix()
+    small = photo_facts.too_small(state)
     with state.lock:
         cached = state.selector
         if cached is None or cached[0] is not mat:
             ids, X, g = mat
+            if small:
+                keep = np.array([int(i) not in small for i in ids], dtype=bool)
+                ids, X, g = ids[keep], X[keep], g[keep]
             try:
                 cached = (mat, ids, ActiveSelector(X, None, g) if len(ids) >= 2 else None)
             except Exception:
@@ -55,9 +61,20 @@ def active(state: ServiceState, mine, choose):
     return [int(ids[k]) for k in picks], strategy
 
 
-def random_unrated(state: ServiceState, mine, n: int):
+def _offerable(state: ServiceState) -> List[int]:
     lib = state.library
-    pool = [i for i in lib.ids() if i not in mine and lib.error(i) is None]
+    small = photo_facts.too_small(state) if lib.ready else set()
+    return [i for i in lib.ids() if lib.error(i) is None and i not in small]
+
+
+def offerable(state: ServiceState, ids) -> List[int]:
+    """``ids`` (None: none) without the photos too small to judge."""
+    small = photo_facts.too_small(state) if state.library.ready else set()
+    return [int(i) for i in ids or () if int(i) not in small]
+
+
+def random_unrated(state: ServiceState, mine, n: int):
+    pool = [i for i in _offerable(state) if i not in mine]
     if not pool:
         return []
     rng = np.random.default_rng(secrets.randbits(64))
@@ -80,8 +97,7 @@ def skipped(skip: str) -> set:
 
 def random_pair(state: ServiceState, mine, compared) -> Optional[List[int]]:
     """Two photos not yet compared with each other, unrated ones first; None when there is no such pair."""
-    lib = state.library
-    good = [i for i in lib.ids() if lib.error(i) is None]
+    good = _offerable(state)
     rng = np.random.default_rng(secrets.randbits(64))
     for pool in ([i for i in good if i not in mine], good):
         if len(pool) < 2:

@@ -63,7 +63,7 @@ def test_pairs_above_is_exact_at_any_rank():
     for rank in (4, 32, 300):
         i, j, s = pairs_above(E, 0.8, block=50, rank=rank, sample=120)
         assert set(zip(i.tolist(), j.tolist())) == want
-        np.testing.assert_allclose(s, S[i, j])
+        np.testing.assert_allclose(s, S[i, j], atol=1e-5)        # float32 products, float64 at the threshold
 
 
 def test_pairs_within_only_pairs_taken_close_together():

@@ -87,7 +87,7 @@ def suggestions(caller: Auth, state: State, n: int = Query(10, ge=1, le=200)):
     selector when installed and the photos are analysed; random otherwise — ``strategy`` says which."""
     lib = state.library
     mine = queries.own_ratings(state.db, caller.id)
-    chosen = personal.library_suggestions(state, caller.id, n)     # the model the caller's ratings teach
+    chosen = selection.offerable(state, personal.library_suggestions(state, caller.id, n))   # the model they teach
     if chosen:
         return {"images": [{"id": i, "name": lib.name(i)} for i in chosen], "strategy": "library"}
     act = selection.active(state, mine, lambda sel, rows, stars: (

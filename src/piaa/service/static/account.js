@@ -20,9 +20,21 @@ async function changePassword(ev) {
 async function createInvite() {
   try {
     const r = await api("POST", "/api/invites");
-    $("invite-code").textContent = `${r.code} — valid until ${new Date(r.expires).toLocaleString()}, once.`;
+    $("invite-link").value = `${location.origin}/#invite=${encodeURIComponent(r.code)}`;
+    $("invite-share").hidden = false;
+    $("invite-code").textContent = `Valid until ${new Date(r.expires).toLocaleString()}, for one person. ` +
+      `The code alone: ${r.code}`;
+    $("invite-link").select();
     loadInvites();
   } catch (e) { $("invite-code").textContent = e.message; }
+}
+
+async function copyInvite() {
+  const link = $("invite-link");
+  try { await navigator.clipboard.writeText(link.value); }
+  catch (e) { link.select(); document.execCommand("copy"); }        // no clipboard API (plain http): the old way
+  $("invite-copy").textContent = "Copied";
+  setTimeout(() => { $("invite-copy").textContent = "Copy link"; }, 2000);
 }
 
 async function loadInvites() {
@@ -53,4 +65,5 @@ async function loadMembers() {
 export function bindAccount() {
   $("password-form").addEventListener("submit", changePassword);
   $("invite-create").addEventListener("click", createInvite);
+  $("invite-copy").addEventListener("click", copyInvite);
 }

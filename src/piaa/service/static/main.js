@@ -10,7 +10,8 @@ import { bindProfile } from "./profile.js";
 import { bindRate, rateKeys } from "./rate.js";
 import { bindSession, resume } from "./session.js";
 import { bindTeam } from "./team.js";
-import { cullKeys } from "./cull.js";
+import { bindCompare, compareKeys } from "./compare.js";
+import { bindCull, cullKeys } from "./cull.js";
 import { bindViewer, viewerKeys } from "./viewer.js";
 import { bindViews } from "./views.js";
 
@@ -20,14 +21,15 @@ function onKey(ev) {
   if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT")) return;
   if ($("why").open) return;                 // the dialog handles its own keys (Escape closes it)
   let done = false;
-  if (S.viewer) done = viewerKeys(ev);
+  if (S.comparing) done = compareKeys(ev);
+  else if (S.viewer) done = viewerKeys(ev);
   else if (S.view === "cull") done = cullKeys(ev);
   else if (S.view === "rate") done = rateKeys(ev);
   if (done) ev.preventDefault();
 }
 
 function init() {
-  bindSession(); bindViews(); bindRate(); bindLibrary(); bindViewer(); bindTeam(); bindProfile(); bindAccount();
+  bindSession(); bindViews(); bindRate(); bindLibrary(); bindViewer(); bindTeam(); bindProfile(); bindAccount(); bindCompare(); bindCull();
   document.addEventListener("keydown", onKey);
   resume();
 }

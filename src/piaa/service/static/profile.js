@@ -26,8 +26,14 @@ export async function loadProfile() {
   $("xmp-preview").disabled = !owner;
   $("xmp-import").disabled = !owner;
   $("xmp-write").disabled = !owner || !me.xmp_write;
-  $("xmp-write").title = !owner ? me.xmp_owner_note
-    : me.xmp_write ? "" : "this server does not write into the photo folders (--allow-xmp-write)";
+  // why writing is off, said on the page (not only in a tooltip)
+  const why = !owner ? (me.xmp_owner_note || "") : me.xmp_write ? ""
+    : "Writing is off: this server does not write into the photo folders. Whoever runs it can allow it " +
+      "(piaa serve --allow-xmp-write); Preview shows what would change.";
+  $("xmp-write-why").hidden = !why || !owner;
+  $("xmp-write-why").textContent = owner ? why : "";
+  $("xmp-write").title = why;
+  $("xmp-write").setAttribute("aria-describedby", owner ? "xmp-write-why" : "xmp-owner");
 }
 
 async function refit() {

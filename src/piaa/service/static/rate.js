@@ -1,7 +1,7 @@
 // Rate: one photo at a time (stars, flags, colour labels) or two at a time ("which is better?"); the profile
 // is refitted in the background once there are enough ratings.
 import { S, api, serial, setStars, setMarks, toggleLabel, marksNode } from "./api.js";
-import { $, LABEL_KEYS, basisText, guardImage, imgUrl, starsText } from "./util.js";
+import { $, LABEL_KEYS, basisText, guardImage, imgUrl, narrow, onSwipe, starsText } from "./util.js";
 
 export function countText() {
   const n = S.mine.size;
@@ -139,7 +139,7 @@ async function pick(side) {
   try { await api("POST", "/api/comparisons", body); } catch (e) { $("rate-msg").textContent = e.message; return; }
   S.comparisons = (S.comparisons || 0) + 1;
   await nextPair();
-  const where = window.matchMedia("(max-width: 600px)").matches ? (side === "left" ? "top" : "bottom") : side;
+  const where = narrow() ? (side === "left" ? "top" : "bottom") : side;
   $("rate-msg").textContent = `Noted: you preferred the ${where} one (${side}). Next pair:`;
   maybeRefit();
 }
@@ -174,4 +174,6 @@ export function bindRate() {
   $("mode-pairs").addEventListener("click", () => setMode("pairs"));
   $("pick-left").addEventListener("click", () => serial(() => pick("left")));
   $("pick-right").addEventListener("click", () => serial(() => pick("right")));
+  $("pair-skip").addEventListener("click", () => serial(() => nextPair(true)));
+  onSwipe($("stars-mode"), (step) => serial(() => move(step)));
 }

@@ -69,6 +69,18 @@ export function bindSession() {
   $("signup-button").addEventListener("click", signup);
   $("invite-button").addEventListener("click", showInvite);
   $("signout").addEventListener("click", signout);
+  $("signout-account").addEventListener("click", signout);
+}
+
+// An invitation link (/#invite=CODE) opens the sign-up with the code filled in.
+function invitedBy() {
+  const m = /^#invite=([^&]+)$/.exec(location.hash);
+  if (!m) return false;
+  $("login-invite").value = decodeURIComponent(m[1]);
+  history.replaceState(null, "", location.pathname);
+  showInvite();
+  $("login-user").focus();
+  return true;
 }
 
 // A session cookie from an earlier visit signs in at once; else the sign-in page.
@@ -76,7 +88,8 @@ export async function resume() {
   try { S.signup = !!(await api("GET", "/api/health")).signup; } catch (e) { S.signup = false; }
   try {
     const info = await fetch("/api/session", { credentials: "same-origin" });
-    if (info.ok) { await signedIn(await info.json()); return; }
+    if (info.ok && !location.hash.startsWith("#invite=")) { await signedIn(await info.json()); return; }
   } catch (e) { /* not signed in */ }
   showLogin();
+  invitedBy();
 }

@@ -25,13 +25,17 @@ export async function loadTeam(reset) {
     const k = start + j;
     const img = el("img", { src: imgUrl(im.id, "thumb"), alt: "", loading: "lazy" });
     guardImage(img, im.id, (why) => img.replaceWith(brokenTile(why)));
-    const others = (im.ratings || []).map((x) => `${x.username} ${starsText(x.rating)}`).join(" · ");
+    const others = (im.ratings || []).filter((x) => x.username !== S.user)
+      .map((x) => `${x.username} ${starsText(x.rating)}`).join(" · ");
+    const mine = S.mine.get(im.id);
     const agree = im.agreement == null ? "not enough ratings" : `agree ${Math.round(100 * im.agreement)}%`;
-    const b = el("button", { type: "button", "data-id": String(im.id),
-      "aria-label": `${k + 1}. ${im.name}: team agreement ${im.agreement == null ? "unknown, not enough ratings" : Math.round(100 * im.agreement) + " of 100"}. ${others}`,
+    const b = el("button", { type: "button", class: "card", "data-id": String(im.id),
+      "aria-label": `${k + 1}. ${im.name}: team agreement ${im.agreement == null ? "unknown, not enough ratings" : Math.round(100 * im.agreement) + " of 100"}. ` +
+        `${mine != null ? `You gave ${mine} stars. ` : ""}${others}`,
       onclick: () => openViewer(k, source) }, img,
       el("span", { class: "line" }, el("span", { text: `#${k + 1}` }), el("span", { text: agree })),
       el("div", { class: "agree", "aria-hidden": "true" }, bar(im.agreement || 0)),
+      el("span", { class: "line mine", text: mine != null ? `you ${starsText(mine)}` : "you: not rated" }),
       el("span", { class: "line", text: others }));
     $("team-grid").append(el("li", {}, b));
   });

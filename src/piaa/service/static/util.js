@@ -38,3 +38,22 @@ export function bar(share) {          // CSSOM, not a style attribute: the page'
   d.style.width = `${Math.round(100 * share)}%`;
   return d;
 }
+
+// A phone-sized screen (the layout's breakpoint) and a touch screen (no keyboard hints there).
+export const narrow = () => window.matchMedia("(max-width: 600px)").matches;
+
+// A horizontal swipe on `node`: onStep(+1) for right-to-left (the next photo), onStep(-1) for left-to-right.
+export function onSwipe(node, onStep) {
+  let x0 = null, y0 = 0;
+  node.addEventListener("touchstart", (e) => {
+    if (e.touches.length !== 1) { x0 = null; return; }
+    x0 = e.touches[0].clientX; y0 = e.touches[0].clientY;
+  }, { passive: true });
+  node.addEventListener("touchend", (e) => {
+    if (x0 == null) return;
+    const t = e.changedTouches[0];
+    const dx = t.clientX - x0, dy = t.clientY - y0;
+    x0 = null;
+    if (Math.abs(dx) > 50 && Math.abs(dx) > 1.5 * Math.abs(dy)) onStep(dx < 0 ? 1 : -1);
+  }, { passive: true });
+}

@@ -1,12 +1,14 @@
 // The photo view (full screen): one photo of a list (the library, the team's ranking), its marks, EXIF and
 // histogram, 100 % zoom, "why this place?"; ← → walk the list and ask the list's owner for more at its end.
 import { S, api, serial, setStars, setMarks, toggleLabel, marksNode } from "./api.js";
-import { $, LABEL_KEYS, el, guardImage, imgUrl, starsText } from "./util.js";
+import { maybeRefit } from "./rate.js";
+import { $, LABEL_KEYS, el, guardImage, imgUrl, narrow, onSwipe, starsText } from "./util.js";
 
 // source: { list, total() -> how many the list will hold, more() -> loads the next page, closed() }
 export function openViewer(k, source) {
   S.viewer = { src: source, k, zoom: false, info: null, back: document.activeElement };
   $("viewer").hidden = false;
+  if (narrow()) $("viewer-info").hidden = true;       // on a phone the photo first; Info shows the panel
   $("viewer").focus();
   renderViewer();
 }
@@ -25,10 +27,17 @@ async function renderViewer() {
   if (!v) return;
   const list = v.src.list;
   const im = list[v.k];
-  $("viewer-name").textContent = `${v.k + 1} / ${v.src.total()} · ${im.name}`;
+  $("viewer-name").textContent = `${v.k + 1} / ${v.src.total()}` + (v.src.title ? ` of the ${v.src.title}` : "") + ` · ${im.name}`;
   $("viewer-marks").replaceWith(Object.assign(marksNode(im.id), { id: "viewer-marks" }));
   const mine = S.mine.get(im.id);
   if (mine != null) $("viewer-marks").prepend(el("span", { class: "mine", text: starsText(mine) }));
+  const flag = (S.marks.get(im.id) || {}).flag || "";
+  for (const b of document.querySelectorAll(".viewer-rate button")) {
+    const on = b.dataset.vrate != null ? mine != null && Number(b.dataset.vrate) === Math.round(mine)
+      : b.dataset.vflag === flag && flag !== "";
+    b.classList.toggle("current", on);
+    b.setAttribute("aria-pressed", String(on));
+  }
   $("v-download").href = `/api/images/${im.id}/original`;
   $("v-prev").disabled = v.k === 0;
   $("v-next").disabled = v.k >= list.length - 1 && list.length >= v.src.total();
@@ -125,7 +134,7 @@ export function markKeys(ev, id, after) {
   else if (k === "u" || k === "U") fn = () => setMarks(id, { flag: null });
   else if (LABEL_KEYS[k]) fn = () => toggleLabel(id, LABEL_KEYS[k]);
   if (!fn) return false;
-  serial(async () => { await fn(); after(); });
+  serial(async () => { await fn(); after(); if (k >= "1" && k <= "5") maybeRefit(); });
   return true;
 }
 
@@ -146,7 +155,21 @@ export function viewerKeys(ev) {
   return true;
 }
 
+// The on-screen stars and flags (a phone has no keys): the same as 0-5, P, X, U.
+function markButton(b) {
+  const id = current();
+  const fn = b.dataset.vrate != null ? () => setStars(id, Number(b.dataset.vrate))
+    : () => setMarks(id, { flag: b.dataset.vflag || null });
+  serial(async () => {
+    try { await fn(); } catch (e) { $("viewer-name").textContent = e.message; return; }
+    renderViewer();
+    if (b.dataset.vrate && b.dataset.vrate !== "0") maybeRefit();
+  });
+}
+
 export function bindViewer() {
+  for (const b of document.querySelectorAll(".viewer-rate button")) b.addEventListener("click", () => markButton(b));
+  onSwipe($("viewer-stage"), (step) => { if (S.viewer && !S.viewer.zoom) serial(() => viewerStep(step)); });
   $("v-prev").addEventListener("click", () => serial(() => viewerStep(-1)));
   $("v-next").addEventListener("click", () => serial(() => viewerStep(1)));
   $("v-close").addEventListener("click", closeViewer);

@@ -8,7 +8,7 @@ import { loadTeam } from "./team.js";
 import { loadProfile } from "./profile.js";
 import { loadAccount } from "./account.js";
 
-const VIEWS = { login: null, rate: startRate, library: () => loadLibrary(true), cull: loadBursts,
+const VIEWS = { login: null, rate: startRate, library: () => loadLibrary(true), cull: () => loadBursts(false),
                 team: () => loadTeam(true), profile: loadProfile, account: loadAccount };
 
 export function show(view) {
