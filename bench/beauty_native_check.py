@@ -18,7 +18,7 @@ def main() -> int:
     import numpy as np
     import pandas as pd
 
-    from piaa.bench.giaa import run_giaa_benchmark
+    from piaa.evaluation.giaa import run_giaa_benchmark
     from piaa.detail.crops import NativeEvidence
     from piaa.detail.nss import N_FEATURES
     from piaa.metrics import srocc

@@ -18,7 +18,7 @@ from typing import Optional
 
 import numpy as np
 
-from piaa.bench.throughput import compare_engines, stage_costs
+from piaa.features.throughput import compare_engines, stage_costs
 from piaa.io.discovery import iter_image_files
 from piaa.paths import shared_data_dir
 

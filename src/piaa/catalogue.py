@@ -50,6 +50,7 @@ class Asset:
     description: str = ""
     default: bool = False     # the default asset of its kind
     aliases: Tuple[str, ...] = ()  # other names it is found by (e.g. "quality")
+    what: str = ""            # scorers: what the number measures, one line (``piaa models``; piaa.models.model_cfg)
 
     @property
     def path(self) -> Path:
@@ -83,13 +84,14 @@ _ROWS = (
           _OASIS + "; per-image rating distributions", _LICENCE,
           "piaa train default --output src/piaa/assets/models/oasis-beauty-lite0.npz",
           "generic beauty scorer (GenericHead, 1-7); model card: src/piaa/assets/models/MODEL_CARD.md",
-          default=True),
+          default=True, what="beauty of a photograph as OASIS raters judge it, alias 'beauty'"),
     Asset("oasis-beauty-lite0-lite2", "scorer", "models/oasis-beauty-lite0-lite2.npz",
           f"{DEFAULT_BACKBONE}+efficientnet_lite2", DEFAULT_VARIANT, _OASIS + "; per-image rating distributions",
           _LICENCE,
           "piaa train default --backbone efficientnet_lite0+efficientnet_lite2 --name oasis-beauty-lite0-lite2 "
           "--output src/piaa/assets/models/oasis-beauty-lite0-lite2.npz",
-          "more accurate, slower generic beauty scorer (Lite0 + Lite2 features)"),
+          "more accurate, slower generic beauty scorer (Lite0 + Lite2 features)",
+          what="beauty, as oasis-beauty-lite0 but more accurate and about twice as slow (Lite0 + Lite2)"),
     Asset("biq2021-quality-lite0", "scorer", "models/biq2021-quality-lite0.npz", DEFAULT_BACKBONE, DEFAULT_VARIANT,
           "BIQ2021 (Ahmed et al. 2022): 4,000 training photos with mean opinion scores (30 lab observers, 1-5 "
           "scaled to 0-1)",
@@ -97,7 +99,9 @@ _ROWS = (
           "photos from Unsplash): used as a benchmark and training source, no image shipped",
           "piaa train quality --output src/piaa/assets/models/biq2021-quality-lite0.npz",
           "technical photo quality 0-1 (MLP head on BIQ2021 MOS; photos only: 'quality' is piaa-quality-native-lite0); model card: "
-          "src/piaa/assets/models/MODEL_CARD.md"),
+          "src/piaa/assets/models/MODEL_CARD.md",
+          what="technical photo quality (sharpness, noise, exposure) (photos only; 'quality' is "
+               "piaa-quality-native-lite0)"),
     Asset("piaa-quality-lite0", "scorer", "models/piaa-quality-lite0.npz", DEFAULT_BACKBONE, DEFAULT_VARIANT,
           "BIQ2021 train.csv (4,000 photos, MOS 0-1) and AGIQA-3K train.csv (2,000 generated images, MOS / 5)",
           "Apache-2.0 (piaa); EfficientNet-Lite ImageNet weights (Apache-2.0); BIQ2021 states no licence (ss03 "
@@ -106,7 +110,8 @@ _ROWS = (
           "--output src/piaa/assets/models/piaa-quality-lite0.npz",
           "perceptual quality 0-1 of photographs and AI-generated images (GenericHead MLP on Lite0 multilevel "
           "features of the whole image, BIQ2021 + AGIQA-3K; v1 of 'quality'); model card: "
-          "src/piaa/assets/models/MODEL_CARD.md"),
+          "src/piaa/assets/models/MODEL_CARD.md",
+          what="perceptual quality of photos and AI-generated images (whole image; v1 of 'quality')"),
     Asset("piaa-quality-native-lite0", "scorer", "models/piaa-quality-native-lite0.npz", DEFAULT_BACKBONE,
           DEFAULT_VARIANT,
           "BIQ2021 train.csv (4,000 photos, MOS 0-1) and AGIQA-3K train.csv (2,000 generated images, MOS / 5)",
@@ -116,7 +121,9 @@ _ROWS = (
           "--output src/piaa/assets/models/piaa-quality-native-lite0.npz",
           "perceptual quality 0-1 of photographs and AI-generated images from the whole image, five "
           "native-resolution 224-px crops and BRISQUE statistics (MLP + ridge blend, BIQ2021 + AGIQA-3K), alias "
-          "'quality'; model card: src/piaa/assets/models/MODEL_CARD.md"),
+          "'quality'; model card: src/piaa/assets/models/MODEL_CARD.md",
+          what="perceptual quality of photos and AI-generated images (whole image + native-resolution crops + "
+               "BRISQUE statistics), alias 'quality'"),
     Asset("pa_iaa_oasis_lite0", "pa-iaa-network", "pa_iaa_oasis_lite0.npz", DEFAULT_BACKBONE, DEFAULT_VARIANT,
           _OASIS + "; traits of the raters who like each image (gender, age, politic, PHQ, TEPS_ant)", _LICENCE,
           "piaa train pa-iaa --output src/piaa/assets/pa_iaa_oasis_lite0.npz",

@@ -6,7 +6,7 @@ Low to high (docs/architecture.md):
   1 features, detail (the photo at 100 %), faces
   2 models
   3 personalize
-  4 profiles, evaluation, training (asset builders), bench (benchmarks)
+  4 profiles, evaluation, training (asset builders)
   5 interfaces   cli, service, distributed
 A module may import its own layer or any lower one. A new top-level package must be added to LAYERS.
 """
@@ -25,7 +25,7 @@ LAYERS = {
     "features": 1, "detail": 1, "faces": 1,
     "models": 2,
     "personalize": 3,
-    "profiles": 4, "evaluation": 4, "training": 4, "bench": 4,
+    "profiles": 4, "evaluation": 4, "training": 4,
     "cli": 5, "service": 5, "distributed": 5,
 }
 LAYER_NAMES = ["foundations", "features", "models", "personalize", "profiles/evaluation", "interfaces"]

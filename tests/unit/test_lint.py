@@ -51,6 +51,18 @@ def test_no_issue_numbers_in_the_code_or_its_help():
 
     pattern = re.compile(r"\bissues? ?#?\d+", re.IGNORECASE)
     bad = [f"{p.relative_to(ROOT)}:{i}" for folder in ("src/piaa", "bench") for p in sorted((ROOT / folder).rglob("*"))
-           if p.suffix in (".py", ".html", ".toml") for i, line in enumerate(p.read_text().splitlines(), 1)
+           if p.suffix in (".py", ".html", ".js", ".toml") for i, line in enumerate(p.read_text().splitlines(), 1)
            if pattern.search(line)]
     assert not bad, "\n".join(bad)
+
+
+def test_test_file_names_are_unique_across_folders():
+    """Tests mirror the packages in sub-folders and import helpers by module name (tests/unit/conftest.py puts
+    every folder on sys.path), so two files with one name would shadow each other."""
+    seen: dict = {}
+    for p in sorted((ROOT / "tests").rglob("*.py")):
+        if p.name in ("conftest.py", "__init__.py") or "fixtures" in p.parts:
+            continue
+        seen.setdefault(p.name, []).append(str(p.relative_to(ROOT)))
+    clashes = {k: v for k, v in seen.items() if len(v) > 1}
+    assert not clashes, clashes

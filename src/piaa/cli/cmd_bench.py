@@ -123,7 +123,7 @@ def _paths(items, limit):
 
 def run_giaa(args) -> int:
     from piaa.models.giaa import DEFAULT_GRID, GenericHead
-    from piaa.bench.giaa import format_report, run_giaa_benchmark, speed_benchmark
+    from piaa.evaluation.giaa import format_report, run_giaa_benchmark, speed_benchmark
 
     head = parse_head_options(args.head)
     GenericHead().set_params(**head)  # unknown options fail here, before minutes of work
@@ -132,7 +132,7 @@ def run_giaa(args) -> int:
     if getattr(args, "trunk_config", None):
         from pathlib import Path
 
-        from piaa.bench.giaa_trunk import fold_trunks
+        from piaa.evaluation.giaa_trunk import fold_trunks
 
         fold_backbones = fold_trunks(args.trunk_config, Path(args.data) if args.data else None)
     rep = run_giaa_benchmark(backbones, args.variant, head_options=head,
@@ -166,7 +166,7 @@ def run_quality(args) -> int:
 
 
 def run_speed(args) -> int:
-    from piaa.bench.giaa import speed_benchmark
+    from piaa.evaluation.giaa import speed_benchmark
 
     paths = _paths(args.paths, args.limit)
     if not paths:

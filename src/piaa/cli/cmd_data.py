@@ -1,36 +1,40 @@
 """``piaa data inspect DATABASE PATH``: show what a database's label files load into."""
 from __future__ import annotations
 
+import argparse
+
 import json
+from typing import Any
 from piaa.errors import UsageError
 
 
 
-def _parse_options(items):
-    opts = {}
+def _parse_options(items: list[str] | None) -> dict[str, Any]:
+    opts: dict[str, Any] = {}
     for it in items or []:
         if "=" not in it:
             raise UsageError(f"--option expects KEY=VALUE, got {it!r}")
-        k, v = it.split("=", 1)
-        if v.lower() in ("true", "false"):
-            v = v.lower() == "true"
+        k, text = it.split("=", 1)
+        v: Any = text
+        if text.lower() in ("true", "false"):
+            v = text.lower() == "true"
         else:
             try:
-                v = int(v)
+                v = int(text)
             except ValueError:
                 pass
         opts[k.strip()] = v
     return opts
 
 
-def run_list(args) -> int:
+def run_list(args: argparse.Namespace) -> int:
     from piaa.data.registry import READERS
 
     print("\n".join(READERS))
     return 0
 
 
-def register(subparsers):
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("data", help="inspect rating databases")
     sub = p.add_subparsers(dest="data_command", metavar="ACTION")
     ins = sub.add_parser("inspect", help="load a database and print what was found")
@@ -47,7 +51,12 @@ def register(subparsers):
     p.set_defaults(func=lambda a: p.print_help() or 2)
 
 
-def run_inspect(args) -> int:
+# how errors name this command's flags (not the Python keywords)
+_OPTION_NAMES = ("give --user-col, --image-col and --score-col with your column names",
+                 "give --duplicates mean, first or last to combine them")
+
+
+def run_inspect(args: argparse.Namespace) -> int:
     from piaa.data import load_dataset
 
     opts = _parse_options(args.option)
@@ -55,7 +64,7 @@ def run_inspect(args) -> int:
         v = getattr(args, col, None)
         if v is not None:
             opts[col] = v
-    ds = load_dataset(args.database, args.path, **opts)
+    ds = load_dataset(args.database, args.path, option_names=_OPTION_NAMES, **opts)
     info = ds.summary()
     info["source_files"] = list(ds.source_files)
     if ds.users is not None:
@@ -67,7 +76,7 @@ def run_inspect(args) -> int:
     return 0
 
 
-def _trait_summary(users):
+def _trait_summary(users: Any) -> dict[str, Any]:
     import pandas as pd
 
     out = {}
@@ -80,7 +89,7 @@ def _trait_summary(users):
     return out
 
 
-def _text(info) -> str:
+def _text(info: dict[str, Any]) -> str:
     sc = info["scale"]
     rpp = info["ratings_per_person"]
     lines = [

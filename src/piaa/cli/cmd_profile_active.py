@@ -5,6 +5,8 @@ import argparse
 import csv
 import json
 import sys
+from typing import Callable
+
 from piaa.cli.options import fail
 
 
@@ -20,7 +22,7 @@ near-duplicates, since each pick settles its neighbours).
 """
 
 
-def register(sub, store_arg):
+def register(sub: argparse._SubParsersAction, store_arg: Callable[[argparse.ArgumentParser], None]) -> None:
     sg = sub.add_parser("suggest", help="list the photos of a folder to rate next for a profile (or a new person)",
                         epilog=_SUGGEST_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     _profile_and_folder(sg, "profile name (need not exist yet)", "folder of photos to choose from")
@@ -42,7 +44,7 @@ def register(sub, store_arg):
     rt.set_defaults(func=run_rate)
 
 
-def _profile_and_folder(p, profile_help: str, folder_help: str) -> None:
+def _profile_and_folder(p: argparse.ArgumentParser, profile_help: str, folder_help: str) -> None:
     """``--profile NAME FOLDER``, as every other command names the profile; the older ``NAME FOLDER`` still
     works, with a deprecation warning (:func:`_resolve_profile`)."""
     p.add_argument("--profile", dest="name", metavar="NAME", default=None, help=profile_help)
@@ -50,7 +52,7 @@ def _profile_and_folder(p, profile_help: str, folder_help: str) -> None:
     p.add_argument("legacy_folder", nargs="?", default=None, help=argparse.SUPPRESS)
 
 
-def _resolve_profile(args, command: str) -> None:
+def _resolve_profile(args: argparse.Namespace, command: str) -> None:
     """Fill ``args.name``/``args.folder`` from ``--profile NAME FOLDER`` or the deprecated ``NAME FOLDER``."""
     from piaa.errors import UsageError, deprecated
 
@@ -64,7 +66,7 @@ def _resolve_profile(args, command: str) -> None:
 
 
 
-def run_suggest(args) -> int:
+def run_suggest(args: argparse.Namespace) -> int:
     from piaa.profiles.store import ProfileStore
     from piaa.profiles.suggest import suggest
 
@@ -87,7 +89,7 @@ def run_suggest(args) -> int:
     return 0
 
 
-def run_rate(args) -> int:
+def run_rate(args: argparse.Namespace) -> int:
     from piaa.profiles.ratings_import import ProfileInputError
     from piaa.profiles.store import ProfileStore
     from piaa.profiles.suggest import learn_pending, pending_path, rate_loop, read_pending

@@ -79,6 +79,9 @@ def run_rank(args) -> int:
         return fail(problem, 2)
     unlisted = []
     paths = iter_image_files(args.paths, recursive=args.recursive, errors=unlisted)
+    from piaa.cli.options import skipped_subfolder_note
+
+    skipped_subfolder_note(args.paths, args.recursive)
     for d, why in unlisted:
         print(f"error: {d}: {why}", file=sys.stderr)
     if not paths:

@@ -14,10 +14,7 @@ def _db_options(p: argparse.ArgumentParser, suppress: bool = False) -> None:
 
 
 def register(sub) -> None:
-    # the usage is written out: argparse would print the optional `users` sub-command as a required "users ..."
     p = sub.add_parser("serve", help="web app + HTTP API: people rate photos and get their own ranking",
-                       usage="piaa serve [-h] --library DIR [--library DIR ...] [options]\n"
-                             "       piaa serve users {add,list,delete} ...",
                        description="Serve the rate-and-learn web page and its JSON API (OpenAPI at /docs). "
                                    "Accounts: --allow-signup, or `piaa serve users add NAME`.")
     p.add_argument("--library", action="append", metavar="DIR", default=[],
@@ -65,6 +62,9 @@ def register(sub) -> None:
     rm.add_argument("name")
     _db_options(rm, suppress=True)
     rm.set_defaults(func=run_users_delete)
+    # the usage is written out: argparse would print the optional `users` sub-command as a required "users ..."
+    p.usage = ("piaa serve [-h] --library DIR [--library DIR ...] [options]\n"
+               f"       piaa serve users {{{','.join(uu.choices)}}} ...")
 
 
 def _settings(args, libraries=()):

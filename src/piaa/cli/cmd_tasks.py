@@ -1,12 +1,14 @@
 """``piaa tasks train CONFIG --output BANK`` / ``piaa tasks show BANK``: task banks for task-vector personalization."""
 from __future__ import annotations
 
+import argparse
+
 import json
 import sys
 
 
 
-def register(subparsers):
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "tasks", help="build and inspect task banks (task-vector personalization)",
         description="A task bank holds one fine-tuned task model per ratings source (database, rater population, "
@@ -37,7 +39,7 @@ def register(subparsers):
     p.set_defaults(func=lambda a: p.print_help() or 2)
 
 
-def run_train(args) -> int:
+def run_train(args: argparse.Namespace) -> int:
     from piaa.cli.options import show_progress
 
     from piaa.models.task_vectors.build import build_bank
@@ -66,7 +68,7 @@ def run_train(args) -> int:
     return 0
 
 
-def run_show(args) -> int:
+def run_show(args: argparse.Namespace) -> int:
     from piaa.models.task_vectors.build import resolve_bank
 
     info = resolve_bank(args.bank).describe()

@@ -46,7 +46,7 @@ def render_html(rep: dict) -> bytes:
     rows = []
     groups = [g for g in rep["group_list"] if g["size"] > 1]
     alone = [g for g in rep["group_list"] if g["size"] == 1]
-    for g in groups:
+    for k, g in enumerate(groups, 1):  # numbered among the groups shown, as `piaa cull` prints them
         cells = []
         for m in g["members"]:
             im = _thumb(m["path"])
@@ -56,7 +56,7 @@ def render_html(rep: dict) -> bytes:
             why = f'<div class="why">{html.escape(why)}</div>' if why else ""
             cells.append(f'<figure class="{cls}">{img}<figcaption>{html.escape(_caption(m))}{why}</figcaption>'
                          '</figure>')
-        rows.append(f'<section><h2>group {g["group"]} · {g["size"]} photos · keep: '
+        rows.append(f'<section><h2>group {k} of {len(groups)} · {g["size"]} photos · keep: '
                     f'{html.escape(Path(g["pick"]).name)} ({html.escape(g["why"])})</h2>{"".join(cells)}</section>')
     single = "".join(f"<li>{html.escape(g['pick'])}</li>" for g in alone)
     head = (f"{rep['photos']} photos, {rep['groups_of_2_or_more']} groups of near-duplicates or bursts: "
@@ -77,7 +77,8 @@ figure img{{max-width:{THUMB}px;max-height:{THUMB}px}} .pick{{border:4px solid #
 def render_png(rep: dict, max_rows: Optional[int] = 200) -> bytes:
     from PIL import Image, ImageDraw
 
-    groups = [g for g in rep["group_list"] if g["size"] > 1][:max_rows]
+    groups = [g for g in rep["group_list"] if g["size"] > 1]
+    n_groups, groups = len(groups), groups[:max_rows]
     cols = max([g["size"] for g in groups] + [1])
     cell, pad = THUMB + 12, 6
     row = cell + 30   # the reasons go under each thumbnail
@@ -85,7 +86,7 @@ def render_png(rep: dict, max_rows: Optional[int] = 200) -> bytes:
     draw = ImageDraw.Draw(sheet)
     for r, g in enumerate(groups):
         y = pad + r * row
-        draw.text((pad, y), f"group {g['group']}", fill=(220, 220, 220))
+        draw.text((pad, y), f"group {r + 1} of {n_groups}", fill=(220, 220, 220))
         for c, m in enumerate(g["members"]):
             x = pad + c * cell
             colour = (40, 200, 40) if m["pick"] else (200, 40, 40)

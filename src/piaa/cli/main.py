@@ -6,7 +6,7 @@ code). Adding a command = adding a module and its name to ``COMMAND_MODULES``.
 Errors: library code raises :class:`piaa.errors.PiaaError` subclasses for anything the user can fix (bad input,
 a missing file or asset, an unknown name); :func:`main` catches them here, in one place, and prints one line
 ``error: <message>`` (exit ``exc.exit_code``: 1, or 2 for a :class:`piaa.errors.UsageError`). Commands have no
-``except`` of their own for these (``tests/unit/test_cli_errors.py`` checks it); anything else is a bug and keeps
+``except`` of their own for these (``tests/unit/cli/test_cli_errors.py`` checks it); anything else is a bug and keeps
 its traceback.
 """
 from __future__ import annotations

@@ -65,11 +65,12 @@ def reader_options(database: str) -> List[str]:
     return [p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name != "options"]
 
 
-def load_dataset(database: str, path, **options) -> RatingsDataset:
+def load_dataset(database: str, path, *, option_names=None, **options) -> RatingsDataset:
     """Load ``database`` from ``path`` (the folder holding its label files as published, or the CSV for ``csv``).
 
     ``options`` go to the database's reader (e.g. ``criterion=`` for avt-ai, ``subsets=`` for oasis-beauty,
     ``test_workers=`` for flickr-aes, column names for csv); an option the reader does not have is an error.
+    ``option_names``: (columns, duplicates) hints naming the caller's own flags in messages (csv).
     """
     reader = READERS.get(database)
     known = reader_options(database)
@@ -80,4 +81,8 @@ def load_dataset(database: str, path, **options) -> RatingsDataset:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileMissingError(f"{path}: no such file or folder")
+    if option_names is not None and "options" in inspect.signature(reader).parameters:
+        from .csv_reader import OptionNames
+
+        options["options"] = OptionNames(*option_names)  # how the caller's messages name these options
     return reader(path, **options)

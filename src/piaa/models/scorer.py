@@ -100,11 +100,11 @@ def read_model_file(path) -> dict:
 
 
 def model_info(name: Optional[str] = None) -> dict:
-    """The ``model`` record of a model (name, backbone, variant, score_range, lower_better, training_data...)."""
-    path = model_path(name)
-    info = dict(read_model_file(path)["meta"]["model"])
-    info["file"] = str(path)
-    return _attach_metrics(info, path)
+    """A model's published record as JSON (:class:`piaa.models.model_cfg.ScorerCfg`: name, what it measures,
+    score_range, lower_better, backbone, variant, training data, licence, metrics, and the file's own record)."""
+    from piaa.models.model_cfg import scorer_cfg
+
+    return scorer_cfg(name).to_json()
 
 
 def bench_report_path(model_file) -> Path:

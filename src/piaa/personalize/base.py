@@ -27,7 +27,7 @@ A personalizer is fitted to one person's rated images and predicts their scores 
             est.coef_ = arrays["coef_"]
             return est
 
-The rules (checked for every registered personalizer by ``tests/unit/test_personalizer_contract.py``):
+The rules (checked for every registered personalizer by ``tests/unit/personalize/test_personalizer_contract.py``):
 
 * **Parameters** are exactly the ``__init__`` arguments (no ``*args``/``**kwargs``), each stored under its own
   name and not changed by ``fit``. ``get_params()``/``set_params()``/``repr()`` derive from them; an unknown

@@ -16,7 +16,6 @@ stay on their scale: near and past its ends they are compressed by a smooth, str
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
@@ -24,6 +23,8 @@ import numpy as np
 from piaa.errors import InputError
 from piaa.profiles import core
 from piaa.profiles.core import DEFAULT_MODEL_SCALE, MethodUnavailable, onto_scale  # noqa: F401 (public names)
+from piaa.profiles.meta import jsonable as _jsonable
+from piaa.profiles.meta import profile_meta
 from piaa.profiles.ratings_import import ProfileInputError, RatedImages, ratings_from_csv, ratings_from_mapping
 from piaa.profiles.store import ProfileStore, check_name
 
@@ -175,13 +176,13 @@ class Profile:
         fitted = core.fit(method, paths, g.scores, np.arange(len(paths)), rated.scores, scale=rated.scale,
                           model_scale=model_scale, params=params, lower_better=gen.lower_better(scorer),
                           folds=folds, seed=seed, assess=assess, progress=progress)
-        assessment, est, uses_offset = fitted.assessment, fitted.estimator, fitted.uses_offset
+        assessment, est = fitted.assessment, fitted.estimator
         if assessment is not None:
             assessment["generic_model"] = gen.scorer_name(scorer)
         ratings = [(p, float(s), o) for p, s, o in zip(paths, rated.scores, rated.origins)]
-        meta = {"version": 1, "source": rated.source, "notes": list(rated.notes), "uses_offset": uses_offset,
-                "generic_model": gen.scorer_name(scorer), "params": _jsonable(params or {}),
-                "piaa_version": _piaa_version(), "n_ratings": fitted.n_ratings}
+        meta = profile_meta(fitted, scale=rated.scale, model_scale=model_scale,
+                            generic_model=gen.scorer_name(scorer), source=rated.source, notes=rated.notes,
+                            params=_jsonable(params or {})).to_json()
         prof = cls(name, method, est, rated.scale, model_scale, ratings, assessment, meta, store=store,
                    scorer=scorer)
         if save:
@@ -325,32 +326,6 @@ def _why_unscored(path: str) -> str:
     except Exception as exc:
         return f"cannot decode image: {exc}"
     return "could not be scored"
-
-
-def _jsonable(obj):
-    """Make numpy scalars/arrays and tuples JSON-safe (NaN/inf become None)."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, (np.floating, float)):
-        v = float(obj)
-        return v if np.isfinite(v) else None
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.bool_,)):
-        return bool(obj)
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
-
-
-def _piaa_version() -> str:
-    from piaa import __version__
-
-    return __version__
 
 
 __all__ = ["Profile", "ProfileInputError", "MethodUnavailable", "available_methods", "default_method",

@@ -21,6 +21,7 @@ import numpy as np
 from fastapi import HTTPException
 
 from piaa.profiles import core
+from piaa.profiles.meta import profile_meta
 from piaa.service import queries
 from piaa.service.deps import ServiceState
 
@@ -72,12 +73,9 @@ def fit(state: ServiceState, user_id: int) -> dict:
         g, base = _library_offset(state, lt, [i for i, good in zip(ids, ok) if good], g), lt
     fitted = core.fit(method, X, g, [r for r, _ in rated], [v for _, v in rated], pairs,
                       scale=core.STAR_SCALE, model_scale=state.library.score_range)
-    meta = {"method": method, "fit": fitted.fit, "n_ratings": fitted.n_ratings,
-            "n_comparisons": fitted.n_comparisons, "model_scale": list(state.library.score_range),
-            "scale": list(core.STAR_SCALE), "uses_offset": fitted.uses_offset, "assessment": fitted.assessment,
-            "generic_model": state.library.scorer.name}
-    if base is not None:
-        meta.update({"base": "library", "library_people": base.people})
+    meta = profile_meta(fitted, scale=core.STAR_SCALE, model_scale=state.library.score_range,
+                        generic_model=state.library.scorer.name, base="library" if base is not None else None,
+                        library_people=base.people if base is not None else None).to_json()
     pid, created = queries.save_profile(state.db, user_id, method, meta, core.estimator_to_bytes(fitted.estimator))
     state.profiles[user_id] = (pid, fitted.estimator)
     return record(meta, created)

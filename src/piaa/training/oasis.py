@@ -1,7 +1,7 @@
 """OASIS beauty for the generic model: the dataset with its image subsets, and features of every photo.
 
 Shared by the shipped scoring model's builder (:mod:`piaa.training.default_model`) and the GIAA benchmark
-(:mod:`piaa.bench.giaa`), which both read ../shared/data.
+(:mod:`piaa.evaluation.giaa`), which both read ../shared/data.
 """
 from __future__ import annotations
 

@@ -140,7 +140,7 @@ def cross_validate(X, y, subsets, head: str = "ridge", alphas: Sequence[float] =
 
 
 def extract(paths, backbones: Sequence[str], variant: str, engine: str = "auto", progress: bool = False):
-    from piaa.bench.giaa import extract_features
+    from piaa.training.oasis import extract_features
 
     X = extract_features(paths, backbones, variant, engine=engine, progress=progress)
     bad = ~np.isfinite(X).all(axis=1)

@@ -12,7 +12,7 @@ from piaa.profiles.xmp import parse_packet
 from piaa.profiles.xmp_marks import LABEL, P_ORIG_RATING, RATING, Mark, get_prop, keywords
 from piaa.profiles.xmp_write import apply_writes, clear_predictions, plan_writes
 
-FIX = Path(__file__).resolve().parents[1] / "fixtures" / "xmp"
+FIX = Path(__file__).resolve().parents[2] / "fixtures" / "xmp"
 
 
 def photo(path: Path) -> Path:

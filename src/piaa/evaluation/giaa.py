@@ -40,7 +40,7 @@ def run_giaa_benchmark(backbones: Sequence[str] = (DEFAULT_BACKBONE,), variant: 
     """Run the 4-fold benchmark; returns a JSON-able report (per fold, mean, std, chosen options, timings).
 
     ``grid=None`` skips option selection and uses ``head_options`` as given. ``fold_backbones``: {test subset:
-    backbone} -- per-fold fine-tuned trunks (``piaa.bench.giaa_trunk``) instead of ``backbones`` for all folds.
+    backbone} -- per-fold fine-tuned trunks (``piaa.evaluation.giaa_trunk``) instead of ``backbones`` for all folds.
     """
     from piaa.evaluation.leakage import check_trunk_unseen
 
@@ -150,8 +150,8 @@ def format_report(rep: dict) -> str:
 def speed_benchmark(paths: Sequence[Path], model: Optional[str] = None, engines=("torch", "onnx"),
                     repeats: int = 1) -> Dict:
     """End-to-end scoring throughput of a scoring model per engine (decode + resize + network + head), via
-    ``piaa.bench.throughput.compare_engines`` (no feature cache)."""
-    from piaa.bench.throughput import compare_engines
+    ``piaa.features.throughput.compare_engines`` (no feature cache)."""
+    from piaa.features.throughput import compare_engines
     from piaa.models.scorer import load_scorer
 
     scorer = load_scorer(model)

@@ -155,7 +155,7 @@ def test_activations_of_a_subset_reuse_the_rows_of_the_whole_database(tiny, tmp_
 @pytest.mark.shared_data
 def test_the_shipped_trunk_is_refused_on_oasis_folds_it_saw(shared_data):
     """bench giaa with the shipped trunk: every OASIS fold holds photos it trained on -> refused up front."""
-    from piaa.bench.giaa import run_giaa_benchmark
+    from piaa.evaluation.giaa import run_giaa_benchmark
     from piaa.catalogue import ASSETS
 
     if "piaa-aesthetic-lite0" in ASSETS.names():

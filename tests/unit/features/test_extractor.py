@@ -215,7 +215,7 @@ def test_parallel_lanes_give_the_same_features(tmp_path, tiny):
 
 
 def test_compare_engines_reports_speed_and_agreement(tmp_path, tiny):
-    from piaa.bench.throughput import compare_engines
+    from piaa.features.throughput import compare_engines
 
     paths = [_save(tmp_path / f"c{i}.jpg", 40 + i) for i in range(6)] + [tmp_path / "missing.jpg"]
     out = compare_engines(paths, backbone=tiny, variant="multilevel", head_fn=lambda f: f.sum(axis=1),

@@ -30,6 +30,19 @@ def test_profile_create_names_its_own_flags_for_columns_and_duplicates(tmp_path,
     assert "--duplicates mean, first or last" in err and "duplicates='mean'" not in err
 
 
+def test_data_inspect_names_its_own_flags(tmp_path, capsys):
+    path = _csv(tmp_path / "r.csv", "person;picture;grade\na;x.jpg;3\na;x.jpg;4\n")
+    assert main(["data", "inspect", "csv", path]) == 1
+    err = capsys.readouterr().err
+    assert "--user-col, --image-col and --score-col" in err and "user_col" not in err
+    assert main(["data", "inspect", "csv", path, "--user-col", "person", "--image-col", "picture",
+                 "--score-col", "grade"]) == 1
+    err = capsys.readouterr().err
+    assert "--duplicates mean, first or last" in err and "duplicates='mean'" not in err
+    assert main(["data", "inspect", "csv", path, "--user-col", "person", "--image-col", "picture",
+                 "--score-col", "grade", "--duplicates", "mean"]) == 0
+
+
 def _photos(folder, n=12):
     for i in range(n):
         (folder / f"p{i}.jpg").write_bytes(b"x")
@@ -151,6 +164,13 @@ def test_cull_numbers_the_groups_it_shows():
     text = _text(rep)
     assert "group 1 of 2: 2 photos" in text and "group 2 of 2: 3 photos" in text
     assert "group 20" not in text and "group 21" not in text and "19 photo(s) stand alone" in text
+    from piaa.cli.contact_sheet import render_html
+
+    for g in rep["group_list"]:
+        g["pick"] = g["members"][0]["path"]
+    page = render_html({**rep, "taste": "generic", "quality": None, "photos": 24, "groups_of_2_or_more": 2,
+                        "picks": 2, "rejects": 3}).decode()
+    assert "group 1 of 2 · 2 photos" in page and "group 2 of 2 · 3 photos" in page and "group 20" not in page
 
 
 # ---- profile list: the ratings the profile was fitted on ---------------------------------------------------------
@@ -176,4 +196,4 @@ def test_serve_help_shows_users_as_an_optional_sub_command(capsys):
         main(["serve", "--help"])
     usage = capsys.readouterr().out.split("\n\n")[0]
     assert usage.splitlines()[0] == "usage: piaa serve [-h] --library DIR [--library DIR ...] [options]"
-    assert "piaa serve users {add,list,delete} ..." in usage
+    assert "piaa serve users {add,list," in usage and "delete} ..." in usage

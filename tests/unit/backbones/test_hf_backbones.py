@@ -20,7 +20,7 @@ from tiny_hf import (BLOCKS, REGISTERS, SIZE, WIDTH, save_tiny_clip, save_tiny_d
 
 torch = pytest.importorskip("torch")
 
-SRC = str(Path(__file__).resolve().parents[2] / "src")
+SRC = str(Path(__file__).resolve().parents[3] / "src")
 SAVERS = {"clip": save_tiny_clip, "dinov2": save_tiny_dinov2, "siglip": save_tiny_siglip, "vit": save_tiny_vit,
           "dinov2-registers": save_tiny_dinov2_registers}
 

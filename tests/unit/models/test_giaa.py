@@ -124,7 +124,7 @@ def test_float16_state_keeps_tiny_feature_scales():
 
 def test_bench_helpers_metrics_and_head_option_parsing():
     from piaa.cli.cmd_bench import parse_head_options
-    from piaa.bench.giaa import giaa_fold_metrics
+    from piaa.evaluation.giaa import giaa_fold_metrics
 
     assert parse_head_options(["n_models=3", "hidden=256,128", "loss=emd", "components=none", "lr=0.01"]) == {
         "n_models": 3, "hidden": (256, 128), "loss": "emd", "components": None, "lr": 0.01}

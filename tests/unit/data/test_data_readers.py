@@ -7,7 +7,7 @@ import pytest
 
 from piaa.data import AGGREGATE_USER, RatingsFormatError, Scale, load_dataset
 
-FIX = Path(__file__).resolve().parents[1] / "fixtures" / "data"
+FIX = Path(__file__).resolve().parents[2] / "fixtures" / "data"
 
 
 def copy(tmp_path, name):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-CLI = Path(__file__).resolve().parents[2] / "src" / "piaa" / "cli"
+CLI = Path(__file__).resolve().parents[3] / "src" / "piaa" / "cli"
 BROAD = {"Exception", "BaseException"}
 REPORTERS = {"fail", "_err"}
 

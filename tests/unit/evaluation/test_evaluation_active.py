@@ -114,7 +114,7 @@ def test_bad_active_names_and_query_fraction(tmp_path):
 def test_shipped_active_experiment_files_parse():
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2] / "experiments"
+    root = Path(__file__).resolve().parents[3] / "experiments"
     for f in sorted(root.glob("active_*.toml")):
         exp = load_experiment(f)
         assert exp.test.query_fraction == 0.3 and "probe-prior@active" in exp.methods, f.name

@@ -213,7 +213,7 @@ def test_kill_9_then_resume_gives_every_row_once(data, model_file, tmp_path):
     out = tmp_path / "out.parquet"
     cmd = [sys.executable, "-m", "piaa.cli.main", "score", str(shards), "--ray", "--workers", "1", "--no-cache",
            "--model", model_file, "--batch-size", "2", "--part-size", "4", "--output", str(out), "--resume", "-q"]
-    env = {**os.environ, "PYTHONPATH": str(__import__("pathlib").Path(__file__).resolve().parents[2] / "src")}
+    env = {**os.environ, "PYTHONPATH": str(__import__("pathlib").Path(__file__).resolve().parents[3] / "src")}
     proc = subprocess.Popen(cmd, env=env, start_new_session=True)
     parts = tmp_path / "out.parquet.parts"
     deadline = time.time() + 240

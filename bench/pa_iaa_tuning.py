@@ -5,7 +5,7 @@ raters are different people, so the trait targets of the validation images are i
 setting is trained and scored on the validation subset: the generic score's SROCC against mean beauty, the
 distribution loss and the trait head's mean correlation with its targets. The test subset is never read.
 
-    python -m piaa.bench.pa_iaa_tuning --test-subset subset1 --output docs/benchmarks/pa_iaa_tuning.json
+    python bench/pa_iaa_tuning.py --test-subset subset1 --output docs/benchmarks/pa_iaa_tuning.json
 """
 from __future__ import annotations
 

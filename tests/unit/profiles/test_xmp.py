@@ -13,7 +13,7 @@ from piaa.profiles.ratings_import import ProfileInputError, ratings_from_xmp
 from piaa.profiles.xmp import XMPError, parse_packet
 from piaa.profiles.xmp_files import find_sidecar, read_embedded_xmp, read_rating, sidecar_candidates
 
-FIX = Path(__file__).resolve().parents[1] / "fixtures" / "xmp"
+FIX = Path(__file__).resolve().parents[2] / "fixtures" / "xmp"
 JPEG_APP1_XMP = b"http://ns.adobe.com/xap/1.0/\x00"
 
 

@@ -12,7 +12,7 @@ from PIL import Image
 from piaa.profiles.xmp import NS_PIAA, parse_packet
 from piaa.profiles.xmp_write import apply_writes, plan_writes
 
-FIX = Path(__file__).resolve().parents[1] / "fixtures" / "xmp"
+FIX = Path(__file__).resolve().parents[2] / "fixtures" / "xmp"
 RATING = "{http://ns.adobe.com/xap/1.0/}Rating"
 
 
