@@ -35,8 +35,9 @@ class PhotoFacts:
 
 
 def quality_model(state):
-    """The photo-quality scorer when one is installed that reads the same features as the library's model
-    (``biq2021-quality-lite0`` next to the default beauty model), else None."""
+    """The photo-quality scorer when one is installed that reads only the features the library already has
+    (the joint photos + generated images model next to the default beauty model), else None. The native
+    quality model (``quality``) needs each photo decoded again at 100 %; the library does not pay that."""
     facts = state.facts
     if facts.model is not _UNSET:
         return facts.model
@@ -44,9 +45,12 @@ def quality_model(state):
 
     q = None
     try:
-        cand, _ = find_quality_model("auto")
+        from piaa.models.scorer import JOINT_QUALITY_MODEL, list_models
+
+        cand, _ = find_quality_model(JOINT_QUALITY_MODEL if JOINT_QUALITY_MODEL in list_models() else "auto")
         base = state.library.scorer
-        if cand is not None and tuple(cand.backbones) == tuple(base.backbones) and cand.variant == base.variant:
+        if cand is not None and tuple(cand.backbones) == tuple(base.backbones) and cand.variant == base.variant \
+                and not getattr(cand, "native", False):
             q = cand
     except Exception:   # a missing or broken quality model only hides the quality column; say why in the log
         log.exception("the photo-quality model could not be loaded; no quality scores")
