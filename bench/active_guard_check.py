@@ -1,4 +1,4 @@
-"""Does the guarded selector (issue 21 §4) leave in-domain active learning alone? On OASIS pools (10 people of each
+"""Does the guarded selector leave in-domain active learning alone? On OASIS pools (10 people of each
 subset, 157 of the subset's 225 photos each, seeded), the shipped model and prior: how often the first 10 asked
 photos equal plain uncertainty sampling's, and how often the guard switches to random after 10 answers.
 

@@ -1,4 +1,4 @@
-"""Issue 21's HTTP check of the library model: people rate a shared library through `piaa serve`, newcomers join.
+"""The HTTP check of the library model: people rate a shared library through `piaa serve`, newcomers join.
 
     python bench/community_serve.py --data avt --rotations 3 [--no-community] [--output RESULT.json]
 

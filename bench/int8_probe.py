@@ -6,7 +6,7 @@ Calibrates activation ranges on BIQ2021 *training* photos (never the OASIS photo
 quantizes the verified fp32 export (QDQ, uint8 activations, int8 per-channel weights, every supported op;
 optionally the first K convolutions left in float), then scores OASIS photos with fp32 and int8 through the
 default model's head: network CPU ms per photo on one thread, SROCC and max |diff| of the scores (1-7).
-The acceptance rule of issue 14 is SROCC >= 0.995 and max |diff| <= 0.05.
+The acceptance rule is SROCC >= 0.995 and max |diff| <= 0.05.
 """
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ def main(argv=None) -> int:
     from piaa.backbones import get_pretrained_cfg
     from piaa.backbones.preprocess import preprocess
     from piaa.features.engines import OnnxEngine, session_options
-    from piaa.io.images import iter_image_files, load_image
+    from piaa.io.discovery import iter_image_files
+    from piaa.io.images import load_image
     from piaa.metrics import srocc
     from piaa.models.scorer import load_scorer
     from piaa.paths import shared_data_dir

@@ -39,7 +39,6 @@ def timed(cmd):
 
 
 def main(argv=None) -> int:
-    import numpy as np
     import pyarrow.parquet as pq
 
     from piaa.paths import shared_data_dir

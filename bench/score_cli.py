@@ -5,7 +5,7 @@
 Each repeat runs the two commands one after the other as fresh processes (start-up, model load, engine build,
 decode, network, head, CSV writing: everything a user waits for), alternating which goes first. Reports
 every wall time and CPU time (children's user+sys), the median wall ratio default/torch, and how well the two
-engines' scores agree (SROCC, max |diff|) -- the check of issue 14. Prints JSON.
+engines' scores agree (SROCC, max |diff|). Prints JSON.
 """
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def main(argv=None) -> int:
     tmp = tempfile.mkdtemp(prefix="piaa-bench-")
     inputs = [args.images]
     if args.limit:
-        from piaa.io.images import iter_image_files
+        from piaa.io.discovery import iter_image_files
 
         inputs = [str(p) for p in iter_image_files(args.images)[:args.limit]]
     a, b = args.engines.split(",")

@@ -19,7 +19,7 @@ from typing import Optional
 import numpy as np
 
 from piaa.bench.throughput import compare_engines, stage_costs
-from piaa.io.images import iter_image_files
+from piaa.io.discovery import iter_image_files
 from piaa.paths import shared_data_dir
 
 

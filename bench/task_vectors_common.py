@@ -15,7 +15,8 @@ import numpy as np
 from piaa.data import load_dataset
 from piaa.data.ratings import Scale
 from piaa.metrics import srocc
-from piaa.models.task_vectors.tasks import filter_users, task_from_ratings, taste_group_tasks
+from piaa.data.traits_filter import filter_users
+from piaa.models.task_vectors.tasks import task_from_ratings, taste_group_tasks
 from piaa.paths import shared_data_dir
 
 DATA = shared_data_dir()
@@ -55,7 +56,7 @@ def fold_tasks(beauty, norms, train_images, populations=POPULATIONS, criteria=("
     r = beauty.ratings[beauty.ratings["image"].isin(train_images)]
     tasks = []
     for name, where in populations.items():
-        rr = r if where is None else filter_users(r, beauty.users, where, name)
+        rr = r if where is None else r[r["user"].isin(filter_users(beauty.users, where, name).index)]
         tasks.append(task_from_ratings(f"beauty:{name}", rr, OASIS_IMAGES, SCALE7, {"population": name}))
     for c in criteria:
         rn = norms.ratings[(norms.ratings["criterion"] == c) & norms.ratings["image"].isin(train_images)]
@@ -124,7 +125,7 @@ def evaluate(make_fn, feats_of, beauty, users, ks=(10, 100), n_trials=3, label="
     """Mean per-person SROCC per k (trials averaged first) and mean seconds per personalization."""
     res = {k: {} for k in ks}
     secs = []
-    for u, k, t, si, ss, qi, qs in stable_trials(beauty, users, ks, n_trials):
+    for u, k, _t, si, ss, qi, qs in stable_trials(beauty, users, ks, n_trials):
         t0 = time.perf_counter()
         pred = make_fn(feats_of(si), ss, feats_of(qi))
         secs.append(time.perf_counter() - t0)

@@ -69,7 +69,7 @@ def main(argv=None):
         zs = {"people": len(per), "srocc": float(np.nanmean(per))}
         print(f"split {split} zero-shot beauty:all on {len(per)} people: {zs['srocc']:.4f}", file=sys.stderr)
 
-        def run(Xs, ys, Xq):
+        def run(Xs, ys, Xq, bank=bank):
             return TaskVectorPersonalizer(bank=bank, scale=(1, 7)).fit(Xs, ys).predict(Xq)
 
         tv = C.evaluate(run, feats, beauty, users, n_trials=a.trials, label=f"split {split} task-vectors")

@@ -34,7 +34,7 @@ def main(argv=None):
             r = rows.setdefault((method, int(k)), {"folds": [], "srocc": [], "seconds": [], "n": 0, "prep": []})
             r["folds"].append(rec.get("fold") or os.path.splitext(os.path.basename(fn))[0])
             r["prep"].append(rec.get("prepare_seconds", 0.0))
-            for person, vals in cell["srocc"].items():
+            for _person, vals in cell["srocc"].items():
                 r["srocc"].append(np.nanmean([_num(v) for v in vals]) if vals else np.nan)
             for vals in cell["seconds"].values():
                 r["seconds"] += [_num(v) for v in vals]

@@ -13,7 +13,7 @@ if "${PIP[@]}" --no-deps --no-index "torch==2.13.0" 2>/dev/null; then
 else
     "${PIP[@]}" "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu
 fi
-"${PIP[@]}" -e ".[test,faces]"
+"${PIP[@]}" -e ".[test,faces,backbones]"     # backbones: transformers, for the hf: backbone tests
 # Export and verify the default network for ONNX Runtime once, inside the environment, so a user's first
 # `piaa score` starts in about a second instead of tracing the network with torch (10-30 s). Optional.
 PIAA_ONNX_CACHE="$PWD/.venv/share/piaa/onnx" PIAA_HOME="$(mktemp -d)" .venv/bin/python -c \

@@ -64,7 +64,7 @@ class Asset:
         return d
 
 
-def _check_asset(name: str, asset) -> None:
+def _check_asset(name: str, asset: object) -> None:
     if not isinstance(asset, Asset):
         raise TypeError(f"asset {name!r} must be a piaa.catalogue.Asset")
     if asset.kind not in KINDS:
@@ -96,7 +96,7 @@ _ROWS = (
           "Apache-2.0 (piaa); EfficientNet-Lite ImageNet weights (Apache-2.0); BIQ2021 states no licence (ss03 "
           "photos from Unsplash): used as a benchmark and training source, no image shipped",
           "piaa train quality --output src/piaa/assets/models/biq2021-quality-lite0.npz",
-          "technical photo quality 0-1 (MLP head on BIQ2021 MOS; photos only: 'quality' is piaa-quality-lite0); model card: "
+          "technical photo quality 0-1 (MLP head on BIQ2021 MOS; photos only: 'quality' is piaa-quality-native-lite0); model card: "
           "src/piaa/assets/models/MODEL_CARD.md"),
     Asset("piaa-quality-lite0", "scorer", "models/piaa-quality-lite0.npz", DEFAULT_BACKBONE, DEFAULT_VARIANT,
           "BIQ2021 train.csv (4,000 photos, MOS 0-1) and AGIQA-3K train.csv (2,000 generated images, MOS / 5)",
@@ -105,7 +105,18 @@ _ROWS = (
           "piaa train quality --databases biq2021,agiqa3k --name piaa-quality-lite0 "
           "--output src/piaa/assets/models/piaa-quality-lite0.npz",
           "perceptual quality 0-1 of photographs and AI-generated images (GenericHead MLP on Lite0 multilevel "
-          "features, BIQ2021 + AGIQA-3K), alias 'quality'; model card: src/piaa/assets/models/MODEL_CARD.md"),
+          "features of the whole image, BIQ2021 + AGIQA-3K; v1 of 'quality'); model card: "
+          "src/piaa/assets/models/MODEL_CARD.md"),
+    Asset("piaa-quality-native-lite0", "scorer", "models/piaa-quality-native-lite0.npz", DEFAULT_BACKBONE,
+          DEFAULT_VARIANT,
+          "BIQ2021 train.csv (4,000 photos, MOS 0-1) and AGIQA-3K train.csv (2,000 generated images, MOS / 5)",
+          "Apache-2.0 (piaa); EfficientNet-Lite ImageNet weights (Apache-2.0); BIQ2021 states no licence (ss03 "
+          "from Unsplash), AGIQA-3K is MIT: training sources only, no image shipped",
+          "piaa train quality --databases biq2021,agiqa3k --native --name piaa-quality-native-lite0 "
+          "--output src/piaa/assets/models/piaa-quality-native-lite0.npz",
+          "perceptual quality 0-1 of photographs and AI-generated images from the whole image, five "
+          "native-resolution 224-px crops and BRISQUE statistics (MLP + ridge blend, BIQ2021 + AGIQA-3K), alias "
+          "'quality'; model card: src/piaa/assets/models/MODEL_CARD.md"),
     Asset("pa_iaa_oasis_lite0", "pa-iaa-network", "pa_iaa_oasis_lite0.npz", DEFAULT_BACKBONE, DEFAULT_VARIANT,
           _OASIS + "; traits of the raters who like each image (gender, age, politic, PHQ, TEPS_ant)", _LICENCE,
           "piaa train pa-iaa --output src/piaa/assets/pa_iaa_oasis_lite0.npz",
@@ -122,11 +133,6 @@ _ROWS = (
 )
 for _row in _ROWS:
     register_asset(_row)
-
-
-def asset_info(name: str) -> Asset:
-    """The catalogue row of ``name`` (UnknownNameError with suggestions when there is none)."""
-    return ASSETS.get(name)
 
 
 def asset_path(name: str, kind: Optional[str] = None) -> Path:

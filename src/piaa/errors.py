@@ -15,11 +15,21 @@ from typing import Sequence
 
 
 class PiaaError(Exception):
-    """Root of every error piaa raises on purpose (bad input, missing file, unknown name, stale state)."""
+    """Root of every error piaa raises on purpose (bad input, missing file, unknown name, stale state).
+
+    ``exit_code``: the status the CLI exits with when this error ends a command (1; 2 for a bad command line)."""
+
+    exit_code = 1
 
 
 class InputError(PiaaError, ValueError):
     """A value given by the user (an option, a file's content, a parameter) is not acceptable."""
+
+
+class UsageError(InputError):
+    """A bad command line (an option's value, a combination of options): the CLI exits 2, as argparse does."""
+
+    exit_code = 2
 
 
 class UnknownNameError(PiaaError, KeyError, ValueError):
@@ -27,7 +37,10 @@ class UnknownNameError(PiaaError, KeyError, ValueError):
 
     A ``KeyError`` (the historic type of registry look-ups) and a ``ValueError`` (what the dataset loader
     raised), so old ``except`` clauses keep working. ``str()`` is the plain message (KeyError would quote it).
+    The CLI exits 2 on it, as for any bad command line: an unknown name is one typed as an option's value.
     """
+
+    exit_code = 2
 
     def __init__(self, kind: str, name: str, known: Sequence[str] = (), suggestions: Sequence[str] = ()):
         self.kind = str(kind)
@@ -43,7 +56,7 @@ class UnknownNameError(PiaaError, KeyError, ValueError):
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple:
         return (type(self), (self.kind, self.name, self.known, self.suggestions))
 
 

@@ -18,9 +18,21 @@ readers, scoring models), in the timm / open_clip style: a name maps to an objec
   ``override=True``.
 * An unknown name raises :class:`~piaa.errors.UnknownNameError` (a ``PiaaError``, also a ``KeyError`` and a
   ``ValueError``) with "did you mean" suggestions from :mod:`difflib`.
-* ``plugins``: modules that fill the registry by registering on import; they are imported on the first
-  look-up or listing. A plug-in module that is absent is skipped (optional parts stay optional); an import
-  error *inside* a present module is raised, so a broken plug-in is never silently missing.
+* Where the entries come from, imported on the first look-up or listing (never at import time, so ``piaa
+  --help`` stays fast):
+
+  - ``packages``: piaa's own packages whose every module registers what it defines on import
+    (``piaa.personalize``, ``piaa.evaluation.methods``): a new module there is found without being listed;
+  - ``plugins``: single modules, the same way;
+  - installed distributions' entry points in the group ``piaa.plugins`` (:data:`ENTRY_POINT_GROUP`), as
+    pyiqa and pytest plug-ins work: an entry point names a module (imported: it registers on import) or a
+    function (called once with no argument). In a plug-in's ``pyproject.toml``::
+
+        [project.entry-points."piaa.plugins"]
+        my_method = "my_pkg.piaa_plugin"
+
+  A module that is absent is skipped (optional parts stay optional); an import error *inside* a present
+  module or plug-in is raised, so a broken plug-in is never silently missing.
 * ``validate(name, obj)`` (optional) checks each object at registration (e.g. "is a Personalizer subclass").
 
 Foundation layer: imports nothing from piaa except :mod:`piaa.errors`.
@@ -35,7 +47,34 @@ from piaa.errors import DuplicateNameError, InputError, UnknownNameError
 
 T = TypeVar("T")
 
+#: the entry-point group installed plug-ins declare (``importlib.metadata.entry_points(group=...)``)
+ENTRY_POINT_GROUP = "piaa.plugins"
+
 _imported: Set[str] = set()
+_entry_points_loaded = False
+
+
+def load_entry_point_plugins() -> None:
+    """Load every ``piaa.plugins`` entry point once per process (module: imported; function: called)."""
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    from importlib.metadata import entry_points
+
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        obj = ep.load()
+        if callable(obj) and not isinstance(obj, type):
+            obj()
+
+
+def package_modules(package: str) -> List[str]:
+    """The modules of ``package`` (not sub-packages' contents; names starting with ``_`` left out), sorted."""
+    import pkgutil
+
+    pkg = importlib.import_module(package)
+    return sorted(f"{package}.{m.name}" for m in pkgutil.iter_modules(getattr(pkg, "__path__", []))
+                  if not m.name.startswith("_"))
 
 
 def import_plugins(modules: Iterable[str]) -> None:
@@ -60,16 +99,17 @@ class Registry(Generic[T]):
     """Name -> object, with aliases, lazy plug-in modules and "did you mean" on unknown names."""
 
     def __init__(self, kind: str, plugins: Sequence[str] = (), normalize: Callable[[str], str] = _strip,
-                 validate: Optional[Callable[[str, Any], None]] = None):
+                 validate: Optional[Callable[[str, Any], None]] = None, packages: Sequence[str] = ()):
         self.kind = kind
         self._plugins: List[str] = list(plugins)
+        self._packages: List[str] = list(packages)
         self._normalize = normalize
         self._validate = validate
         self._items: Dict[str, T] = {}
         self._aliases: Dict[str, str] = {}
 
     # ---- registration -------------------------------------------------------------------------------------------
-    def register(self, name: str, obj: Any = None, *, aliases: Sequence[str] = (), override: bool = False):
+    def register(self, name: str, obj: Any = None, *, aliases: Sequence[str] = (), override: bool = False) -> Any:
         """Register ``obj`` under ``name`` (returns ``obj``); without ``obj``, return a decorator."""
         if obj is None:
             def deco(o: T) -> T:
@@ -123,7 +163,13 @@ class Registry(Generic[T]):
 
     # ---- look-up -------------------------------------------------------------------------------------------------
     def load_plugins(self) -> None:
+        """Import the registry's packages and plug-in modules and the installed ``piaa.plugins`` (once each)."""
+        for pkg in self._packages:
+            if pkg not in _imported:
+                import_plugins(package_modules(pkg))
+                _imported.add(pkg)
         import_plugins(self._plugins)
+        load_entry_point_plugins()
 
     def resolve(self, name: str) -> str:
         """The canonical name of ``name`` (itself or the name an alias points to)."""

@@ -4,7 +4,7 @@ import pytest
 
 from piaa.features import FeatureExtractor
 from piaa.features.engines import OnnxEngine
-from piaa.io.images import iter_image_files
+from piaa.io.discovery import iter_image_files
 
 pytestmark = pytest.mark.shared_data
 

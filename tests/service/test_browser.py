@@ -20,14 +20,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from serve_helpers import N_PHOTOS, Server, make_library
+from serve_helpers import N_PHOTOS, Server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
 PW = "correct-horse-battery"
 N_BURST = 3
-N_ALL = N_PHOTOS + N_BURST                 # + one corrupt photo that cannot be analysed
+N_ALL = N_PHOTOS + N_BURST + 1             # + a 12 x 9 px photo; + one corrupt photo that cannot be analysed
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +51,7 @@ def browser_library(tmp_path_factory, photo_library):
     root = tmp_path_factory.mktemp("browser_photos")
     shutil.copytree(photo_library, root, dirs_exist_ok=True)
     rng = np.random.default_rng(11)
-    base = np.clip(rng.normal(110, 70, (120, 160, 3)), 0, 255)
+    base = np.clip(rng.normal(110, 70, (30, 40, 3)), 0, 255).repeat(30, 0).repeat(30, 1)     # 1200 x 900 px
     t0 = datetime(2024, 6, 1, 10, 0, 0)
     for k in range(N_BURST):
         ex = Image.Exif()
@@ -62,6 +62,7 @@ def browser_library(tmp_path_factory, photo_library):
         frame = np.clip(base + rng.normal(0, 2, base.shape), 0, 255).astype(np.uint8)
         Image.fromarray(frame).save(root / f"burst_{k}.jpg", quality=92, exif=ex)
     (root / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a photo at all")
+    Image.fromarray(rng.integers(0, 255, (9, 12, 3), dtype=np.uint8)).save(root / "tiny.jpg")   # a 12 x 9 px blob
     return root
 
 
@@ -109,12 +110,12 @@ def text(page, sel) -> str:
 
 
 def library_ids(page) -> list:
-    return page.eval_on_selector_all("#grid li > button", "els => els.map(e => Number(e.dataset.id))")
+    return page.eval_on_selector_all("#grid li > button.card", "els => els.map(e => Number(e.dataset.id))")
 
 
 def open_library(page, n=None):
     page.click("#tab-library")
-    page.wait_for_selector("#grid li > button", timeout=180_000)    # the first ranking waits for the analysis
+    page.wait_for_selector("#grid li > button.card", timeout=180_000)   # the first ranking waits for the analysis
     if n is not None:
         scroll_all(page, n)
     return library_ids(page)
@@ -123,11 +124,11 @@ def open_library(page, n=None):
 def scroll_all(page, n):
     """Scroll down until the grid holds ``n`` tiles (the next pages load as the end comes into view)."""
     for _ in range(30):
-        if page.evaluate("document.querySelectorAll('#grid li > button').length") >= n:
+        if page.evaluate("document.querySelectorAll('#grid li > button.card').length") >= n:
             break
         page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
         page.wait_for_timeout(300)
-    page.wait_for_function(f"document.querySelectorAll('#grid li > button').length === {n}", timeout=60_000)
+    page.wait_for_function(f"document.querySelectorAll('#grid li > button.card').length === {n}", timeout=60_000)
 
 
 def test_sign_in_page_says_what_piaa_is_and_hides_the_tabs(browser, site):
@@ -214,6 +215,9 @@ def test_library_filters_paging_photo_view_and_a_corrupt_photo(browser, site, sh
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("request", lambda r: asked.append(r.url) if "/api/ranking" in r.url else None)
     sign_in(page, site.url)
+    open_library(page)
+    page.uncheck("#f-stack")                                           # every photo, the burst's frames too
+    page.wait_for_function("!document.getElementById('grid').querySelector('.stack-count')")
     ids = open_library(page, N_ALL)                                    # paged in 24s as the grid scrolls
     assert len(set(ids)) == N_ALL
     assert all("limit=24" in u for u in asked) and any("offset=24" in u for u in asked)   # never limit=1000
@@ -226,18 +230,19 @@ def test_library_filters_paging_photo_view_and_a_corrupt_photo(browser, site, sh
     shot(page, shots / "library.jpg")
     page.select_option("#f-flag", "none")
     page.select_option("#f-order", "name")
-    page.wait_for_function("document.getElementById('library-basis').textContent.includes('by name')")
+    page.wait_for_function("document.getElementById('library-title').textContent.includes('by file name')")
     scroll_all(page, N_ALL)
-    names = page.eval_on_selector_all("#grid li > button", "els => els.map(e => e.getAttribute('aria-label'))")
-    plain = [n.split(": ")[0].split(". ", 1)[1] for n in names]
-    assert plain == sorted(plain)
+    names = page.eval_on_selector_all("#grid li > button.card", "els => els.map(e => e.getAttribute('aria-label'))")
+    plain = [n.split(": ")[0] for n in names]                 # no "n." rank when the order is not a ranking
+    assert plain == sorted(plain) and not any(re.match(r"\d+\. ", n) for n in names)
+    assert page.eval_on_selector_all("#grid .rank", "els => els.every(e => e.textContent === '')")
     page.select_option("#f-order", "taste")
     page.select_option("#f-flag", "")
     # the photo view: Enter on a tile, EXIF + histogram, zoom, next, why, download, Escape
-    page.wait_for_function("!document.getElementById('library-basis').textContent.includes('Shown by')")
+    page.wait_for_function("document.getElementById('library-title').textContent.includes('by your taste')")
     scroll_all(page, N_ALL)
     burst = [b for b in page.eval_on_selector_all(
-        "#grid li > button", "els => els.map(e => [Number(e.dataset.id), e.getAttribute('aria-label')])")
+        "#grid li > button.card", "els => els.map(e => [Number(e.dataset.id), e.getAttribute('aria-label')])")
         if "burst_0.jpg" in b[1]][0]
     page.focus(f"#grid li > button[data-id='{burst[0]}']")
     page.keyboard.press("Enter")
@@ -300,8 +305,11 @@ def test_cull_team_and_account(browser, site, shots):
     page.click("#tab-account")
     page.wait_for_selector("#admin:not([hidden])")
     page.click("#invite-create")
-    page.wait_for_function("document.getElementById('invite-code').textContent.includes('valid until')")
-    code = text(page, "#invite-code").split(" ")[0]
+    page.wait_for_function("document.getElementById('invite-link').value.includes('#invite=')")
+    link = page.input_value("#invite-link")
+    assert link.startswith(site.url + "/#invite=") and "Valid until" in text(page, "#invite-code")
+    page.click("#invite-copy")                                                     # a copy button, not a bare code
+    page.wait_for_function("document.getElementById('invite-copy').textContent === 'Copied'")
     page.wait_for_function("document.getElementById('member-list').textContent.includes('uma')")
     shot(page, shots / "account.jpg")
     page.fill("#pw-old", PW)
@@ -312,14 +320,14 @@ def test_cull_team_and_account(browser, site, shots):
     assert api.get("/api/me").status_code == 401 and api2.get("/api/me").status_code == 200
     assert api2.post("/api/me/password", json={"old": "a-new-long-password", "new": PW}).status_code == 200
     api2.close()
-    # the invitation signs a new person up on the sign-in page
+    # the invitation link opens the sign-up with the code filled in
     other = browser.new_context(viewport={"width": 1200, "height": 900}, bypass_csp=True)   # probes use eval
     p2 = other.new_page()
-    p2.goto(site.url + "/")
-    p2.click("#invite-button")
+    p2.goto(link)
+    p2.wait_for_selector("#login-invite:visible")
+    assert p2.input_value("#login-invite") == link.split("#invite=")[1]
     p2.fill("#login-user", "vera")
     p2.fill("#login-pass", PW)
-    p2.fill("#login-invite", code)
     p2.click("#signup-button")
     p2.wait_for_selector("#view-rate:not([hidden])")
     other.close()
@@ -363,9 +371,9 @@ def test_every_view_on_a_phone(browser, site, shots):
         page.wait_for_timeout(300)
         fits(view)
     page.tap("#tab-library")
-    page.wait_for_selector("#grid li > button")
+    page.wait_for_selector("#grid li > button.card")
     shot(page, shots / "phone-library.jpg")
-    page.tap("#grid li:nth-child(1) > button")
+    page.tap("#grid li:nth-child(1) > button.card")
     page.wait_for_selector("#viewer:not([hidden])")
     page.wait_for_function("document.getElementById('exif').textContent.length > 0")
     close = page.locator("#v-close").bounding_box()
@@ -384,3 +392,253 @@ def test_every_view_on_a_phone(browser, site, shots):
     shot(page, shots / "phone-cull.jpg")
     assert not errors, errors
     ctx.close()
+
+
+def swipe(page, selector, dx):
+    """A one-finger horizontal swipe of ``dx`` px on ``selector`` (touch events, as a phone sends them)."""
+    page.evaluate("""([sel, dx]) => {
+      const n = document.querySelector(sel), r = n.getBoundingClientRect();
+      const x = r.left + r.width / 2, y = r.top + r.height / 2;
+      const t = (cx) => new Touch({ identifier: 1, target: n, clientX: cx, clientY: y });
+      n.dispatchEvent(new TouchEvent('touchstart', { touches: [t(x)], changedTouches: [t(x)], bubbles: true }));
+      n.dispatchEvent(new TouchEvent('touchend', { touches: [], changedTouches: [t(x + dx)], bubbles: true }));
+    }""", [selector, dx])
+
+
+def visit(browser, site, name, phone=False):
+    """(context, page, page errors, API client, photo ids by name) of ``name`` signed in on a desktop or a
+    390 px touch phone."""
+    if phone:
+        ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True, bypass_csp=True)
+    else:
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)   # probes use eval
+    page = ctx.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, site.url, name)
+    api = token(site, name)
+    byname = {im["name"]: im["id"] for im in api.get("/api/images", params={"limit": 1000}).json()["images"]}
+    return ctx, page, errors, api, byname
+
+
+def test_library_stacks_rejects_folders_counts_and_the_empty_state(browser, site, shots):
+    ctx, page, errors, api, byname = visit(browser, site, "uma")
+    frames = [byname[f"burst_{k}.jpg"] for k in range(N_BURST)]
+    groups = api.get("/api/bursts").json()["groups"]                   # the burst, and any near-duplicates
+    cards = N_ALL - sum(len(g["members"]) - 1 for g in groups)
+    open_library(page, cards)                                          # each group is one card
+    page.wait_for_function("document.getElementById('library-count').textContent.includes('photos')")
+    assert text(page, "#library-count").startswith(f"{N_ALL} photos")
+    assert f"{cards} after stacking" in text(page, "#library-count")
+    assert "by your taste" in text(page, "#library-title")
+    assert text(page, "#grid li:nth-child(1) .rank") == "#1"
+    wrapped = "Array.from(document.querySelectorAll('#grid .line')).filter(l => l.getBoundingClientRect().height > 26).length"
+    assert page.evaluate(wrapped) == 0                                 # regression: "Q / 0.69" wrapped
+    assert page.locator(".stack-count").count() == len(groups)
+    pick = [g for g in groups if set(frames) == {m["id"] for m in g["members"]}][0]
+    card = page.locator(f"#grid li.stacked > button.card[data-id='{pick['pick']}']")    # the pick on top
+    badge = page.locator(f"#grid li.stacked:has(button.card[data-id='{pick['pick']}']) .stack-count")
+    assert badge.text_content() == f"▣ {N_BURST}"
+    # file name and capture date on the card
+    assert "burst_" in card.locator(".file").text_content() and "2024" in card.locator(".date").text_content()
+    assert page.locator("#grid li:not(.stacked) .date").first.text_content() == "no date"
+    shot(page, shots / "library-stacks.jpg")
+    badge.click()                                                      # open the stack: its frames, pick first
+    page.wait_for_selector("#viewer:not([hidden])")
+    assert f"1 / {N_BURST} of the stack of {N_BURST}" in text(page, "#viewer-name")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"document.getElementById('viewer-name').textContent.startsWith('2 / {N_BURST}')")
+    page.keyboard.press("Escape")
+    # a rejected photo is dimmed; one switch hides every reject
+    victim = page.evaluate("Number(document.querySelectorAll('#grid li:not(.stacked) > button.card')[2].dataset.id)")
+    api.put(f"/api/marks/{victim}", json={"flag": "reject", "label": "green"})
+    page.select_option("#f-order", "quality")
+    page.select_option("#f-order", "taste")
+    page.wait_for_selector(f"#grid li.rejected > button.card[data-id='{victim}']")
+    assert page.evaluate(wrapped) == 0                                 # a flag, a label and Q on one line
+    assert page.evaluate(f"getComputedStyle(document.querySelector(\"#grid button[data-id='{victim}'] img\")).opacity") < "0.5"
+    page.check("#f-hide-rejects")
+    page.wait_for_function(f"!document.querySelector(\"#grid button.card[data-id='{victim}']\")")
+    page.wait_for_function(f"document.getElementById('library-count').textContent.startsWith('{N_ALL - 1} photos match')")
+    page.uncheck("#f-hide-rejects")
+    # order by date: no rank numbers, the header says what the order is
+    page.select_option("#f-order", "date")
+    page.wait_for_function("document.getElementById('library-title').textContent.includes('by capture date')")
+    assert page.eval_on_selector_all("#grid .rank", "els => els.every(e => e.textContent === '')")
+    assert text(page, "#library-basis") == ""                         # no "sorted by your taste" under it
+    page.select_option("#f-order", "taste")
+    # the folder filter lists the library's folders
+    options = page.eval_on_selector_all("#f-folder option", "els => els.map(e => e.value)")
+    assert options[0] == "" and "sub" in options
+    page.select_option("#f-folder", "sub")
+    page.wait_for_function("document.getElementById('library-count').textContent.includes('match')")
+    names = page.eval_on_selector_all("#grid .file", "els => els.map(e => e.title)")
+    assert names and all(n.startswith("sub/") for n in names)
+    # nothing matches: a count of none and what to change, not a blank page
+    page.select_option("#f-flag", "pick")
+    page.wait_for_selector("#library-empty:not([hidden])")
+    assert "picked" in text(page, "#library-empty-text") and "in sub" in text(page, "#library-empty-text")
+    assert text(page, "#library-count").startswith("0 photos match")
+    shot(page, shots / "library-empty.jpg")
+    page.click("#library-clear")
+    page.wait_for_selector("#library-empty", state="hidden")
+    open_library(page, cards)
+    api.put(f"/api/marks/{victim}", json={"flag": None, "label": None})
+    assert not errors, errors
+    ctx.close()
+    api.close()
+
+
+def test_cull_large_frames_own_stars_rejects_and_compare_at_100(browser, site, shots):
+    ctx, page, errors, api, byname = visit(browser, site, "uma")
+    api.put(f"/api/ratings/{byname['burst_1.jpg']}", json={"rating": 5})     # the most stars: the pick
+    api.put(f"/api/marks/{byname['burst_2.jpg']}", json={"flag": "reject", "label": None})
+    page.click("#tab-cull")
+    page.wait_for_selector("#bursts > li .frame")
+    frames = page.locator("#bursts > li.current .frame")
+    assert frames.count() == N_BURST
+    width = page.evaluate("document.querySelector('#bursts .frame img').getBoundingClientRect().width")
+    assert width >= 280, width                                                     # large, not ~140 px thumbnails
+    own = page.locator(f"#bursts .frame[data-id='{byname['burst_1.jpg']}'] .mine").text_content()
+    assert own == "yours ★★★★★"
+    rejected = page.locator(f"#bursts .frame[data-id='{byname['burst_2.jpg']}']")
+    assert "rejected" in (rejected.get_attribute("class") or "") and "rejected" in rejected.text_content()
+    assert page.evaluate("getComputedStyle(document.querySelector('#bursts .frame.rejected img')).opacity") < "0.5"
+    # the reasons a frame is not the pick, on the page without hovering (from /api/bursts)
+    assert "you rejected it" in rejected.locator(".reasons").text_content()
+    other = page.locator(f"#bursts .frame[data-id='{byname['burst_0.jpg']}'] .reasons")
+    assert "rated another frame higher" in other.text_content()
+    assert page.locator(f"#bursts .frame[data-id='{byname['burst_1.jpg']}'] .reasons").count() == 0   # the pick
+    shot(page, shots / "cull.jpg")
+    # compare two frames at 100 %, pan kept in step
+    page.keyboard.press("c")
+    page.wait_for_selector("#compare:not([hidden])")
+    page.wait_for_function("['a', 'b'].every(s => document.getElementById('compare-img-' + s).naturalWidth > 0)")
+    page.keyboard.press("z")
+    page.wait_for_selector("#compare.zoomed")
+    page.wait_for_function("['a', 'b'].every(s => { const i = document.getElementById('compare-img-' + s);"
+                           "return i.src.endsWith('/original') && i.complete && i.naturalWidth === 1200; })")
+    assert page.evaluate("document.getElementById('compare-img-a').getBoundingClientRect().width") == 1200  # 100 %
+    page.evaluate("(() => { const a = document.getElementById('compare-a'); a.scrollLeft = 100; a.scrollTop = 80; })()")
+    page.wait_for_function("(() => { const a = document.getElementById('compare-a'), b = document.getElementById('compare-b');"
+                           "return Math.abs(b.scrollLeft - a.scrollLeft) <= 1 && Math.abs(b.scrollTop - a.scrollTop) <= 1"
+                           " && a.scrollLeft > 0; })()")
+    shot(page, shots / "compare.jpg")
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#compare", state="hidden")
+    api.delete(f"/api/ratings/{byname['burst_1.jpg']}")
+    api.put(f"/api/marks/{byname['burst_2.jpg']}", json={"flag": None, "label": None})
+    assert not errors, errors
+    ctx.close()
+    api.close()
+
+
+def test_phone_rating_everywhere_swipes_compact_navigation_and_no_key_hints(browser, site, shots):
+    ctx, page, errors, api, _ = visit(browser, site, "uma", phone=True)
+    nav = page.locator("header").bounding_box()
+    assert nav["height"] <= 60, nav                                    # one compact row, not ~300 px
+    assert not page.locator(".hint:visible").count()                   # no keyboard hints on a touch screen
+    first = text(page, "#rate-name")
+    swipe(page, "#stars-mode", -120)                                   # swipe to the next photo
+    page.wait_for_function(f"document.getElementById('rate-name').textContent !== {first!r}")
+    page.tap("#mode-pairs")
+    page.wait_for_function("document.getElementById('pair-left').naturalWidth > 0")
+    left = page.get_attribute("#pair-left", "src")
+    assert page.locator("#pair-skip").is_visible()
+    page.tap("#pair-skip")                                              # skip without a keyboard
+    page.wait_for_function(f"document.getElementById('pair-left').getAttribute('src') !== {left!r} || "
+                           "document.getElementById('rate-msg').textContent.includes('Skipped')")
+    page.tap("#mode-stars")
+    # the photo view: stars and flags on screen, swipe, the photo not covered by the info panel
+    page.tap("#tab-library")
+    page.wait_for_selector("#grid li > button.card")
+    page.wait_for_function("document.querySelectorAll('#grid .line').length > 4")
+    assert page.evaluate("Array.from(document.querySelectorAll('#grid .line'))"
+                         ".filter(l => l.getBoundingClientRect().height > 26).length") == 0   # no line wraps at 390 px
+    page.tap("#grid li:nth-child(1) > button.card")
+    page.wait_for_selector("#viewer:not([hidden])")
+    assert not page.is_visible("#viewer-info")
+    stage = page.locator("#viewer-stage").bounding_box()
+    assert stage["height"] >= 0.5 * 844, stage
+    shown = int(page.get_attribute("#v-download", "href").split("/")[3])
+    page.tap(".viewer-rate button[data-vrate='4']")
+    page.wait_for_function("document.querySelector(\".viewer-rate button[data-vrate='4']\").classList.contains('current')")
+    assert any(r["image"] == shown and r["rating"] == 4 for r in api.get("/api/ratings").json()["ratings"])
+    page.tap(".viewer-rate button[data-vflag='pick']")
+    page.wait_for_function("document.getElementById('viewer-marks').textContent.includes('pick')")
+    for b in page.locator(".viewer-rate button").all():
+        box = b.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["height"] >= 36
+    shot(page, shots / "phone-viewer.jpg")
+    before = text(page, "#viewer-name")
+    swipe(page, "#viewer-stage", -120)
+    page.wait_for_function(f"document.getElementById('viewer-name').textContent !== {before!r}")
+    page.tap("#v-info")
+    assert page.is_visible("#viewer-info")
+    page.tap("#v-close")
+    api.put(f"/api/marks/{shown}", json={"flag": None, "label": None})
+    # cull: file names wrap, nothing cut off
+    page.tap("#tab-cull")
+    page.wait_for_selector("#bursts .frame")
+    cut = page.evaluate("Array.from(document.querySelectorAll('#bursts .frame .name'))"
+                        ".filter(e => e.scrollWidth > e.clientWidth + 1).length")
+    assert cut == 0 and page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, shots / "phone-cull.jpg")
+    assert not errors, errors
+    ctx.close()
+    api.close()
+
+
+def test_feedback_rescan_sharing_reasons_team_stars_and_small_photos(browser, site, browser_library, shots):
+    ctx, page, errors, api, byname = visit(browser, site, "tess")
+    # a photo below the minimum size is never offered for rating
+    for _ in range(3):
+        offered = [im["name"] for im in api.get("/api/suggestions", params={"n": 200}).json()["images"]]
+        assert "tiny.jpg" not in offered
+    for _ in range(10):
+        pair = [im["name"] for im in api.get("/api/suggestions/pair").json()["images"]]
+        assert "tiny.jpg" not in pair
+    # the disabled XMP write says why on the page, not only in a tooltip
+    page.click("#tab-profile")
+    page.wait_for_selector("#xmp-write-why:visible")
+    assert page.is_disabled("#xmp-write") and "--allow-xmp-write" in text(page, "#xmp-write-why")
+    # the Team view shows the person's own stars beside the others'
+    api.put("/api/me", json={"share_ratings": True})
+    api.put(f"/api/ratings/{byname['photo_001.jpg']}", json={"rating": 3})
+    page.reload()
+    page.wait_for_selector("#view-rate:not([hidden])")
+    page.click("#tab-team")
+    page.wait_for_function("document.getElementById('team-grid').textContent.includes('you ★')")
+    # the why dialog keeps its padding after key presses
+    page.click("#tab-library")
+    page.wait_for_selector("#grid li > button.card")
+    page.focus("#grid li:nth-child(1) > button.card")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#viewer:not([hidden])")
+    page.keyboard.press("w")
+    page.wait_for_function("document.getElementById('why-text').textContent.includes('of 5')")
+    for key in ("Tab", "ArrowDown", "Tab", "End"):
+        page.keyboard.press(key)
+    pad = page.evaluate("(() => { const b = document.querySelector('#why .dialog-body').getBoundingClientRect(),"
+                        "t = document.getElementById('why-text').getBoundingClientRect(),"
+                        "d = document.getElementById('why').getBoundingClientRect(); return t.left - d.left; })()")
+    assert pad >= 12, pad
+    page.keyboard.press("Escape")
+    page.keyboard.press("Escape")
+    # "look for new photos" says what it found
+    new = browser_library / "sub" / "found_later.jpg"
+    Image.fromarray(np.full((120, 160, 3), 90, np.uint8)).save(new)
+    try:
+        page.click("#rescan")
+        page.wait_for_function("document.getElementById('library-msg').textContent.startsWith('Found 1 new photo')",
+                               timeout=120_000)
+        shot(page, shots / "rescan.jpg")
+    finally:
+        new.unlink()
+    page.click("#rescan")
+    page.wait_for_function("document.getElementById('library-msg').textContent.includes('1 removed')", timeout=120_000)
+    api.delete(f"/api/ratings/{byname['photo_001.jpg']}")
+    assert not errors, errors
+    ctx.close()
+    api.close()

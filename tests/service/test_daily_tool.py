@@ -5,7 +5,6 @@ are written into it), plus a corrupt photo, a burst of near-duplicates and photo
 """
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timedelta
 
 import httpx
@@ -182,8 +181,10 @@ def test_bursts_with_a_suggested_pick_where_own_flags_win(srv):
         assert g2["pick"] == other and g2["reason"] == "your pick"
 
 
-def test_xmp_both_ways_predictions_never_overwrite_own_stars(srv, lib):
-    with login(srv, "anna") as c:
+def test_xmp_both_ways_for_the_owner_predictions_never_overwrite_own_stars(srv, lib):
+    with login(srv, "boss") as c:                                            # the first admin owns the sidecars
+        me = c.get("/api/me").json()
+        assert me["xmp_owner"] == "boss" and "your stars" in me["xmp_owner_note"]
         ids = ids_by_name(c)
         mine = ids["photo_008.jpg"]
         c.put(f"/api/ratings/{mine}", json={"rating": 2})
@@ -197,13 +198,68 @@ def test_xmp_both_ways_predictions_never_overwrite_own_stars(srv, lib):
         side = (lib / "photo_008.jpg.xmp").read_text()
         assert 'xmp:Rating="2"' in side and "PredictedRating" not in side and 'xmp:Label="Blue"' in side
         assert "PredictedRating" in (lib / "photo_011.jpg.xmp").read_text()  # an unrated one: piaa's, marked
-    with login(srv, "cleo") as c:                                            # imports anna's, never predictions
-        rep = c.post("/api/import/xmp", json={}).json()
-        assert rep["ratings"] >= 1 and rep["labels"] >= 1 and rep["predicted_skipped"] >= 10
-        mine_c = {r["image"]: r["rating"] for r in c.get("/api/ratings").json()["ratings"]}
-        assert mine_c[ids["photo_008.jpg"]] == 2 and ids["photo_011.jpg"] not in mine_c
+        c.delete(f"/api/ratings/{mine}")
+        rep = c.post("/api/import/xmp", json={}).json()                      # the owner imports, never predictions
+        assert rep["ratings"] >= 1 and rep["predicted_skipped"] >= 10
+        own = {r["image"]: r["rating"] for r in c.get("/api/ratings").json()["ratings"]}
+        assert own[mine] == 2 and ids["photo_011.jpg"] not in own
         again = c.post("/api/import/xmp").json()                           # no body: the defaults
         assert again["ratings"] == 0 and again["kept"] >= 1
+        c.delete(f"/api/ratings/{mine}")
+        c.put(f"/api/marks/{mine}", json={"flag": None, "label": None})
+    for p in lib.rglob("*.xmp"):
+        p.unlink()
+
+
+def test_one_members_stars_never_become_anothers(srv, lib):
+    """The repro: Ben writes his stars, Anna presses Import; Ben's 3★ became Anna's ratings (16 -> 18) and Ben's
+    preview called Anna's stars his own. Only the XMP owner (here the first admin, boss) writes and imports."""
+    with login(srv, "ben") as ben, login(srv, "anna") as anna:
+        ids = ids_by_name(ben)
+        for k, name in enumerate(("photo_013.jpg", "photo_003.jpg")):
+            assert ben.put(f"/api/ratings/{ids[name]}", json={"rating": 3 + k}).status_code in (200, 201)
+        before = {r["image"]: r["rating"] for r in anna.get("/api/ratings").json()["ratings"]}
+        for dry in (True, False):
+            r = ben.post("/api/export/xmp", json={"dry_run": dry, "mine": True})
+            assert r.status_code == 403 and "boss" in r.json()["detail"] and "one rating per photo" in r.json()["detail"]
+        assert not list(lib.rglob("*.xmp"))
+        r = anna.post("/api/import/xmp")
+        assert r.status_code == 403 and "boss" in r.json()["detail"]
+        assert {r["image"]: r["rating"] for r in anna.get("/api/ratings").json()["ratings"]} == before
+        me = anna.get("/api/me").json()
+        assert me["xmp_owner"] == "boss" and "boss" in me["xmp_owner_note"]
+    with login(srv, "boss") as boss:                                          # sidecars another tool set stay the
+        ids = ids_by_name(boss)                                              # owner's "another tool", never "yours"
+        (lib / "photo_013.jpg.xmp").write_text(
+            '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+            '<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:Rating="3"/>'
+            '</rdf:RDF></x:xmpmeta>')
+        (lib / "photo_013.jpg.xmp").chmod(0o444)
+        locked = (lib / "photo_013.jpg.xmp").read_bytes()
+        boss.put(f"/api/ratings/{ids['photo_013.jpg']}", json={"rating": 5})
+        rej = ids["photo_015.jpg"]
+        boss.put(f"/api/ratings/{rej}", json={"rating": 5})
+        boss.put(f"/api/marks/{rej}", json={"flag": "reject", "label": None})
+        body = {"mine": True, "predictions": True, "overwrite": True}
+        dry = boss.post("/api/export/xmp", json={**body, "dry_run": True}).json()
+        done = boss.post("/api/export/xmp", json={**body, "dry_run": False}).json()
+        assert dry["counts"] == done["counts"]                                # preview and write agree
+        acts = {(a["image"], a["kind"]): a for a in done["actions"]}
+        ro = acts[(ids["photo_013.jpg"], "mine")]
+        assert ro["action"] == "read-only" and "3★" in ro["reason"]          # overwrite never replaces it
+        assert (lib / "photo_013.jpg.xmp").read_bytes() == locked
+        assert (rej, "prediction") not in acts                               # a rejected photo: no predicted stars
+        side = (lib / "photo_015.jpg.xmp").read_text()
+        assert 'xmp:Rating="-1"' in side and 'xmpDM:pick="-1"' in side        # written as rejected, not as 5★
+        assert all(str(lib) not in (a["reason"] or "") and "--" not in (a["reason"] or "")
+                   for a in dry["actions"] + done["actions"])
+        for i in (ids["photo_013.jpg"], rej):
+            boss.delete(f"/api/ratings/{i}")
+        boss.put(f"/api/marks/{rej}", json={"flag": None, "label": None})
+    with login(srv, "ben") as ben:
+        for name in ("photo_013.jpg", "photo_003.jpg"):
+            ben.delete(f"/api/ratings/{ids[name]}")
+    (lib / "photo_013.jpg.xmp").chmod(0o644)
     for p in lib.rglob("*.xmp"):
         p.unlink()
 

@@ -62,6 +62,9 @@ def test_a_newcomer_starts_from_what_the_members_liked_and_members_can_opt_out(c
     assert spearmanr([taste[i] for i in order], -np.arange(len(order)))[0] > 0.8
     me = new.get("/api/me").json()
     assert me["share_ratings"] is True and me["library_taste"]["people"] == 6
+    # what to rate first: the library model chooses (the model the newcomer's stars are folded into)
+    sug = new.get("/api/suggestions", params={"n": 5}).json()
+    assert sug["strategy"] == "library" and len({x["id"] for x in sug["images"]}) == 5
     # opting out: the member's ratings leave the model at the next refit (seconds)
     out = members[0].put("/api/me", json={"share_ratings": False})
     assert out.status_code == 200 and out.json()["share_ratings"] is False

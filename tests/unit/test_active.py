@@ -72,7 +72,7 @@ def test_active_support_teaches_the_probe_at_least_as_well_as_random(world):
     X, prior, quality, axis = world
     rng = np.random.default_rng(3)
     wins = []
-    for person in range(10):
+    for _person in range(10):
         truth = 4 + quality + rng.choice([-1.5, 1.5]) * axis
         y = truth + rng.normal(scale=0.3, size=N)
         sel = ActiveSelector(X, prior, quality)

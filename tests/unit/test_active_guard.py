@@ -1,4 +1,4 @@
-"""The guarded selector (issue 21 §4): uncertainty sampling only while the pool and the person's answers fit the
+"""The guarded selector: uncertainty sampling only while the pool and the person's answers fit the
 model it trusts; random choice otherwise."""
 import numpy as np
 

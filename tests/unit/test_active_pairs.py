@@ -1,4 +1,4 @@
-"""Pairwise suggestions (issue 21 §5): the selector learns from comparisons and never offers a compared pair."""
+"""Pairwise suggestions: the selector learns from comparisons and never offers a compared pair."""
 import numpy as np
 import pytest
 

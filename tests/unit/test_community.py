@@ -95,3 +95,42 @@ def test_bad_input_is_a_one_line_error():
         CommunityTaste.fit(pd.DataFrame({"user": ["a"] * 3, "image": [0, 1, 9], "score": [1.0, 2.0, 3.0]}), 3)
     with pytest.raises(InputError, match="at least 2 people"):
         CommunityTaste.fit(pd.DataFrame({"user": ["a"] * 3, "image": [0, 1, 2], "score": [1.0, 2.0, 3.0]}), 3)
+
+
+def test_library_community_is_the_evaluated_model_with_settings_per_number_of_ratings():
+    """One code path: piaa serve's library model and piaa evaluate's community method are one LibraryCommunity."""
+    from piaa.personalize.community import LibraryCommunity
+    from piaa.profiles.library_taste import fit_library_taste
+
+    X, r, _, axis, truth = _population(seed=3)
+    lc = LibraryCommunity(r, X, N_IMG, seed=0)
+    search = SettingsSearch(r, X, N_IMG, seed=0)
+    for k in (0, 5, 10):
+        s = search.best(k)
+        m = fit_community(r, X, N_IMG).with_settings(noise=s["noise"], content_weight=s["content_weight"])
+        sup, q = np.arange(k), np.arange(40, 80)
+        assert np.allclose(lc.predict(sup, truth["p0"][sup], q), m.predict(sup, truth["p0"][sup], q))
+    fixed = lc.with_fixed(noise=1.0, content_weight=0.0)
+    assert fixed.settings(10) == {"noise": 1.0, "content_weight": 0.0} and lc.fixed == {}
+    lt = fit_library_taste(np.arange(N_IMG) + 100, X, [(u, i + 100, v) for u, i, v in r.itertuples(index=False)])
+    ids = np.arange(N_IMG) + 100
+    assert np.allclose(lt.scores(ids, {100 + i: float(truth["p1"][i]) for i in range(10)}),
+                       LibraryCommunity(r, X, N_IMG).predict(np.arange(10), truth["p1"][:10], np.arange(N_IMG)))
+
+
+def test_suggestions_ask_where_the_community_disagrees():
+    """The library model's own choice: photos whose stars tell the fold-in most (people disagree on them)."""
+    from piaa.personalize.community import LibraryCommunity
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for p in range(30):
+        sign = 1.0 if p % 2 else -1.0
+        for i in range(N_IMG):                       # images 0..19 split the two groups, the rest do not
+            rows.append((f"p{p}", i, 3 + (1.5 * sign if i < 20 else 0.0) + 0.1 * rng.normal()))
+    r = pd.DataFrame(rows, columns=["user", "image", "score"])
+    lc = LibraryCommunity(r, None, N_IMG, noise=1.0, content_weight=0.0)
+    picks = lc.suggest([], range(N_IMG), 5)
+    assert len(picks) == len(set(picks)) == 5 and all(p < 20 for p in picks)
+    later = lc.suggest(picks, range(N_IMG), 5)
+    assert not set(later) & set(picks) and lc.suggest([], [3, 3, 50], 10) in ([3, 50], [50, 3])

@@ -160,7 +160,9 @@ def test_cli_cull_report_has_reasons_and_refuses_a_bad_check(burst, tmp_path, ca
     rep = json.loads(rep_path.read_text())
     assert sorted(tuple(m["reasons"]) for m in rep["group_list"][0]["members"])[0] == ()
     assert "eyes closed" in sheet.read_text()
-    assert main(["cull", str(d), "--checks", "eyes,blink"]) == 2
+    with pytest.raises(SystemExit) as bad:  # argparse's usage error, like a wrong choice
+        main(["cull", str(d), "--checks", "eyes,blink"])
+    assert bad.value.code == 2
     assert "unknown check blink" in capsys.readouterr().err
 
 

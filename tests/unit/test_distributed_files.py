@@ -1,4 +1,4 @@
-"""Files and Ray (issue 22 §6): paths resolved in the driver, --resume never calls a run with errors complete,
+"""Files and Ray: paths resolved in the driver, --resume never calls a run with errors complete,
 parquet lists relative to their folder, unique shard names, brace patterns and .tar.gz shards, an --output
 folder refused before any scoring. The pipeline runs here without Ray: ``_run_on_ray`` is replaced by the
 same PartRunner called in this process (what each Ray actor does), so these stay in the default run."""

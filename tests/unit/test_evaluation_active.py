@@ -58,7 +58,7 @@ def test_method_and_method_at_active_share_queries(tmp_path):
     active = [s for f in folds for s in [x for x in SEEN if x[0] == f][n // len(folds):]]  # method-inner
     assert [s[2] for s in plain] == [s[2] for s in active]            # same query images, same order
     assert [s[1] for s in plain] != [s[1] for s in active]            # different supports
-    for fold, support, query, _ in SEEN:
+    for _fold, support, query, _ in SEEN:
         assert not set(support) & set(query)
     for k in ("3", "5"):
         assert res["methods"]["spy-learner"][k]["n_people"] == res["methods"]["spy-learner@active"][k]["n_people"]

@@ -224,6 +224,9 @@ def test_single_mos_task_on_a_zero_one_scale(tmp_path):
     assert load_source(parse_experiment(raw, base_dir=tmp_path).tasks[0], "q").dataset.ratings["user"].iat[0] == "biq2021-mos"
     raw["tasks"][0]["scale"] = [0, 1, 5]
     assert load_source(parse_experiment(raw, base_dir=tmp_path).tasks[0], "q5").dataset.scale.buckets == 5
-    raw["tasks"][0]["rating_column"] = "MOS"
+    raw["tasks"][0]["rating_column"] = "MOS"  # column names match ignoring case
+    assert load_source(parse_experiment(raw, base_dir=tmp_path).tasks[0], "q6").dataset.ratings["score"].tolist() \
+        == [0.1, 0.55, 1.0]
+    raw["tasks"][0]["rating_column"] = "grade"
     with pytest.raises(Exception, match="missing column"):
-        load_source(parse_experiment(raw, base_dir=tmp_path).tasks[0], "q6")
+        load_source(parse_experiment(raw, base_dir=tmp_path).tasks[0], "q7")

@@ -146,8 +146,8 @@ def test_result_shape(tmp_path):
     assert set(res["methods"]) == {"spy-a", "spy-zero", "crowd-oracle"}
     assert set(res["methods"]["spy-a"]) == {"3", "5"}
     assert set(res["methods"]["spy-zero"]) == {"0"} == set(res["methods"]["crowd-oracle"])
-    for m, by_k in res["methods"].items():
-        for k, cell in by_k.items():
+    for _m, by_k in res["methods"].items():
+        for _k, cell in by_k.items():
             assert set(cell) == {"srocc_mean", "srocc_std", "plcc_mean", "n_people", "seconds_per_person",
                                  "per_person"}
             assert cell["n_people"] == len([v for v in cell["per_person"].values() if v is not None]) == 24
@@ -412,9 +412,9 @@ class SpyLeaky(_Spy):
 
 
 def test_runner_refuses_a_trunk_that_saw_a_test_photo(tmp_path, monkeypatch):
-    """Every feature request of a fold passes the trunk-leakage guard (issue 20 §3)."""
+    """Every feature request of a fold passes the trunk-leakage guard."""
     from piaa.evaluation.leakage import TrunkLeakageError
-    from piaa.io.images import image_file_hash
+    from piaa.io.hashing import image_file_hash
 
     path = write_experiment(tmp_path, methods=["spy-leaky"])
     img = tmp_path / "data" / "images" / "img00.jpg"  # an image of fold f1

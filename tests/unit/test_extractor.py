@@ -102,7 +102,7 @@ def test_pil_input_matches_the_same_pixels_from_a_file(tmp_path, tiny):
 def test_default_engine_is_auto_and_unknown_is_an_error(tiny):
     assert FeatureExtractor(tiny, cache=None).engine_name == "auto"
     with pytest.raises(ValueError, match="unknown engine 'tensorrt'"):
-        _fx(tiny, engine="tensorrt").engine
+        _fx(tiny, engine="tensorrt").engine  # noqa: B018 (the property raises)
 
 
 @pytest.mark.parametrize("variant", ["pooled", "multilevel", "trunk2"])

@@ -9,7 +9,8 @@ from PIL import Image
 
 from piaa.cli.main import main
 from piaa.io import images as imgs
-from piaa.io.images import ImageLoadError, iter_image_files, load_image, no_images_message
+from piaa.io.discovery import iter_image_files, no_images_message
+from piaa.io.images import ImageLoadError, load_image
 from piaa.io.raw import sniff_raw
 from raw_fixture import build_dng, jpeg_bytes
 from test_score_cli import model_file  # noqa: F401  (fixture)
@@ -195,7 +196,7 @@ def test_raw_capture_time(tmp_path):
     assert capture_time(p) == datetime(2026, 7, 14, 18, 30, 5)
 
 
-# ---- issue 22 §6: CRW, CR3 PRVW, tiny previews -----------------------------------------------------------------
+# ---- CRW, CR3 PRVW, tiny previews -----------------------------------------------------------------
 def test_canon_crw_reaches_libraw(tmp_path):
     pytest.importorskip("rawpy")
     from raw_fixture import build_crw

@@ -1,4 +1,4 @@
-"""Hostile files (issue 15, defects 2, 3, 4, 7, 10, 11): FIFOs, devices, symlink loops, unreadable folders,
+"""Hostile files: FIFOs, devices, symlink loops, unreadable folders,
 memory on large photos, same-size/same-mtime replacement, ``-o`` targets, and one-line errors for bad arguments.
 
 Every test that could hang before the fix runs under an alarm (:func:`deadline`), so a regression fails
@@ -21,7 +21,8 @@ from PIL import Image
 
 from piaa.cli.main import main
 from piaa.io.files import FileTooLargeError, NotRegularFileError, read_regular
-from piaa.io.images import ImageLoadError, iter_image_files, load_image
+from piaa.io.discovery import iter_image_files
+from piaa.io.images import ImageLoadError, load_image
 from test_score_cli import model_file  # noqa: F401  (a real scoring-model file, module fixture)
 
 
@@ -238,12 +239,12 @@ def test_same_size_and_mtime_replacement_is_not_served_from_cache(tmp_path, tiny
 
 def test_unchanged_files_are_still_not_reread(tmp_path, tiny, monkeypatch):
     from piaa.features import FeatureExtractor
-    from piaa.io import images
+    from piaa.io import hashing
 
     paths = [_photo(tmp_path / f"p{i}.jpg", seed=i) for i in range(3)]
     db = tmp_path / "cache.sqlite"
     FeatureExtractor(tiny, "pooled", cache=db, engine="torch").extract(paths)
-    monkeypatch.setattr(images, "image_file_hash", lambda p: (_ for _ in ()).throw(AssertionError("re-read")))
+    monkeypatch.setattr(hashing, "image_file_hash", lambda p: (_ for _ in ()).throw(AssertionError("re-read")))
     res = FeatureExtractor(tiny, "pooled", cache=db, engine="torch").extract(paths)
     assert not res.errors and np.isfinite(res.features).all()
 

@@ -1,4 +1,4 @@
-"""issue 22 §6: Pillow's warnings about a damaged photo become one warning in piaa's words naming the photo
+"""Pillow's warnings about a damaged photo become one warning in piaa's words naming the photo
 (``warning: PATH: damaged EXIF metadata ignored``), never Pillow's raw ``file:line: UserWarning``."""
 import io
 import struct
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from piaa.io.images import ImageWarning, load_image
+from piaa.io.decoder_warnings import ImageWarning
+from piaa.io.images import load_image
 
 
 def bad_exif_jpeg(path):
@@ -43,7 +44,7 @@ def test_warnings_from_other_threads_are_not_swallowed(tmp_path):
         t = threading.Thread(target=lambda: [load_image(p) for _ in range(20)])
         t.start()
         for _ in range(20):
-            warnings.warn("unrelated", RuntimeWarning)
+            warnings.warn("unrelated", RuntimeWarning, stacklevel=1)
         t.join()
     assert sum(1 for w in got if w.category is RuntimeWarning) == 20
 

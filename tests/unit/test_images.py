@@ -12,15 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image, JpegImagePlugin
 
-from piaa.io.images import (
-    IMAGE_EXTENSIONS,
-    ImageLoadError,
-    image_bytes_hash,
-    iter_image_files,
-    load_image,
-    load_image_safe,
-    read_image_bytes,
-)
+from piaa.io.discovery import IMAGE_EXTENSIONS, iter_image_files
+from piaa.io.hashing import image_bytes_hash, read_image_bytes
+from piaa.io.images import ImageLoadError, load_image, load_image_safe
 
 
 def px(im, xy):

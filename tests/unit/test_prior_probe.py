@@ -53,7 +53,7 @@ def test_population_prior_finds_the_shared_taste_axis_with_few_ratings():
     prior = TastePrior.fit(X, ratings)
     rng = np.random.default_rng(11)
     gains = []
-    for person in range(12):
+    for _person in range(12):
         taste = rng.choice([-1.5, 1.5])
         truth = quality + taste * axis
         idx = rng.choice(N_IMG, 12, replace=False)

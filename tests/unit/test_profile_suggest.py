@@ -39,13 +39,13 @@ def shoot(tmp_path, monkeypatch):
 def test_suggest_cold_start_json_and_csv(shoot, tmp_path, capsys):
     paths, _ = shoot
     st = str(tmp_path / "s.sqlite")
-    assert main(["profile", "suggest", "newbie", str(paths[0].parent), "-n", "6", "--format", "json",
+    assert main(["profile", "suggest", "--profile", "newbie", str(paths[0].parent), "-n", "6", "--format", "json",
                  "--store", st]) == 0
     recs = json.loads(capsys.readouterr().out)["suggestions"]
     got = [r["path"] for r in recs]
     assert len(got) == 6 == len(set(got)) and [r["rank"] for r in recs] == list(range(1, 7))
     assert set(got) <= {str(p.resolve()) for p in paths}
-    assert main(["profile", "suggest", "newbie", str(paths[0].parent), "-n", "3", "--format", "csv",
+    assert main(["profile", "suggest", "--profile", "newbie", str(paths[0].parent), "-n", "3", "--format", "csv",
                  "--store", st]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == "rank,path,generic" and len(lines) == 4
@@ -56,7 +56,7 @@ def test_suggest_never_repeats_rated_photos(shoot, tmp_path, capsys):
     store = ProfileStore(tmp_path / "s.sqlite")
     Profile.create("anna", ratings={str(p): r for p, r in zip(paths[:12], ratings[:12])}, method=STANDIN,
                    store=store, scorer=FakeScorer(), assess=False)
-    assert main(["profile", "suggest", "anna", str(paths[0].parent), "-n", "20", "--store", str(store.path)]) == 0
+    assert main(["profile", "suggest", "--profile", "anna", str(paths[0].parent), "-n", "20", "--store", str(store.path)]) == 0
     out = capsys.readouterr().out
     shown = [ln.split()[-1] for ln in out.strip().splitlines()[1:]]
     assert len(shown) == 12                               # only the 12 unrated photos are left
@@ -77,7 +77,7 @@ def test_rate_loop_saves_each_answer_and_refits(shoot, tmp_path, monkeypatch, ca
 
     monkeypatch.setattr(sg, "append_pending", spy)
     monkeypatch.setattr("sys.stdin", io.StringIO("3\nwhat\ns\nx\n5\nq\n"))
-    assert main(["profile", "rate", "anna", str(paths[0].parent), "--store", str(store.path)]) == 0
+    assert main(["profile", "rate", "--profile", "anna", str(paths[0].parent), "--store", str(store.path)]) == 0
     out = capsys.readouterr()
     assert saved_after == [1, 2, 3]
     assert "3 rating(s) saved, 1 skipped" in out.err and "refitted" in out.out and "? rate 1-5" in out.out
@@ -92,7 +92,7 @@ def test_rate_for_a_new_person_keeps_too_few_ratings_pending(shoot, tmp_path, mo
     paths, _ = shoot
     store = ProfileStore(tmp_path / "s.sqlite")
     monkeypatch.setattr("sys.stdin", io.StringIO("4\n2\n"))       # end of input = quit
-    assert main(["profile", "rate", "newbie", str(paths[0].parent), "--store", str(store.path)]) == 0
+    assert main(["profile", "rate", "--profile", "newbie", str(paths[0].parent), "--store", str(store.path)]) == 0
     assert "not learned yet" in capsys.readouterr().err
     assert len(sg.read_pending(store, "newbie")) == 2 and not store.exists("newbie")
     # the next suggestions know those two ratings
@@ -102,21 +102,34 @@ def test_rate_for_a_new_person_keeps_too_few_ratings_pending(shoot, tmp_path, mo
 
 def test_bad_input_is_one_line(shoot, tmp_path, capsys):
     st = str(tmp_path / "s.sqlite")
-    assert main(["profile", "suggest", "anna", str(tmp_path / "nope"), "--store", st]) == 1
+    assert main(["profile", "suggest", "--profile", "anna", str(tmp_path / "nope"), "--store", st]) == 1
     assert "not a folder" in capsys.readouterr().err
-    assert main(["profile", "suggest", "anna", str(tmp_path / "shoot"), "-n", "0", "--store", st]) == 1
+    assert main(["profile", "suggest", "--profile", "anna", str(tmp_path / "shoot"), "-n", "0", "--store", st]) == 1
     assert "-n must be" in capsys.readouterr().err
 
 
 def test_suggest_on_a_folder_of_unreadable_photos_says_so(tmp_path, monkeypatch, capsys):
-    """issue 22 §6: not only a header: one line saying no photo could be read, with the first reason."""
+    """Not only a header: one line saying no photo could be read, with the first reason."""
     folder = tmp_path / "broken"
     folder.mkdir()
     for i in range(3):
         (folder / f"b{i}.jpg").write_bytes(b"not a jpeg at all")
     monkeypatch.setattr(gen, "load_generic", lambda name=None: FakeScorer())
     st = str(tmp_path / "s.sqlite")
-    assert main(["profile", "suggest", "newbie", str(folder), "--store", st]) == 1
+    assert main(["profile", "suggest", "--profile", "newbie", str(folder), "--store", st]) == 1
     cap = capsys.readouterr()
     assert "rank" not in cap.out
     assert "none of the 3 photo(s)" in cap.err and "b0.jpg: not an image" in cap.err
+
+
+def test_old_positional_form_still_works_with_a_deprecation_note(tmp_path, capsys):
+    """``profile suggest NAME FOLDER`` (before ``--profile`` was used as everywhere else) still runs, and says
+    once on stderr what to write instead; a FOLDER alone without --profile is a usage error."""
+    st = str(tmp_path / "p.sqlite")
+    (tmp_path / "shoot").mkdir()
+    assert main(["profile", "suggest", "anna", str(tmp_path / "shoot"), "--store", st]) == 1  # read: it is empty
+    err = capsys.readouterr().err
+    assert "warning: 'piaa profile suggest NAME FOLDER' is deprecated; use 'piaa profile suggest --profile NAME " \
+           "FOLDER'" in err and "no photos found in" in err and "shoot" in err
+    assert main(["profile", "suggest", str(tmp_path / "shoot"), "--store", st]) == 2
+    assert "give --profile NAME" in capsys.readouterr().err

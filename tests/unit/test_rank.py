@@ -71,10 +71,15 @@ def test_cli_generic_rank_table_json_csv(shoot, tmp_path, capsys):
 
 
 def test_cli_rank_with_profile_and_write_xmp(shoot, tmp_path, capsys):
+    """Predicted stars for the photos the profile was not rated on; a rated photo (its CSV's rating, any scale)
+    gets the person's own stars by the one mapping piaa serve's XMP export uses (``rating_stars``)."""
+    from piaa.profiles.ranking import rating_stars
+
     paths, ratings = shoot
     store = ProfileStore(tmp_path / "p.sqlite")
-    Profile.create("anna", ratings=dict(zip(map(str, paths), ratings)), method=STANDIN, store=store,
-                   scorer=FakeScorer())
+    own = dict(zip(map(str, paths[:11]), ratings[:11]))
+    Profile.create("anna", ratings=own, method=STANDIN, store=store, scorer=FakeScorer())
+    scale = Profile.load("anna", store=store).scale
     folder = str(paths[0].parent)
     args = ["rank", folder, "--profile", "anna", "--store", str(store.path), "--format", "json"]
     before = {p: p.read_bytes() for p in paths}
@@ -90,10 +95,22 @@ def test_cli_rank_with_profile_and_write_xmp(shoot, tmp_path, capsys):
     assert "XMP sidecars: 15 create" in capsys.readouterr().err
     for r in ranked:
         pkt = parse_packet(open(r["path"] + ".xmp", "rb").read())
-        assert pkt.rating() == r["stars"] == pkt.predicted_marker()
+        if r["path"] in own:
+            assert pkt.rating() == rating_stars(own[r["path"]], scale) and pkt.predicted_marker() is None
+        else:
+            assert pkt.rating() == r["stars"] == pkt.predicted_marker()
     assert {p: p.read_bytes() for p in paths} == before      # photos untouched
     assert main(args + ["--write-xmp"]) == 0
     assert "15 unchanged" in capsys.readouterr().err
+
+
+def test_one_star_mapping_for_a_persons_own_ratings():
+    from piaa.profiles.ranking import rating_stars
+
+    assert [rating_stars(v, (1, 5)) for v in (1, 2, 3, 4, 5)] == [1, 2, 3, 4, 5]
+    assert [rating_stars(v, (1, 10)) for v in (1, 3, 5.5, 8, 10)] == [1, 2, 3, 4, 5]
+    assert [rating_stars(v, (1, 7)) for v in (1, 4, 7, 0, 9)] == [1, 3, 5, 1, 5]
+    assert rating_stars(2.0, (2, 2)) == 3
 
 
 def test_cli_rank_errors(tmp_path, capsys, monkeypatch):

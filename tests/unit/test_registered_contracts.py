@@ -239,7 +239,7 @@ def test_every_evaluation_method_prepares_and_predicts_on_a_synthetic_fold(name,
 
 
 def test_tv_probe_method_is_the_shipped_personalizer(fold_parts, tmp_path):
-    """issue 22 §1 "one tv-probe": the evaluation method predicts exactly what the shipped personalizer,
+    """One tv-probe: the evaluation method predicts exactly what the shipped personalizer,
     fitted through its public ``fit`` on image paths, predicts with the same bank, prior and offset."""
     from piaa.evaluation.methods import make_method
     from piaa.evaluation.methods.registry import get_method_class

@@ -1,4 +1,4 @@
-"""`piaa train beauty` (issue 21): a group's own beauty model from several people's ratings, usable with
+"""`piaa train beauty`: a group's own beauty model from several people's ratings, usable with
 `piaa score --model FILE` and `piaa profile create --base FILE`; synthetic photos whose taste is brightness."""
 import json
 

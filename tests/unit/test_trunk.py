@@ -11,7 +11,7 @@ from piaa.backbones.finetuned import TrunkFileError, read_trunk, register_trunk,
 from piaa.backbones.registry import BACKBONES
 from piaa.errors import InputError, PiaaError
 from piaa.evaluation.leakage import TrunkLeakageError, TrunkLeakGuard, check_trunk_unseen
-from piaa.io.images import image_file_hash
+from piaa.io.hashing import image_file_hash
 from piaa.training.trunk.config import TrunkConfigError, config_from_dict
 from piaa.training.trunk.data import TaskData, load_database, split_parts
 from piaa.training.trunk.train import train_trunk
@@ -163,7 +163,7 @@ def test_the_shipped_trunk_is_refused_on_oasis_folds_it_saw(shared_data):
     else:  # not shipped (it lost validation, docs/benchmarks/trunk.md): a trunk that saw OASIS photos
         name = "oasis-seen-trunk"
         import piaa.backbones.finetuned as ft
-        from piaa.io.images import image_file_hash
+        from piaa.io.hashing import image_file_hash
 
         first = sorted((shared_data / "oasis" / "images").glob("*.jpg"))[:5]
         register_trunk_like = ft._SEEN.__setitem__

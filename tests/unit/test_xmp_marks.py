@@ -104,7 +104,6 @@ def test_clear_keeps_a_rating_the_person_changed_and_deletes_sidecars_piaa_creat
 
 
 def test_cli_write_then_clear(tmp_path, capsys, monkeypatch):
-    from piaa.profiles import xmp_write
 
     imgs = [photo(tmp_path / f"p{i}.jpg") for i in range(3)]
     write([rec(p, s) for p, s in zip(imgs, (5, 3, 1))], mark="label")

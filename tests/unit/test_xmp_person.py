@@ -86,3 +86,56 @@ def test_an_unreadable_sidecar_is_never_written(tmp_path):
     acts = apply_person(plan_person([{"path": str(p), "stars": 3}]))
     assert acts[0].action == "error" and (tmp_path / "p.jpg.xmp").read_text() == "<not xml"
     assert read_person(p).error
+
+
+def test_a_reject_with_stars_is_written_as_rejected_not_as_stars(tmp_path):
+    """Stars beside a reject flag showed as 5★ in darktable and Lightroom: a reject is Rating -1, pick -1."""
+    p = _photo(tmp_path)
+    apply_person(plan_person([{"path": str(p), "stars": 5, "flag": "reject"}]))
+    side = (tmp_path / "p.jpg.xmp").read_text()
+    assert 'xmp:Rating="-1"' in side and 'xmpDM:pick="-1"' in side and 'Rating="5"' not in side
+    m = read_person(p)
+    assert (m.stars, m.flag) == (None, "reject")
+    again = plan_person([{"path": str(p), "stars": 5, "flag": "reject"}])
+    assert again[0].action == "unchanged"                                 # the plan agrees with what it wrote
+
+
+def test_a_read_only_sidecar_is_never_written_even_with_overwrite(tmp_path):
+    import os
+    import stat
+
+    from piaa.profiles.xmp_write import apply_writes, plan_writes
+
+    p = _photo(tmp_path)
+    side = tmp_path / "p.jpg.xmp"
+    side.write_text(SIDE.format(attrs='xmp:Rating="3"'))
+    os.chmod(side, 0o444)
+    before = side.read_bytes()
+    for overwrite in (False, True):
+        plan = plan_person([{"path": str(p), "stars": 5}], overwrite=overwrite)
+        assert plan[0].action == "read-only" and "3★" in plan[0].reason and str(tmp_path) not in plan[0].reason
+        assert apply_person(plan)[0].action == "read-only"
+        preds = plan_writes([{"path": str(p), "stars": 2, "score": 0.1}], overwrite=overwrite)
+        assert preds[0].action == "read-only"
+        assert apply_writes(preds, {})[0].action == "read-only"
+    assert side.read_bytes() == before and stat.S_IMODE(side.stat().st_mode) == 0o444
+    os.chmod(side, 0o644)                                                 # locked after the plan was made:
+    plan = plan_person([{"path": str(p), "stars": 5}], overwrite=True)
+    assert plan[0].action == "update"
+    os.chmod(side, 0o444)
+    assert apply_person(plan)[0].action == "read-only" and side.read_bytes() == before
+
+
+def test_reasons_name_no_folder_and_no_command_line_option(tmp_path):
+    from piaa.profiles.xmp_write import plan_writes
+
+    p = _photo(tmp_path)
+    (tmp_path / "p.jpg.xmp").write_text(SIDE.format(attrs='xmp:Rating="3"'))
+    kept = plan_person([{"path": str(p), "stars": 5}], hint='"overwrite": true replaces it')[0]
+    assert kept.action == "keep" and "--" not in kept.reason and str(tmp_path) not in kept.reason
+    pred = plan_writes([{"path": str(p), "stars": 2, "score": 0.1}], option='"overwrite": true')[0]
+    assert pred.action == "keep" and "--overwrite" not in pred.reason
+    (tmp_path / "q.jpg").write_bytes(b"x")
+    (tmp_path / "q.jpg.xmp").mkdir()                                      # a folder where the sidecar goes
+    bad = apply_person(plan_person([{"path": str(tmp_path / "q.jpg"), "stars": 4}]))[0]
+    assert bad.action == "error" and str(tmp_path) not in bad.reason

@@ -191,7 +191,7 @@ def test_default_namespace_escapes_comments_and_pis_survive_an_edit():
 
 @pytest.mark.parametrize("order", [("IMG_0007.CR2", "IMG_0007.JPG"), ("IMG_0007.JPG", "IMG_0007.CR2")])
 def test_raw_and_jpeg_pair_share_one_lightroom_sidecar_without_flipping(tmp_path, order):
-    """issue 22 §6: a RAW + JPEG pair with Lightroom naming both map to IMG_0007.xmp; the RAW's mark is written
+    """a RAW + JPEG pair with Lightroom naming both map to IMG_0007.xmp; the RAW's mark is written
     once, the JPEG is reported as sharing it, and running again changes nothing."""
     (tmp_path / "IMG_0007.CR2").write_bytes(b"raw bytes are never opened for writing")
     photo(tmp_path / "IMG_0007.JPG")

@@ -79,6 +79,16 @@ def _pool(x):
     return x.mean(dim=(2, 3)) if x.dim() == 4 else x
 
 
+def pool_output(layer, x):
+    """The pooled features of ``layer``'s output ``x``: the spatial mean of a CNN map, or the layer's own
+    pooling of ViT tokens (``piaa.backbones.vit.TokenStage.pool``). Task models, fine-tuned trunks and the
+    PA_IAA network pool the layers they hold through this, so they work on either kind of backbone."""
+    pool = getattr(layer, "pool", None)
+    if x.dim() == 3 and pool is not None:
+        return pool(x)
+    return _pool(x)
+
+
 def _mean_std(x):
     """(mean, population std) over the spatial axes of ``[n, c, h, w]`` (a 2-d input has std 0)."""
     if x.dim() != 4:

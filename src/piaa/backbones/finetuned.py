@@ -12,7 +12,6 @@ and ONNX export keys change whenever the file does.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Dict, FrozenSet, Optional
@@ -62,7 +61,7 @@ def trunk_tensors(state: dict) -> Dict[str, np.ndarray]:
 
 
 def seen_hashes(state: dict) -> FrozenSet[str]:
-    """Content hashes (``piaa.io.images.image_bytes_hash``) of the photos whose ratings trained the trunk."""
+    """Content hashes (``piaa.io.hashing.image_bytes_hash``) of the photos whose ratings trained the trunk."""
     arr = state["arrays"].get("seen_images")
     return frozenset() if arr is None else frozenset(str(h) for h in np.asarray(arr).tolist())
 
@@ -134,12 +133,3 @@ def seen_images(backbone: str) -> FrozenSet[str]:
         raise AssetMissingError(f"{path}: trunk file of backbone {backbone!r} is missing")
     _SEEN[backbone] = seen_hashes(read_trunk(path))
     return _SEEN[backbone]
-
-
-def trunk_summary(backbone: str) -> dict:
-    """Metadata of a trunk backbone (JSON-able), or {} for an ordinary backbone."""
-    path = trunk_file_of(backbone)
-    if path is None or not Path(path).is_file():
-        return {}
-    meta = read_trunk(path)["meta"]
-    return json.loads(json.dumps({k: meta[k] for k in ("base", "split", "tasks", "trained_on") if k in meta}))

@@ -8,6 +8,14 @@ from piaa.errors import InputError
 _INTERP = {"bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}
 
 
+def decode_size(cfg) -> int:
+    """The shorter side a decoder must keep at least, so the preprocessing's resize only ever shrinks: the
+    input size, or the pre-crop short side of a center-crop cfg (256 for a 224 crop at crop_pct 0.875)."""
+    if cfg.resize_mode in ("short_side_crop", "center_crop"):
+        return int(round(cfg.input_size / cfg.crop_pct))
+    return int(cfg.input_size)
+
+
 def resize_for(img: Image.Image, cfg) -> Image.Image:
     """Geometric part of the preprocessing (PIL, antialiased)."""
     size = cfg.input_size
@@ -24,7 +32,22 @@ def resize_for(img: Image.Image, cfg) -> Image.Image:
         w, h = img.size
         left, top = (w - size) // 2, (h - size) // 2
         return img.crop((left, top, left + size, top + size))
+    if cfg.resize_mode == "short_side_crop":
+        return _short_side_crop(img, size, int(round(size / cfg.crop_pct)), resample)
     raise InputError(f"unknown resize_mode {cfg.resize_mode!r}")
+
+
+def _short_side_crop(img: Image.Image, size: int, short: int, resample) -> Image.Image:
+    """Hugging Face image processors' geometry: the shorter side to ``short`` (the longer one truncated to an
+    integer, as ``transformers`` computes it), then a centered ``size`` x ``size`` crop."""
+    w, h = img.size
+    if w <= h:
+        new = (short, int(short * h / w))
+    else:
+        new = (int(short * w / h), short)
+    img = img.resize(new, resample, reducing_gap=None)
+    left, top = (new[0] - size) // 2, (new[1] - size) // 2
+    return img.crop((left, top, left + size, top + size))
 
 
 def to_array(img: Image.Image, cfg) -> np.ndarray:

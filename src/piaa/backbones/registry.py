@@ -77,6 +77,11 @@ def list_backbones() -> list:
 
 
 def get_entry(name: str) -> BackboneEntry:
+    """The registered backbone ``name``, or the entry of an ``hf:REPO_OR_DIR`` spec (built on first use)."""
+    if isinstance(name, str) and name.strip().startswith("hf:"):
+        from piaa.backbones.hf import hf_entry
+
+        return hf_entry(name)
     return BACKBONES.get(name)
 
 

@@ -171,7 +171,7 @@ def stage_costs(paths: Sequence, backbone: str = DEFAULT_BACKBONE, variant: str 
             else:
                 engine = OnnxEngine(backbone, variant, intra_op_threads=1)
             engine(batches[0])  # warm-up (allocations, kernel selection)
-            timed(f"network_{name}_ms", lambda: [engine(b) for b in batches])
+            timed(f"network_{name}_ms", lambda e=engine: [e(b) for b in batches])
     finally:
         torch.set_num_threads(threads)
     return {"backbone": backbone, "variant": variant, "n_images": n, "batch": batch, "threads": 1,

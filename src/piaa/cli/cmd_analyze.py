@@ -77,13 +77,10 @@ def traits_table(net, paths, ratings_dir=None, progress=False):
 
 
 def run_traits(args) -> int:
-    from piaa.io.images import iter_image_files
+    from piaa.io.discovery import iter_image_files
     from piaa.models.pa_iaa.default import resolve_network
 
-    try:
-        net = resolve_network(args.network)
-    except (FileNotFoundError, ValueError) as exc:
-        return fail(str(exc))
+    net = resolve_network(args.network)
     if not args.images.is_dir():
         return fail(f"{args.images}: not a folder of images")
     paths = sorted(iter_image_files(args.images))

@@ -114,7 +114,7 @@ def _write(path, obj) -> None:
 
 
 def _paths(items, limit):
-    from piaa.io.images import iter_image_files
+    from piaa.io.discovery import iter_image_files
     from piaa.paths import shared_data_dir
 
     paths = iter_image_files(items or [shared_data_dir() / "oasis" / "images"])
@@ -125,11 +125,8 @@ def run_giaa(args) -> int:
     from piaa.models.giaa import DEFAULT_GRID, GenericHead
     from piaa.bench.giaa import format_report, run_giaa_benchmark, speed_benchmark
 
-    try:
-        head = parse_head_options(args.head)
-        GenericHead(**head)  # unknown options fail here, before minutes of work
-    except (ValueError, TypeError) as exc:
-        return fail(str(exc), 2)
+    head = parse_head_options(args.head)
+    GenericHead().set_params(**head)  # unknown options fail here, before minutes of work
     backbones = [b.strip() for b in args.backbone.split(",") if b.strip()]
     fold_backbones = None
     if getattr(args, "trunk_config", None):
@@ -138,14 +135,11 @@ def run_giaa(args) -> int:
         from piaa.bench.giaa_trunk import fold_trunks
 
         fold_backbones = fold_trunks(args.trunk_config, Path(args.data) if args.data else None)
-    try:
-        rep = run_giaa_benchmark(backbones, args.variant, head_options=head,
-                                 grid=None if args.no_select else DEFAULT_GRID,
-                                 seed=args.seed, data_dir=args.data, engine=args.engine,
-                                 progress=not getattr(args, "quiet", False) and sys.stderr.isatty(),
-                                 fold_backbones=fold_backbones)
-    except (FileNotFoundError, ValueError, KeyError) as exc:
-        return fail(str(exc))
+    rep = run_giaa_benchmark(backbones, args.variant, head_options=head,
+                             grid=None if args.no_select else DEFAULT_GRID,
+                             seed=args.seed, data_dir=args.data, engine=args.engine,
+                             progress=not getattr(args, "quiet", False) and sys.stderr.isatty(),
+                             fold_backbones=fold_backbones)
     rep["command"] = "piaa " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["bench"] else None
     print(format_report(rep))
     if args.speed:
@@ -161,12 +155,9 @@ def run_quality(args) -> int:
     from piaa.training.quality_model import format_quality_report, run_quality_benchmark
 
     backbones = [b.strip() for b in args.backbone.replace("+", ",").split(",") if b.strip()]
-    try:
-        rep = run_quality_benchmark(backbones, args.variant, head=args.head, log_features=args.log_features,
-                                    seed=args.seed, data_dir=args.data, engine=args.engine,
-                                    progress=sys.stderr.isatty())
-    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:
-        return fail(str(exc))
+    rep = run_quality_benchmark(backbones, args.variant, head=args.head, log_features=args.log_features,
+                                seed=args.seed, data_dir=args.data, engine=args.engine,
+                                progress=sys.stderr.isatty())
     rep["command"] = "piaa " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["bench"] else None
     print(format_quality_report(rep))
     if args.output:
@@ -177,16 +168,10 @@ def run_quality(args) -> int:
 def run_speed(args) -> int:
     from piaa.bench.giaa import speed_benchmark
 
-    try:
-        paths = _paths(args.paths, args.limit)
-    except FileNotFoundError as exc:
-        return fail(str(exc))
+    paths = _paths(args.paths, args.limit)
     if not paths:
         return fail("no photos to time")
-    try:
-        rep = speed_benchmark(paths, args.model, engines=tuple(args.engines.split(",")), repeats=args.repeats)
-    except (KeyError, ValueError, FileNotFoundError) as exc:
-        return fail(str(exc))
+    rep = speed_benchmark(paths, args.model, engines=tuple(args.engines.split(",")), repeats=args.repeats)
     text = json.dumps(rep, indent=2)
     print(text)
     if args.output:

@@ -35,7 +35,7 @@ and image files are never modified.
 
 
 def register(subparsers):
-    from piaa.cli.options import add_max_pixels, add_quiet, add_sidecar_style, add_store
+    from piaa.cli.options import add_max_pixels, add_quiet, add_sidecar_style, add_store, non_negative
 
     p = subparsers.add_parser("cull", help="group near-duplicates and bursts, keep the best of each (dry run first)",
                               description="Group near-duplicates and bursts and keep the best photo of each group.",
@@ -44,19 +44,19 @@ def register(subparsers):
     p.add_argument("--profile", default=None, help="whose taste picks (see `piaa profile list`); default: generic")
     p.add_argument("--recursive", "-r", action="store_true", help="include photos in sub-folders")
     p.add_argument("--apply", action="store_true", help="write the marks (default: dry run, nothing written)")
-    p.add_argument("--pick", default="label:Green", metavar="MARK",
+    p.add_argument("--pick", default="label:Green", metavar="MARK", type=_mark,
                    help="mark of the kept photo: rating:1..5, label:COLOUR, keyword:WORD or none (default label:Green)")
-    p.add_argument("--reject", default="rating:-1", metavar="MARK",
+    p.add_argument("--reject", default="rating:-1", metavar="MARK", type=_mark,
                    help="mark of the others: rating:-1 (rejected, default), label:COLOUR, keyword:WORD or none")
     p.add_argument("--report", metavar="FILE.json", default=None, help="write the groups as JSON")
     p.add_argument("--sheet", metavar="FILE.html|FILE.png", default=None, help="write a contact sheet of the groups")
     p.add_argument("--format", choices=["text", "json"], default="text", help="what to print on stdout")
-    p.add_argument("--burst-seconds", type=float, default=None,
+    p.add_argument("--burst-seconds", type=non_negative, default=None,
                    help="photos taken this close together and similar form a burst (default 3)")
     p.add_argument("--quality-model", default="auto",
                    help="photo-quality model to add to taste: auto (one named *quality* if installed), none, or a name")
-    p.add_argument("--quality-weight", type=float, default=1.0, help="weight of quality against taste (default 1)")
-    p.add_argument("--checks", default="all", metavar="LIST",
+    p.add_argument("--quality-weight", type=non_negative, default=1.0, help="weight of quality against taste (default 1)")
+    p.add_argument("--checks", type=_checks, default="all", metavar="LIST",
                    help="checks at 100 %% that can reject a frame: comma-separated eyes,focus,motion; all "
                         "(default) or none")
     add_sidecar_style(p)
@@ -66,52 +66,48 @@ def register(subparsers):
     p.set_defaults(func=run_cull)
 
 
+def _checks(text: str):
+    from piaa.cli.options import argument_type
+    from piaa.profiles.cull_checks import parse_checks
+
+    return argument_type(parse_checks)(text)
+
+
+def _mark(text: str):
+    from piaa.cli.options import argument_type
+    from piaa.profiles.xmp_marks import Mark
+
+    return argument_type(Mark.parse)(text)
+
+
 
 def run_cull(args) -> int:
     from piaa.cli.options import show_progress, summary_line
-    from piaa.io.images import iter_image_files, no_images_message
+    from piaa.io.discovery import iter_image_files, no_images_message
     from piaa.profiles.cull import CullSettings, cull, marks_for, report
-    from piaa.profiles.xmp_marks import Mark
-
-    from piaa.profiles.cull_checks import parse_checks
-
-    try:
-        pick, reject = Mark.parse(args.pick), Mark.parse(args.reject)
-        kw = {"quality_weight": args.quality_weight, "checks": parse_checks(args.checks)}
-        if args.burst_seconds is not None:
-            kw["burst_seconds"] = args.burst_seconds
-        settings = CullSettings(**kw)
-    except ValueError as exc:
-        return fail(str(exc), 2)
+    pick, reject = args.pick, args.reject  # Marks and checks, parsed by argparse
+    kw = {"quality_weight": args.quality_weight, "checks": args.checks}
+    if args.burst_seconds is not None:
+        kw["burst_seconds"] = args.burst_seconds
+    settings = CullSettings(**kw)
     for opt, path in (("--report", args.report), ("--sheet", args.sheet)):
         if path and not _writable_target(path):
             return fail(f"{opt} {path}: cannot write there (missing folder, a folder, or not writable)", 2)
     if args.sheet and not args.sheet.lower().endswith((".html", ".htm", ".png")):
         return fail("--sheet must end in .html or .png", 2)
-    try:
-        paths = iter_image_files(args.paths, recursive=args.recursive)
-    except FileNotFoundError as exc:
-        return fail(str(exc))
+    paths = iter_image_files(args.paths, recursive=args.recursive)
     if not paths:
         return fail(no_images_message(args.paths, args.recursive, verb="cull"))
     profile = None
     if args.profile:
-        from piaa.profiles.profile import MethodUnavailable, Profile
-        from piaa.profiles.store import ProfileNotFound, ProfileStore
+        from piaa.profiles.profile import Profile
+        from piaa.profiles.store import ProfileStore
 
-        try:
-            profile = Profile.load(args.profile, store=ProfileStore(args.store))
-        except (ProfileNotFound, MethodUnavailable, ValueError) as exc:
-            return fail(str(exc))
+        profile = Profile.load(args.profile, store=ProfileStore(args.store))
     print(f"culling {len(paths)} photo(s) by " + (f"profile {profile.name!r}" if profile else "the generic model")
           + ("" if args.apply else " (dry run: nothing is written; --apply marks the sidecars)"), file=sys.stderr)
-    try:
-        result = cull(paths, profile=profile, quality=args.quality_model, settings=settings,
-                      progress=show_progress(args))
-    except (KeyError, FileNotFoundError) as exc:  # an unknown --quality-model name
-        return fail(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc), 2)
-    except RuntimeError as exc:
-        return fail(str(exc))
+    result = cull(paths, profile=profile, quality=args.quality_model, settings=settings,
+                  progress=show_progress(args))
     rep = report(result)
     for n in result.notes:
         print(f"note: {n}", file=sys.stderr)
@@ -139,7 +135,7 @@ def run_cull(args) -> int:
     counts = {}
     for a in actions:
         counts[a.action] = counts.get(a.action, 0) + 1
-        if a.action in ("keep", "shared", "error"):
+        if a.action in ("keep", "read-only", "shared", "error"):
             print(a.describe(not args.apply), file=sys.stderr)
     head = "XMP sidecars" if args.apply else "XMP dry run (nothing written)"
     print(f"{head}: {', '.join(f'{v} {k}' for k, v in sorted(counts.items())) or 'nothing to mark'}", file=sys.stderr)
@@ -153,11 +149,11 @@ def _text(rep: dict) -> str:
     from pathlib import Path
 
     lines = []
-    for g in rep["group_list"]:
-        if g["size"] < 2:
-            continue
+    groups = [g for g in rep["group_list"] if g["size"] >= 2]
+    for k, g in enumerate(groups, 1):  # numbered among the groups shown, as the summary counts them
         when = min((m["taken"] for m in g["members"] if m.get("taken")), default=None)
-        lines.append(f"group {g['group']}: {g['size']} photos" + (f", {when.replace('T', ' ')[:19]}" if when else ""))
+        lines.append(f"group {k} of {len(groups)}: {g['size']} photos"
+                     + (f", {when.replace('T', ' ')[:19]}" if when else ""))
         for m in g["members"]:
             tag = "keep  " if m["pick"] else "reject"
             extra = f"  (your {m['your_rating']:g}★)" if m.get("your_rating") else ""

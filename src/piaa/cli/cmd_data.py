@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from piaa.cli.options import fail
+from piaa.errors import UsageError
 
 
 
@@ -10,7 +10,7 @@ def _parse_options(items):
     opts = {}
     for it in items or []:
         if "=" not in it:
-            raise SystemExit(f"--option expects KEY=VALUE, got {it!r}")
+            raise UsageError(f"--option expects KEY=VALUE, got {it!r}")
         k, v = it.split("=", 1)
         if v.lower() in ("true", "false"):
             v = v.lower() == "true"
@@ -48,17 +48,14 @@ def register(subparsers):
 
 
 def run_inspect(args) -> int:
-    from piaa.data import RatingsFormatError, load_dataset
+    from piaa.data import load_dataset
 
     opts = _parse_options(args.option)
     for col in ("user_col", "image_col", "score_col", "criterion_col", "criterion", "scale", "duplicates"):
         v = getattr(args, col, None)
         if v is not None:
             opts[col] = v
-    try:
-        ds = load_dataset(args.database, args.path, **opts)
-    except (RatingsFormatError, FileNotFoundError, ValueError, TypeError) as exc:
-        return fail(str(exc))
+    ds = load_dataset(args.database, args.path, **opts)
     info = ds.summary()
     info["source_files"] = list(ds.source_files)
     if ds.users is not None:

@@ -43,6 +43,9 @@ def register(subparsers):
 
     add_quiet(p)
     p.add_argument("--list-methods", action="store_true", help="print the registered methods and exit")
+    from piaa.cli.options import add_device
+
+    add_device(p)
     p.set_defaults(func=run)
 
 

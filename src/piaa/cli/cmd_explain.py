@@ -40,18 +40,15 @@ def register(subparsers):
 
 def run_explain(args) -> int:
     from piaa.profiles.explain import similar_rated
-    from piaa.profiles.profile import MethodUnavailable, Profile
-    from piaa.profiles.store import ProfileNotFound, ProfileStore
+    from piaa.profiles.profile import Profile
+    from piaa.profiles.store import ProfileStore
 
     if args.top < 1:
         return fail(f"--top must be a positive number of photos, not {args.top}", 2)
     photo = Path(args.photo)
     if not photo.is_file():
         return fail(f"not a file: {photo}")
-    try:
-        prof = Profile.load(args.profile, store=ProfileStore(args.store))
-    except (ProfileNotFound, MethodUnavailable, ValueError) as exc:
-        return fail(str(exc))
+    prof = Profile.load(args.profile, store=ProfileStore(args.store))
     scores, errors = prof.score_with_errors([str(photo)])
     if errors:
         return fail(f"{photo}: {errors[0]}")

@@ -15,13 +15,14 @@ def register(subparsers):
 
 
 def run_models(args) -> int:
-    from piaa.models.scorer import DEFAULT_MODEL, list_models, model_info
+    from piaa.errors import PiaaError
+    from piaa.models.scorer import DEFAULT_MODEL, QUALITY_MODEL, list_models, model_info
 
     infos = []
     for name in list_models():
         try:
             info = model_info(name)
-        except ValueError as exc:
+        except PiaaError as exc:  # one unreadable model file: the others are still listed
             print(f"warning: {exc}", file=sys.stderr)
             continue
         info["default"] = name == DEFAULT_MODEL
@@ -45,12 +46,14 @@ def run_models(args) -> int:
         ]
         if srocc is not None and i.get("criterion") == "quality" and "test" in i["metrics"]:
             t = i["metrics"]["test"]  # the joint photos + generated images model (piaa.training.quality_joint)
-            lines.append("  what          perceptual quality of photos and AI-generated images, alias 'quality'")
+            seen = "whole image + native-resolution crops + BRISQUE statistics" if i.get("native") else "whole image"
+            alias = ", alias 'quality'" if i["name"] == QUALITY_MODEL else ""
+            lines.append(f"  what          perceptual quality of photos and AI-generated images ({seen}){alias}")
             lines.append("  held out      " + "  ".join(f"{db} SROCC {v['srocc']:.3f} PLCC {v['plcc']:.3f}"
                                                      for db, v in t.items()) + "  (seeded test parts of train.csv)")
         elif srocc is not None and i.get("criterion") == "quality":
             m = i["metrics"]
-            lines.append("  what          technical photo quality (sharpness, noise, exposure) (photos only; 'quality' is piaa-quality-lite0)")
+            lines.append("  what          technical photo quality (sharpness, noise, exposure) (photos only; 'quality' is piaa-quality-native-lite0)")
             lines.append(f"  5-fold CV     SROCC {m['srocc']:.3f}  PLCC {m['plcc']:.3f}  (BIQ2021 train.csv, "
                          f"validation folds)")
         elif srocc is not None:

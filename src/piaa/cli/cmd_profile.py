@@ -43,7 +43,9 @@ def register(subparsers):
                        epilog=_CREATE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("name", help="profile name (e.g. your name)")
     src = c.add_mutually_exclusive_group(required=True)
-    src.add_argument("--ratings", metavar="FILE.csv", help="CSV with columns image,rating (score also accepted)")
+    src.add_argument("--ratings", metavar="FILE.csv",
+                     help="CSV with columns image,rating (any case; Filename and score also accepted; "
+                          "',', ';' or tab separated)")
     src.add_argument("--from-xmp", metavar="FOLDER", help="read star ratings from XMP sidecars / embedded XMP")
     c.add_argument("--method", default=None,
                    help="personalization method: probe-prior, tv-probe, probe, pa-iaa or task-vectors (default: the best "
@@ -62,6 +64,13 @@ def register(subparsers):
     c.add_argument("--scale", nargs=2, type=float, metavar=("MIN", "MAX"), default=None,
                    help="the rating scale (default: integer range of the ratings)")
     c.add_argument("--user", default=None, help="when the CSV has a user column with several people: whose ratings")
+    c.add_argument("--image-column", default="image", metavar="NAME",
+                   help="--ratings: the column of image paths (default image; Filename, file, path also found)")
+    c.add_argument("--rating-column", default="rating", metavar="NAME",
+                   help="--ratings: the column of ratings (default rating; score, stars also found)")
+    c.add_argument("--duplicates", choices=["error", "mean", "first", "last"], default="error",
+                   help="--ratings: a photo rated on several rows is an error (default), or their mean, the first "
+                        "or the last")
     c.add_argument("--no-recursive", action="store_true", help="--from-xmp: do not look into sub-folders")
     c.add_argument("--folds", type=int, default=5, help="folds of the self-assessment (default 5)")
     c.add_argument("--no-assess", action="store_true", help="skip the cross-validated self-assessment")
@@ -148,7 +157,9 @@ def _base_model(args):
         raise InputError(f"--base {path}: {exc}") from None
     scorer.name = str(path)
     has_prior = bool(model_info(str(path)).get("taste_prior"))
-    return scorer, ({"prior": f"file:{path}"} if has_prior else None)
+    # the prior lives in the model's feature space: its backbone (an hf: one, say) and variant come with it
+    prior = {"prior": f"file:{path}", "backbone": scorer.backbone, "variant": scorer.variant}
+    return scorer, (prior if has_prior else None)
 
 
 def _err(msg: str) -> int:
@@ -167,64 +178,52 @@ def _store(args):
 def run_create(args) -> int:
     from piaa.cli.options import show_progress
     from piaa.profiles.assess import verdict
-    from piaa.profiles.generic import GenericModelUnavailable
-    from piaa.profiles.profile import MethodUnavailable, Profile, default_candidates, resolve_method
-    from piaa.profiles.ratings_import import ProfileInputError, ratings_from_csv, ratings_from_xmp
-
+    from piaa.profiles.profile import Profile, default_candidates, resolve_method
+    from piaa.profiles.ratings_import import CLI_OPTIONS, ratings_from_csv, ratings_from_xmp
     from piaa.profiles.store import check_name
 
-    try:
-        args.name = check_name(args.name)  # before any work: the name goes into sidecars and terminals
-        store = _store(args)
-        if store.exists(args.name) and not args.overwrite:
-            return _err(f"a profile named {args.name!r} already exists in {store.path} "
-                        "(use --overwrite, or `piaa profile delete` first)")
-        methods = [resolve_method(args.method)] if args.method else default_candidates()
-        params = None
-        if args.prior:
-            if args.method not in (None, "probe-prior"):
-                return _err(f"--prior is for --method probe-prior, not {args.method!r}")
-            prior = Path(args.prior).expanduser()
-            if not prior.is_file():
-                return _err(f"taste prior not found: {prior}")
-            methods, params = ["probe-prior"], {"prior": f"file:{prior.resolve()}"}
-        base = None
-        if args.base:
-            base, base_params = _base_model(args)
-            if base_params and not args.prior and args.method in (None, "probe-prior"):
-                methods, params = ["probe-prior"], base_params
-        if args.ratings:
-            rated = ratings_from_csv(args.ratings, images_root=args.images, scale=args.scale, user=args.user)
-        else:
-            if args.scale:
-                print("note: --scale is ignored with --from-xmp (stars are 1-5, rejected = 0)", file=sys.stderr)
-            rated = ratings_from_xmp(args.from_xmp, recursive=not args.no_recursive)
-    except (ProfileInputError, MethodUnavailable, ValueError) as exc:
-        return _err(str(exc))
+    args.name = check_name(args.name)  # before any work: the name goes into sidecars and terminals
+    store = _store(args)
+    if store.exists(args.name) and not args.overwrite:
+        return _err(f"a profile named {args.name!r} already exists in {store.path} "
+                    "(use --overwrite, or `piaa profile delete` first)")
+    methods = [resolve_method(args.method)] if args.method else default_candidates()
+    params = None
+    if args.prior:
+        if args.method not in (None, "probe-prior"):
+            return _err(f"--prior is for --method probe-prior, not {args.method!r}")
+        prior = Path(args.prior).expanduser()
+        if not prior.is_file():
+            return _err(f"taste prior not found: {prior}")
+        methods, params = ["probe-prior"], {"prior": f"file:{prior.resolve()}"}
+    base = None
+    if args.base:
+        base, base_params = _base_model(args)
+        if base_params and not args.prior and args.method in (None, "probe-prior"):
+            methods, params = ["probe-prior"], base_params
+    if args.ratings:
+        rated = ratings_from_csv(args.ratings, images_root=args.images, scale=args.scale, user=args.user,
+                                 image_col=args.image_column, score_col=args.rating_column,
+                                 duplicates=args.duplicates, option_names=CLI_OPTIONS)
+    else:
+        if args.scale:
+            print("note: --scale is ignored with --from-xmp (stars are 1-5, rejected = 0)", file=sys.stderr)
+        rated = ratings_from_xmp(args.from_xmp, recursive=not args.no_recursive)
     for n in rated.notes:
         print(f"note: {n}", file=sys.stderr)
     how = methods[0] + (f" (else {', '.join(methods[1:])}, if its model files are missing)" if len(methods) > 1 else "")
     print(f"learning {args.name!r} with {how} from {len(rated)} ratings "
           f"(scale {rated.scale[0]:g}..{rated.scale[1]:g}) ...", file=sys.stderr)
-    try:
-        scorer = None
-        if args.accurate:
-            from piaa.profiles.generic import load_generic
+    scorer = None
+    if args.accurate:
+        from piaa.profiles.generic import load_generic
 
-            scorer = load_generic(ACCURATE_GENERIC)
-        if base is not None:
-            scorer = base
-        prof = Profile.fit_first_usable(args.name, rated, methods, store=store, folds=args.folds, params=params,
-                                        scorer=scorer, assess=not args.no_assess, overwrite=args.overwrite,
-                                        progress=show_progress(args))
-    except (ProfileInputError, MethodUnavailable, GenericModelUnavailable) as exc:
-        return _err(str(exc))
-    except RuntimeError as exc:
-        return _err(f"method {_method_label(methods)!r} failed: {exc}")
-    except Exception as exc:  # a method that fails on this data: say which, and what to try
-        others = [m for m in _methods() if m not in methods]
-        return _err(f"method {methods[-1]!r} failed: {type(exc).__name__}: {exc}"
-                    + (f"\n(try another --method: {', '.join(others)})" if others else ""))
+        scorer = load_generic(ACCURATE_GENERIC)
+    if base is not None:
+        scorer = base
+    prof = Profile.fit_first_usable(args.name, rated, methods, store=store, folds=args.folds, params=params,
+                                    scorer=scorer, assess=not args.no_assess, overwrite=args.overwrite,
+                                    progress=show_progress(args))
     for n in prof.meta.get("notes", [])[len(rated.notes):]:
         print(f"note: {n}", file=sys.stderr)
     if args.format == "json":
@@ -242,17 +241,10 @@ def run_create(args) -> int:
     return 0
 
 
-def _method_label(methods):
-    return methods[-1] if len(methods) == 1 else " / ".join(methods)
-
-
 def _methods():
     from piaa.profiles.profile import available_methods
 
-    try:
-        return available_methods()
-    except Exception:
-        return []
+    return available_methods()
 
 
 # ---- list / show / delete -----------------------------------------------------------------------------------------
@@ -263,7 +255,6 @@ def run_prior(args) -> int:
     from piaa.cli.options import show_progress
 
     from piaa.data.csv_reader import read_ratings_csv
-    from piaa.data.errors import RatingsFormatError
     from piaa.features import FeatureExtractor
     from piaa.personalize.prior_probe import DEFAULT_RATER_ALPHA, TastePrior
 
@@ -277,10 +268,9 @@ def run_prior(args) -> int:
     if not csv.is_file():
         return _err(f"ratings file not found: {csv}")
     root = Path(args.images).expanduser() if args.images else csv.parent
-    try:
-        ds = read_ratings_csv(csv, images_root=root)
-    except (RatingsFormatError, ValueError) as exc:
-        return _err(str(exc))
+    if not root.is_dir():
+        return _err(f"images folder {root} does not exist (or is not a folder)")
+    ds = read_ratings_csv(csv, images_root=root)
     images = list(ds.image_ids)
     print(f"{ds.ratings['user'].nunique()} people, {len(images)} images, {len(ds.ratings)} ratings; "
           f"extracting features ...", file=sys.stderr)
@@ -292,12 +282,9 @@ def run_prior(args) -> int:
     ok = np.isfinite(X).all(axis=1)
     row = {im: j for j, im in enumerate(im for im, k in zip(images, ok) if k)}
     r = ds.ratings[ds.ratings["image"].isin(row)].assign(image=lambda d: d["image"].map(row))
-    try:
-        prior = TastePrior.fit(X[ok], r, alpha=args.alpha if args.alpha is not None else DEFAULT_RATER_ALPHA,
-                               meta={"data": str(csv), "backbone": DEFAULT_BACKBONE, "variant": DEFAULT_VARIANT,
-                                     "built_by": "piaa profile prior"})
-    except ValueError as exc:
-        return _err(str(exc))
+    prior = TastePrior.fit(X[ok], r, alpha=args.alpha if args.alpha is not None else DEFAULT_RATER_ALPHA,
+                           meta={"data": str(csv), "backbone": DEFAULT_BACKBONE, "variant": DEFAULT_VARIANT,
+                                 "built_by": "piaa profile prior"})
     prior.save(args.output)
     print(f"taste prior of {prior.meta['raters']} people over {prior.meta['images']} images written to "
           f"{args.output} (use: piaa profile create NAME --ratings mine.csv --prior {args.output})")
@@ -317,7 +304,10 @@ def run_list(args) -> int:
     for r in rows:
         a = r.get("assessment") or {}
         sa = _pair(a)
-        print(f"{r['name']:<20} {r['method']:<14} {r['n_ratings']:>7}  {sa:<24} {r['created']}")
+        more = r["n_stored"] - r["n_ratings"]
+        print(f"{r['name']:<20} {r['method']:<14} {r['n_ratings']:>7}  {sa:<24} {r['created']}"
+              + (f"  ({more} more rating{'s' if more != 1 else ''} stored since the fit: refit to use them)"
+                 if more > 0 else ""))
     return 0
 
 
@@ -330,16 +320,13 @@ def _pair(a) -> str:
 
 def run_show(args) -> int:
     from piaa.profiles.profile import MethodUnavailable, Profile
-    from piaa.profiles.store import ProfileNotFound
 
     store = _store(args)
     try:
         prof = Profile.load(args.name, store=store)
         info = prof.explain()
         _add_photo_taste(info, prof)
-    except ProfileNotFound as exc:
-        return _err(str(exc))
-    except MethodUnavailable as exc:  # still show what the store knows
+    except MethodUnavailable as exc:  # not an error here: still show what the store knows
         rec = store.load(args.name)
         info = {"name": rec["name"], "method": rec["method"], "n_ratings": len(rec["ratings"]),
                 "scale": rec["meta"].get("scale"), "source": rec["meta"].get("source"),
@@ -354,12 +341,13 @@ def run_show(args) -> int:
 
 def _add_photo_taste(info: dict, prof) -> None:
     """The taste shown on the person's own photos (see piaa.profiles.explain.taste_in_photos); never fatal."""
+    from piaa.errors import PiaaError
     from piaa.profiles.explain import taste_in_photos
 
     try:
         photos = taste_in_photos(prof)
-    except Exception as exc:  # features of moved/unreadable photos etc.: show the rest
-        info["your_photos_error"] = f"{type(exc).__name__}: {exc}"
+    except PiaaError as exc:  # moved/unreadable photos etc.: part of the answer, show the rest
+        info["your_photos_error"] = str(exc)
         return
     if photos:
         info["your_photos"] = photos
@@ -446,13 +434,8 @@ def _render_taste(obj, indent: int = 0):
 
 
 def run_delete(args) -> int:
-    from piaa.profiles.store import ProfileNotFound
-
     store = _store(args)
-    try:
-        store.delete(args.name)
-    except ProfileNotFound as exc:
-        return _err(str(exc))
+    store.delete(args.name)
     print(f"deleted profile {args.name!r} from {store.path}")
     return 0
 
@@ -460,7 +443,6 @@ def run_delete(args) -> int:
 # ---- export / import ---------------------------------------------------------------------------------------------
 def run_export(args) -> int:
     from piaa.profiles.exchange import export_json
-    from piaa.profiles.store import ProfileNotFound
 
     from piaa.cli.output import checked_output, write_output
 
@@ -469,10 +451,7 @@ def run_export(args) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     store = _store(args)
-    try:
-        text = export_json(store, args.name, without_ratings=args.without_ratings)
-    except ProfileNotFound as exc:
-        return _err(str(exc))
+    text = export_json(store, args.name, without_ratings=args.without_ratings)
     if target is None:
         print(text)
     else:
@@ -484,29 +463,15 @@ def run_export(args) -> int:
 
 
 def run_import(args) -> int:
-    from piaa.profiles.exchange import ProfileFileError, import_profile
-    from piaa.profiles.store import ProfileExists
+    from piaa.profiles.exchange import import_profile, read_profile_file
 
-    from piaa.io.files import read_regular
-    from piaa.profiles.exchange import MAX_PROFILE_BYTES, parse_profile_text
-
-    try:
-        if args.file == "-":
-            raw = sys.stdin.buffer.read(MAX_PROFILE_BYTES + 1)
-        else:  # a regular file only (a FIFO would hang), with a size cap
-            raw = read_regular(args.file, MAX_PROFILE_BYTES + 1)
-        data = parse_profile_text(raw, source=args.file)
-    except OSError as exc:
-        return _err(f"cannot read {args.file}: {exc.strerror or exc}")
-    except ProfileFileError as exc:
-        return _err(str(exc))
+    data = read_profile_file(args.file)
     store = _store(args)
-    try:
-        name = import_profile(store, data, name=args.name, overwrite=args.overwrite, source=args.file)
-    except ProfileExists as exc:
-        return _err(f"{exc}\nhint: add --overwrite to replace it, or --name NEW_NAME to import it under another name")
-    except (ProfileFileError, ProfileExists, ValueError) as exc:
-        return _err(str(exc))
+    target = args.name if args.name is not None else data.get("name")
+    if isinstance(target, str) and not args.overwrite and store.exists(target):
+        return _err(f"a profile named {target!r} already exists in {store.path}\n"
+                    "hint: add --overwrite to replace it, or --name NEW_NAME to import it under another name")
+    name = import_profile(store, data, name=args.name, overwrite=args.overwrite, source=args.file)
     print(f"imported profile {name!r} into {store.path}")
     return 0
 

@@ -19,6 +19,8 @@ examples:
   piaa rank ~/Photos/shoot --clear-predictions --dry-run        # what undoing piaa's marks would change
 
 Stars (1-5) are score quintiles within the ranked photos: the top 20% get 5 stars, the next 20% 4, and so on.
+With --profile, --write-xmp gives a photo the profile was rated on the person's own stars instead (its rating
+mapped onto 1-5, as piaa serve's XMP export does), without piaa's prediction marker.
 --write-xmp edits existing sidecars in place (photo.ext.xmp, else photo.xmp), keeping all other metadata, or
 creates photo.ext.xmp (--sidecar-style lightroom: photo.xmp). A rating you set yourself is never replaced
 unless --overwrite is given (the original is then kept in piaa:OriginalRating); ours carry the marker
@@ -62,7 +64,7 @@ def register(subparsers):
 
 def run_rank(args) -> int:
     from piaa.cli.options import show_progress
-    from piaa.io.images import iter_image_files
+    from piaa.io.discovery import iter_image_files
     from piaa.profiles.ranking import rank_records
 
     if args.clear_predictions:
@@ -76,45 +78,34 @@ def run_rank(args) -> int:
     if problem:
         return fail(problem, 2)
     unlisted = []
-    try:
-        paths = iter_image_files(args.paths, recursive=args.recursive, errors=unlisted)
-    except FileNotFoundError as exc:
-        return fail(str(exc))
+    paths = iter_image_files(args.paths, recursive=args.recursive, errors=unlisted)
     for d, why in unlisted:
         print(f"error: {d}: {why}", file=sys.stderr)
     if not paths:
-        from piaa.io.images import no_images_message
+        from piaa.io.discovery import no_images_message
 
         return fail(no_images_message(args.paths, args.recursive, verb="rank"))
-    profile_name = None
-    try:
-        if args.profile:
-            from piaa.profiles.profile import MethodUnavailable, Profile
-            from piaa.profiles.store import ProfileNotFound, ProfileStore
+    profile_name, own = None, {}
+    if args.profile:
+        from piaa.profiles.profile import Profile
+        from piaa.profiles.store import ProfileStore
 
-            try:
-                prof = Profile.load(args.profile, store=ProfileStore(args.store))
-            except (ProfileNotFound, MethodUnavailable, ValueError) as exc:
-                return fail(str(exc))
-            _prewarm(paths, [prof.estimator] + ([prof.scorer] if prof.uses_offset else []), show_progress(args))
-            print(f"ranking {len(paths)} photo(s) with profile {prof.name!r} ({prof.method})", file=sys.stderr)
-            scores, errors = prof.score_with_errors(paths)
-            higher_better = True
-            profile_name = prof.name
-        else:
-            from piaa.profiles.generic import generic_scores, load_generic, lower_better
+        prof = Profile.load(args.profile, store=ProfileStore(args.store))
+        _prewarm(paths, [prof.estimator] + ([prof.scorer] if prof.uses_offset else []), show_progress(args))
+        print(f"ranking {len(paths)} photo(s) with profile {prof.name!r} ({prof.method})", file=sys.stderr)
+        scores, errors = prof.score_with_errors(paths)
+        higher_better = True
+        profile_name = prof.name
+        own = own_stars(prof)
+    else:
+        from piaa.profiles.generic import generic_scores, load_generic, lower_better
 
-            try:
-                scorer = load_generic(args.model)
-            except RuntimeError as exc:  # --model names nothing usable: a bad argument
-                return fail(str(exc), 2)
-            _prewarm(paths, [scorer], show_progress(args))
-            print(f"ranking {len(paths)} photo(s) with the generic model (no --profile)", file=sys.stderr)
-            g = generic_scores(scorer, paths)
-            scores, errors = g.scores, g.errors
-            higher_better = not lower_better(scorer)
-    except RuntimeError as exc:
-        return fail(str(exc))
+        scorer = load_generic(args.model)
+        _prewarm(paths, [scorer], show_progress(args))
+        print(f"ranking {len(paths)} photo(s) with the generic model (no --profile)", file=sys.stderr)
+        g = generic_scores(scorer, paths)
+        scores, errors = g.scores, g.errors
+        higher_better = not lower_better(scorer)
     records = rank_records(paths, scores, errors, higher_better=higher_better)
     records += [{"rank": None, "path": d, "score": None, "stars": None, "error": why} for d, why in unlisted]
     n_ok = sum(1 for r in records if r.get("error") is None)
@@ -138,23 +129,44 @@ def run_rank(args) -> int:
     if args.write_xmp or args.dry_run:
         if args.dry_run and not args.write_xmp:
             print("note: --dry-run implies --write-xmp (nothing is written)", file=sys.stderr)
-        _xmp(records, scores, paths, profile_name, args)
+        _xmp(records, scores, paths, profile_name, args, own)
     return 0 if n_ok else 1
 
 
-def _xmp(records, scores, paths, profile_name, args) -> None:
+def own_stars(prof) -> dict:
+    """The profile's own ratings as whole stars by real path (:func:`piaa.profiles.ranking.rating_stars`)."""
+    import math
+    import os
+
+    from piaa.profiles.ranking import rating_stars
+
+    return {os.path.realpath(p): rating_stars(v, prof.scale) for p, v, *_ in prof.ratings
+            if v is not None and math.isfinite(float(v))}
+
+
+def _xmp(records, scores, paths, profile_name, args, own=None) -> None:
+    """Predicted stars into the sidecars; a photo the profile was rated on gets the person's own stars instead
+    (plain xmp:Rating, as ``piaa serve``'s XMP export writes them: one star mapping for both)."""
+    import os
+
+    from piaa.profiles.xmp_person import apply_person, plan_person
     from piaa.profiles.xmp_write import apply_writes, plan_writes
 
+    own = own or {}
     ranked = [r for r in records if r.get("error") is None]
-    actions = plan_writes(ranked, profile=profile_name, overwrite=args.overwrite, style=args.sidecar_style,
-                          mark=args.mark)
+    rated = [r for r in ranked if os.path.realpath(r["path"]) in own]
+    mine = plan_person([{"path": r["path"], "stars": own[os.path.realpath(r["path"])]} for r in rated],
+                       overwrite=args.overwrite, style=args.sidecar_style, hint="--overwrite replaces it")
+    actions = plan_writes([r for r in ranked if os.path.realpath(r["path"]) not in own], profile=profile_name,
+                          overwrite=args.overwrite, style=args.sidecar_style, mark=args.mark)
     if not args.dry_run:
         by_path = {str(p): float(s) for p, s in zip(paths, scores)}
+        mine = apply_person(mine)
         actions = apply_writes(actions, by_path, profile=profile_name or "generic")
     counts = {}
-    for a in actions:
+    for a in list(mine) + list(actions):
         counts[a.action] = counts.get(a.action, 0) + 1
-        if args.dry_run or a.action in ("keep", "shared", "error"):
+        if args.dry_run or a.action in ("keep", "read-only", "shared", "error"):
             print(a.describe(args.dry_run), file=sys.stderr)
     summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
     head = "XMP dry run (nothing written)" if args.dry_run else "XMP sidecars"
@@ -165,10 +177,7 @@ def _clear(args) -> int:
     """``--clear-predictions``: undo piaa's marks in the sidecars of the given folders/photos."""
     from piaa.profiles.xmp_write import clear_predictions
 
-    try:
-        results = clear_predictions(args.paths, recursive=args.recursive, dry_run=args.dry_run)
-    except (FileNotFoundError, NotADirectoryError, PermissionError) as exc:
-        return fail(str(exc))
+    results = clear_predictions(args.paths, recursive=args.recursive, dry_run=args.dry_run)
     counts = {}
     for r in results:
         counts[r["action"]] = counts.get(r["action"], 0) + 1
@@ -193,10 +202,7 @@ def _prewarm(paths, models, progress: bool = True) -> None:
         if not isinstance(bb, str) or not isinstance(var, str) or (bb, var) in seen:
             continue
         seen.add((bb, var))
-        try:
-            FeatureExtractor(bb, var, progress=progress).extract(paths)
-        except Exception:  # the model will report per-photo problems itself
-            pass
+        FeatureExtractor(bb, var, progress=progress).extract(paths)  # per-photo problems come back as errors
 
 
 def _render(records, fmt: str) -> str:

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import sys
-from piaa.cli.options import fail
+from piaa.cli.options import fail, skipped_subfolder_note, terminal_text
 
 
 _EPILOG = """\
@@ -51,9 +51,11 @@ def register(subparsers):
     from piaa.cli.score_ray import add_ray_options
 
     add_ray_options(p)
+    from piaa.cli.options import add_device
     from piaa.cli.score_detail import add_detail_options
 
     add_detail_options(p)
+    add_device(p)
     p.set_defaults(func=run_score)
 
 
@@ -61,21 +63,20 @@ def register(subparsers):
 def _inputs(items, recursive: bool, unlisted=None):
     """(image files, None) or ([], message): a missing path or an empty selection is a usage problem.
     Folders that cannot be listed are appended to ``unlisted`` as ``(path, reason)``."""
-    from piaa.io.images import iter_image_files
+    from piaa.io.discovery import iter_image_files
 
-    try:
-        found = iter_image_files(items, recursive=recursive, errors=unlisted)
-    except FileNotFoundError as exc:
-        return [], str(exc)
+    found = iter_image_files(items, recursive=recursive, errors=unlisted)
+    skipped_subfolder_note(items, recursive)
     if found or unlisted:
         return found, None
-    from piaa.io.images import no_images_message
+    from piaa.io.discovery import no_images_message
 
     return [], no_images_message(items, recursive)
 
 
 def run_score(args) -> int:
-    from piaa.models.scorer import load_scorer
+    from piaa.cli.options import option_value
+    from piaa.models.scorer import load_scorer, model_path
 
     if args.batch_size < 1:
         return fail("--batch-size must be >= 1", 2)
@@ -106,11 +107,10 @@ def run_score(args) -> int:
     names = model_names(args.model, args.quality)
     if not names:
         return fail("--model is empty; give a model name from `piaa models`", 2)
-    try:
-        scorers = [load_scorer(n, engine=args.engine, cache=None if args.no_cache else "default",
-                               batch_size=args.batch_size) for n in names]
-    except (KeyError, FileNotFoundError, ValueError) as exc:  # --model names nothing usable: a bad argument
-        return fail(f"{exc.args[0] if isinstance(exc, KeyError) else exc}", 2)
+    for n in names:  # a name or file that is not there is a bad argument (exit 2), checked before loading
+        option_value("--model", model_path, n)
+    scorers = [load_scorer(n, engine=args.engine, cache=None if args.no_cache else "default",
+                           batch_size=args.batch_size) for n in names]
     from piaa.cli.options import show_progress
 
     if len(scorers) == 1:
@@ -122,10 +122,7 @@ def run_score(args) -> int:
     else:
         from piaa.models.scorer import score_many
 
-        try:
-            records = score_many(scorers, [str(p) for p in paths], progress=show_progress(args)) if paths else []
-        except ValueError as exc:
-            return fail(str(exc))
+        records = score_many(scorers, [str(p) for p in paths], progress=show_progress(args)) if paths else []
         records += [{"path": d, "error": why} for d, why in unlisted]
         _add_detail(records, args)
         text = _extended(render_many(records, args.format, scorers), records, args)
@@ -190,14 +187,15 @@ def render_many(records, fmt: str, scorers) -> str:
                 w.writerow([r["path"]] + [""] * len(labels) + [r["error"]])
         return buf.getvalue()
     heads = [f"{k} ({s.score_range[0]:g}-{s.score_range[1]:g})" for k, s in zip(labels, scorers)]
-    width = min(max([len(r["path"]) for r in records] + [4]), 80)
+    shown = [terminal_text(r["path"]) for r in records]  # a table is for a terminal: no raw control characters
+    width = min(max([len(p) for p in shown] + [4]), 80)
     lines = [f"{'path':<{width}}  " + "  ".join(heads)]
-    for r in records:
+    for r, path in zip(records, shown):
         if "scores" in r:
             cells = "  ".join(f"{r['scores'][k]:<{len(h)}.3f}" for k, h in zip(labels, heads))
         else:
-            cells = f"error: {r['error']}"
-        lines.append(f"{r['path']:<{width}}  {cells}".rstrip())
+            cells = f"error: {terminal_text(r['error'])}"
+        lines.append(f"{path:<{width}}  {cells}".rstrip())
     return "\n".join(lines) + "\n"
 
 
@@ -217,9 +215,10 @@ def render(records, fmt: str, scorer) -> str:
                 w.writerow([r["path"], "", r["error"]] + [""] * len(values))
         return buf.getvalue()
     lo, hi = scorer.score_range
-    width = min(max([len(r["path"]) for r in records] + [4]), 80)
+    shown = [terminal_text(r["path"]) for r in records]  # a table is for a terminal: no raw control characters
+    width = min(max([len(p) for p in shown] + [4]), 80)
     lines = [f"{'path':<{width}}  score ({lo:g}-{hi:g})"]
-    for r in records:
-        cell = f"{r['score']:.3f}" if "score" in r else f"error: {r['error']}"
-        lines.append(f"{r['path']:<{width}}  {cell}")
+    for r, path in zip(records, shown):
+        cell = f"{r['score']:.3f}" if "score" in r else f"error: {terminal_text(r['error'])}"
+        lines.append(f"{path:<{width}}  {cell}")
     return "\n".join(lines) + "\n"

@@ -14,7 +14,10 @@ def _db_options(p: argparse.ArgumentParser, suppress: bool = False) -> None:
 
 
 def register(sub) -> None:
+    # the usage is written out: argparse would print the optional `users` sub-command as a required "users ..."
     p = sub.add_parser("serve", help="web app + HTTP API: people rate photos and get their own ranking",
+                       usage="piaa serve [-h] --library DIR [--library DIR ...] [options]\n"
+                             "       piaa serve users {add,list,delete} ...",
                        description="Serve the rate-and-learn web page and its JSON API (OpenAPI at /docs). "
                                    "Accounts: --allow-signup, or `piaa serve users add NAME`.")
     p.add_argument("--library", action="append", metavar="DIR", default=[],
@@ -28,6 +31,10 @@ def register(sub) -> None:
     p.add_argument("--allow-xmp-write", action="store_true", help="let signed-in people write their own stars, "
                    "flags and labels (and predicted stars, marked as piaa's) into XMP sidecars beside the photos "
                    "(never over a rating a person set in another tool)")
+    p.add_argument("--xmp-owner", metavar="USER", default=None,
+                   help="the member whose stars, flags and labels the XMP sidecars hold (a sidecar keeps one rating "
+                        "per photo): only USER writes into and imports from them (default: the first admin, else "
+                        "the first account)")
     p.add_argument("--forwarded-allow-ips", default=None, metavar="IPS",
                    help="behind a reverse proxy: the proxy addresses (comma-separated, e.g. 127.0.0.1) whose "
                         "X-Forwarded-For/-Proto headers are trusted (default: none, the headers are ignored, so a "
@@ -36,8 +43,8 @@ def register(sub) -> None:
                    "starts from the generic model, and nobody's ratings teach anyone else's start")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(func=run_serve)
-    us = p.add_subparsers(dest="serve_command", metavar="users")
-    users = us.add_parser("users", help="manage accounts: add / list / delete")
+    us = p.add_subparsers(dest="serve_command", metavar="users", title="accounts (optional, instead of serving)")
+    users = us.add_parser("users", help="manage accounts: add / list / promote / demote / delete")
     uu = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
     add = uu.add_parser("add", help="create an account (asks for the password, or --password-stdin)")
     add.add_argument("name")
@@ -45,9 +52,15 @@ def register(sub) -> None:
     add.add_argument("--admin", action="store_true", help="an admin: may invite people and remove members")
     _db_options(add, suppress=True)
     add.set_defaults(func=run_users_add)
-    ls = uu.add_parser("list", help="list accounts")
+    ls = uu.add_parser("list", help="list accounts with their role (admin or member)")
     _db_options(ls, suppress=True)
     ls.set_defaults(func=run_users_list)
+    for action, text in (("promote", "make an account an admin (may invite people and remove members)"),
+                         ("demote", "make an admin a plain member again")):
+        cmd = uu.add_parser(action, help=text)
+        cmd.add_argument("name")
+        _db_options(cmd, suppress=True)
+        cmd.set_defaults(func=run_users_role, admin=action == "promote")
     rm = uu.add_parser("delete", help="delete an account with its ratings, comparisons, profile and tokens")
     rm.add_argument("name")
     _db_options(rm, suppress=True)
@@ -98,6 +111,7 @@ def run_serve(args) -> int:
         settings = _settings(args, args.library)
         settings.allow_signup = args.allow_signup
         settings.allow_xmp_write = args.allow_xmp_write
+        settings.xmp_owner = args.xmp_owner
         settings.trust_forwarded = bool(args.forwarded_allow_ips)
         settings.community = not getattr(args, "no_community", False)
         prepare_data_dir(settings)
@@ -153,28 +167,54 @@ def run_users_add(args) -> int:
 
 
 def run_users_list(args) -> int:
-    from piaa.service.queries import list_users
+    from piaa.service.membership import members
 
     db = _database(args)
     try:
-        rows = list_users(db)
+        rows = members(db)
     finally:
         db.dispose()
-    for name, created, n in rows:
-        print(f"{name}\t{n} ratings\tsince {created:%Y-%m-%d}")
+    for m in rows:
+        print(f"{m['username']}\t{'admin' if m['is_admin'] else 'member'}\t{m['ratings']} ratings\t"
+              f"since {m['created'][:10]}")
     return 0
+
+
+def _change_account(args, what: str, change) -> int:
+    """``change(db, name)`` on the account ``args.name``: 0 when done, 1 with one line when there is no such
+    account or the change is refused (a :class:`piaa.errors.InputError`)."""
+    from piaa.errors import InputError
+
+    db = _database(args)
+    try:
+        found = change(db, args.name)
+    except InputError as exc:
+        print(f"piaa serve users {what}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
+    if not found:
+        print(f"piaa serve users {what}: no account {args.name!r}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_users_role(args) -> int:
+    """``users promote NAME`` / ``users demote NAME``: an account signed up with --allow-signup can become an
+    admin (and back); the last admin cannot be demoted (nobody could then invite or remove members)."""
+    from piaa.service.membership import set_role
+
+    rc = _change_account(args, "promote" if args.admin else "demote",
+                         lambda db, name: set_role(db, name, args.admin))
+    if rc == 0:
+        print(f"{args.name} is now {'an admin' if args.admin else 'a member'}")
+    return rc
 
 
 def run_users_delete(args) -> int:
     from piaa.service.queries import delete_user
 
-    db = _database(args)
-    try:
-        found = delete_user(db, args.name)
-    finally:
-        db.dispose()
-    if not found:
-        print(f"piaa serve users delete: no account {args.name!r}", file=sys.stderr)
-        return 1
-    print(f"deleted account {args.name}")
-    return 0
+    rc = _change_account(args, "delete", delete_user)
+    if rc == 0:
+        print(f"deleted account {args.name}")
+    return rc

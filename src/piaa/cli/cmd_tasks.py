@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import sys
-from piaa.cli.options import fail
 
 
 
@@ -23,9 +22,13 @@ def register(subparsers):
     tr.add_argument("-o", "--output", required=True, help="bank directory to write (bank.json + params.npz)")
     tr.add_argument("--cache", default="default", help="feature cache file (default: the user cache)")
     tr.add_argument("--threads", type=int, default=None, help="torch threads")
-    from piaa.cli.options import add_quiet
+    tr.add_argument("--backbone", default=None,
+                    help="backbone of the task models instead of the config's [model] backbone (hf:REPO_OR_DIR "
+                         "for a transformers vision model; docs/backbones.md)")
+    from piaa.cli.options import add_device, add_quiet
 
     add_quiet(tr)
+    add_device(tr)
     tr.set_defaults(func=run_train)
     sh = sub.add_parser("show", help="print a bank's tasks, scales and metrics")
     sh.add_argument("bank", help="bank directory, or 'default' for the bank shipped with piaa")
@@ -46,6 +49,12 @@ def run_train(args) -> int:
 
         torch.set_num_threads(args.threads)
     spec, cfg, tau_dtype, tasks, warnings, prior = load_task_config(args.config)  # TaskConfigError -> cli.main
+    if args.backbone:
+        from dataclasses import replace
+
+        from piaa.backbones.hf import canonical_spec
+
+        spec = replace(spec, backbone=canonical_spec(args.backbone))
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     bank = build_bank(spec, tasks, lambda paths: inputs_for_paths(spec, paths, cache=args.cache,
@@ -60,10 +69,7 @@ def run_train(args) -> int:
 def run_show(args) -> int:
     from piaa.models.task_vectors.build import resolve_bank
 
-    try:
-        info = resolve_bank(args.bank).describe()
-    except (FileNotFoundError, ValueError) as exc:
-        return _fail(exc)
+    info = resolve_bank(args.bank).describe()
     if args.format == "json":
         print(json.dumps(info, indent=1))
         return 0
@@ -79,7 +85,3 @@ def run_show(args) -> int:
     print("train SROCC: task model vs its own training means (in-sample); prior SROCC: mean per-person SROCC "
           "on the prior task's raters")
     return 0
-
-
-def _fail(exc) -> int:
-    return fail(str(exc))

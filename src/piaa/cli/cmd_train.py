@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
-from piaa.cli.options import fail
+from piaa.cli.options import add_device
 
 
 _EPILOG = """\
@@ -50,8 +50,9 @@ def register(subparsers):
     d.add_argument("--no-select", action="store_true", help="skip CV option selection")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--data", default=None, help="shared data folder (default ../shared/data)")
+    add_device(d)
     d.set_defaults(func=run_default)
-    from piaa.models.scorer import ASSET_DIR, QUALITY_MODEL
+    from piaa.models.scorer import JOINT_QUALITY_MODEL, QUALITY_MODEL
 
     q = sub.add_parser("quality", help="train the photo-quality scoring model on BIQ2021 train.csv",
                        description="Train the technical photo-quality model (0-1) on the 4,000 BIQ2021 training "
@@ -60,9 +61,10 @@ def register(subparsers):
     q.add_argument("--output", "-o", default=None,
                    help="model file to write (default: the package's file of the model named by --name)")
     q.add_argument("--name", default=None, help=f"model name (default {PHOTO_QUALITY_MODEL} with --databases "
-                                                 f"biq2021, {QUALITY_MODEL} with biq2021,agiqa3k)")
+                                                 f"biq2021, {JOINT_QUALITY_MODEL} with biq2021,agiqa3k, "
+                                                 f"{QUALITY_MODEL} with --native)")
     q.add_argument("--backbone", default="efficientnet_lite0",
-                   help="backbone, or several joined by '+' whose features are concatenated")
+                   help="backbone (hf:REPO_OR_DIR too), or several joined by '+' whose features are concatenated")
     q.add_argument("--variant", default="multilevel")
     q.add_argument("--head", choices=["mlp", "ridge"], default="mlp",
                    help="mlp (GenericHead, the shipped recipe) or ridge (strength by leave-one-out)")
@@ -72,6 +74,10 @@ def register(subparsers):
     q.add_argument("--databases", default="biq2021",
                    help="biq2021 (photos only) or biq2021,agiqa3k (photos and generated images, validated on "
                         "held-out parts; --data is then the shared data folder)")
+    add_device(q)
+    q.add_argument("--native", action="store_true",
+                   help="with --databases biq2021,agiqa3k: also read five native-resolution crops and BRISQUE "
+                        "statistics of each image (quality v2, the shipped 'quality')")
     q.set_defaults(func=run_quality)
 
     n = sub.add_parser("pa-iaa", help="train the shipped PA_IAA network (pa-iaa personalizer)",
@@ -126,27 +132,27 @@ def _register_beauty(sub) -> None:
                    help="the rating scale (default: the integer range of the ratings)")
     b.add_argument("--no-select", action="store_true", help="skip the cross-validated choice of head options")
     b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--backbone", default=DEFAULT_BACKBONE,
+                   help=f"backbone (default {DEFAULT_BACKBONE}), or hf:REPO_OR_DIR for a transformers vision "
+                        f"model (docs/backbones.md)")
+    b.add_argument("--variant", default=DEFAULT_VARIANT, help=f"feature variant (default {DEFAULT_VARIANT})")
     b.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    add_device(b)
     b.set_defaults(func=run_beauty)
 
 
 def run_beauty(args) -> int:
     from piaa.cli.output import checked_output
-    from piaa.data.errors import RatingsFormatError
-    from piaa.errors import PiaaError
+    from piaa.backbones.hf import canonical_spec
     from piaa.training.group_model import train_group_model
 
     problem = checked_output(args.output, allow_stream=False)[1]
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    try:
-        out = train_group_model(args.ratings, args.images, args.output, name=args.name, scale=args.scale,
-                                select=not args.no_select, seed=args.seed,
-                                progress=not args.quiet and sys.stderr.isatty())
-    except (PiaaError, RatingsFormatError, ValueError, KeyError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    out = train_group_model(args.ratings, args.images, args.output, name=args.name, scale=args.scale,
+                            select=not args.no_select, seed=args.seed, backbone=canonical_spec(args.backbone),
+                            variant=args.variant, progress=not args.quiet and sys.stderr.isatty())
     print(json.dumps(out, indent=2, default=str))
     return 0
 
@@ -156,13 +162,10 @@ def run_default(args) -> int:
     from piaa.training.default_model import train_default_model
     from piaa.models.giaa import DEFAULT_GRID
 
-    try:
-        head = parse_head_options(args.head)
-        out = train_default_model(args.output, backbone=args.backbone, variant=args.variant, head_options=head,
-                                  grid=None if args.no_select else DEFAULT_GRID, seed=args.seed, name=args.name,
-                                  data_dir=args.data, progress=not getattr(args, "quiet", False) and sys.stderr.isatty())
-    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:
-        return fail(str(exc))
+    head = parse_head_options(args.head)
+    out = train_default_model(args.output, backbone=args.backbone, variant=args.variant, head_options=head,
+                              grid=None if args.no_select else DEFAULT_GRID, seed=args.seed, name=args.name,
+                              data_dir=args.data, progress=not getattr(args, "quiet", False) and sys.stderr.isatty())
     print(json.dumps(out, indent=2, default=str))
     return 0
 
@@ -170,20 +173,22 @@ def run_default(args) -> int:
 def run_quality(args) -> int:
     from piaa.training.quality_model import train_quality_model
 
-    from piaa.models.scorer import ASSET_DIR, QUALITY_MODEL
+    from piaa.models.scorer import ASSET_DIR, JOINT_QUALITY_MODEL, QUALITY_MODEL
 
     backbones = [b for b in args.backbone.replace(",", "+").split("+") if b]
     joint = getattr(args, "databases", "biq2021") != "biq2021"
-    args.name = args.name or (QUALITY_MODEL if joint else PHOTO_QUALITY_MODEL)
+    native = bool(getattr(args, "native", False))
+    if native and not joint:
+        from piaa.errors import InputError
+
+        raise InputError("--native needs --databases biq2021,agiqa3k (quality v2 is the joint model)")
+    args.name = args.name or (QUALITY_MODEL if native else JOINT_QUALITY_MODEL if joint else PHOTO_QUALITY_MODEL)
     args.output = args.output or str(ASSET_DIR / f"{args.name}.npz")
     if joint:
         return _run_joint_quality(args, backbones)
-    try:
-        out = train_quality_model(args.output, backbones, args.variant, head_kind=args.head,
-                                  log_features=args.log_features,
-                                  seed=args.seed, name=args.name, data_dir=args.data, progress=sys.stderr.isatty())
-    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:
-        return fail(str(exc))
+    out = train_quality_model(args.output, backbones, args.variant, head_kind=args.head,
+                              log_features=args.log_features,
+                              seed=args.seed, name=args.name, data_dir=args.data, progress=sys.stderr.isatty())
     print(json.dumps(out, indent=2, default=str))
     return 0
 
@@ -194,6 +199,14 @@ def _run_joint_quality(args, backbones) -> int:
 
     if sorted(d.strip() for d in args.databases.split(",")) != sorted(DATABASES):
         raise InputError(f"--databases: use biq2021 or {','.join(DATABASES)}, not {args.databases!r}")
+    if getattr(args, "native", False):
+        from piaa.training.quality_native import train_native_quality_model
+
+        out = train_native_quality_model(Path(args.output), backbones, args.variant, seed=args.seed, name=args.name,
+                                         data_dir=Path(args.data) if args.data else None,
+                                         progress=sys.stderr.isatty())
+        print(json.dumps(out, indent=2, default=str))
+        return 0
     out = train_joint_quality_model(Path(args.output), backbones, args.variant, seed=args.seed, name=args.name,
                                     data_dir=Path(args.data) if args.data else None, progress=sys.stderr.isatty())
     print(json.dumps(out, indent=2, default=str))

@@ -5,14 +5,17 @@ code). Adding a command = adding a module and its name to ``COMMAND_MODULES``.
 
 Errors: library code raises :class:`piaa.errors.PiaaError` subclasses for anything the user can fix (bad input,
 a missing file or asset, an unknown name); :func:`main` catches them here, in one place, and prints one line
-``error: <message>`` (exit 1). Commands need no try/except of their own for these; anything else is a bug and
-keeps its traceback.
+``error: <message>`` (exit ``exc.exit_code``: 1, or 2 for a :class:`piaa.errors.UsageError`). Commands have no
+``except`` of their own for these (``tests/unit/test_cli_errors.py`` checks it); anything else is a bug and keeps
+its traceback.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
+import warnings
+from typing import Any, Callable, Sequence
 
 COMMAND_MODULES = [
     "score",      # piaa score PATH...
@@ -50,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -60,13 +63,13 @@ def main(argv=None) -> int:
 
     apply_process_options(args)
     _piaa_warnings_as_lines()
+    from piaa.cli.options import fail
     from piaa.errors import PiaaError
 
     try:
         return int(args.func(args) or 0)
     except PiaaError as exc:  # the one place domain errors become a one-line message
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -74,21 +77,28 @@ def main(argv=None) -> int:
         return 0
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None):
+_previous_showwarning: Callable[..., Any] = warnings.showwarning
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
     from piaa.errors import PiaaWarning
 
     if issubclass(category, PiaaWarning):
         print(f"warning: {message}", file=file or sys.stderr)
     else:
-        _show_warning.previous(message, category, filename, lineno, file, line)
+        _previous_showwarning(message, category, filename, lineno, file, line)
 
 
 def _piaa_warnings_as_lines() -> None:
     """piaa's own warnings (:class:`piaa.errors.PiaaWarning`) print as ``warning: <message>``; others as usual."""
-    import warnings
+    global _previous_showwarning
+    from piaa.errors import PiaaDeprecationWarning
 
+    # Python hides DeprecationWarnings outside __main__; the user of a deprecated option must see piaa's
+    warnings.filterwarnings("default", category=PiaaDeprecationWarning)
     if warnings.showwarning is not _show_warning:
-        _show_warning.previous = warnings.showwarning
+        _previous_showwarning = warnings.showwarning
         warnings.showwarning = _show_warning
 
 

@@ -69,7 +69,7 @@ def _kind(mode: int) -> str:
     return file_kind(mode)
 
 
-def output_target(path, allow_stream: bool = True, make_parents: bool = False) -> OutputTarget:
+def output_target(path: str | os.PathLike, allow_stream: bool = True, make_parents: bool = False) -> OutputTarget:
     """Check ``path`` as an output file now (see the module doc); :class:`OutputError` when it cannot be.
     ``allow_stream=False``: the output must be a regular file (a FIFO or device is refused too), for
     writers that need to rename or to write companions beside it. ``make_parents=True``: missing parent
@@ -122,7 +122,7 @@ def output_target(path, allow_stream: bool = True, make_parents: bool = False) -
     return OutputTarget(text)
 
 
-def _stream_target(text: str, st) -> OutputTarget:
+def _stream_target(text: str, st: os.stat_result) -> OutputTarget:
     # opened now and held until the result is written: a FIFO without a reader fails at once (ENXIO) instead
     # of blocking, and a reader that is there sees one writer from start to end
     flags = os.O_WRONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
@@ -136,7 +136,8 @@ def _stream_target(text: str, st) -> OutputTarget:
     return OutputTarget(text, fd)
 
 
-def checked_output(path, allow_stream: bool = True, make_parents: bool = False):
+def checked_output(path: str | os.PathLike | None, allow_stream: bool = True,
+                   make_parents: bool = False) -> tuple[OutputTarget | None, str | None]:
     """``(target, None)`` for ``-o PATH`` checked now, ``(None, None)`` without ``-o``, or ``(None, message)``
     (print it; the command exits 2 before doing any work)."""
     if path in (None, "-"):
@@ -147,7 +148,7 @@ def checked_output(path, allow_stream: bool = True, make_parents: bool = False):
         return None, str(exc)
 
 
-def write_output(target: OutputTarget, text: str):
+def write_output(target: OutputTarget, text: str) -> str | None:
     """Write the command's result; ``None`` or the one-line reason it could not be written."""
     try:
         target.write(text.encode("utf-8"))

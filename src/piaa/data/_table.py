@@ -95,14 +95,32 @@ class Table:
         line = 1 if row is None else int(self.lines[row])
         return RatingsFormatError(self.path, line, problem)
 
+    def column(self, name: str, synonyms: Sequence[str] = ()) -> str:
+        """The header's spelling of column ``name``: ``name`` itself, else the one column equal to ``name`` or to
+        one of ``synonyms`` ignoring case (``Filename`` for ``image``); ``name`` unchanged when none or several."""
+        if name in self.columns:
+            return name
+        wanted = [name.lower(), *(s.lower() for s in synonyms)]
+        for w in wanted:
+            hits = [c for c in self.columns if c.lower() == w]
+            if len(hits) == 1:
+                return hits[0]
+        return name
+
     def require(self, columns: Iterable[str], what: str = "") -> None:
+        """Every one of ``columns`` is in the header. The header is quoted in the error only when it has at least
+        one of them (a ratings file with a column named differently): a path in an experiment file can name any
+        file, and its first line (``/etc/passwd``'s, a key file's) must not come back in the message."""
+        columns = list(columns)
         missing = [c for c in columns if c not in self.columns]
         if missing:
-            raise RatingsFormatError(
-                self.path, 1,
-                f"missing column(s) {', '.join(map(repr, missing))}{' ' + what if what else ''}; "
-                f"the header has {', '.join(map(repr, self.columns))}",
-            )
+            found = len(missing) < len(columns)
+            header = (f"the header has {', '.join(map(repr, self.columns))}" if found else
+                      f"its first line has none of the expected columns ({len(self.columns)} field(s)): is it a "
+                      "ratings CSV?")
+            raise RatingsFormatError(self.path, 1,
+                                     f"missing column(s) {', '.join(map(repr, missing))}"
+                                     f"{' ' + what if what else ''}; {header}")
 
     def strings(self, col: str, allow_empty: bool = False) -> np.ndarray:
         s = self.df[col].str.strip()
@@ -152,16 +170,35 @@ class Table:
         return vals
 
 
-def read_csv_table(path, sep: str = ",", encoding: Optional[str] = None, line_endings: str = "strict",
+DELIMITERS = ",;\t"
+
+
+def sniff_delimiter(text: str) -> str:
+    """The field separator of delimited ``text``: the one of ``,`` ``;`` tab that splits the first non-blank line
+    (the header) into the most fields; ``,`` when none splits it (a one-column file). Spreadsheets in many
+    locales save "CSV" with ``;`` because ``,`` is their decimal mark."""
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    best, n_best = ",", 1
+    for d in DELIMITERS:
+        n = len(next(csv.reader([first], delimiter=d), []))
+        if n > n_best:
+            best, n_best = d, n
+    return best
+
+
+def read_csv_table(path, sep: Optional[str] = ",", encoding: Optional[str] = None, line_endings: str = "strict",
                    header: bool = True, names: Optional[Sequence[str]] = None, notes: Optional[list] = None,
                    min_fields: Optional[int] = None) -> Table:
     """Read a delimited file into a :class:`Table`; blank lines are skipped (they carry no data).
 
-    Rows with the wrong number of fields raise an error naming the line. ``sep=None`` splits on whitespace.
+    Rows with the wrong number of fields raise an error naming the line. ``sep=None`` splits on whitespace;
+    ``sep="auto"`` takes the separator the header uses (:func:`sniff_delimiter`).
     """
     path = os.fspath(path)
     notes = notes if notes is not None else []
     text = read_text(path, encoding=encoding, line_endings=line_endings, notes=notes)
+    if sep == "auto":
+        sep = sniff_delimiter(text)
     rows, lines = [], []
     cols = list(names) if names is not None else None
     if sep is None:
@@ -217,11 +254,16 @@ def read_id_list(path, encoding: Optional[str] = None, line_endings: str = "stri
     return list(ids), t.lines
 
 
-def check_duplicates(table: Table, keys: dict, policy: str = "error", score=None, order=None) -> np.ndarray:
+DUPLICATES_HINT = "pass duplicates='mean', 'first' or 'last' to combine them"
+
+
+def check_duplicates(table: Table, keys: dict, policy: str = "error", score=None, order=None,
+                     hint: str = DUPLICATES_HINT) -> np.ndarray:
     """Rows to keep after applying the duplicate policy to rows with the same ``keys`` (name -> array).
 
     policy: ``error`` (default) raises naming both lines; ``first`` / ``last`` keep one row (``order``, if given,
-    decides which is last, e.g. a timestamp); ``mean`` is handled by the caller (returns all rows).
+    decides which is last, e.g. a timestamp); ``mean`` is handled by the caller (returns all rows). ``hint``:
+    how the caller's user chooses the policy (the Python keyword, or a command's ``--duplicates``).
     """
     key_df = pd.DataFrame({k: v for k, v in keys.items()})
     dup = key_df.duplicated(keep=False).to_numpy()
@@ -236,7 +278,7 @@ def check_duplicates(table: Table, keys: dict, policy: str = "error", score=None
         raise table.error(
             first_dup,
             f"duplicate rating for {desc} (first given on line {table.lines[earlier]}); {n} duplicate row(s) in "
-            "total; pass duplicates='mean', 'first' or 'last' to combine them",
+            f"total; {hint}",
         )
     if policy == "mean":
         return np.arange(len(key_df))

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 import pandas as pd
 
-from ._table import Table, check_duplicates, read_csv_table
+from ._table import DUPLICATES_HINT, Table, check_duplicates, read_csv_table
 from .errors import RatingsFormatError
 from .ratings import RatingsDataset, Scale, make_ratings
 from piaa.errors import InputError, InvalidParameterError
@@ -65,14 +66,30 @@ def combine_duplicates(ratings: pd.DataFrame, keys: list) -> pd.DataFrame:
     return ratings.groupby(keys, sort=False, as_index=False).agg(agg)[list(ratings.columns)]
 
 
+@dataclass(frozen=True)
+class OptionNames:
+    """How the caller's user names the reader's options, for error messages: the Python keywords by default, a
+    command's flags (``--image-column``, ``--duplicates``) when a command reads the file."""
+
+    columns: str = "set user_col/image_col/score_col to your column names"
+    duplicates: str = DUPLICATES_HINT
+
+
+# the default column names also match these spellings, ignoring case ("Filename,Rating" from a photo manager)
+COLUMN_SYNONYMS = {"user": ("rater", "person"), "image": ("filename", "file", "path", "photo"),
+                   "rating": ("score", "stars")}
+
+
 def ratings_from_table(t: Table, user_col, image_col, score_col, scale=None, criterion_col=None, criterion=None,
-                       single_user=None, duplicates="error", name=None, order_col=None, extra_cols=()):
-    """Validate a table of per-person ratings and return (ratings DataFrame, scale, notes)."""
+                       single_user=None, duplicates="error", name=None, order_col=None, extra_cols=(),
+                       options: OptionNames = OptionNames()):
+    """Validate a table of per-person ratings and return (ratings DataFrame, scale, notes). Column names match
+    ignoring case; the default names also match :data:`COLUMN_SYNONYMS`."""
     notes = list(t.notes)
-    if score_col not in t.columns and score_col == "rating" and "score" in t.columns:
-        score_col = "score"
+    user_col, image_col, score_col = (t.column(c, COLUMN_SYNONYMS.get(c, ())) for c in (user_col, image_col,
+                                                                                          score_col))
     needed = [image_col, score_col] + ([user_col] if single_user is None else [])
-    t.require(needed, "(set user_col/image_col/score_col to your column names)")
+    t.require(needed, f"({options.columns})")
     if criterion_col is None and "rating_type" in t.columns:
         criterion_col = "rating_type"
     if criterion is not None:
@@ -107,7 +124,7 @@ def ratings_from_table(t: Table, user_col, image_col, score_col, scale=None, cri
     order = None
     if order_col is not None and order_col in t.columns:
         order = t.df[order_col].str.strip().to_numpy(dtype=object)
-    keep = check_duplicates(t, keys, duplicates, order=order)
+    keep = check_duplicates(t, keys, duplicates, order=order, hint=options.duplicates)
     n_before = len(users)
     r = make_ratings(users[keep], images[keep], scores[keep], **{k: v[keep] for k, v in extra.items()})
     if duplicates == "mean":
@@ -122,10 +139,12 @@ def ratings_from_table(t: Table, user_col, image_col, score_col, scale=None, cri
 
 def read_ratings_csv(path, user_col="user", image_col="image", score_col="rating", scale=None, criterion_col=None,
                      criterion=None, single_user=None, *, duplicates="error", users=None, name=None,
-                     images_root=None, sep=",", encoding=None, line_endings="strict", **unknown) -> RatingsDataset:
+                     images_root=None, sep="auto", encoding=None, line_endings="strict",
+                     options: OptionNames = OptionNames(), **unknown) -> RatingsDataset:
     """Read anyone's own ratings from a CSV file.
 
-    Columns default to ``user,image,rating`` (``score`` is accepted when there is no ``rating`` column). Without
+    Columns default to ``user,image,rating`` (matched ignoring case; ``Filename``, ``score`` and the other
+    :data:`COLUMN_SYNONYMS` are accepted for them); the separator is the header's (``,``, ``;`` or tab). Without
     ``scale`` the scale is the integer range of the data. Without a user column, ``single_user`` names the one
     person. ``criterion_col`` (default ``rating_type`` when present) becomes the ``criterion`` column;
     ``criterion`` keeps only rows with that value. Duplicated (user, image[, criterion]) rows raise an error
@@ -145,7 +164,7 @@ def read_ratings_csv(path, user_col="user", image_col="image", score_col="rating
         path = os.path.join(path, pick[0])
     t = read_csv_table(path, sep=sep, encoding=encoding, line_endings=line_endings)
     r, sc, notes = ratings_from_table(t, user_col, image_col, score_col, scale, criterion_col, criterion, single_user,
-                                      duplicates)
+                                      duplicates, options=options)
     traits = None
     files = [path]
     if users is not None:

@@ -14,12 +14,12 @@ class RatingsFormatError(InputError):
     fix it. ``str(err)`` reads ``"<file>, line <n>: <problem>"``.
     """
 
-    def __init__(self, file, line: Optional[int], problem: str):
+    def __init__(self, file: object, line: Optional[int], problem: str):
         self.file = str(file)
         self.line = None if line is None else int(line)
         self.problem = str(problem)
         where = self.file if self.line is None else f"{self.file}, line {self.line}"
         super().__init__(f"{where}: {self.problem}")
 
-    def __reduce__(self):  # keep picklable (multiprocessing, pytest-xdist)
+    def __reduce__(self) -> tuple:  # keep picklable (multiprocessing, pytest-xdist)
         return (type(self), (self.file, self.line, self.problem))

@@ -61,7 +61,8 @@ def list_databases() -> List[str]:
 def reader_options(database: str) -> List[str]:
     """The options ``database``'s reader accepts (its keyword parameters after ``path``)."""
     params = list(inspect.signature(READERS.get(database)).parameters.values())[1:]
-    return [p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    # ``options`` (csv) only says how a caller names these in messages; it is not a reading option
+    return [p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name != "options"]
 
 
 def load_dataset(database: str, path, **options) -> RatingsDataset:

@@ -30,7 +30,8 @@ from typing import Optional, Tuple
 import numpy as np
 from PIL import Image, ImageOps
 
-from piaa.io.images import ImageLoadError, get_max_pixels, load_image, read_image_bytes
+from piaa.io.hashing import read_image_bytes
+from piaa.io.images import ImageLoadError, get_max_pixels, load_image
 
 #: Long side (pixels) above which the detail pass reads a reduced image (JPEG DCT scaling / box reduction).
 NATIVE_LONG_SIDE_CAP = 8192

@@ -321,7 +321,7 @@ def _run_on_ray(todo: List[Part], parts_dir: Path, models, profiles, engine, cac
     cores = _local_cores()
     ray_cpus = max(cores, workers or 1)
     ray = start_ray(ray_address, num_cpus=None if ray_address else ray_cpus)
-    import ray.data
+    import ray.data  # noqa: F811 (loads the submodule; the name is the same ray module)
 
     for name in ("ray", "ray.data"):  # our own progress line replaces Ray Data's log chatter
         logging.getLogger(name).setLevel(logging.ERROR)

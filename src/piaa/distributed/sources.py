@@ -3,7 +3,7 @@
 SOURCE is one of
 
 - a folder: its image files, recursively (hidden files and folders skipped, the order of
-  :func:`piaa.io.images.iter_image_files`);
+  :func:`piaa.io.discovery.iter_image_files`);
 - a folder holding webdataset ``.tar`` shards (img2dataset's output: ``00000.tar``, ``00000.parquet``,
   ...) and no image files of its own: the shards;
 - one ``.tar`` (or gzip-compressed ``.tar.gz`` / ``.tgz``) shard, a glob pattern of shards (``data/*.tar``)
@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from piaa.errors import InputError
-from piaa.io.images import IMAGE_EXTENSIONS, iter_image_files
+from piaa.io.discovery import IMAGE_EXTENSIONS, iter_image_files
 
 DEFAULT_PART_SIZE = 128  # images per output part: one atomic file, the unit of progress and of resumption
 

@@ -92,7 +92,7 @@ class PartRunner:
             cols["path"] = pa.array(part.paths, pa.string())
 
         todo = [i for i in range(n) if i not in errors]
-        for k, (label, scorer, dist, score, errs) in enumerate(self._score_models(items, todo)):
+        for k, (label, _scorer, dist, score, errs) in enumerate(self._score_models(items, todo)):
             suffix = "" if k == 0 else "_" + column_label(label)
             cols["score" + suffix] = pa.array(score, pa.float64(), mask=np.isnan(score))
             cols["distribution" + suffix] = pa.array(

@@ -211,4 +211,13 @@ def parse_experiment(raw: Dict[str, Any], base_dir, path: Optional[Path] = None)
         raise ExperimentError(f"{where}: [methods.<name>] entries must be tables of options")
     return Experiment(path=path, name=str(raw.get("name", path.stem if path else "experiment")),
                       description=str(raw.get("description", "")), tasks=tasks, generic=generic, test=test,
-                      method_options={k: dict(v) for k, v in opts.items()}, raw=raw)
+                      method_options={k: _resolve_backbones(v, base_dir) for k, v in opts.items()}, raw=raw)
+
+
+def _resolve_backbones(options: Dict[str, Any], base_dir: Path) -> Dict[str, Any]:
+    """A method's ``backbone``/``generic_backbone`` naming a local ``hf:`` folder resolves against the
+    experiment's folder, like every other path in the file."""
+    from piaa.backbones.hf import canonical_spec
+
+    return {k: canonical_spec(v, base_dir) if k in ("backbone", "generic_backbone") and isinstance(v, str) else v
+            for k, v in options.items()}

@@ -24,7 +24,7 @@ class TrunkLeakageError(ExperimentError):
 
 
 def _hash(path, memo: Dict[str, str]) -> str:
-    from piaa.io.images import image_file_hash
+    from piaa.io.hashing import image_file_hash
 
     key = str(path)
     if key not in memo:

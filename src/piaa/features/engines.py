@@ -44,37 +44,43 @@ from typing import Callable, Dict, Optional
 import numpy as np
 
 from piaa.errors import InputError, PiaaError, PiaaWarning
+from piaa.registry import Registry
 
 
 VERIFY_ATOL = 1e-4
 EXPORT_FORMAT_VERSION = "4"  # bump when the export procedure changes: old files are then ignored
 ONNX_OPSET = 17
 
-_ENGINES: Dict[str, Callable] = {}
+#: feature engines by name: ``builder(backbone, variant) -> engine`` ("auto" is not one: it picks between them)
+ENGINES: Registry[Callable] = Registry("engine")
 
 
 class EngineVerificationError(PiaaError, RuntimeError):
     """An exported graph does not reproduce the eager model's outputs."""
 
 
-def register_engine(name: str, builder: Callable) -> None:
+def register_engine(name: str, builder: Callable, *, override: bool = False) -> None:
     """``builder(backbone, variant) -> engine``; an engine is a callable with ``name``/``max_concurrency``."""
-    _ENGINES[name] = builder
+    ENGINES.register(name, builder, override=override)
 
 
 def available_engines() -> list:
-    return sorted(_ENGINES) + ["auto"]
+    return ENGINES.names() + ["auto"]
 
 
 def make_engine(backbone: str, variant: str, kind: str = "auto"):
-    """Build engine ``kind`` ("torch", "onnx" or "auto") for a registered backbone and a feature variant."""
+    """Build engine ``kind`` ("torch", "onnx" or "auto") for a registered backbone and a feature variant.
+
+    "auto" is eager torch for backbones tagged ``torch-only`` (``hf:`` vision transformers) and whenever a GPU
+    device was named (``--device``); otherwise the verified ONNX export on the CPU."""
     if kind == "auto":
+        from piaa.backbones.device import explicit_accelerator
+        from piaa.backbones.registry import get_entry
+
+        if explicit_accelerator() or "torch-only" in get_entry(backbone).tags:
+            return TorchEngine(backbone, variant)
         return _build_verified_or_torch(backbone, variant)
-    try:
-        builder = _ENGINES[kind]
-    except KeyError:
-        raise InputError(f"unknown engine {kind!r}; available: {', '.join(available_engines())}") from None
-    return builder(backbone, variant)
+    return ENGINES.get(kind)(backbone, variant)  # an unknown kind: UnknownNameError listing the engines
 
 
 _BUILT: Dict[tuple, object] = {}
@@ -84,8 +90,9 @@ _BUILT_LOCK = threading.Lock()
 def get_engine(backbone: str, variant: str, kind: str = "auto"):
     """``make_engine`` memoized per process: building (and verifying) an engine costs about a second."""
     from piaa.backbones import get_pretrained_cfg
+    from piaa.backbones.device import requested_device
 
-    key = (backbone, get_pretrained_cfg(backbone).fingerprint(), variant, kind)
+    key = (backbone, get_pretrained_cfg(backbone).fingerprint(), variant, kind, requested_device())
     with _BUILT_LOCK:
         if key not in _BUILT:
             _BUILT[key] = make_engine(backbone, variant, kind)
@@ -132,7 +139,8 @@ def set_torch_threads() -> None:
 
 # ---- torch (eager reference) ---------------------------------------------------------------------------------
 class TorchEngine:
-    """Eager PyTorch; uses all cores itself, so the extractor calls it from one thread at a time."""
+    """Eager PyTorch on the chosen device (``piaa.backbones.device``); on the CPU it uses all cores itself, so
+    the extractor calls it from one thread at a time."""
 
     name = "torch"
     max_concurrency = 1
@@ -142,17 +150,22 @@ class TorchEngine:
         import torch
 
         from piaa.backbones import create_backbone
+        from piaa.backbones.device import torch_device
 
         set_torch_threads()
-        self.model = model if model is not None else create_backbone(backbone)
+        self.device = torch_device()
+        self.model = (model if model is not None else create_backbone(backbone)).to(self.device)
         self.backbone = backbone
         self.variant = variant
         self._torch = torch
+        if self.device.type != "cpu":
+            self.preferred_batch = 64
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
+        x = self._torch.from_numpy(np.ascontiguousarray(batch)).to(self.device)
         with self._torch.inference_mode():
-            out = self.model.forward_variant(self._torch.from_numpy(np.ascontiguousarray(batch)), self.variant)
-        return out.float().numpy()
+            out = self.model.forward_variant(x, self.variant)
+        return out.float().cpu().numpy()
 
 
 # ---- ONNX Runtime --------------------------------------------------------------------------------------------

@@ -99,7 +99,7 @@ class FeatureExtractor:
 
     # ---- main entry ------------------------------------------------------------------------------------------
     def extract(self, images: Sequence[ImageLike]) -> FeatureResult:
-        from piaa.io.images import image_bytes_hash, image_file_hash
+        from piaa.io.hashing import image_bytes_hash, image_file_hash
 
         n = len(images)
         errors: Dict[int, str] = {}
@@ -190,8 +190,9 @@ class FeatureExtractor:
         """
         if not todo:
             return {}
-        from piaa.backbones.preprocess import preprocess
-        from piaa.io.images import ImageLoadError, image_bytes_hash, load_image, read_image_bytes
+        from piaa.backbones.preprocess import decode_size, preprocess
+        from piaa.io.hashing import image_bytes_hash, read_image_bytes
+        from piaa.io.images import ImageLoadError, load_image
 
         cfg = self.cfg
         engine = self.engine
@@ -209,7 +210,7 @@ class FeatureExtractor:
                     if h != hashes[i]:  # replaced since it was hashed: file the features under what was read
                         hashes[i] = h
                 name = images[i] if isinstance(images[i], (str, os.PathLike)) else None
-                img = load_image(src, target_size=cfg.input_size, name=name)
+                img = load_image(src, target_size=decode_size(cfg), name=name)
                 return preprocess(img, cfg), None
             except ImageLoadError as exc:
                 return None, exc.reason

@@ -47,10 +47,11 @@ def _parse(value, subsec=None) -> Optional[datetime]:
 
 def capture_time(path) -> Optional[datetime]:
     """The moment the photo was taken, or ``None``. Never raises for a bad file."""
-    from piaa.io.images import pillow_warnings_reported
+    from piaa.io.decoder_warnings import pillow_warnings_reported
+    from piaa.io.files import image_byte_cap, open_regular
 
-    try:
-        with open(os.fspath(path), "rb") as f, pillow_warnings_reported(path):
+    try:  # regular files only, opened without blocking: a FIFO in place of a photo must not hang the caller
+        with open_regular(os.fspath(path), image_byte_cap()) as f, pillow_warnings_reported(path):
             from piaa.io.raw import sniff_raw
 
             kind = sniff_raw(f)

@@ -75,7 +75,7 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n} bytes"
 
 
-def open_regular(path, max_bytes: Optional[int] = None) -> BinaryIO:
+def open_regular(path: str | os.PathLike, max_bytes: Optional[int] = None) -> BinaryIO:
     """Open ``path`` for binary reading if (and only if) it is a regular file of at most ``max_bytes``.
 
     Raises ``FileNotFoundError``, ``PermissionError``, ``OSError(ELOOP)`` (symlink loop) as the OS does,
@@ -100,7 +100,7 @@ def open_regular(path, max_bytes: Optional[int] = None) -> BinaryIO:
         raise
 
 
-def read_regular(path, max_bytes: Optional[int] = None) -> bytes:
+def read_regular(path: str | os.PathLike, max_bytes: Optional[int] = None) -> bytes:
     """The bytes of a regular file of at most ``max_bytes`` (see :func:`open_regular`)."""
     with open_regular(path, max_bytes) as fh:
         if max_bytes is None:

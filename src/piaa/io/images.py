@@ -46,38 +46,24 @@ Missing or unreadable files are also reported as :class:`ImageLoadError` (reason
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import io
 import os
-import stat
-import threading
 import warnings
-from collections.abc import Iterable
-from pathlib import Path
 from typing import IO, Any, Union
 
 import numpy as np
 from PIL import Image
 
-from piaa.errors import FileAccessError, FileMissingError, InputError, PiaaError, PiaaWarning
-from piaa.io.raw import RAW_EXTENSIONS
+from piaa.errors import InputError, PiaaError, PiaaWarning
+from piaa.io.decoder_warnings import _loading_reports
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
-    "IMAGE_EXTENSIONS",
-    "RAW_EXTENSIONS",
     "SUPPORTED_FORMATS",
     "ImageLoadError",
-    "ImageWarning",
     "ImageSource",
-    "image_bytes_hash",
-    "image_file_hash",
-    "iter_image_files",
     "load_image",
     "load_image_safe",
-    "no_images_message",
-    "read_image_bytes",
     "get_max_pixels",
     "parse_pixel_count",
     "set_max_pixels",
@@ -86,23 +72,6 @@ __all__ = [
 #: Default refusal limit for the pixel count claimed by an image header (128 megapixels).
 DEFAULT_MAX_PIXELS = 128_000_000
 _UNSET: Any = object()
-
-#: File-name extensions (lower case, with dot) that folder expansion treats as images. Decoding never
-#: relies on them; they only decide which files of a folder are picked up.
-IMAGE_EXTENSIONS: frozenset[str] = frozenset(
-    {
-        ".jpg", ".jpeg", ".jpe", ".jfif", ".mpo",
-        ".png", ".apng",
-        ".webp",
-        ".gif",
-        ".tif", ".tiff",
-        ".bmp", ".dib",
-        ".ppm", ".pgm", ".pbm", ".pnm",
-        ".jp2", ".j2k", ".jpx",
-        ".avif", ".heic", ".heif", ".hif",
-    }
-    | RAW_EXTENSIONS
-)  # fmt: skip
 
 #: Pillow format names tried when opening, in this order. Formats not compiled into the local Pillow (or
 #: provided by a plugin such as pillow-heif, registered as "HEIF") are skipped silently.
@@ -142,238 +111,6 @@ class ImageLoadError(PiaaError):
 
     def __reduce__(self):  # keep picklable (multiprocessing workers)
         return (type(self), (self.path, self.reason))
-
-
-class ImageWarning(PiaaWarning):
-    """A photo was read, but its decoder reported a problem (damaged EXIF, a malformed MPO, ...); the message
-    is ``"<path>: <what, in piaa's words>"``, one per photo."""
-
-
-# Pillow reports some damage through ``warnings`` instead of exceptions, printed raw with its file and line.
-# While this thread loads a photo they are collected here instead and re-issued as one ImageWarning naming
-# the photo. A process-wide hook routes per thread (``catch_warnings`` is not thread-safe, and photos are
-# decoded in several threads at once); warnings outside a load pass through untouched.
-_collect = threading.local()
-_PIL_WORDS = (
-    ("tag data larger than file", "damaged EXIF metadata ignored"),
-    ("corrupt exif", "damaged EXIF metadata ignored"),
-    ("possibly corrupt exif", "damaged EXIF metadata ignored"),
-    ("metadata warning", "damaged metadata ignored"),
-    ("truncated file read", "damaged metadata ignored"),
-    ("malformed mpo", "malformed MPO file, read as a plain JPEG"),
-    ("palette images with transparency", None),  # handled by our RGB conversion: nothing to say
-)
-
-
-def _pil_words(message: str) -> str | None:
-    low = message.lower()
-    for key, words in _PIL_WORDS:
-        if key in low:
-            return words
-    return f"decoder warning: {message.strip()[:120]}"
-
-
-def _routing_showwarning(message, category, filename, lineno, file=None, line=None):
-    sink = getattr(_collect, "sink", None)
-    if sink is not None and not issubclass(category, PiaaWarning):
-        sink.append(str(message))
-        return
-    _routing_showwarning.previous(message, category, filename, lineno, file, line)
-
-
-def _install_warning_route() -> None:
-    if warnings.showwarning is not _routing_showwarning:  # (re)installed: catch_warnings elsewhere restores
-        _routing_showwarning.previous = warnings.showwarning
-        warnings.showwarning = _routing_showwarning
-    if not any(f[0] == "always" and f[3] is not None and f[3].pattern == r"PIL\." for f in warnings.filters):
-        # every photo's damage is reported, not only the first occurrence of a message
-        warnings.filterwarnings("always", category=UserWarning, module=r"PIL\.")
-
-
-@contextlib.contextmanager
-def pillow_warnings_reported(path):
-    """Inside this block Pillow's warnings are collected (this thread only); on leaving, one
-    :class:`ImageWarning` names ``path`` and says what they meant. Every header or pixel read goes through it."""
-    _install_warning_route()
-    outer = getattr(_collect, "sink", None)
-    _collect.sink = []
-    try:
-        yield
-    finally:
-        caught, _collect.sink = _collect.sink, outer
-        words = sorted({w for w in map(_pil_words, caught) if w})
-        if words:
-            where = f"{path}: " if path else ""
-            warnings.warn(ImageWarning(where + "; ".join(words)), stacklevel=3)
-
-
-def _loading_reports(path, fn, *args, **kw):
-    with pillow_warnings_reported(path):
-        return fn(*args, **kw)
-
-
-# --------------------------------------------------------------------------------------------------------
-# bytes, hashing, discovery
-# --------------------------------------------------------------------------------------------------------
-
-
-def image_bytes_hash(data: bytes) -> str:
-    """Hex BLAKE2b-128 digest (32 hex characters) of a file's bytes; the feature-cache key of an image."""
-    return hashlib.blake2b(bytes(data) if not isinstance(data, bytes) else data, digest_size=16).hexdigest()
-
-
-def image_file_hash(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    """:func:`image_bytes_hash` of a file, read in 1 MB chunks (memory does not grow with the file). Same
-    rules as :func:`read_image_bytes`: regular files only, up to the size cap."""
-    from piaa.io.files import FileTooLargeError, image_byte_cap, open_regular
-
-    cap = image_byte_cap()
-    h = hashlib.blake2b(digest_size=16)
-    n = 0
-    with open_regular(path, cap) as fh:
-        while True:
-            block = fh.read(chunk)
-            if not block:
-                break
-            n += len(block)
-            if n > cap:
-                raise FileTooLargeError(27, f"file too large (grew beyond the limit {cap} bytes)", os.fspath(path))
-            h.update(block)
-    return h.hexdigest()
-
-
-def read_image_bytes(path: str | os.PathLike) -> bytes:
-    """Read a file's raw bytes (for hashing and then ``load_image(data)`` without a second read).
-
-    Only regular files are read, up to :func:`piaa.io.files.image_byte_cap` bytes. Raises the usual
-    ``FileNotFoundError`` / ``OSError`` of the file system, :class:`piaa.io.files.NotRegularFileError` (FIFO,
-    device, ...) and :class:`piaa.io.files.FileTooLargeError` (both ``OSError``).
-    """
-    from piaa.io.files import image_byte_cap, read_regular
-
-    return read_regular(path, image_byte_cap())
-
-
-def _is_hidden(name: str) -> bool:
-    return name.startswith(".")
-
-
-def _has_image_ext(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
-
-
-def _listed(path: str) -> bool:
-    """Whether a folder entry with an image extension is listed: everything but folders and dangling links.
-    A FIFO, device, symlink loop or unreadable file is listed so that it gets its own error when read."""
-    try:
-        return not stat.S_ISDIR(os.stat(path).st_mode)
-    except FileNotFoundError:
-        return False  # a dangling symlink: nothing there
-    except OSError:
-        return True  # symlink loop, permission denied...: reported per file when read
-
-
-def iter_image_files(
-    paths: str | os.PathLike | Iterable[str | os.PathLike],
-    recursive: bool = False,
-    errors: list | None = None,
-) -> list[Path]:
-    """Expand files and folders into a list of image files.
-
-    * A file given explicitly is kept whatever its extension (its content decides when it is loaded); so is
-      a symlink loop or a FIFO given explicitly (reading it fails with a per-file error, never a hang).
-    * A folder contributes its entries whose extension is in :data:`IMAGE_EXTENSIONS` (case-insensitive)
-      and that are not folders, sorted by path; hidden files (and, when recursing, hidden folders) are
-      skipped. Sub-folders are walked only with ``recursive=True`` (symlinked folders are not followed).
-    * A folder that cannot be listed (permissions, I/O error) is appended to ``errors`` as
-      ``(path, reason)`` when a list is given (the other folders are still expanded); without ``errors``
-      it raises ``OSError`` naming it.
-    * A path that does not exist raises ``FileNotFoundError`` naming it.
-    * Order follows ``paths``; a file reached twice is listed once.
-    """
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    out: list[Path] = []
-    seen: set[Path] = set()
-
-    def add(p: Path) -> None:
-        key = p.absolute()
-        if key not in seen:
-            seen.add(key)
-            out.append(p)
-
-    def unlistable(folder, exc: OSError) -> None:
-        reason = f"cannot list folder: {exc.strerror or exc}"
-        if errors is None:
-            err = FileAccessError(f"{folder}: {reason}")
-            err.errno = exc.errno
-            raise err from None
-        errors.append((str(folder), reason))
-
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            found: list[Path] = []
-            if recursive:
-                for root, dirs, files in os.walk(p, onerror=lambda e: unlistable(e.filename, e)):
-                    dirs[:] = [d for d in dirs if not _is_hidden(d)]
-                    for f in files:
-                        if not _is_hidden(f) and _has_image_ext(f) and _listed(os.path.join(root, f)):
-                            found.append(Path(root) / f)
-            else:
-                try:
-                    with os.scandir(p) as it:
-                        names = [e.name for e in it]
-                except OSError as exc:
-                    unlistable(p, exc)
-                    names = []
-                for name in names:
-                    if not _is_hidden(name) and _has_image_ext(name) and _listed(os.path.join(p, name)):
-                        found.append(p / name)
-            for f in sorted(found, key=lambda q: q.relative_to(p).parts):
-                add(f)
-        elif p.exists() or os.path.lexists(p):
-            add(p)
-        else:
-            raise FileMissingError(f"no such file or folder: {str(p)!r}")
-    return out
-
-
-def no_images_message(paths: Iterable[str | os.PathLike], recursive: bool, verb: str = "score") -> str:
-    """Why :func:`iter_image_files` found nothing, in one line, with a hint only when it would help: "add
-    --recursive" only when a sub-folder really holds photos; otherwise what the folder does hold."""
-    paths = [Path(p) for p in paths]
-    text = f"nothing to {verb}: no photos found in " + ", ".join(map(str, paths))
-    if not recursive:
-        budget = [2000]  # entries looked at, so a huge tree cannot stall the error message
-
-        def photos_below(d: Path) -> bool:
-            try:
-                for root, dirs, files in os.walk(d):
-                    dirs[:] = [x for x in dirs if not _is_hidden(x)]
-                    budget[0] -= len(files) + 1
-                    if budget[0] < 0:
-                        return False
-                    if root != str(d) and any(_has_image_ext(f) and not _is_hidden(f) for f in files):
-                        return True
-            except OSError:
-                return False
-            return False
-
-        if any(p.is_dir() and photos_below(p) for p in paths):
-            return text + "; sub-folders hold photos: add --recursive"
-    others = set()
-    for p in paths:
-        try:
-            if p.is_dir():
-                others.update(os.path.splitext(e.name)[1].lower() or e.name for e in os.scandir(p)
-                              if e.is_file() and not _is_hidden(e.name))
-        except OSError:
-            pass
-    if others:
-        shown = sorted(others)[:8]
-        return text + f" (files found: {', '.join(shown)}{', ...' if len(others) > 8 else ''})"
-    return text + " (the folder is empty)" if len(paths) == 1 and paths[0].is_dir() else text
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -185,10 +185,16 @@ class RidgeHead:
 
 
 def head_from_state(state):
-    """The head of a scoring-model state: a GenericHead or a RidgeHead, by the state's ``kind``."""
+    """The head of a scoring-model state: a GenericHead, a RidgeHead or a BlendHead, by the state's ``kind``."""
     kind = state.get("meta", {}).get("kind")
     if kind == STATE_KIND:
         return RidgeHead.from_state_dict(state)
+    from piaa.models.blend_head import STATE_KIND as BLEND_KIND
+
+    if kind == BLEND_KIND:
+        from piaa.models.blend_head import BlendHead
+
+        return BlendHead.from_state_dict(state)
     from piaa.models.giaa import GenericHead
 
     return GenericHead.from_state_dict(state)

@@ -40,9 +40,12 @@ SCORING_MODELS: Registry = Registry("scoring model")
 for _a in list_assets("scorer"):
     SCORING_MODELS.register(_a.name, _a, aliases=_a.aliases)
 DEFAULT_MODEL = default_asset("scorer").name
-#: the shipped quality model (perceptual quality 0-1 of photos and generated images: BIQ2021 + AGIQA-3K);
-#: ``load_scorer("quality")``. The photos-only model stays available as "biq2021-quality-lite0".
-QUALITY_MODEL = "piaa-quality-lite0"
+#: the shipped quality model (perceptual quality 0-1 of photos and generated images: BIQ2021 + AGIQA-3K, whole
+#: image plus native-resolution crops and BRISQUE statistics); ``load_scorer("quality")``. The joint model on
+#: whole-image features only stays available as "piaa-quality-lite0", the photos-only one as
+#: "biq2021-quality-lite0".
+QUALITY_MODEL = "piaa-quality-native-lite0"
+JOINT_QUALITY_MODEL = "piaa-quality-lite0"
 # what a photographer asks for: "beauty" (the default aesthetics model) and "quality" (technical quality)
 SCORING_MODELS.alias("beauty", DEFAULT_MODEL)
 if QUALITY_MODEL in SCORING_MODELS:
@@ -170,6 +173,8 @@ class Scorer:
         # a model may concatenate the features of several backbones ("a+b"), in that order
         self.backbones = self.backbone.split("+")
         self.variant = str(info["variant"])
+        # native-resolution evidence (piaa.detail.crops) appended after the whole-photo features, or None
+        self.native = info.get("native") or None
         # what the score measures: "beauty" (OASIS aesthetics models), "quality" (technical photo quality)
         self.criterion = str(info.get("criterion", "beauty"))
         self.engine = engine
@@ -194,14 +199,26 @@ class Scorer:
             kw = {} if self.workers is None else {"workers": self.workers}
             self._extractor = [FeatureExtractor(bb, self.variant, cache=self.cache, batch_size=self.batch_size,
                                                 engine=self.engine, **kw) for bb in self.backbones]
+            if self.native:
+                from piaa.detail.crops import NativeEvidence
+
+                self._extractor.append(NativeEvidence(self.backbones[0], self.variant, cache=self.cache,
+                                                      engine=self.engine, **self.native, **kw))
         return self._extractor
 
-    def features(self, items: Sequence, progress: bool = False):
-        """(features [n, d] with NaN rows for failures, {index: error}) of this model's backbone(s)."""
+    def features(self, items: Sequence, progress: bool = False, memo: Optional[dict] = None):
+        """(features [n, d] with NaN rows for failures, {index: error}) of this model's backbone(s), then its
+        native-resolution evidence when it has some. ``memo`` (a dict) shares blocks between models."""
         blocks, errors = [], {}
         for fx in self.extractors:
             fx.progress = progress
-            res = fx.extract(items)
+            key = fx.model_key
+            if memo is not None and key in memo:
+                res = memo[key]
+            else:
+                res = fx.extract(items)
+                if memo is not None:
+                    memo[key] = res
             blocks.append(res.features)
             for i, msg in res.errors.items():
                 errors.setdefault(i, msg)
@@ -246,10 +263,13 @@ class Scorer:
 
 
 def score_many(scorers: Sequence[Scorer], images: Sequence, progress: bool = False) -> List[dict]:
-    """Score photos with several models at once: ``{"path", "scores": {label: score}}`` or ``{"path", "error"}``.
+    """Score photos with several models at once: ``{"path", "scores": {label: score}, "distributions": {label:
+    [p...]}}`` (each model's predicted distribution over its buckets, as :meth:`Scorer.score` gives one model's)
+    or ``{"path", "error"}``.
 
-    Models on the same backbone(s) and feature variant share one feature extraction (the beauty and quality
-    models both read Lite0 multi-level features: one network pass per photo for both). ``label`` is the
+    Models share every feature block they have in common (the beauty and quality models both read Lite0
+    multi-level features of the whole photo: one network pass per photo for both; the quality model adds its
+    native-resolution evidence). ``label`` is the
     model's criterion ("beauty", "quality") when no other model given has it, else the model's name.
     """
     if isinstance(images, (str, os.PathLike)):
@@ -259,30 +279,32 @@ def score_many(scorers: Sequence[Scorer], images: Sequence, progress: bool = Fal
     labels = [c if crits.count(c) == 1 else s.name for s, c in zip(scorers, crits)]
     if len(set(labels)) != len(labels):
         raise InputError(f"the same model is listed twice: {[s.name for s in scorers]}")
-    feats: dict = {}
+    feats: list = []
     errors: dict = {}
+    memo: dict = {}
     for s in scorers:
-        key = (tuple(s.backbones), s.variant)
-        if key not in feats:
-            X, errs = s.features(items, progress=progress)
-            feats[key] = X
-            for i, msg in errs.items():
-                errors.setdefault(i, msg)
+        X, errs = s.features(items, progress=progress, memo=memo)
+        feats.append(X)
+        for i, msg in errs.items():
+            errors.setdefault(i, msg)
     ok = np.ones(len(items), dtype=bool)
     ok[list(errors)] = False
-    scores = {}
-    for s, label in zip(scorers, labels):
+    scores, dists = {}, {}
+    for s, label, X in zip(scorers, labels, feats):
         col = np.full(len(items), np.nan)
+        dist = np.full((len(items), len(s.bucket_values)), np.nan)
         if ok.any():
-            col[ok] = s.head.predict_distribution(feats[(tuple(s.backbones), s.variant)][ok]) @ s.bucket_values
-        scores[label] = col
+            dist[ok] = s.head.predict_distribution(X[ok])
+            col[ok] = dist[ok] @ s.bucket_values
+        scores[label], dists[label] = col, dist
     out = []
     for i, src in enumerate(items):
         path = os.fspath(src) if isinstance(src, (str, os.PathLike)) else f"<image {i}>"
         if not ok[i]:
             out.append({"path": path, "error": errors.get(i, "could not be scored")})
         else:
-            out.append({"path": path, "scores": {label: float(scores[label][i]) for label in labels}})
+            out.append({"path": path, "scores": {label: float(scores[label][i]) for label in labels},
+                        "distributions": {label: [float(p) for p in dists[label][i]] for label in labels}})
     return out
 
 

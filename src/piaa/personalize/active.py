@@ -23,7 +23,7 @@ keeps a batch free of near-duplicates: once a photo is picked, its neighbours' v
 Strategies (``STRATEGIES``; compared on validation people, docs/benchmarks/active.md and BENCHMARKS.md):
 
 - ``random``: uniform; the baseline.
-- ``guarded`` (default, issue 21): ``uncertainty`` while the model fits the pool and the person, random choice
+- ``guarded`` (default): ``uncertainty`` while the model fits the pool and the person, random choice
   otherwise (:func:`model_fits`: the pool's spread along the prior's taste directions, and after 10 answers
   whether the generic score orders them). On OASIS pools its first 10 photos are uncertainty's; on AVT-AI
   (AI-generated images) it is random, where uncertainty lost 0.03 at 25-50 ratings (BENCHMARKS.md).
@@ -47,9 +47,12 @@ variance of their difference, weighted by how uncertain the outcome is).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import Callable, Optional, Sequence, Tuple
 
 import numpy as np
+
+from piaa.errors import InputError
+from piaa.registry import Registry
 
 DEFAULT_STRATEGY = "guarded"
 # chosen on validation people (OASIS subsets 2 and 3 with models trained on the other training subsets; subset1
@@ -64,8 +67,8 @@ PAIR_MARGIN = 1.0
 PAIR_NOISE = 2.0
 
 
-class ActiveError(ValueError):
-    """Bad input to the selector (one-line message)."""
+class ActiveError(InputError):
+    """Bad input to the selector (one-line message); a ``ValueError`` too, through :class:`InputError`."""
 
 
 @dataclass
@@ -342,11 +345,13 @@ def _representative(lib, taken, n, post, rng, s):
     return picks
 
 
-STRATEGIES: Dict[str, Callable] = {
-    "random": _random, "uncertainty": _uncertainty, "variance": _variance, "kcenter": _kcenter,
-    "quantile": _quantile, "representative": _representative,
-    "guarded": _uncertainty,        # uncertainty while the person's answers fit the model, else random (select)
-}
+#: selection strategies by name: ``strategy(lib, taken, n, posterior, rng, settings) -> picks``
+STRATEGIES: Registry[Callable] = Registry("strategy")
+for _name, _fn in (("random", _random), ("uncertainty", _uncertainty), ("variance", _variance),
+                   ("kcenter", _kcenter), ("quantile", _quantile), ("representative", _representative),
+                   # uncertainty while the person's answers fit the model, else random (ActiveSelector.select)
+                   ("guarded", _uncertainty)):
+    STRATEGIES.register(_name, _fn)
 
 
 def model_fits(lib: Library, rated: np.ndarray, scores, settings) -> bool:
@@ -454,7 +459,7 @@ class ActiveSelector:
         if strategy == "guarded" and not model_fits(self.lib, rated, scores, self.settings):
             strategy = "random"
         self.last_strategy = strategy
-        picks = STRATEGIES[strategy](self.lib, taken.copy(), n, post, rng, self.settings)
+        picks = STRATEGIES.get(strategy)(self.lib, taken.copy(), n, post, rng, self.settings)
         return np.asarray(picks[:n], dtype=int)
 
     def select_pair(self, rated: Sequence[int] = (), scores=None, exclude=None, candidates: int = 200,

@@ -1,7 +1,7 @@
 """A library's own taste: what the people who already rated a collection say about a person who joins it.
 
 When other people have rated the same photos, their ratings are worth more than a hundred of a person's own
-(issue 21). :class:`CommunityTaste` is learned from a ratings table of *other* people (``user, image, score``,
+:class:`CommunityTaste` is learned from a ratings table of *other* people (``user, image, score``,
 ``image`` = a row index into the library's images) and gives, for a new person,
 
 * at zero ratings, a **baseline** per image: the community mean, shrunk towards a content score (a ridge head on
@@ -348,4 +348,83 @@ class SettingsSearch:
             b = max(means, key=means.get)
             out = {"noise": b[0], "content_weight": b[1], "srocc": means[b]}
         self._best[k] = out
+        return out
+
+
+class LibraryCommunity:
+    """A library's community model with its fold-in settings chosen per number of the person's ratings: the one
+    code path of ``piaa evaluate``'s ``community`` method and ``piaa serve``'s library model (the service once
+    used one setting, chosen for 10 ratings, and another content base: its newcomers' first 10 ratings made their
+    ranking worse while the evaluated method gained).
+
+    ``ratings`` (user, image row, score) of the community over ``n_images`` rows with ``features``; the model is
+    :func:`fit_community`'s, the settings :class:`SettingsSearch`'s for ``k`` = the person's ratings (fixed
+    ``noise`` / ``content_weight`` replace the search's choice); :meth:`predict` folds a person's ratings in."""
+
+    def __init__(self, ratings: pd.DataFrame, features: Optional[np.ndarray], n_images: int, groups: int = 3,
+                 max_people: int = 60, seed: int = 0, noise: Optional[float] = None,
+                 content_weight: Optional[float] = None):
+        self.model = fit_community(ratings, features, n_images)
+        self.search = SettingsSearch(ratings, features, n_images, groups=groups, max_people=max_people, seed=seed)
+        self.fixed = {k: float(v) for k, v in (("noise", noise), ("content_weight", content_weight)) if v is not None}
+        self._models: Dict[int, CommunityTaste] = {}
+
+    @property
+    def baseline(self) -> np.ndarray:
+        """The zero-rating scores of every row (the settings do not change them)."""
+        return self.model.baseline
+
+    def settings(self, k: int) -> Dict:
+        """``{"noise", "content_weight"}`` for a person with ``k`` ratings (+ ``srocc`` when searched)."""
+        chosen = {} if len(self.fixed) == 2 else self.search.best(int(k))
+        return {**chosen, **self.fixed}
+
+    def model_for(self, k: int) -> CommunityTaste:
+        k = int(k)
+        if k not in self._models:
+            s = self.settings(k)
+            self._models[k] = self.model.with_settings(noise=s.get("noise"), content_weight=s.get("content_weight"))
+        return self._models[k]
+
+    def with_fixed(self, **fixed: float) -> "LibraryCommunity":
+        """The same fitted model and search with these settings fixed (its own cache of per-k models)."""
+        import copy
+
+        out = copy.copy(self)
+        out.fixed = {**self.fixed, **{k: float(v) for k, v in fixed.items() if v is not None}}
+        out._models = {}
+        return out
+
+    def predict(self, support: Sequence[int], scores: Sequence[float], query: Sequence[int]) -> np.ndarray:
+        """A person's scores of ``query`` rows from their ``scores`` of ``support`` rows."""
+        return self.model_for(len(support)).predict(support, scores, query)
+
+    def suggest(self, rated: Sequence[int], pool: Sequence[int], n: int) -> list:
+        """Up to ``n`` rows of ``pool`` to ask a person who rated ``rated`` next, in order: greedily the photo
+        whose rating shrinks the fold-in's uncertainty about the whole library most (the posterior variance of
+        the person's deviations, summed over every row, under the kernel this model folds ratings in with)."""
+        rated = [int(i) for i in rated]
+        taken = set(rated)
+        cand = np.array([int(i) for i in dict.fromkeys(int(p) for p in pool) if int(i) not in taken], dtype=int)
+        n = min(int(n), len(cand))
+        if n <= 0:
+            return []
+        m = self.model_for(len(rated) + n)
+        Z = m.factors
+        if m.content_weight and m.content_factors is not None:
+            Z = np.hstack([Z, np.sqrt(m.content_weight) * m.content_factors])
+        Z = np.asarray(Z, dtype=np.float64)
+        noise = m.noise * m.prior_var
+        # weight space: deviations f = Z w, w ~ N(0, I); B = posterior covariance of w after the rated rows
+        B = np.linalg.inv(np.eye(Z.shape[1]) + Z[rated].T @ Z[rated] / noise) if rated else np.eye(Z.shape[1])
+        M = Z.T @ Z
+        out = []
+        for _ in range(n):
+            ZB = Z[cand] @ B
+            gain = np.einsum("ij,ij->i", ZB @ M, ZB) / (noise + np.einsum("ij,ij->i", ZB, Z[cand]))
+            k = int(np.argmax(gain))
+            out.append(int(cand[k]))
+            b = ZB[k]
+            B = B - np.outer(b, b) / (noise + float(b @ Z[cand[k]]))
+            cand = np.delete(cand, k)
         return out

@@ -7,7 +7,8 @@
     est2 = get_personalizer_class("task-vectors").from_state_dict(state)
 
 Modules that implement personalizers register themselves on import (``@register_personalizer("name")``); the
-registry imports the known modules lazily, so a missing optional module never breaks the others. Tests that
+registry imports the modules of ``piaa.personalize`` (and installed ``piaa.plugins`` entry points) lazily, on the
+first look-up, so a new module is found without being listed anywhere. Tests that
 register a stand-in remove it with ``PERSONALIZERS.unregister(name)``.
 """
 from __future__ import annotations
@@ -27,8 +28,7 @@ def _check_personalizer(name: str, cls) -> None:
 
 PERSONALIZERS: Registry[type] = Registry(
     "personalization method",
-    plugins=("piaa.personalize.pa_iaa", "piaa.personalize.task_vectors", "piaa.personalize.probe",
-             "piaa.personalize.prior_probe", "piaa.personalize.tv_probe"),
+    packages=("piaa.personalize",),  # every module of the package registers what it defines
     validate=_check_personalizer,
 )
 

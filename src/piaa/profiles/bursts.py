@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
 from piaa.errors import InvalidParameterError
 from piaa.profiles.cull import CullSettings, choose, group_indices
+from piaa.profiles.cull_checks import GroupVerdict
 
 
 @dataclass
@@ -48,7 +49,8 @@ def groups_of(features: np.ndarray, times: Sequence[Optional[datetime]], setting
 def suggest(features: np.ndarray, times: Sequence[Optional[datetime]], taste: np.ndarray,
             quality: Optional[np.ndarray], stars: Sequence[Optional[float]], flags: Sequence[Optional[str]],
             settings: Optional[CullSettings] = None, min_size: int = 2,
-            groups: Optional[List[List[int]]] = None, verdicts=None) -> List[Burst]:
+            groups: Optional[List[List[int]]] = None,
+            verdicts: Optional[Dict[int, GroupVerdict]] = None) -> List[Burst]:
     """Groups of at least ``min_size`` photos (in the order of their first capture) with a suggested pick;
     ``groups``: those of :func:`groups_of`, when already known; ``verdicts``: the checks at 100 % of those
     groups (:func:`piaa.profiles.cull.check_groups` on the photos' paths, keyed by the index in ``groups``),

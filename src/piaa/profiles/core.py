@@ -258,7 +258,7 @@ def assess_fit(method: str, X, offset, rated, y, pairs=(), params=None, lower_be
 
 
 #: Below this many ratings the cross-validated check is too noisy to praise a profile: 12 ratings cycling 1-5,
-#: which teach nothing, scored "83 of 100 pairs" on the browser test's library (issue 22 §5).
+#: which teach nothing, scored "83 of 100 pairs" on the browser test's library.
 PRAISE_MIN_RATINGS = 20
 
 
@@ -317,6 +317,22 @@ def similar_rows(rows: np.ndarray, target: np.ndarray, top: int = 5) -> Tuple[np
     sims = embed(rows[good]) @ embed(np.asarray(target, dtype=np.float64).reshape(1, -1))[0]
     order = np.argsort(-sims, kind="stable")[:top]
     return good[order], sims[order]
+
+
+#: A look-alike is strong when fewer than this share of the library's photos look more like the photo.
+STRONG_LIKENESS = 0.10
+
+
+def likeness_floor(library_rows: np.ndarray, target: np.ndarray, share: float = STRONG_LIKENESS) -> float:
+    """The similarity (as :func:`similar_rows` measures it) above which a photo is among the ``share`` of
+    ``library_rows`` most like ``target``: below it a "look-alike" is a weak one (cosines of these features are
+    high even for unrelated photos, so a fixed threshold would mean nothing)."""
+    rows = np.asarray(library_rows, dtype=np.float64)
+    rows = rows[np.isfinite(rows).all(axis=1)] if len(rows) else rows
+    if len(rows) < 2:
+        return float("inf")
+    sims = embed(rows) @ embed(np.asarray(target, dtype=np.float64).reshape(1, -1))[0]
+    return float(np.quantile(sims, 1.0 - share))
 
 
 # ---- the exchange document -------------------------------------------------------------------------------------

@@ -30,7 +30,6 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from piaa.errors import InputError
-
 from piaa.profiles.core import embed  # noqa: F401 (the one similarity of photos; cull groups by it)
 from piaa.profiles.cull_checks import CHECKS, MOTION_MARGIN, SOFT_MARGIN, FrameFacts, GroupVerdict
 
@@ -62,32 +61,19 @@ class CullSettings:
         for name in ("duplicate_similarity", "burst_similarity"):
             v = getattr(self, name)
             if not (np.isfinite(v) and -1.0 <= v <= 1.0):
-                raise ValueError(f"{name} must be a cosine similarity in [-1, 1], not {v}")
+                raise InputError(f"{name} must be a cosine similarity in [-1, 1], not {v}")
         if not (np.isfinite(self.burst_seconds) and self.burst_seconds >= 0):
-            raise ValueError(f"burst_seconds must be >= 0, not {self.burst_seconds}")
+            raise InputError(f"burst_seconds must be >= 0, not {self.burst_seconds}")
         if not (np.isfinite(self.quality_weight) and self.quality_weight >= 0):
-            raise ValueError(f"quality_weight must be >= 0, not {self.quality_weight}")
+            raise InputError(f"quality_weight must be >= 0, not {self.quality_weight}")
 
 
 def links(E: np.ndarray, seconds: np.ndarray, s: CullSettings, block: int = 1024):
-    """Pairs (i, j, similarity) that belong together; blockwise, so memory stays O(block * n)."""
-    n = len(E)
-    lo = min(s.duplicate_similarity, s.burst_similarity)
-    out = []
-    for a in range(0, n, block):
-        S = E[a:a + block] @ E.T
-        rows, cols = np.nonzero(S >= lo)
-        for r, c in zip(rows, cols):
-            i = a + int(r)
-            j = int(c)
-            if j <= i:
-                continue
-            sim = float(S[r, c])
-            dt = abs(seconds[i] - seconds[j])
-            if sim >= s.duplicate_similarity or (np.isfinite(dt) and dt <= s.burst_seconds
-                                                 and sim >= s.burst_similarity):
-                out.append((i, j, sim))
-    return out
+    """Pairs (i, j, similarity) that belong together (:func:`piaa.profiles.similar_pairs.links`: exact, without
+    comparing every pair at full width)."""
+    from piaa.profiles.similar_pairs import links as similar_links
+
+    return similar_links(E, seconds, s.duplicate_similarity, s.burst_similarity, s.burst_seconds, block)
 
 
 def group_indices(features: np.ndarray, times: Sequence[Optional[datetime]],
@@ -211,17 +197,19 @@ def _finite(v: float) -> float:
 
 # ---- the whole run ------------------------------------------------------------------------------------------
 def find_quality_model(name: Optional[str] = "auto"):
-    """The photo-quality scorer to combine with taste: ``"auto"`` = a registered scoring model whose name says
-    "quality" (``piaa models``), ``None``/``"none"`` = none, else the named model. ``(scorer | None, note)``."""
+    """The photo-quality scorer to combine with taste: ``"auto"`` = the model ``"quality"`` names (the joint
+    photos + generated images model, as ``piaa score --quality`` and the web app use), else a registered scoring
+    model whose name says "quality" (``piaa models``); ``None``/``"none"`` = none, else the named model.
+    ``(scorer | None, note)``."""
     if name in (None, "none"):
         return None, None
-    from piaa.models.scorer import list_models, load_scorer
+    from piaa.models.scorer import QUALITY_MODEL, list_models, load_scorer
 
     if name == "auto":
         cands = [m for m in list_models() if "quality" in m.lower()]
         if not cands:
             return None, "no photo-quality model is installed: picks follow taste alone"
-        name = cands[0]
+        name = QUALITY_MODEL if QUALITY_MODEL in cands else cands[0]
     return load_scorer(name), None
 
 

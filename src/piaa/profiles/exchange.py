@@ -168,6 +168,23 @@ def _too_deep(obj, limit: int) -> bool:
     return False
 
 
+def read_profile_file(path) -> Dict[str, Any]:
+    """The document of an export file (``"-"``: standard input): a regular file only (a FIFO would hang) with a
+    size cap, parsed by :func:`parse_profile_text`; :class:`ProfileFileError` when it cannot be read."""
+    import sys
+
+    from piaa.io.files import read_regular
+
+    try:
+        if path == "-":
+            raw = sys.stdin.buffer.read(MAX_PROFILE_BYTES + 1)
+        else:
+            raw = read_regular(path, MAX_PROFILE_BYTES + 1)
+    except OSError as exc:
+        raise ProfileFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return parse_profile_text(raw, source=str(path))
+
+
 def parse_profile_text(text, source: str = "profile file") -> Dict[str, Any]:
     """JSON text (str or bytes) of an export -> the document, with a size cap and a nesting limit;
     :class:`ProfileFileError` on anything else."""

@@ -28,8 +28,12 @@ def load_generic(name: Optional[str] = None):
     """``piaa.load_scorer(name)`` with a message that says what is missing when it cannot load."""
     from piaa.models.scorer import load_scorer
 
+    from piaa.errors import UnknownNameError
+
     try:
         return load_scorer(name) if name is not None else load_scorer()
+    except UnknownNameError:
+        raise  # a name typed wrong: its own message lists the known ones
     except (KeyError, FileNotFoundError, ValueError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         raise GenericModelUnavailable(f"the generic model could not be loaded: {msg}") from None

@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from piaa.errors import InputError
 from piaa.profiles import core
 from piaa.profiles.core import DEFAULT_MODEL_SCALE, MethodUnavailable, onto_scale  # noqa: F401 (public names)
 from piaa.profiles.ratings_import import ProfileInputError, RatedImages, ratings_from_csv, ratings_from_mapping
@@ -107,10 +108,10 @@ class Profile:
         name = check_name(name)
         sources = [x is not None for x in (ratings, csv, xmp_folder)]
         if sum(sources) != 1:
-            raise ValueError("give exactly one of ratings={path: score}, csv=FILE or xmp_folder=FOLDER")
+            raise InputError("give exactly one of ratings={path: score}, csv=FILE or xmp_folder=FOLDER")
         st = _open_store(store) if save else (store if isinstance(store, ProfileStore) else None)
         if save and st.exists(name) and not overwrite:
-            raise ValueError(f"a profile named {name!r} already exists in {st.path}; delete it or pick another name")
+            raise InputError(f"a profile named {name!r} already exists in {st.path}; delete it or pick another name")
         methods = [resolve_method(method)] if method is not None else default_candidates()
         if ratings is not None:
             rated = ratings_from_mapping(ratings, scale=scale)
@@ -180,7 +181,7 @@ class Profile:
         ratings = [(p, float(s), o) for p, s, o in zip(paths, rated.scores, rated.origins)]
         meta = {"version": 1, "source": rated.source, "notes": list(rated.notes), "uses_offset": uses_offset,
                 "generic_model": gen.scorer_name(scorer), "params": _jsonable(params or {}),
-                "piaa_version": _piaa_version()}
+                "piaa_version": _piaa_version(), "n_ratings": fitted.n_ratings}
         prof = cls(name, method, est, rated.scale, model_scale, ratings, assessment, meta, store=store,
                    scorer=scorer)
         if save:
@@ -306,7 +307,7 @@ class Profile:
 def _expand(paths) -> List[str]:
     """A single folder/file path -> its photos; a sequence of paths is kept as given."""
     if isinstance(paths, (str, os.PathLike)):
-        from piaa.io.images import iter_image_files
+        from piaa.io.discovery import iter_image_files
 
         return [str(p) for p in iter_image_files(paths)]
     return [str(p) for p in paths]

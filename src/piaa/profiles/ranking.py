@@ -31,6 +31,34 @@ def quantile_stars(scores: Sequence[float], higher_better: bool = True) -> np.nd
     return out
 
 
+def rating_stars(value: float, scale: Sequence[float]) -> int:
+    """A person's own rating on ``scale`` (lo, hi) as whole stars 1..5, linearly, halves rounded up: the one
+    mapping from a rating to stars, so a photo someone rated gets the same stars from ``piaa rank --write-xmp``
+    (its ratings from a CSV, 1-10 or 1-7) as from ``piaa serve``'s XMP export. A person's stars are their own,
+    never a quintile of predictions (:func:`quantile_stars` is for the photos they did not rate)."""
+    lo, hi = float(scale[0]), float(scale[1])
+    v = 3.0 if hi <= lo else 1.0 + 4.0 * (float(value) - lo) / (hi - lo)
+    return int(min(5, max(1, np.floor(v + 0.5))))
+
+
+def best_first(scores: Sequence[float], tie: Optional[Sequence[float]] = None,
+               names: Optional[Sequence[str]] = None, higher_better: bool = True) -> np.ndarray:
+    """Row indices best first — the one ranking order of piaa (``piaa rank``, the web app's library): by score,
+    then by ``tie`` (higher first: e.g. the prediction that orders photos given the same stars), then by name,
+    then by input position; rows without a finite score last."""
+    s = np.asarray(scores, dtype=float)
+    s = s if higher_better else -s
+    keys = [np.arange(len(s))]
+    if names is not None:          # names, or numbers that sort as the names do (their places in name order)
+        n = np.asarray(names) if len(s) else np.zeros(0)
+        keys.append(n if n.dtype.kind in "iuf" else np.asarray([str(x) for x in names]))
+    if tie is not None:
+        t = np.asarray(tie, dtype=float)
+        keys.append(-np.where(np.isfinite(t), t, -np.inf))
+    keys += [-np.where(np.isfinite(s), s, -np.inf), ~np.isfinite(s)]
+    return np.lexsort(keys)
+
+
 def rank_records(paths: Sequence, scores: Sequence[float], errors: Optional[Dict[int, str]] = None,
                  top: Optional[int] = None, extra: Optional[Dict[str, Sequence]] = None,
                  higher_better: bool = True) -> List[dict]:
@@ -39,9 +67,8 @@ def rank_records(paths: Sequence, scores: Sequence[float], errors: Optional[Dict
     errors = dict(errors or {})
     s = np.asarray(scores, dtype=float)
     stars = quantile_stars(np.where([i in errors for i in range(len(s))], np.nan, s), higher_better)
-    ok = [i for i in range(len(s)) if np.isfinite(s[i]) and i not in errors]
-    sign = -1.0 if higher_better else 1.0
-    order = sorted(ok, key=lambda i: (sign * s[i], str(paths[i])))
+    order = [int(i) for i in best_first(s, names=[str(p) for p in paths], higher_better=higher_better)
+             if np.isfinite(s[i]) and int(i) not in errors]
     if top is not None:
         order = order[: max(0, int(top))]
     recs = []

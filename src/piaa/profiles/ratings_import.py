@@ -83,21 +83,32 @@ def _finish(paths, scores, scale, source, notes, origins, what, images_hint="") 
 
 
 # ------------------------------------------------------------------------------------------------ CSV / dict
+#: how ``piaa profile create`` names the CSV options in messages
+CLI_OPTIONS = ("give --image-column and --rating-column with your column names",
+               "give --duplicates mean, first or last to combine them")
+
+
 def ratings_from_csv(csv_path, images_root=None, scale=None, user: Optional[str] = None,
-                     image_col: str = "image", score_col: str = "rating") -> RatedImages:
-    """Read ``image,rating`` rows (``score`` is accepted for ``rating``; an optional ``user`` column with one
-    person, or pick one with ``user=``). Image paths are relative to ``images_root`` (default: the CSV's
-    folder) unless absolute. ``scale=(min, max)`` states the rating scale; otherwise it is the integer range of
-    the data."""
-    from piaa.data.csv_reader import read_ratings_csv
+                     image_col: str = "image", score_col: str = "rating", duplicates: str = "error",
+                     option_names: Optional[Sequence[str]] = None) -> RatedImages:
+    """Read ``image,rating`` rows (names matched ignoring case; ``Filename``, ``score`` and the other synonyms of
+    :data:`piaa.data.csv_reader.COLUMN_SYNONYMS` are accepted; ``,``, ``;`` or tab separated; an optional
+    ``user`` column with one person, or pick one with ``user=``). Image paths are relative to ``images_root``
+    (default: the CSV's folder) unless absolute. ``scale=(min, max)`` states the rating scale; otherwise it is
+    the integer range of the data. ``duplicates``: ``error``, ``mean``, ``first`` or ``last`` for a photo rated
+    twice. ``option_names``: (columns, duplicates) hints for messages, e.g. :data:`CLI_OPTIONS`."""
+    from piaa.data.csv_reader import OptionNames, read_ratings_csv
     from piaa.data.errors import RatingsFormatError
 
     csv_path = Path(csv_path)
     if not csv_path.is_file():
         raise ProfileInputError(f"ratings file not found: {csv_path}")
+    if images_root is not None and not Path(images_root).expanduser().is_dir():
+        raise ProfileInputError(f"images folder {images_root} does not exist (or is not a folder)")
+    names = OptionNames(*option_names) if option_names else OptionNames()
     try:  # a ``user`` column, when present, is read; without one every row is the same person
         ds = read_ratings_csv(csv_path, image_col=image_col, score_col=score_col, scale=scale, single_user="me",
-                              duplicates="error")
+                              duplicates=duplicates, options=names)
     except RatingsFormatError as exc:
         raise ProfileInputError(str(exc)) from None
     r = ds.ratings
@@ -110,7 +121,7 @@ def ratings_from_csv(csv_path, images_root=None, scale=None, user: Optional[str]
         raise ProfileInputError(
             f"{csv_path}: holds ratings of {len(people)} people ({_short(people)}); a profile is one person's "
             "taste: pick one with --user ID")
-    root = Path(images_root) if images_root is not None else csv_path.parent
+    root = Path(images_root).expanduser() if images_root is not None else csv_path.parent
     paths = [Path(i) if os.path.isabs(i) else root / i for i in r["image"]]
     notes = [n for n in ds.notes]
     sc = ds.scale
@@ -158,7 +169,7 @@ def ratings_from_xmp(folder, recursive: bool = True) -> RatedImages:
     export; a photo's own rating wins over its raw sibling's); a raw file alone is scored from the JPEG preview
     embedded in it.
     """
-    from piaa.io.images import IMAGE_EXTENSIONS
+    from piaa.io.discovery import IMAGE_EXTENSIONS
     from piaa.profiles.xmp_files import RAW_EXTENSIONS, read_rating
 
     folder = Path(folder)

@@ -73,10 +73,10 @@ def check_name(name) -> str:
     Names end up in XMP sidecars (``piaa:Profile``), terminals and file names, so control characters
     (``\\x01``, escape sequences, newlines), invisible format characters and surrogates are refused."""
     if not isinstance(name, str):
-        raise ValueError(f"invalid profile name {name!r}: a name is text")
+        raise InputError(f"invalid profile name {name!r}: a name is text")
     name = name.strip()
     if not name or len(name) > MAX_NAME_LENGTH or not name.isprintable() or any(c in name for c in "/\\"):
-        raise ValueError(f"invalid profile name {name!r}: use 1-{MAX_NAME_LENGTH} printable characters without "
+        raise InputError(f"invalid profile name {name!r}: use 1-{MAX_NAME_LENGTH} printable characters without "
                          "slashes or control characters")
     return name
 
@@ -178,7 +178,9 @@ class ProfileStore:
             return con.execute("SELECT 1 FROM profiles WHERE name=?", (name,)).fetchone() is not None
 
     def list(self) -> List[Dict[str, Any]]:
-        """One summary per profile: name, method, dates, number of ratings, self-assessment."""
+        """One summary per profile: name, method, dates, self-assessment, ``n_ratings`` (the ratings the profile
+        was fitted on, as its meta records) and ``n_stored`` (the ratings stored with it: more when some were
+        added since the last fit)."""
         out = []
         with self._connect() as con:
             rows = con.execute("SELECT p.name, p.method, p.created, p.updated, p.meta, "
@@ -186,7 +188,9 @@ class ProfileStore:
                                "FROM profiles p ORDER BY p.name").fetchall()
         for name, method, created, updated, meta, n in rows:
             m = json.loads(meta)
-            out.append({"name": name, "method": method, "created": created, "updated": updated, "n_ratings": n,
+            fitted_on = m.get("n_ratings")
+            out.append({"name": name, "method": method, "created": created, "updated": updated,
+                        "n_ratings": int(fitted_on) if isinstance(fitted_on, int) else n, "n_stored": n,
                         "assessment": m.get("assessment")})
         return out
 

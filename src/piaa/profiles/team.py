@@ -43,4 +43,21 @@ def combine(scores: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     return team, np.clip(1.0 - 2.0 * spread, 0.0, 1.0)
 
 
-__all__ = ["percentiles", "combine"]
+def star_agreement(stars: np.ndarray, scale: Tuple[float, float] = (1.0, 5.0)) -> Tuple[np.ndarray, np.ndarray]:
+    """(agreement, raters) per photo from a members x photos matrix of the members' own stars (NaN = not rated).
+
+    Agreement is only said where people said something: 1 - the stars' standard deviation over its largest
+    possible value (half the scale's width: 5★ against 1★ is 0, equal stars 1), for photos that at least two
+    members rated; NaN elsewhere (one member's stars, or predictions nobody gave, agree with nothing: they
+    read as 100 % and 98 %)."""
+    S = np.atleast_2d(np.asarray(stars, dtype=float))
+    raters = np.isfinite(S).sum(axis=0)
+    out = np.full(S.shape[1], np.nan)
+    cols = raters >= 2
+    if cols.any():
+        half = (scale[1] - scale[0]) / 2.0
+        out[cols] = np.clip(1.0 - np.nanstd(S[:, cols], axis=0) / half, 0.0, 1.0)
+    return out, raters
+
+
+__all__ = ["percentiles", "combine", "star_agreement"]

@@ -143,7 +143,7 @@ class XMPPacket:
     def set_predicted(self, stars: int, score: float, profile: Optional[str]) -> None:
         """Set ``xmp:Rating`` to ``stars`` and our marker, in place; every other node is left as it was."""
         if not 1 <= int(stars) <= 5:
-            raise ValueError(f"stars must be 1..5, not {stars}")
+            raise InputError(f"stars must be 1..5, not {stars}")
         descs = self.descriptions()
         if not descs:
             rdf = self.root if self.root.tag == _RDF_RDF else self.root.find(f".//{_RDF_RDF}")

@@ -15,11 +15,13 @@ Embedded XMP is read through Pillow (already our image decoder): JPEG APP1 segme
 from __future__ import annotations
 
 import os
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
 
+from piaa.errors import InputError
 from piaa.io.raw import RAW_EXTENSIONS  # noqa: F401  (re-exported: where sidecar code looked for it)
 from piaa.profiles.xmp import XMPError, XMPPacket, parse_packet
 
@@ -48,6 +50,29 @@ def find_sidecar(image) -> Optional[Path]:
     return None
 
 
+def is_read_only(path) -> bool:
+    """Whether ``path`` is a regular file nobody may write (mode 444: another tool, or its user, locked it).
+
+    Judged by the permission bits, not by ``os.access``: a server running as root may write anything, and a
+    locked sidecar must stay as it is for every user. piaa never writes a read-only sidecar, even with
+    ``overwrite`` (writing replaces the file, which a read-only mode does not prevent in a writable folder)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and not (st.st_mode & 0o222)
+
+
+def failure(exc: BaseException) -> str:
+    """A one-line reason for a failed read or write that names no file (reports go to people who must not learn
+    the server's folders): the OS's words for an ``OSError``, the parser's for an ``XMPError``."""
+    if isinstance(exc, XMPError):
+        return exc.reason
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def default_sidecar(image, style: str = "darktable") -> Path:
     """Where a new sidecar goes: ``name.ext.xmp`` (style ``darktable``, also digiKam's default) or ``name.xmp``
     (style ``lightroom``)."""
@@ -56,7 +81,7 @@ def default_sidecar(image, style: str = "darktable") -> Path:
         return p.with_name(p.name + ".xmp")
     if style == "lightroom":
         return p.with_suffix(".xmp")
-    raise ValueError(f"sidecar style must be 'darktable' or 'lightroom', not {style!r}")
+    raise InputError(f"sidecar style must be 'darktable' or 'lightroom', not {style!r}")
 
 
 def read_embedded_xmp(image) -> Optional[bytes]:
@@ -64,7 +89,7 @@ def read_embedded_xmp(image) -> Optional[bytes]:
     from PIL import Image, UnidentifiedImageError
 
     from piaa.io.files import image_byte_cap, open_regular
-    from piaa.io.images import pillow_warnings_reported
+    from piaa.io.decoder_warnings import pillow_warnings_reported
 
     try:
         with warnings.catch_warnings():

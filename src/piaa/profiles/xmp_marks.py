@@ -29,6 +29,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
+from piaa.errors import InputError
 from piaa.profiles.xmp import _P_PRED as P_RATING
 from piaa.profiles.xmp import _RATING as RATING
 from piaa.profiles.xmp import _RDF_DESC, NS_PIAA, NS_RDF, NS_XMP, XMPError, XMPPacket
@@ -70,23 +71,23 @@ class Mark:
         kind, _, value = t.partition(":")
         kind = kind.lower()
         if kind not in MARK_KINDS or not value.strip():
-            raise ValueError(f"not a mark: {text!r} (use rating:N, label:COLOUR, keyword:WORD or none)")
+            raise InputError(f"not a mark: {text!r} (use rating:N, label:COLOUR, keyword:WORD or none)")
         value = value.strip()
         if kind == "rating":
             try:
                 n = float(value)
             except ValueError:
-                raise ValueError(f"rating mark must be -1 or 1..5, not {value!r}") from None
+                raise InputError(f"rating mark must be -1 or 1..5, not {value!r}") from None
             if n not in (-1, 1, 2, 3, 4, 5):
-                raise ValueError(f"rating mark must be -1 (reject) or 1..5 stars, not {value!r}")
+                raise InputError(f"rating mark must be -1 (reject) or 1..5 stars, not {value!r}")
             value = str(int(n))
         elif kind == "label":
             match = [c for c in LABEL_COLOURS if c.lower() == value.lower()]
             if not match:
-                raise ValueError(f"colour label must be one of {', '.join(LABEL_COLOURS)}, not {value!r}")
+                raise InputError(f"colour label must be one of {', '.join(LABEL_COLOURS)}, not {value!r}")
             value = match[0]
         elif any(ord(ch) < 32 for ch in value) or len(value) > 100:
-            raise ValueError("a keyword is printable text of at most 100 characters")
+            raise InputError("a keyword is printable text of at most 100 characters")
         return cls(kind, value)
 
     def describe(self) -> str:
@@ -103,7 +104,7 @@ def prediction_mark(stars: int, kind: str = "rating") -> Mark:
         return Mark("label", STAR_LABELS[int(stars)])
     if kind == "keyword":
         return Mark("keyword", f"piaa-predicted-{int(stars)}-stars")
-    raise ValueError(f"prediction mark must be one of {', '.join(MARK_KINDS)}, not {kind!r}")
+    raise InputError(f"prediction mark must be one of {', '.join(MARK_KINDS)}, not {kind!r}")
 
 
 # ---- simple properties (attribute or element form, on any rdf:Description) --------------------------------------
@@ -231,7 +232,7 @@ def apply_mark(pkt: XMPPacket, mark: Mark, *, overwrite: bool = False, info: Opt
         person = persons_value(pkt, mark.kind)
         if person is not None:
             if not overwrite:
-                raise ValueError(f"the person's own {mark.kind} {person} is there (overwrite not allowed)")
+                raise InputError(f"the person's own {mark.kind} {person} is there (overwrite not allowed)")
             if get_prop(pkt, btag) is None:
                 set_prop(pkt, btag, get_prop(pkt, tag))
         set_prop(pkt, tag, mark.value)

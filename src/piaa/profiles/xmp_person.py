@@ -7,11 +7,13 @@ A star or label that piaa predicted (``piaa:PredictedRating`` / ``piaa:Predicted
 never read as the person's.
 
 Writing (:func:`plan_person` + :func:`apply_person`): the person's values as plain XMP — ``xmp:Rating``,
-``xmp:Label``, ``xmpDM:pick`` + ``digiKam:PickLabel`` (a reject with no stars also as ``xmp:Rating -1``, which
-darktable reads as rejected) — into the existing sidecar (edited in place, everything else kept), or a new one.
-A piaa prediction in the sidecar is replaced (its marker removed: the value is now the person's). A different
-value the person set in another tool (the sidecar's or the embedded one) is kept unless ``overwrite``; only
-values the person set in piaa are written, nothing is cleared.
+``xmp:Label``, ``xmpDM:pick`` + ``digiKam:PickLabel`` — into the existing sidecar (edited in place, everything
+else kept), or a new one. A rejected photo is written as rejected whatever stars it has: ``xmp:Rating -1`` with
+pick ``-1`` (darktable, digiKam and Lightroom read ``-1`` as rejected; stars beside a reject flag showed as 5★
+there). A piaa prediction in the sidecar is replaced (its marker removed: the value is now the person's). A
+different value set in another tool (the sidecar's or the embedded one) is kept unless ``overwrite``; a
+read-only sidecar (mode 444) is never written, even with ``overwrite``. Only values the person set in piaa are
+written, nothing is cleared. Reasons name no file and no command-line option (the web page shows them).
 """
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 from piaa.profiles.xmp import XMPError, XMPPacket, new_packet, parse_packet
-from piaa.profiles.xmp_files import default_sidecar, find_sidecar, read_embedded_xmp, read_sidecar
+from piaa.profiles.xmp_files import default_sidecar, failure, find_sidecar, is_read_only, read_embedded_xmp, \
+    read_sidecar
 from piaa.profiles.xmp_marks import LABEL, LABEL_COLOURS, P_LABEL, P_RATING, RATING, get_prop, persons_value, \
     remove_prop, set_prop
 
@@ -108,7 +111,7 @@ def read_person(image) -> PersonMarks:
 class PersonAction:
     image: str
     sidecar: str
-    action: str                         # create | update | unchanged | keep | error
+    action: str                         # create | update | unchanged | keep | read-only | error
     reason: str
     wanted: PersonMarks = field(default_factory=PersonMarks)
 
@@ -117,14 +120,30 @@ class PersonAction:
         d["wanted"] = {k: v for k, v in asdict(self.wanted).items() if k in ("stars", "flag", "label")}
         return d
 
+    def describe(self, dry_run: bool) -> str:
+        """One line for a terminal, like :meth:`piaa.profiles.xmp_write.XmpAction.describe`."""
+        verb = {"create": "would create" if dry_run else "created", "update": "would update" if dry_run else
+                "updated"}.get(self.action, {"unchanged": "unchanged", "error": "skipped"}.get(self.action, "kept"))
+        w = as_written(self.wanted)
+        what = ", ".join(x for x in (f"{w.stars}★" if w.stars else None, w.flag, w.label) if x) or "nothing"
+        return f"{verb:<12} {self.sidecar}  your {what}  ({self.reason})"
+
+
+def as_written(want: PersonMarks) -> PersonMarks:
+    """What the sidecar gets for ``want``: a reject is written as rejected (no stars), whatever stars it had."""
+    if want.flag == "reject":
+        return PersonMarks(None, "reject", want.label)
+    return PersonMarks(want.stars, want.flag, want.label)
+
 
 def _conflicts(pkt: Optional[XMPPacket], want: PersonMarks) -> List[str]:
-    """The person's values in ``pkt`` (set in another tool) that ``want`` would replace."""
+    """The values in ``pkt`` (set in another tool) that writing ``want`` would replace."""
     if pkt is None:
         return []
     have = marks_of(pkt)
+    want = as_written(want)
     out = []
-    if want.stars is not None and have.stars is not None and have.stars != want.stars:
+    if have.stars is not None and (want.stars is not None or want.flag == "reject") and have.stars != want.stars:
         out.append(f"{have.stars}★")
     if want.label is not None and have.label is not None and have.label != want.label:
         out.append(f"label {have.label}")
@@ -134,6 +153,7 @@ def _conflicts(pkt: Optional[XMPPacket], want: PersonMarks) -> List[str]:
 
 
 def _apply(pkt: XMPPacket, want: PersonMarks) -> None:
+    want = as_written(want)
     if want.stars is not None:
         set_prop(pkt, RATING, str(int(want.stars)))
         remove_prop(pkt, P_RATING)
@@ -143,12 +163,17 @@ def _apply(pkt: XMPPacket, want: PersonMarks) -> None:
     if want.flag is not None:
         set_prop(pkt, DM_PICK, "1" if want.flag == "pick" else "-1")
         set_prop(pkt, DK_PICK, "3" if want.flag == "pick" else "1")
-        if want.flag == "reject" and want.stars is None and persons_value(pkt, "rating") is None:
-            set_prop(pkt, RATING, "-1")         # darktable's and digiKam's "rejected"
+        if want.flag == "reject":
+            set_prop(pkt, RATING, "-1")         # darktable's, digiKam's and Lightroom's "rejected"
             remove_prop(pkt, P_RATING)
 
 
-def plan_person(records: Sequence[dict], overwrite: bool = False, style: str = "darktable") -> List[PersonAction]:
+#: How a ``keep`` reason says that the value can be replaced (the API's field; the CLI names its option).
+OVERWRITE_HINT = "overwrite replaces it"
+
+
+def plan_person(records: Sequence[dict], overwrite: bool = False, style: str = "darktable",
+                hint: str = OVERWRITE_HINT) -> List[PersonAction]:
     """What writing each record (``path``, ``stars``, ``flag``, ``label``) would do, without writing."""
     out = []
     for rec in records:
@@ -162,7 +187,7 @@ def plan_person(records: Sequence[dict], overwrite: bool = False, style: str = "
             try:
                 pkt = read_sidecar(side)
             except XMPError as exc:
-                out.append(PersonAction(str(img), str(side), "error", f"cannot read sidecar: {exc.reason}", want))
+                out.append(PersonAction(str(img), str(side), "error", f"cannot read sidecar: {failure(exc)}", want))
                 continue
         else:
             data = read_embedded_xmp(img)
@@ -174,15 +199,19 @@ def plan_person(records: Sequence[dict], overwrite: bool = False, style: str = "
             clash = _conflicts(embedded, want)
             if clash and not overwrite:
                 out.append(PersonAction(str(img), str(side), "keep",
-                                        f"the photo itself holds your {', '.join(clash)} (overwrite replaces it)", want))
+                                        f"the photo itself holds {', '.join(clash)} ({hint})", want))
                 continue
             out.append(PersonAction(str(img), str(side), "create", "new sidecar", want))
             continue
         clash = _conflicts(pkt, want)
+        if is_read_only(side):
+            held = f": it holds {', '.join(clash)} set in another tool" if clash else ""
+            out.append(PersonAction(str(img), str(side), "read-only",
+                                    f"the sidecar is read-only (mode 444), left as it is{held}", want))
+            continue
         if clash and not overwrite:
             out.append(PersonAction(str(img), str(side), "keep",
-                                    f"the sidecar holds your {', '.join(clash)} from another tool (overwrite replaces it)",
-                                    want))
+                                    f"the sidecar holds {', '.join(clash)} set in another tool ({hint})", want))
             continue
         before = pkt.to_bytes()
         _apply(pkt, want)
@@ -201,15 +230,19 @@ def apply_person(actions: Sequence[PersonAction]) -> List[PersonAction]:
         if a.action not in ("create", "update"):
             done.append(a)
             continue
+        if is_read_only(a.sidecar):          # locked since the plan was made
+            done.append(PersonAction(a.image, a.sidecar, "read-only", "the sidecar is read-only (mode 444), left "
+                                     "as it is", a.wanted))
+            continue
         try:
             pkt = read_sidecar(a.sidecar) if a.action == "update" else new_packet(a.sidecar)
             _apply(pkt, a.wanted)
             write_atomic(a.sidecar, pkt.to_bytes(), exclusive=a.action == "create")
             done.append(a)
         except (XMPError, OSError, ValueError, RecursionError) as exc:
-            done.append(PersonAction(a.image, a.sidecar, "error", f"write failed: {exc}", a.wanted))
+            done.append(PersonAction(a.image, a.sidecar, "error", f"write failed: {failure(exc)}", a.wanted))
     return done
 
 
-__all__ = ["PersonMarks", "PersonAction", "read_person", "marks_of", "plan_person", "apply_person", "FLAGS",
-           "LABELS"]
+__all__ = ["PersonMarks", "PersonAction", "read_person", "marks_of", "plan_person", "apply_person", "as_written",
+           "OVERWRITE_HINT", "FLAGS", "LABELS"]

@@ -23,16 +23,19 @@ Rules, per photo:
 """
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence
 
+from piaa.errors import FileMissingError
 from piaa.io.raw import RAW_EXTENSIONS
 from piaa.profiles.xmp import XMPError, describe_rating, new_packet
 from piaa.profiles.xmp_marks import Mark, apply_mark, persons_value, prediction_mark
-from piaa.profiles.xmp_files import default_sidecar, find_sidecar, read_embedded_xmp, read_sidecar
+from piaa.profiles.xmp_files import default_sidecar, failure, find_sidecar, is_read_only, read_embedded_xmp, \
+    read_sidecar
 
 
 @dataclass
@@ -40,7 +43,7 @@ class XmpAction:
     image: str
     sidecar: str
     stars: Optional[int]
-    action: str                 # create | update | unchanged | keep | shared | error
+    action: str                 # create | update | unchanged | keep | read-only | shared | error
     reason: str
     previous: Optional[float] = None
     mark: Optional[Mark] = None
@@ -57,19 +60,22 @@ class XmpAction:
     def describe(self, dry_run: bool) -> str:
         verb = {"create": "would create" if dry_run else "created",
                 "update": "would update" if dry_run else "updated",
-                "unchanged": "unchanged", "keep": "kept", "shared": "skipped", "error": "skipped"}[self.action]
-        if self.action in ("keep", "shared", "error"):
+                "unchanged": "unchanged", "keep": "kept", "read-only": "kept", "shared": "skipped",
+                "error": "skipped"}[self.action]
+        if self.action in ("keep", "read-only", "shared", "error"):
             return f"{verb:<12} {self.sidecar}  {self.reason}; piaa's mark would be {self.what()}"
         return f"{verb:<12} {self.sidecar}  {self.what()}  ({self.reason})"
 
 
 def plan_writes(records: Sequence[dict], profile: Optional[str] = None, overwrite: bool = False,
-                style: str = "darktable", mark: str = "rating") -> List[XmpAction]:
+                style: str = "darktable", mark: str = "rating", option: str = "--overwrite") -> List[XmpAction]:
     """Decide, without writing, what happens to each ranked record (``path``, ``stars``, ``score``).
 
     ``mark``: how predicted stars are written — ``rating`` (xmp:Rating), ``label`` (a colour label, see
     :data:`piaa.profiles.xmp_marks.STAR_LABELS`) or ``keyword``. A record may instead carry its own ``mark``
     (a :class:`~piaa.profiles.xmp_marks.Mark`; ``piaa cull`` does) and ``info`` (extra piaa:* notes).
+    ``option``: how the reasons name the way to replace a person's value (the CLI's ``--overwrite``; the web
+    service names its API field). A read-only sidecar (mode 444) is never written, even with ``overwrite``.
     """
     actions = []
     for rec in records:
@@ -91,15 +97,20 @@ def plan_writes(records: Sequence[dict], profile: Optional[str] = None, overwrit
                 continue
             person = persons_value(pkt, mk.kind)
             what = "rating " + describe_rating(current) if mk.kind == "rating" else f"{mk.kind} {person}"
-            if person is not None and not overwrite:
+            if is_read_only(side):
+                held = f": it holds the {what} set in another tool" if person is not None else ""
+                actions.append(XmpAction(str(img), str(side), stars, "read-only",
+                                         f"the sidecar is read-only (mode 444), left as it is{held}", current, mk,
+                                         info))
+            elif person is not None and not overwrite:
                 actions.append(XmpAction(str(img), str(side), stars, "keep",
-                                         f"your {what} is kept (--overwrite replaces it)", current, mk, info))
+                                         f"your {what} is kept ({option} replaces it)", current, mk, info))
             elif _already(pkt, mk):
                 actions.append(XmpAction(str(img), str(side), stars, "unchanged", "already marked", current, mk,
                                          info))
             else:
                 why = (f"was {describe_rating(current)}" if mk.kind == "rating" else "marked") \
-                    + (f" (your {what} is backed up in piaa:Original*; --overwrite)" if person is not None else "")
+                    + (f" (your {what} is backed up in piaa:Original*; {option})" if person is not None else "")
                 actions.append(XmpAction(str(img), str(side), stars, "update", why, current, mk, info))
             continue
         embedded = _embedded_rating(img) if mk.kind == "rating" else None
@@ -107,13 +118,14 @@ def plan_writes(records: Sequence[dict], profile: Optional[str] = None, overwrit
         if embedded not in (None, 0) and not overwrite:
             actions.append(XmpAction(str(img), str(target), stars, "keep",
                                      f"your rating {describe_rating(embedded)} inside the photo is kept "
-                                     "(--overwrite writes a sidecar anyway)", embedded, mk, info))
+                                     f"({option} writes a sidecar anyway)", embedded, mk, info))
             continue
         actions.append(XmpAction(str(img), str(target), stars, "create", "new sidecar", embedded, mk, info))
-    return _one_photo_per_sidecar(actions, {str(Path(r["path"])): r.get("score") for r in records})
+    return _one_photo_per_sidecar(actions, {str(Path(r["path"])): r.get("score") for r in records},
+                                  style_hint=option.startswith("--"))
 
 
-def _one_photo_per_sidecar(actions: List[XmpAction], scores: dict) -> List[XmpAction]:
+def _one_photo_per_sidecar(actions: List[XmpAction], scores: dict, style_hint: bool = True) -> List[XmpAction]:
     """Rule 5 of the module docs: of the photos sharing one sidecar, one (the RAW, else the best score) is
     written; the others become ``shared``."""
     groups: dict = {}
@@ -137,7 +149,8 @@ def _one_photo_per_sidecar(actions: List[XmpAction], scores: dict) -> List[XmpAc
         else:
             out.append(XmpAction(a.image, a.sidecar, a.stars, "shared",
                                  f"this sidecar holds {Path(owner.image).name}'s mark (photos of one base name "
-                                 f"share {Path(a.sidecar).name}; --sidecar-style darktable gives each its own)",
+                                 f"share {Path(a.sidecar).name}"
+                                 + ("; --sidecar-style darktable gives each its own)" if style_hint else ")"),
                                  a.previous, a.mark, a.info))
     return out
 
@@ -166,6 +179,10 @@ def apply_writes(actions: Sequence[XmpAction], scores: dict, profile: Optional[s
         if a.action not in ("create", "update"):
             done.append(a)
             continue
+        if is_read_only(a.sidecar):          # locked since the plan was made
+            done.append(XmpAction(a.image, a.sidecar, a.stars, "read-only", "the sidecar is read-only (mode 444), "
+                                  "left as it is", a.previous, a.mark, a.info))
+            continue
         try:
             pkt = read_sidecar(a.sidecar) if a.action == "update" else new_packet(a.sidecar)
             score = scores.get(a.image)
@@ -175,8 +192,8 @@ def apply_writes(actions: Sequence[XmpAction], scores: dict, profile: Optional[s
             write_atomic(a.sidecar, pkt.to_bytes(), exclusive=a.action == "create")
             done.append(a)
         except (XMPError, OSError, ValueError, RecursionError) as exc:  # one bad sidecar never stops the rest
-            done.append(XmpAction(a.image, a.sidecar, a.stars, "error", f"write failed: {exc}", a.previous, a.mark,
-                                  a.info))
+            done.append(XmpAction(a.image, a.sidecar, a.stars, "error", f"write failed: {failure(exc)}", a.previous,
+                                  a.mark, a.info))
     return done
 
 
@@ -239,7 +256,7 @@ def _sidecars_of(paths, recursive: bool) -> List[Path]:
             for c in sidecar_candidates(p):
                 add(c)
         else:
-            raise FileNotFoundError(f"no such file or folder: {str(p)!r}")
+            raise FileMissingError(f"no such file or folder: {str(p)!r}")
     return found
 
 
@@ -265,7 +282,7 @@ def write_atomic(path, data: bytes, exclusive: bool = False) -> None:
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
         if exclusive:
-            raise FileExistsError(f"{path} appeared while planning; run again")
+            raise FileExistsError(errno.EEXIST, "the sidecar appeared while planning; run again", str(path))
     except FileNotFoundError:
         umask = os.umask(0)
         os.umask(umask)

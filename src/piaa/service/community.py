@@ -100,7 +100,6 @@ class LibraryModelKeeper:
         self.refit(version)
 
     def refit(self, version=None, mat=None) -> None:
-        from piaa.profiles.core import STAR_SCALE, to_person_scale
         from piaa.profiles.library_taste import fit_library_taste
         from piaa.service import queries
 
@@ -110,10 +109,9 @@ class LibraryModelKeeper:
             done = self._fitted_for
             if done is not None and done[0] == version and done[1] is mat:
                 return                   # another thread refitted while this one waited for the lock
-            ids, X, g = mat
+            ids, X, _ = mat
             ratings = queries.shared_ratings(self.db)
-            generic = to_person_scale(g, self.library.score_range, STAR_SCALE)
-            model = fit_library_taste(ids, X, generic, ratings) if len(ids) >= 2 else None
+            model = fit_library_taste(ids, X, ratings) if len(ids) >= 2 else None
             self._model = model
             self._fitted_for = (version, mat, time.monotonic())
             self.refits += 1

@@ -15,7 +15,7 @@ from fastapi.security import HTTPBearer
 from piaa.service import queries
 from piaa.service.library import Library
 from piaa.service.persistence import Database
-from piaa.service.photo_facts import PhotoFacts
+from piaa.service.photo_facts import PhotoFacts, warm
 from piaa.service.security import LoginLimiter, csrf_ok
 from piaa.service.settings import Settings
 
@@ -45,7 +45,12 @@ class ServiceState:
         self.selector = None      # (feature matrix, ids, active-learning selector) built once per matrix
         self.community = None     # the library model's keeper (piaa.service.community), set by the app
         self.facts = PhotoFacts()  # quality scores and capture times, computed once
+        library.when_ready.append(lambda: warm(self))
+        if library.ready:         # it finished before this state existed: prepare the facts now, in the background
+            threading.Thread(target=warm, args=(self,), name="piaa-facts", daemon=True).start()
         self.lock = threading.Lock()
+        self.refitting = set()    # user ids whose profile is being refitted after a change (personal.refit)
+        self.refit_again = set()  # ... and changed again meanwhile
 
 
 def svc(request: Request) -> ServiceState:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import re
 from typing import Dict
 
 from fastapi import FastAPI, HTTPException, Request
@@ -54,24 +55,44 @@ AUTH = (401, 403)
 BODY = (413, 422)
 
 
+def _pattern_words() -> Dict[str, str]:
+    """Rules stated as a regular expression in the schema, and the plain words people are shown instead."""
+    from piaa.service.security import USERNAME_PATTERN, USERNAME_RULE
+
+    return {USERNAME_PATTERN: USERNAME_RULE}
+
+
 def _issues(exc: RequestValidationError):
     out = []
+    words = _pattern_words()
     for e in exc.errors():
         loc = [x if isinstance(x, (str, int)) else str(x) for x in e.get("loc", ())]
         msg = str(e.get("msg", "invalid"))
+        if e.get("type") == "string_pattern_mismatch":
+            msg = words.get(str((e.get("ctx") or {}).get("pattern")), msg)
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
         out.append({"loc": loc, "msg": msg[:300], "type": str(e.get("type", "value_error"))})
     return out[:20]
 
 
+_PATH = re.compile(r"""(?<![\w.:/])/[^\s"',;]+""")
+
+
+def without_paths(text: str) -> str:
+    """``text`` with every absolute path taken out (a driver's message names the PostgreSQL socket or the
+    database file: the server's layout is nobody's business, and ``/api/token`` answers anyone)."""
+    return _PATH.sub("…", text)
+
+
 def storage_problem(exc: BaseException):
-    """A one-line reason when ``exc`` means the database or the data folder cannot be used, else None."""
+    """A one-line reason (no server path in it) when ``exc`` means the database or the data folder cannot be
+    used, else None."""
     if isinstance(exc, DatabaseUnavailable):
-        return str(exc)
+        return without_paths(str(exc).splitlines()[0]) if str(exc) else "the database is not available"
     if isinstance(exc, (OperationalError, InterfaceError)):
         text = str(getattr(exc, "orig", None) or exc).strip()
-        return f"the database is not available: {text.splitlines()[0] if text else type(exc).__name__}"
+        return "the database is not available: " + without_paths(text.splitlines()[0] if text else type(exc).__name__)
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES):
         return f"the server's data folder cannot be written: {exc.strerror or exc}"
     return None

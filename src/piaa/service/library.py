@@ -18,11 +18,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from sqlalchemy import select
 
+from piaa.errors import FileMissingError
 from piaa.service.persistence import Database, Image
 
 log = logging.getLogger("piaa.serve")
@@ -40,10 +41,11 @@ class Progress:
     message: str = ""
     started: float = 0.0
     finished: float = 0.0
+    found: Optional[Dict[str, int]] = None   # the last scan: new, changed, removed photos
 
     def as_dict(self) -> dict:
         return {"state": self.state, "total": self.total, "done": self.done, "failed": self.failed,
-                "ready": self.state == "ready", "message": self.message,
+                "ready": self.state == "ready", "message": self.message, "found": self.found,
                 "seconds": round((self.finished or time.time()) - self.started, 1) if self.started else 0.0}
 
 
@@ -60,7 +62,7 @@ class Library:
         self.roots = [Path(os.path.realpath(r)) for r in roots]
         for r in self.roots:
             if not r.is_dir():
-                raise ValueError(f"library folder not found: {r}")
+                raise FileMissingError(f"library folder not found: {r}")
         self.db = db
         self.thumb_dir = Path(data_dir) / "display"
         self._scorer = scorer
@@ -78,6 +80,9 @@ class Library:
         self._worker: Optional[threading.Thread] = None
         self._rescan = threading.Event()
         self._stop = threading.Event()
+        #: called (in the worker thread) after each pass over the photos, before the library says "ready":
+        #: what every page needs about all photos (capture times, groups) is computed once, not per request
+        self.when_ready: List[Callable[[], None]] = []
 
     # ---- the model --------------------------------------------------------------------------------------------
     @property
@@ -96,7 +101,7 @@ class Library:
     # ---- scanning ---------------------------------------------------------------------------------------------
     def scan(self) -> List[int]:
         """Bring the images table in line with the folders; returns ids that need (re-)extraction."""
-        from piaa.io.images import iter_image_files
+        from piaa.io.discovery import iter_image_files
 
         found: Dict[Tuple[str, str], Tuple[Path, int, float]] = {}
         for root in self.roots:
@@ -109,11 +114,13 @@ class Library:
                     continue
                 found[(str(root), p.relative_to(root).as_posix())] = (p, int(st.st_size), float(st.st_mtime))
         todo: List[int] = []
+        removed = 0
         with self.db.write() as s:
             existing = {(im.library, im.relpath): im for im in s.scalars(select(Image))}
             for key, im in existing.items():
                 hit = found.get(key)
                 if hit is None:
+                    removed += not im.missing
                     im.missing = True
                     continue
                 _, size, mtime = hit
@@ -124,6 +131,7 @@ class Library:
                    for k, v in found.items() if k not in existing]
             s.add_all(new)
             s.flush()
+            self.progress.found = {"new": len(new), "changed": len(todo), "removed": removed}
             todo.extend(im.id for im in new)
             present = [im for im in list(existing.values()) + new if not im.missing]
         present.sort(key=lambda im: (self.roots.index(Path(im.library)) if Path(im.library) in self.roots
@@ -161,6 +169,11 @@ class Library:
         self._worker.start()
 
     def request_rescan(self) -> None:
+        """Ask the worker to scan again; from now until it is done the progress says so (``found`` is None),
+        so a client that polls after asking never reads the previous scan's result."""
+        if self.progress.state in ("ready", "error"):
+            self.progress.found = None
+            self.progress.state = "scanning"
         self._rescan.set()
 
     def stop(self) -> None:
@@ -198,7 +211,13 @@ class Library:
                 chunk = todo[k:k + BATCH]
                 self._extract(chunk)
                 p.done = min(p.total, p.done + len(chunk))
-        p.state, p.finished = "ready", time.time()
+        p.message = "reading capture times, grouping bursts"
+        for fn in list(self.when_ready):
+            try:
+                fn()
+            except Exception:  # a page that needs it computes it itself (and says why it failed)
+                log.exception("preparing the library's facts failed")
+        p.state, p.finished, p.message = "ready", time.time(), ""
         log.info("library ready: %d photos (%d unreadable) in %.1f s", p.total, p.failed, p.finished - p.started)
         self._ready.set()
 
@@ -283,7 +302,7 @@ class Library:
 
         src = self.path(image_id)
         if src is None:
-            raise FileNotFoundError(image_id)
+            raise FileMissingError(image_id)
         st = src.stat()
         out = self.thumb_dir / f"{image_id}-{size}-{st.st_size}-{int(st.st_mtime_ns)}.jpg"
         if out.is_file():

@@ -24,6 +24,10 @@ class InviteInvalid(InputError):
     """An invitation code that is unknown, used up or expired."""
 
 
+class LastAdmin(InputError):
+    """Demoting the only admin would leave nobody to invite or remove members."""
+
+
 def _utc(t: Optional[datetime]) -> Optional[datetime]:
     return None if t is None else (t if t.tzinfo else t.replace(tzinfo=timezone.utc))
 
@@ -36,6 +40,21 @@ def is_admin(db: Database, user_id: int) -> bool:
 def set_admin(db: Database, user_id: int, admin: bool = True) -> None:
     with db.write() as s:
         s.execute(update(User).where(User.id == user_id).values(is_admin=admin))
+
+
+def set_role(db: Database, username: str, admin: bool) -> bool:
+    """Make the account ``username`` an admin (or a plain member); False when there is no such account,
+    :class:`LastAdmin` when it is the only admin being demoted."""
+    with db.write() as s:
+        uid = s.scalar(select(User.id).where(User.username_key == username.lower()))
+        if uid is None:
+            return False
+        if not admin and s.scalar(select(func.count()).select_from(User)
+                                  .where(User.is_admin.is_(True), User.id != uid)) == 0 \
+                and s.scalar(select(User.is_admin).where(User.id == uid)):
+            raise LastAdmin(f"{username} is the only admin; promote someone else first")
+        s.execute(update(User).where(User.id == uid).values(is_admin=admin))
+    return True
 
 
 def create_invite(db: Database, creator_id: int) -> Tuple[int, str, datetime]:
@@ -138,6 +157,6 @@ def change_password(db: Database, user_id: int, new_password: str, keep_token: s
                                                  Token.token_hash != token_hash(keep_token))).rowcount)
 
 
-__all__ = ["INVITE_DAYS", "InviteInvalid", "is_admin", "set_admin", "create_invite", "claim_invite", "invites",
+__all__ = ["INVITE_DAYS", "InviteInvalid", "LastAdmin", "is_admin", "set_admin", "set_role", "create_invite", "claim_invite", "invites",
            "delete_invite", "create_invited_user", "members", "delete_member", "sharing_raters", "shares",
            "ratings_of", "change_password"]

@@ -13,6 +13,7 @@ upserts are ``INSERT ... ON CONFLICT``.
 """
 from __future__ import annotations
 
+import os
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -184,6 +185,29 @@ class Database:
                                       "postgresql://...")
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
+        self.file = Path(u.database) if self.dialect == "sqlite" and u.database and u.database != ":memory:" \
+            else None
+        self._identity = None          # (device, inode) of the SQLite file once opened (watch_file)
+
+    def _file_identity(self):
+        try:
+            st = os.stat(self.file)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def watch_file(self) -> None:
+        """Remember which file the SQLite database is, so that :meth:`check_file` notices it being deleted or
+        replaced while the server runs (open connections go on writing into the deleted file: 31 writes were
+        acknowledged and then lost with every account at the next start)."""
+        if self.file is not None:
+            self._identity = self._file_identity()
+
+    def check_file(self) -> None:
+        """:class:`DatabaseUnavailable` (503, no path in it) when the watched SQLite file is gone or another."""
+        if self._identity is not None and self._file_identity() != self._identity:
+            raise DatabaseUnavailable("the database file was deleted or replaced while the server ran; nothing is "
+                                      "read or written until it is restored and the server restarted")
 
     @property
     def display_url(self) -> str:
@@ -194,6 +218,7 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
+        self.check_file()
         with self.sessions() as s:
             yield s
 
@@ -204,6 +229,7 @@ class Database:
         if lock is not None:
             lock.acquire()
         try:
+            self.check_file()
             with self.sessions() as s, s.begin():
                 yield s
         finally:
@@ -277,6 +303,7 @@ def open_upgraded(url: str) -> Database:
     except OSError as exc:
         db.dispose()
         raise DatabaseUnavailable(f"cannot open the database {db.display_url}: {exc.strerror or exc}") from None
+    db.watch_file()
     return db
 
 

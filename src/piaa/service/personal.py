@@ -83,6 +83,37 @@ def fit(state: ServiceState, user_id: int) -> dict:
     return record(meta, created)
 
 
+def refit(state: ServiceState, user_id: int) -> None:
+    """Refit the person's profile after their judgements changed — whichever view or client changed them (a
+    rating given in the photo view left "profile from 14 ratings" with 16 given: only the Rate view refitted).
+    Runs after the answer (a background task); only a profile that exists is refitted (the first one is fitted
+    when asked, ``POST /api/profile``), one refit per person at a time, and a change made during a refit is
+    picked up by one more. Too few ratings left, or features still being computed: the profile stays as it is."""
+    with state.lock:
+        if user_id in state.refitting:
+            state.refit_again.add(user_id)
+            return
+        state.refitting.add(user_id)
+    try:
+        while True:
+            try:
+                if state.library.ready and queries.profile_head(state.db, user_id) is not None:
+                    fit(state, user_id)
+            except core.NotEnoughRatings:
+                pass
+            except Exception:  # a background refit must never fail a request; the log says why
+                log.exception("refitting the profile of user %s failed", user_id)
+            with state.lock:
+                if user_id not in state.refit_again:
+                    state.refitting.discard(user_id)
+                    return
+                state.refit_again.discard(user_id)
+    except BaseException:
+        with state.lock:
+            state.refitting.discard(user_id)
+        raise
+
+
 @dataclass
 class Loaded:
     id: int
@@ -129,6 +160,18 @@ def library_model(state: ServiceState):
     return keeper.model
 
 
+def library_suggestions(state: ServiceState, user_id: int, n: int) -> Optional[List[int]]:
+    """Up to ``n`` unrated photos whose stars teach the caller's library-model ranking most, or None without a
+    library model (then the active-learning selector chooses, as before)."""
+    lt = library_model(state)
+    if lt is None:
+        return None
+    lib = state.library
+    mine = queries.own_ratings(state.db, user_id)
+    pool = [i for i in lib.ids() if i not in mine and lib.error(i) is None]
+    return lt.suggest(mine, pool, n)
+
+
 def _library_offset(state: ServiceState, lt, photo_ids, generic: np.ndarray) -> np.ndarray:
     """The library's baseline of ``photo_ids`` on the generic model's scale (a profile's offset); the generic
     score where the library model does not know a photo."""
@@ -168,18 +211,22 @@ def scores(state: ServiceState, user_id: int) -> Scores:
                   lt if on_library else None)
 
 
-def similar(state: ServiceState, sc: Scores, image_id: int, mine: dict, n: int) -> List[Tuple[int, float]]:
-    """(photo id, similarity) of the caller's rated photos most like ``image_id``, best first."""
+def similar(state: ServiceState, sc: Scores, image_id: int, mine: dict, n: int) -> List[Tuple[int, float, bool]]:
+    """(photo id, similarity, weak) of the caller's rated photos most like ``image_id``, best first; ``weak``:
+    not among the library's photos most like it (``core.likeness_floor``)."""
     rows = np.array([j for j, i in enumerate(sc.ids) if int(i) in mine and int(i) != image_id], dtype=int)
     k = np.flatnonzero(sc.ids == image_id)
     if not len(rows) or not len(k):
         return []
-    idx, sims = core.similar_rows(sc.X[rows], sc.X[int(k[0])], top=n)
-    return [(int(sc.ids[rows[j]]), float(s)) for j, s in zip(idx, sims)]
+    target = sc.X[int(k[0])]
+    idx, sims = core.similar_rows(sc.X[rows], target, top=n)
+    others = np.flatnonzero(sc.ids != image_id)
+    floor = core.likeness_floor(sc.X[others], target)
+    return [(int(sc.ids[rows[j]]), float(s), bool(s < floor)) for j, s in zip(idx, sims)]
 
 
 def export_document(state: ServiceState, username: str, user_id: int) -> Optional[dict]:
-    """The caller's profile as a ``piaa-profile`` document (photos by path, so the CLI can rank them)."""
+    """The caller's profile as a ``piaa-profile`` document (photos by their names in the library)."""
     prof = load(state, user_id)
     if prof is None:
         return None
@@ -192,6 +239,7 @@ def export_document(state: ServiceState, username: str, user_id: int) -> Optiona
             "base": m.get("base", "generic"),
             "model_scale": m["model_scale"], "assessment": m.get("assessment")}
     created = prof.created.isoformat() if prof.created else None
-    rated = [(str(lib.path(i)) if lib.exists(i) else f"id:{i}", r, "piaa serve") for i, r in ratings]
+    # photos by their name in the library (relative to its folder), never the server's absolute paths
+    rated = [(lib.name(i) if lib.exists(i) else f"id:{i}", r, "piaa serve") for i, r in ratings]
     return core.export_document(username, prof.method, meta, prof.estimator.state_dict(), rated,
                                 created=created, updated=created, comparisons=comps)

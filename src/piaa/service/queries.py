@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from piaa.errors import InputError
 from piaa.service.persistence import Comparison, Database, Rating, StoredProfile, Token, User, utcnow
-from piaa.service.security import hash_password, new_token, token_hash
+from piaa.service.security import TOKEN_DAYS, hash_password, new_token, token_hash
 
 
 class UserExists(InputError):
@@ -66,7 +66,10 @@ def user_of_token(db: Database, token: str, kind: str) -> Optional[User]:
     if row is None:
         return None
     tok, user = row
-    if tok.expires_at is not None and tok.expires_at < datetime.now(timezone.utc):
+    expires = tok.expires_at
+    if expires is None and kind == "api":   # a token issued before tokens expired: it lives TOKEN_DAYS too
+        expires = tok.created_at + timedelta(days=TOKEN_DAYS)
+    if expires is not None and expires < datetime.now(timezone.utc):
         return None
     return user
 
@@ -75,14 +78,6 @@ def revoke_token(db: Database, token: str, kind: Optional[str] = None) -> None:
     cond = [Token.token_hash == token_hash(token)] + ([Token.kind == kind] if kind else [])
     with db.write() as s:
         s.execute(delete(Token).where(*cond))
-
-
-def list_users(db: Database) -> List[Tuple[str, datetime, int]]:
-    """(username, created, number of ratings) of every account."""
-    with db.read() as s:
-        return [tuple(r) for r in s.execute(
-            select(User.username, User.created_at, func.count(Rating.id))
-            .outerjoin(Rating, Rating.user_id == User.id).group_by(User.id).order_by(User.username_key)).all()]
 
 
 def delete_user(db: Database, username: str) -> bool:
@@ -226,13 +221,24 @@ def delete_profile(db: Database, user_id: int) -> bool:
         return bool(s.execute(delete(StoredProfile).where(StoredProfile.user_id == user_id)).rowcount)
 
 
-def database_ok(db: Database) -> bool:
-    """Whether the database answers a trivial query now (for /api/health)."""
+def database_problem(db: Database) -> Optional[str]:
+    """None when the database answers a trivial query now, else a one-line reason naming no path (for
+    /api/health)."""
     from sqlalchemy import text
 
+    from piaa.service.persistence import DatabaseUnavailable
+
     try:
+        db.check_file()
         with db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        return True
-    except Exception:  # any failure to reach it is "down"; the reason is logged by the caller's handler
-        return False
+        return None
+    except DatabaseUnavailable as exc:
+        return str(exc)
+    except Exception:  # any failure to reach it is "down"; requests that need it log the driver's reason
+        return "the database does not answer"
+
+
+def database_ok(db: Database) -> bool:
+    """Whether the database answers a trivial query now."""
+    return database_problem(db) is None

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Dict, List, Literal, Optional, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
 
-from piaa.service.security import MAX_PASSWORD, MIN_PASSWORD, USERNAME_PATTERN
+from piaa.service.security import MAX_PASSWORD, MIN_PASSWORD, USERNAME_PATTERN, USERNAME_RULE
 
 #: The largest id a path or body may name (a 32-bit SQL INTEGER, as PostgreSQL stores ids); larger ones are
 #: refused by the schema (422) instead of reaching the database ("integer out of range" was a 500).
@@ -55,8 +55,7 @@ class Credentials(_In):
 
 class SignupIn(_In):
     username: str = Field(pattern=USERNAME_PATTERN, min_length=1, max_length=64,
-                          description="1-64 letters, digits and _ . @ - starting with a letter or digit; unique "
-                                      "regardless of case")
+                          description=USERNAME_RULE + "; unique regardless of case")
     password: str = Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)
     invite: Optional[str] = Field(None, min_length=1, max_length=128,
                                   description="a one-time invitation code from an admin (POST /api/invites): "
@@ -72,6 +71,7 @@ class TokenOut(_Out):
     token: str = Field(description="send as Authorization: Bearer TOKEN; shown once")
     token_type: Literal["bearer"]
     username: str
+    expires_in: int = Field(description="seconds the token is valid (30 days); then 401 and sign in again")
 
 
 class SessionOut(_Out):
@@ -86,6 +86,7 @@ class Health(_Out):
     version: str
     signup: bool
     database: Literal["ok", "down"]
+    reason: Optional[str] = Field(None, description="why the database is down, in one line (null when ok)")
 
 
 class Progress(_Out):
@@ -96,6 +97,8 @@ class Progress(_Out):
     ready: bool
     message: str
     seconds: float
+    found: Optional[Dict[str, int]] = Field(
+        None, description="what the last scan found: new, changed and removed photos (null before one ran)")
 
 
 # ---- library ---------------------------------------------------------------------------------------------------
@@ -221,6 +224,14 @@ class RankedImage(_Out):
     taken: Optional[str] = Field(description="capture time (EXIF, as the camera recorded it), or null")
     flag: Optional[Flag]
     label: Optional[Label]
+    stack: Optional[List[PhotoRef]] = Field(
+        None, description="with stack=true: the frames of this photo's burst or near-duplicate group that match "
+                          "the filters, this one (the group's pick when it matches) first; null when alone")
+
+
+class FolderCount(_Out):
+    name: str
+    photos: int = Field(description="analysed photos below this folder")
 
 
 class RankingProfile(_Out):
@@ -244,6 +255,11 @@ class Ranking(_Out):
     unscored: int
     library_taste: Optional[LibraryTaught] = Field(
         None, description="the library model the ranking starts from (null: the generic model)")
+    order: str = Field("taste", description="what the photos are ordered by, in words")
+    photos: int = Field(0, description="photos that match the filters (with stack=true: counting every frame)")
+    stacked: bool = Field(False, description="bursts and near-duplicates are shown as one photo (stack=true, "
+                                             "once the library's groups are known)")
+    folders: List[FolderCount] = Field(default_factory=list, description="the library's folders (filter by one)")
 
 
 class Suggestions(_Out):
@@ -256,6 +272,8 @@ class SimilarPhoto(_Out):
     name: str
     rating: float
     similarity: float
+    weak: bool = Field(False, description="a weak likeness: at least 1 in 10 of the library's photos look more "
+                                          "like it")
 
 
 class Why(_Out):
@@ -308,7 +326,8 @@ class XmpAction(_Out):
     image: Optional[int]
     name: Optional[str]
     stars: Optional[int]
-    action: str = Field(description="create | update | unchanged | keep | error")
+    action: str = Field(description="create | update | unchanged | keep (a value set in another tool) | "
+                                    "read-only (a locked sidecar, never written) | shared | error")
     reason: Optional[str]
     kind: Literal["mine", "prediction"]
     flag: Optional[Flag] = None
@@ -332,6 +351,9 @@ class Me(_Out):
     total_images: int
     is_admin: bool
     xmp_write: bool = Field(description="whether this server may write XMP sidecars (--allow-xmp-write)")
+    xmp_owner: Optional[str] = Field(None, description="the member whose stars the library's XMP sidecars hold "
+                                     "(only they export to and import from them); null: nobody yet")
+    xmp_owner_note: str = Field("", description="why the XMP sidecars are or are not yours, in plain words")
     share_ratings: bool = Field(True, description="whether your ratings teach the library model (PUT /api/me)")
     library_taste: Optional["LibraryTasteState"] = Field(
         None, description="the library model everyone starts from (null: off, or fewer than 2 members shared)")
@@ -351,7 +373,7 @@ class MeUpdate(_In):
                                                             "next refit (your own ranking still starts from it)")
 
 
-# ---- marks, photo view, culling, XMP import, team, members (issue 23) -------------------------------------------
+# ---- marks, photo view, culling, XMP import, team, members -------------------------------------------
 class MarksIn(_In):
     flag: Optional[Flag] = Field(None, description="pick, reject, or null (unflagged); left out: unchanged")
     label: Optional[Label] = Field(None, description="a colour label as in Lightroom, or null; left out: unchanged")
@@ -420,6 +442,8 @@ class BurstMember(_Out):
     rating: Optional[float]
     flag: Optional[Flag]
     label: Optional[Label]
+    reasons: Optional[List[str]] = Field(None, description="why this frame is not the pick, in plain words "
+                                                           "(null when the checks gave none)")
 
 
 class BurstGroup(_Out):
@@ -460,7 +484,9 @@ class TeamImage(_Out):
     id: int
     name: str
     score: float = Field(description="the team's combined taste: mean percentile of each member's scores, 0-1")
-    agreement: float = Field(description="1 = the members place it alike, 0 = half love it, half not")
+    agreement: Optional[float] = Field(description="how alike the stars of the members who rated it are: 1 = the "
+                                       "same stars, 0 = 5 against 1; null when fewer than two members rated it")
+    raters: int = Field(0, description="how many sharing members rated it")
     ratings: List[TeamRating] = Field(description="other sharing members' own stars (only when you share too)")
     rating: Optional[float] = Field(description="your own stars")
 

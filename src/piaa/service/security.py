@@ -8,8 +8,14 @@
 - The page's session cookie is HttpOnly and SameSite=Strict; on top of that every state-changing request
   authenticated by the cookie must carry ``X-CSRF-Token``, derived from the session secret, which a foreign site
   can neither read nor compute.
-- Login: at most ``LOGIN_FAILURES`` failed attempts per (client, username) and ``5 ×`` that per client within
-  ``LOGIN_WINDOW`` seconds; then 429 with ``Retry-After``. Kept in memory (one server process).
+- Login: at most ``LOGIN_FAILURES`` failed attempts per (client, username), ``5 ×`` that per client, and
+  ``ACCOUNT_FAILURES`` per account whatever the address (100 guesses spread over 20 addresses got no 429)
+  within ``LOGIN_WINDOW`` seconds; then 429 with ``Retry-After``. The account limit means someone guessing can
+  keep the account's owner out for up to ``LOGIN_WINDOW`` seconds; that is the price of stopping the guessing.
+  A wrong current password in ``POST /api/me/password`` counts as a failed sign-in of the account (it would
+  otherwise be an unthrottled oracle for whoever holds a stolen token). Kept in memory (one server process).
+- Lifetimes: a bearer token from ``POST /api/token`` is valid ``TOKEN_DAYS`` days, a page session
+  ``SESSION_DAYS``; after that the server answers 401 and the client signs in again.
 """
 from __future__ import annotations
 
@@ -36,11 +42,16 @@ class CredentialError(InputError):
 #: broke the export's Content-Disposition header).
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
 USERNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
+#: The same rule in plain words: what people see (the sign-up page showed the regular expression).
+USERNAME_RULE = ("a username is 1 to 64 characters: letters A-Z or a-z, digits and _ . @ - (no spaces), starting "
+                 "with a letter or a digit")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 LOGIN_FAILURES = 5
+ACCOUNT_FAILURES = 10
 LOGIN_WINDOW = 300.0
 SESSION_DAYS = 30
+TOKEN_DAYS = 30
 
 _hasher = PasswordHasher()
 _dummy: list = []
@@ -55,7 +66,7 @@ def _dummy_hash() -> str:
 
 def check_username(name: str) -> str:
     if not isinstance(name, str) or not USERNAME_RE.fullmatch(name):
-        raise CredentialError("username: 1-64 characters, letters, digits and _ . @ - (starting with a letter or digit)")
+        raise CredentialError(USERNAME_RULE)
     return name
 
 
@@ -99,10 +110,12 @@ def csrf_ok(session_token: str, header: Optional[str]) -> bool:
 
 
 class LoginLimiter:
-    """Sliding-window count of failed logins per (client, username) and per client."""
+    """Sliding-window count of failed logins per (client, username), per client and per account."""
 
-    def __init__(self, failures: int = LOGIN_FAILURES, window: float = LOGIN_WINDOW):
+    def __init__(self, failures: int = LOGIN_FAILURES, window: float = LOGIN_WINDOW,
+                 account_failures: int = ACCOUNT_FAILURES):
         self.failures = failures
+        self.account_failures = account_failures
         self.window = window
         self._lock = threading.Lock()
         self._events: Dict[Tuple[str, str], Deque[float]] = defaultdict(deque)
@@ -124,10 +137,13 @@ class LoginLimiter:
         with self._lock:
             n_user, wait_user = self._count((client, username.lower()), now)
             n_client, wait_client = self._count((client, ""), now)
+            n_account, wait_account = self._count((None, username.lower()), now)
         if n_user >= self.failures:
             return max(1, int(wait_user + 1))
         if n_client >= 5 * self.failures:
             return max(1, int(wait_client + 1))
+        if n_account >= self.account_failures:
+            return max(1, int(wait_account + 1))
         return None
 
     def failed(self, client: str, username: str) -> None:
@@ -135,6 +151,7 @@ class LoginLimiter:
         with self._lock:
             self._events[(client, username.lower())].append(now)
             self._events[(client, "")].append(now)
+            self._events[(None, username.lower())].append(now)
 
     def succeeded(self, client: str, username: str) -> None:
         with self._lock:

@@ -24,6 +24,7 @@ class Settings:
     database_url: Optional[str] = None
     allow_signup: bool = False
     allow_xmp_write: bool = False
+    xmp_owner: Optional[str] = None       # whose stars the sidecars hold (None: the first admin, else first account)
     model: Optional[str] = None
     method: Optional[str] = None          # personalization method of new profiles (None: piaa's default)
     feature_wait: float = 120.0           # how long a request that needs features waits for the first extraction

@@ -1,4 +1,4 @@
-"""A group's own beauty model from several people's ratings (``piaa train beauty``, issue 21).
+"""A group's own beauty model from several people's ratings (``piaa train beauty``).
 
 A photo club, a family or a design team that rated the same photos has taught a better generic model for its
 own kind of photos than OASIS did: on AVT-AI (AI-generated and real images, 18 raters) a head trained on the
@@ -47,6 +47,8 @@ def train_group_model(ratings_csv: Path, images_root: Optional[Path], output: Pa
     if not csv.is_file():
         raise InputError(f"ratings file not found: {csv}")
     root = Path(images_root).expanduser() if images_root else csv.parent
+    if not root.is_dir():
+        raise InputError(f"images folder {root} does not exist (or is not a folder)")
     kw = {} if scale is None else {"scale": tuple(float(s) for s in scale)}
     ds = read_ratings_csv(csv, images_root=root, **kw)
     images = list(ds.image_ids)

@@ -144,10 +144,9 @@ def train_joint_quality_model(output: Path, backbones: Sequence[str], variant: s
     """Validate (held-out parts), then fit on every photo of both databases and write the scoring model."""
     from piaa.data.ratings import Scale
     from piaa.models.giaa import GenericHead
-    from piaa.models.scorer import QUALITY_MODEL, make_model_state
-    from piaa.state import save_state
+    from piaa.models.scorer import JOINT_QUALITY_MODEL
 
-    name = name or QUALITY_MODEL
+    name = name or JOINT_QUALITY_MODEL
     split = _split_settings(backbones)
     dbs, ys = load_joint(DATABASES, data_dir, split)
     Xs = _features(dbs, backbones, variant, engine, progress)
@@ -168,14 +167,25 @@ def train_joint_quality_model(output: Path, backbones: Sequence[str], variant: s
                             "quality, not beauty or taste."}
     desc = (f"GenericHead MLP on {backbone} {variant} features -> perceptual quality 0-1 of photographs and "
             f"AI-generated images (higher = better), trained on BIQ2021 + AGIQA-3K MOS")
+    return save_quality_model(Path(output), head, X, name, backbone, variant, desc, metrics, extra, val)
+
+
+def save_quality_model(output: Path, head, X, name: str, backbone: str, variant: str, desc: str, metrics: dict,
+                       extra: dict, validation: dict) -> dict:
+    """Write a joint quality model: float16 weights when its scores on ``X`` stay within 1e-3 of the fitted
+    head's, else float32. Returns the report ``piaa train quality`` prints."""
+    from piaa.models.linear_head import head_from_state
+    from piaa.models.scorer import make_model_state
+    from piaa.state import save_state
+
     ref = head.predict(X)
     state16 = make_model_state(head, name, backbone, variant, TRAINING_DATA, desc, metrics=metrics, dtype="float16",
                                extra=extra)
-    diff16 = float(np.max(np.abs(GenericHead.from_state_dict(state16).predict(X) - ref)))
+    diff16 = float(np.max(np.abs(head_from_state(state16).predict(X) - ref)))
     dtype = "float16" if diff16 <= 1e-3 else "float32"
     state = state16 if dtype == "float16" else make_model_state(head, name, backbone, variant, TRAINING_DATA, desc,
                                                                 metrics=metrics, extra=extra)
     state["meta"]["model"]["weights_dtype"] = dtype
     save_state(output, state)
-    return {"output": str(output), "validation": val, "weights_dtype": dtype, "fp16_max_abs_diff": diff16,
+    return {"output": str(output), "validation": validation, "weights_dtype": dtype, "fp16_max_abs_diff": diff16,
             "size_bytes": Path(output).stat().st_size, "n_train_images": int(len(X))}

@@ -1,4 +1,4 @@
-"""``community``: a person joining a library that other people already rated (issue 21).
+"""``community``: a person joining a library that other people already rated.
 
 For the held-back-people protocol (``[test] user_folds``) the fold's training people have rated the test images;
 that is what a shared library knows when a new member arrives. Per fold the method fits a
@@ -35,7 +35,7 @@ class _Library:
     """The fold's community model over the library's images, keyed by absolute path."""
 
     def __init__(self, fold: FoldData, backbone: str, variant: str, task_name: str, groups: int, max_people: int):
-        from piaa.personalize.community import SettingsSearch, fit_community
+        from piaa.personalize.community import LibraryCommunity
 
         task = fold.task(task_name)
         r = task.dataset.ratings
@@ -46,8 +46,10 @@ class _Library:
                        dtype=np.float64)
         ratings = r[["user"]].assign(image=[self.index[p] for p in paths],
                                      score=rescale(r["score"].to_numpy(float), task.scale, fold.test_scale))
-        self.model = fit_community(ratings, X, len(order))
-        self.search = SettingsSearch(ratings, X, len(order), groups=groups, max_people=max_people, seed=fold.seed)
+        # the same model and per-k settings as piaa serve's library model (piaa.profiles.library_taste)
+        self.community = LibraryCommunity(ratings, X, len(order), groups=groups, max_people=max_people,
+                                          seed=fold.seed)
+        self.model = self.community.model
 
     def rows(self, paths: Sequence[Path]) -> np.ndarray:
         try:
@@ -77,19 +79,12 @@ class CommunityMethod(Method):
     def prepare(self, fold: FoldData) -> None:
         super().prepare(fold)
         self.lib = _shared_library(fold, self.options)
-        self._models = {}
-
-    def _model_for(self, k: int):
-        if k not in self._models:
-            fixed = {key: float(self.options[key]) for key in ("noise", "content_weight") if key in self.options}
-            chosen = {} if len(fixed) == 2 else self.lib.search.best(k)
-            s = {"noise": chosen.get("noise"), "content_weight": chosen.get("content_weight"), **fixed}
-            self._models[k] = self.lib.model.with_settings(noise=s["noise"], content_weight=s["content_weight"])
-        return self._models[k]
+        fixed = {key: float(self.options[key]) for key in ("noise", "content_weight") if key in self.options}
+        # fixed options replace the search's choice; the fitted model and its search are the fold's, shared
+        self.community = self.lib.community.with_fixed(**fixed) if fixed else self.lib.community
 
     def personalize(self, support, support_scores, query) -> np.ndarray:
-        model = self._model_for(len(support))
-        return model.predict(self.lib.rows(support), support_scores, self.lib.rows(query))
+        return self.community.predict(self.lib.rows(support), support_scores, self.lib.rows(query))
 
 
 @register_method

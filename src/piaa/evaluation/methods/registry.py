@@ -17,13 +17,7 @@ def _check_method(name: str, cls) -> None:
 
 METHODS: Registry[type] = Registry(
     "method",
-    plugins=(
-        "piaa.evaluation.methods.baselines",      # generic, probe, crowd-oracle
-        "piaa.evaluation.methods.pa_iaa",         # pa-iaa, mt-iaa (+ variants)
-        "piaa.evaluation.methods.task_vectors",   # task-vectors and its ablations
-        "piaa.evaluation.methods.prior_probe",    # probe-prior (probe with a population taste prior)
-        "piaa.evaluation.methods.community",      # community, community-zero (a library others rated)
-    ),
+    packages=("piaa.evaluation.methods",),  # every module of the package registers its methods on import
     validate=_check_method,
 )
 

@@ -24,6 +24,7 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
+from piaa.backbones.hf import is_hf_spec
 from piaa.evaluation.methods.base import FoldData, Method
 from piaa.evaluation.methods.registry import register_method
 from piaa.models.task_vectors.bank import TaskBank
@@ -76,8 +77,13 @@ def prior_ratings(src):
 
 
 def _fingerprint(tasks, spec, cfg, tau_dtype) -> str:
-    h = hashlib.sha256(json.dumps({"spec": spec.to_json(), "train": cfg.to_json(), "tau": tau_dtype},
-                                  sort_keys=True).encode())
+    parts = {"spec": spec.to_json(), "train": cfg.to_json(), "tau": tau_dtype}
+    hf = [b for b in spec.backbones if is_hf_spec(b)]
+    if hf:  # a folder's weights can change under the same name: its files' digest is in the cfg
+        from piaa.backbones import get_pretrained_cfg
+
+        parts["weights"] = [get_pretrained_cfg(b).fingerprint() for b in hf]
+    h = hashlib.sha256(json.dumps(parts, sort_keys=True).encode())
     for t in tasks:
         h.update(json.dumps(t.fingerprint_parts(), default=str).encode())
     return h.hexdigest()[:16]
@@ -113,6 +119,15 @@ def fold_bank(fold: FoldData, options: dict) -> TaskBank:
     return fold.shared_get(f"task-bank:{key}", build)
 
 
+def _bank_options(overrides: dict, options: dict) -> dict:
+    """The method's bank defaults under the experiment's options; a bank split inside the backbone (options
+    ``split`` >= 0) drops the defaults that only a head-only bank can have (the input projection)."""
+    merged = {**overrides, **options}
+    if int(merged.get("split", -1)) != -1 and "components" not in options:
+        merged.pop("components", None)
+    return merged
+
+
 class _BankMethod(Method):
     """Shared plumbing: the fold's bank, inputs memoized per image, head projections per fold."""
 
@@ -130,7 +145,7 @@ class _BankMethod(Method):
 
         self._check_options()
         self.fold = fold
-        self.bank = fold_bank(fold, {**self.bank_overrides, **self.options})
+        self.bank = fold_bank(fold, _bank_options(self.bank_overrides, self.options))
         if self.options.get("tasks"):
             # only these tasks of the fold's bank (number-of-tasks curves, ablations); the bank is built once
             names = list(self.options["tasks"])

@@ -25,6 +25,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from piaa.backbones.backbone import pool_output
+
 from piaa.catalogue import DEFAULT_BACKBONE, DEFAULT_VARIANT
 from piaa.errors import InputError
 
@@ -116,8 +118,8 @@ class PAIAANet(nn.Module):
             for layer in self.top:
                 h = layer(h)
                 if self.config["variant"] == "multilevel":
-                    pools.append(h.mean(dim=(2, 3)))
-            x = torch.cat(pools, dim=1) if self.config["variant"] == "multilevel" else h.mean(dim=(2, 3))
+                    pools.append(pool_output(layer, h))
+            x = torch.cat(pools, dim=1) if self.config["variant"] == "multilevel" else pool_output(self.top[-1], h)
         return (x - self.feat_mean) / self.feat_std
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:

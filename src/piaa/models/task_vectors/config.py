@@ -59,6 +59,10 @@ def load_task_config(path) -> Tuple[TaskModelSpec, TrainConfig, str, List[TaskDa
     bad = sorted(set(model) - MODEL_KEYS)
     if bad:
         raise TaskConfigError(f"{path}: [model]: unknown key(s) {bad}; known: {sorted(MODEL_KEYS)}")
+    if isinstance(model.get("backbone"), str):  # a local hf: folder resolves against the config's folder
+        from piaa.backbones.hf import canonical_spec
+
+        model = {**model, "backbone": canonical_spec(model["backbone"], path.resolve().parent)}
     try:
         spec = TaskModelSpec(**{k: model[k] for k in SPEC_KEYS if k in model})
         cfg = TrainConfig(**{k: model[k] for k in TRAIN_KEYS if k in model})

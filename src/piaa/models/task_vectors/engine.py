@@ -133,17 +133,22 @@ class TorchProblem:
     """Any split: λ-merged parameters through ``functional_call``; gradients by autograd."""
 
     def __init__(self, bank: TaskBank, X: np.ndarray, template: np.ndarray):
+        import copy
+
         import torch
+
+        from piaa.backbones.device import torch_device
 
         self.torch = torch
         self.bank = bank
-        self.net = bank.top_net()
+        dev = self.device = torch_device()
+        self.net = copy.deepcopy(bank.top_net()).to(dev) if dev.type != "cpu" else bank.top_net()
         self.names = bank.param_names
         self.K = bank.num_tasks
-        self.pre = {n: torch.as_tensor(bank.theta_pre[n]) for n in self.names}
-        self.taus = {n: torch.as_tensor(bank.tau_stack(n)) for n in self.names}
-        self.X = torch.as_tensor(np.asarray(X, np.float32))
-        self.t = torch.as_tensor(np.asarray(template, np.float32))
+        self.pre = {n: torch.as_tensor(bank.theta_pre[n], device=dev) for n in self.names}
+        self.taus = {n: torch.as_tensor(bank.tau_stack(n), device=dev) for n in self.names}
+        self.X = torch.as_tensor(np.asarray(X, np.float32), device=dev)
+        self.t = torch.as_tensor(np.asarray(template, np.float32), device=dev)
         self._lam = None
         self._s = None
 
@@ -154,15 +159,16 @@ class TorchProblem:
         from torch.func import functional_call
 
         torch = self.torch
-        self._lam = torch.tensor(np.asarray(lam, np.float32), requires_grad=True)
+        self._lam = torch.tensor(np.asarray(lam, np.float32), requires_grad=True, device=self.device)
         logits = functional_call(self.net, self._merged(self._lam), (self.X,))
         self._s = torch.softmax(logits, dim=1) @ self.t
-        return self._s.detach().numpy().astype(np.float64)
+        return self._s.detach().cpu().numpy().astype(np.float64)
 
     def grad(self, ds: np.ndarray) -> np.ndarray:
         torch = self.torch
-        (g,) = torch.autograd.grad(self._s, self._lam, grad_outputs=torch.as_tensor(np.asarray(ds, np.float32)))
-        return g.numpy().astype(np.float64)
+        (g,) = torch.autograd.grad(self._s, self._lam,
+                                   grad_outputs=torch.as_tensor(np.asarray(ds, np.float32), device=self.device))
+        return g.cpu().numpy().astype(np.float64)
 
     def task_scores(self) -> np.ndarray:
         out = []

@@ -71,11 +71,12 @@ def inputs_from_provider(spec: TaskModelSpec, provider, paths: Sequence) -> np.n
 
 
 def as_inputs(spec: TaskModelSpec, X, cache="default") -> np.ndarray:
-    """Accept image paths or a precomputed array ([n, input_dim] flat or [n, C, H, W] trunk activations)."""
+    """Accept image paths or a precomputed array ([n, input_dim] flat, or trunk activations: [n, C, H, W] maps,
+    [n, tokens, width] ViT tokens)."""
     lay = input_layout(spec)
     if isinstance(X, np.ndarray) or hasattr(X, "__array__") and not isinstance(X, (list, tuple)):
         a = np.asarray(X, dtype=np.float32)
-        if a.ndim == 4:
+        if lay.trunk_shape is not None and a.ndim == len(lay.trunk_shape) + 1:
             if lay.prefix_dim:
                 raise InputError("trunk activations alone are not enough for multilevel pooling: pass flat "
                                  "[prefix | trunk] inputs or image paths")

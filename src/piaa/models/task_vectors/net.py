@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from piaa.backbones.backbone import pool_output
 from piaa.models.task_vectors.spec import N_OUT, InputLayout, TaskModelSpec, input_layout
 
 
@@ -38,9 +39,9 @@ class TopNet(nn.Module):
         for layer in self.layers:
             h = layer(h)
             if self.spec.pool == "multilevel":
-                parts.append(h.mean(dim=(2, 3)))
+                parts.append(pool_output(layer, h))
         if self.spec.pool == "last":
-            parts = [h.mean(dim=(2, 3))]
+            parts = [pool_output(self.layers[-1], h)]
         return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
 
     def head(self, z: torch.Tensor) -> torch.Tensor:

@@ -84,7 +84,7 @@ class InputLayout:
 
     num_layers: int
     layer_channels: Tuple[int, ...]
-    trunk_shape: Optional[Tuple[int, int, int]]   # (C, H, W) of the activation entering layer ``split``
+    trunk_shape: Optional[Tuple[int, ...]]   # (C, H, W) map or (tokens, width) entering layer ``split``
     prefix_dim: int                                # pooled dims of layers below the split (multilevel only)
     head_dim: int                                  # input dim of fc1
 
@@ -97,22 +97,34 @@ class InputLayout:
         return self.prefix_dim + self.trunk_dim
 
 
-def layer_output_shapes(backbone_name: str) -> List[Tuple[int, int, int]]:
-    """(C, H, W) after every layer, computed once with a dummy forward pass (cached per backbone)."""
+def layer_output_shapes(backbone_name: str) -> List[Tuple[int, ...]]:
+    """Shape after every layer without the batch axis -- (C, H, W) maps of a CNN, (tokens, width) of a ViT --
+    computed once with a dummy forward pass (cached per backbone)."""
+    return _layer_info(backbone_name)[0]
+
+
+def layer_pooled_dims(backbone_name: str) -> List[int]:
+    """Values per image of every layer's pooled output (a CNN's channels; a ViT's CLS + mean tokens)."""
+    return _layer_info(backbone_name)[1]
+
+
+def _layer_info(backbone_name: str):
     if backbone_name not in _SHAPES:
         import torch
 
         from piaa.backbones import create_backbone
+        from piaa.backbones.backbone import pool_output
 
         bb = create_backbone(backbone_name)
         size = bb.cfg.input_size
         x = torch.zeros(1, 3, size, size)
-        shapes = []
+        shapes, dims = [], []
         with torch.no_grad():
             for layer in bb.layers:
                 x = layer(x)
                 shapes.append(tuple(int(s) for s in x.shape[1:]))
-        _SHAPES[backbone_name] = shapes
+                dims.append(int(pool_output(layer, x).shape[1]))
+        _SHAPES[backbone_name] = (shapes, dims)
     return _SHAPES[backbone_name]
 
 
@@ -124,7 +136,7 @@ def input_layout(spec: TaskModelSpec) -> InputLayout:
         # head only, any backbone(s): pooled features of each backbone, concatenated
         dims = []
         for b in spec.backbones:
-            ch = [s[0] for s in layer_output_shapes(b)]
+            ch = layer_pooled_dims(b)
             dims.append(int(sum(ch)) if spec.pool == "multilevel" else ch[-1])
         d = int(sum(dims))
         return InputLayout(len(layer_output_shapes(spec.backbones[0])), tuple(dims), None, d,
@@ -133,7 +145,7 @@ def input_layout(spec: TaskModelSpec) -> InputLayout:
     n = len(shapes)
     if spec.split > n:
         raise InputError(f"split {spec.split} is beyond {spec.backbone}'s {n} layers (use 0..{n})")
-    channels = tuple(s[0] for s in shapes)
+    channels = tuple(layer_pooled_dims(spec.backbone))
     if spec.split == 0:
         from piaa.backbones import get_pretrained_cfg
 

@@ -105,11 +105,21 @@ def train_task_model(net: TopNet, theta_pre: Dict[str, np.ndarray], X: np.ndarra
     ``net`` is reused as scratch space (its parameters are overwritten with θ_pre first)."""
     if len(X) == 0:
         raise InputError("no training images with features for this task")
+    from piaa.backbones.device import torch_device
+
     set_params(net, theta_pre)
     net.eval()
+    try:
+        return _fit(net.to(torch_device()), X, targets, cfg)
+    finally:
+        net.to("cpu")
+
+
+def _fit(net: TopNet, X: np.ndarray, targets: np.ndarray, cfg: TrainConfig) -> Dict[str, np.ndarray]:
+    dev = next(net.parameters()).device
     g = torch.Generator().manual_seed(cfg.seed)
-    y = torch.as_tensor(np.asarray(targets, np.float32))
-    xt = torch.as_tensor(np.asarray(X, np.float32))
+    y = torch.as_tensor(np.asarray(targets, np.float32), device=dev)
+    xt = torch.as_tensor(np.asarray(X, np.float32), device=dev)
     # stage 1: head only, on pooled features of the (frozen) pretrained top
     with torch.no_grad():
         z = torch.cat([net.pooled(xt[s:s + 128]) for s in range(0, len(xt), 128)])

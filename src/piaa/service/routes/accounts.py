@@ -10,7 +10,7 @@ from piaa.service.deps import SESSION_COOKIE, Auth, State, client_key
 from piaa.service.errors import AUTH, BODY, responses
 from piaa.service.persistence import User
 from piaa.service.schemas import Account, Credentials, SessionOut, SignupIn, TokenOut
-from piaa.service.security import SESSION_DAYS, csrf_for, verify_password
+from piaa.service.security import SESSION_DAYS, TOKEN_DAYS, csrf_for, verify_password
 
 router = APIRouter(route_class=StrictJSONRoute, tags=["accounts"])
 
@@ -34,18 +34,29 @@ def signup(body: SignupIn, state: State):
     return {"id": user.id, "username": user.username}
 
 
-def authenticate(state, request: Request, body: Credentials) -> User:
-    """The user of these credentials, or 401 (429 after too many failures from this client / for this name)."""
+def check_password_of(state, request: Request, username: str, password: str):
+    """(user, new hash or None) when ``password`` is ``username``'s, else (None, None); 429 with Retry-After
+    once this client, this name or this account has failed too often (``security.LoginLimiter``): sign-in and
+    the password change share the count, so neither is a free password oracle."""
     client = client_key(request)
-    wait = state.limiter.retry_after(client, body.username)
+    wait = state.limiter.retry_after(client, username)
     if wait is not None:
-        raise HTTPException(429, f"too many failed sign-ins; try again in {wait} s", headers={"Retry-After": str(wait)})
-    user = queries.user_by_name(state.db, body.username)
-    ok, rehash = verify_password(user.password_hash if user else None, body.password)
+        raise HTTPException(429, f"too many wrong passwords; try again in {wait} s", headers={"Retry-After": str(wait)})
+    user = queries.user_by_name(state.db, username)
+    ok, rehash = verify_password(user.password_hash if user else None, password)
     if not ok or user is None:
-        state.limiter.failed(client, body.username)
+        state.limiter.failed(client, username)
+        return None, None
+    state.limiter.succeeded(client, username)
+    return user, rehash
+
+
+def authenticate(state, request: Request, body: Credentials) -> User:
+    """The user of these credentials, or 401 (429 after too many failures from this client / for this name /
+    for this account)."""
+    user, rehash = check_password_of(state, request, body.username, body.password)
+    if user is None:
         raise HTTPException(401, "wrong username or password", headers={"WWW-Authenticate": "Bearer"})
-    state.limiter.succeeded(client, body.username)
     if rehash:
         queries.set_password_hash(state.db, user.id, rehash)
     return user
@@ -53,10 +64,11 @@ def authenticate(state, request: Request, body: Credentials) -> User:
 
 @router.post("/token", response_model=TokenOut, responses=responses(401, 429, *BODY))
 def token(body: Credentials, request: Request, state: State):
-    """A new bearer token for the API (keep it secret; it is shown once and stored only as a hash)."""
+    """A new bearer token for the API (keep it secret; it is shown once and stored only as a hash). It is valid
+    ``expires_in`` seconds (30 days); after that requests with it get 401 and the client asks for a new one."""
     user = authenticate(state, request, body)
-    return {"token": queries.issue_token(state.db, user.id, "api"), "token_type": "bearer",
-            "username": user.username}
+    return {"token": queries.issue_token(state.db, user.id, "api", days=TOKEN_DAYS), "token_type": "bearer",
+            "username": user.username, "expires_in": TOKEN_DAYS * 86400}
 
 
 @router.delete("/token", status_code=204, response_class=Response, responses=responses(400, *AUTH))

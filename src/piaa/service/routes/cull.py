@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from fastapi import APIRouter, Query
 
-from piaa.service import marking, personal, photo_facts, queries
+from piaa.service import photo_facts, ranking
 from piaa.service.deps import Auth, State
 from piaa.service.errors import AUTH, responses
 from piaa.service.schemas import MAX_ID, Bursts
@@ -24,28 +24,21 @@ def bursts(caller: Auth, state: State, offset: int = Query(0, ge=0, le=MAX_ID), 
     within seconds: a burst), in capture order, with the suggested pick: a photo you flagged pick, else the one
     with most of your stars, else the best combination of your taste and technical quality among those you
     did not reject."""
-    from piaa.profiles.bursts import suggest
-
-    sc = personal.scores(state, caller.id)
-    ids = [int(i) for i in sc.ids]
-    mine = queries.own_ratings(state.db, caller.id)
-    marks = marking.marks_of(state.db, caller.id)
-    times = photo_facts.capture_times(state, ids)
-    q = photo_facts.quality(state)
-    when = [times[i] for i in ids]
-    groups = suggest(sc.X, when, sc.score, q, [mine.get(i) for i in ids], [marks.get(i, (None, None))[0] for i in ids],
-                     groups=photo_facts.burst_groups(state, when))
-    lib = state.library
+    v = ranking.view(state, caller.id)
+    sc, ids, mine, marks, names, q = v.sc, v.ids.tolist(), v.mine, v.marks, v.names, v.quality
+    when = photo_facts.row_times(state)[0]
+    groups = ranking.suggested(state, v, photo_facts.burst_groups(state, when), when)
     out = []
     for gi, g in enumerate(groups[offset:offset + limit], offset + 1):
         members = []
-        for k, c in zip(g.members, g.combined):
+        for j, (k, c) in enumerate(zip(g.members, g.combined)):
             i = ids[k]
-            t = times[i]
+            t = when[k]
             flag, label = marks.get(i, (None, None))
-            members.append({"id": i, "name": lib.name(i), "taken": t.isoformat() if t else None,
+            members.append({"id": i, "name": names[k], "taken": t.isoformat() if t else None,
                             "taste": _r(sc.score[k]), "quality": None if q is None else _r(q[k]), "combined": c,
-                            "rating": mine.get(i), "flag": flag, "label": label})
+                            "rating": mine.get(i), "flag": flag, "label": label,
+                            "reasons": (g.reasons[j] if j < len(g.reasons) else None) or None})
         out.append({"group": gi, "pick": ids[g.pick], "reason": g.reason, "members": members})
     qm = photo_facts.quality_model(state)
     return {"groups": out, "total": len(groups), "photos_in_groups": sum(len(g.members) for g in groups),

@@ -26,13 +26,24 @@ def attachment(filename: str) -> Dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{safe}"'}
 
 
+#: A cell a spreadsheet would run as a formula starts with one of these (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """``cell`` as text a spreadsheet shows and never runs: a photo named ``=HYPERLINK(...).jpg`` gets a leading
+    ``'`` (OWASP's advice); every other cell is unchanged."""
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
+
+
 @router.get("/ratings", response_model=RatingsExport, responses={
     200: {"description": "CSV (format=csv, the default): image_id,image,rating; JSON (format=json)",
           "content": {"text/csv": {"schema": {"type": "string"}},
                       "application/json": {"schema": {"$ref": "#/components/schemas/RatingsExport"}}}},
     **responses(*AUTH, 422)})
 def export_ratings(caller: Auth, state: State, format: Literal["csv", "json"] = Query("csv")):
-    """The caller's ratings and comparisons: CSV ``image_id,image,rating`` or JSON."""
+    """The caller's ratings and comparisons: CSV ``image_id,image,rating`` (a name a spreadsheet would take for
+    a formula, starting with ``= + - @``, tab or CR, gets a leading ``'``) or JSON (names as they are)."""
     ratings, comps = queries.judgements(state.db, caller.id)
     lib = state.library
     name = lambda i: lib.name(i) if lib.exists(i) else None  # noqa: E731
@@ -45,7 +56,7 @@ def export_ratings(caller: Auth, state: State, format: Literal["csv", "json"] = 
     wr = csv.writer(buf)
     wr.writerow(["image_id", "image", "rating"])
     for i, r in ratings:
-        wr.writerow([i, name(i) or "", f"{r:g}"])
+        wr.writerow([i, spreadsheet_safe(name(i) or ""), f"{r:g}"])
     return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
                     headers=attachment(f"{caller.username}-ratings.csv"))
 

@@ -14,10 +14,12 @@ router = APIRouter(route_class=StrictJSONRoute, tags=["service"])
                                                                    "does not answer"}})
 def health(state: State):
     """Liveness, without authentication: ``status`` "ok", or "unavailable" with 503 when the database does not
-    answer; ``signup`` says whether POST /api/signup is open."""
+    answer or its file was deleted or replaced under the running server (``reason`` says which); ``signup``
+    says whether POST /api/signup is open."""
     from piaa import __version__
 
-    up = queries.database_ok(state.db)
+    problem = queries.database_problem(state.db)
+    up = problem is None
     body = {"status": "ok" if up else "unavailable", "version": __version__, "signup": state.settings.allow_signup,
-            "database": "ok" if up else "down"}
+            "database": "ok" if up else "down", "reason": problem}
     return body if up else JSONResponse(body, status_code=503, headers={"Retry-After": "30"})

@@ -2,13 +2,13 @@
 valid 7 days) and ``/api/users`` (list and remove members)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Path, Response
+from fastapi import APIRouter, HTTPException, Path, Request, Response
 
-from piaa.service import membership, queries
+from piaa.service import membership
 from piaa.service.deps import Auth, State
 from piaa.service.errors import AUTH, BODY, responses
+from piaa.service.routes.accounts import check_password_of
 from piaa.service.schemas import MAX_ID, InviteList, InviteOut, MemberList, PasswordChanged, PasswordIn
-from piaa.service.security import verify_password
 from piaa.service.strict_json import StrictJSONRoute
 
 router = APIRouter(route_class=StrictJSONRoute, tags=["accounts"])
@@ -19,13 +19,13 @@ def require_admin(state, caller) -> None:
         raise HTTPException(403, "only an admin may do this (piaa serve users add NAME --admin)")
 
 
-@router.post("/me/password", response_model=PasswordChanged, responses=responses(*AUTH, *BODY))
-def change_password(body: PasswordIn, caller: Auth, state: State):
+@router.post("/me/password", response_model=PasswordChanged, responses=responses(*AUTH, 429, *BODY))
+def change_password(body: PasswordIn, request: Request, caller: Auth, state: State):
     """Change the caller's password (``old`` must be the current one; 403 otherwise); every other token and
-    page session of theirs is revoked, the one this request used stays."""
-    user = queries.user_by_name(state.db, caller.username)
-    ok, _ = verify_password(user.password_hash if user else None, body.old)
-    if not ok:
+    page session of theirs is revoked, the one this request used stays. A wrong ``old`` counts as a failed
+    sign-in of the account: after too many, 429 with ``Retry-After`` (a stolen token cannot test passwords)."""
+    user, _ = check_password_of(state, request, caller.username, body.old)
+    if user is None:
         raise HTTPException(403, "the current password is wrong")
     return {"revoked": membership.change_password(state.db, caller.id, body.new, caller.token)}
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import mimetypes
+import os
 
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 
 from piaa.service import marking, photo_facts, queries
 from piaa.service.deps import Auth, State
@@ -61,7 +62,32 @@ def photo_info(caller: Auth, state: State, image_id: int = ImageId):
           "description": "the original file as it lies in the library (its own media type), as an attachment"},
     **responses(*AUTH, 404, 422)})
 def original(caller: Auth, state: State, image_id: int = ImageId):
-    """Download the original photo file, byte for byte."""
+    """Download the original photo file, byte for byte; 422 with the reason when the server cannot read it."""
     path = _source(state, image_id)
-    return FileResponse(path, media_type=media_type(path),
-                        headers={**attachment(path.name), "Cache-Control": "private, max-age=3600"})
+    fh, size = open_original(path, image_id)
+    return StreamingResponse(_chunks(fh), media_type=media_type(path),
+                             headers={**attachment(path.name), "Cache-Control": "private, max-age=3600",
+                                      "Content-Length": str(size)})
+
+
+def open_original(path, image_id: int):
+    """(open file, size) of a photo to send. Opened before the answer starts (a photo the server may not read
+    was answered 200 with its Content-Length and then no bytes), regular files only and without blocking (a
+    FIFO in its place must not hang a worker); 422 naming the reason, never the path, when it cannot be read."""
+    from piaa.io.files import open_regular
+
+    try:
+        fh = open_regular(path)
+    except OSError as exc:
+        raise HTTPException(422, f"photo {image_id} cannot be read by the server: "
+                                 f"{exc.strerror or type(exc).__name__}") from None
+    return fh, os.fstat(fh.fileno()).st_size
+
+
+def _chunks(fh, size: int = 1 << 16):
+    with fh:
+        while True:
+            chunk = fh.read(size)
+            if not chunk:
+                return
+            yield chunk

@@ -1,10 +1,10 @@
 """The caller's judgements: ``/api/ratings`` (stars) and ``/api/comparisons`` ("this one is better")."""
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Path, Response
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Path, Response
 from fastapi.responses import JSONResponse
 
-from piaa.service import queries
+from piaa.service import personal, queries
 from piaa.service.strict_json import StrictJSONRoute
 from piaa.service.deps import Auth, State
 from piaa.service.errors import AUTH, BODY, responses
@@ -18,18 +18,22 @@ router = APIRouter(route_class=StrictJSONRoute, tags=["ratings"])
 @router.put("/ratings/{image_id}", status_code=201, response_model=RatingOut, responses={
     200: {"model": RatingOut, "description": "an earlier rating was replaced"},
     **responses(*AUTH, 404, *BODY)})
-def put_rating(body: RatingIn, caller: Auth, state: State, image_id: int = ImageId):
-    """Give a photo whole stars, 1 to 5 (201 new, 200 replaced)."""
+def put_rating(body: RatingIn, caller: Auth, state: State, later: BackgroundTasks, image_id: int = ImageId):
+    """Give a photo whole stars, 1 to 5 (201 new, 200 replaced). An existing profile is refitted right after
+    (in the background), from whichever view or client the rating came."""
     known(state, image_id)
     created = queries.put_rating(state.db, caller.id, image_id, float(body.rating))
+    later.add_task(personal.refit, state, caller.id)
     return JSONResponse({"image": image_id, "rating": float(body.rating)}, status_code=201 if created else 200)
 
 
 @router.delete("/ratings/{image_id}", status_code=204, response_class=Response, responses=responses(*AUTH, 404, 422))
-def delete_rating(caller: Auth, state: State, image_id: int = ImageId):
-    """Remove the caller's rating of a photo (also of one no longer in the library)."""
+def delete_rating(caller: Auth, state: State, later: BackgroundTasks, image_id: int = ImageId):
+    """Remove the caller's rating of a photo (also of one no longer in the library); an existing profile is
+    refitted right after."""
     if not queries.delete_rating(state.db, caller.id, image_id):
         raise HTTPException(404, f"you have not rated photo {image_id}")
+    later.add_task(personal.refit, state, caller.id)
     return Response(status_code=204)
 
 
@@ -42,7 +46,7 @@ def list_ratings(caller: Auth, state: State):
 
 @router.post("/comparisons", status_code=201, response_model=ComparisonOut,
              responses=responses(*AUTH, 404, 409, *BODY))
-def post_comparison(body: ComparisonIn, caller: Auth, state: State):
+def post_comparison(body: ComparisonIn, caller: Auth, state: State, later: BackgroundTasks):
     """"Of these two, I prefer ``better``." Profiles learn from comparisons and ratings together. 409 for a photo
     compared with itself: a rule across two fields that a JSON Schema cannot state, so it is not a 422 (a
     schema-valid request is not malformed)."""
@@ -51,6 +55,7 @@ def post_comparison(body: ComparisonIn, caller: Auth, state: State):
     known(state, body.better)
     known(state, body.worse)
     cid = queries.add_comparison(state.db, caller.id, body.better, body.worse)
+    later.add_task(personal.refit, state, caller.id)
     return {"id": cid, "better": body.better, "worse": body.worse}
 
 
@@ -61,7 +66,9 @@ def list_comparisons(caller: Auth, state: State):
 
 @router.delete("/comparisons/{comparison_id}", status_code=204, response_class=Response,
                responses=responses(*AUTH, 404, 422))
-def delete_comparison(caller: Auth, state: State, comparison_id: int = Path(ge=1, le=MAX_ID)):
+def delete_comparison(caller: Auth, state: State, later: BackgroundTasks,
+                      comparison_id: int = Path(ge=1, le=MAX_ID)):
     if not queries.delete_comparison(state.db, caller.id, comparison_id):
         raise HTTPException(404, f"you have no comparison {comparison_id}")
+    later.add_task(personal.refit, state, caller.id)
     return Response(status_code=204)

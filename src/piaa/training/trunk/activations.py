@@ -38,7 +38,7 @@ def activation_key(backbone: str, split: int, hashes: Sequence[str], views: int)
 
 
 def image_hashes(paths: Sequence[Path]) -> List[str]:
-    from piaa.io.images import image_file_hash
+    from piaa.io.hashing import image_file_hash
 
     return [image_file_hash(p) for p in paths]
 
@@ -63,7 +63,7 @@ def lower_activations(paths: Sequence[Path], backbone: str, split: int, *, views
     import torch
 
     from piaa.backbones import create_backbone
-    from piaa.backbones.preprocess import preprocess
+    from piaa.backbones.preprocess import decode_size, preprocess
     from piaa.features.engines import set_torch_threads
     from piaa.io.images import load_image
 
@@ -76,7 +76,7 @@ def lower_activations(paths: Sequence[Path], backbone: str, split: int, *, views
     t0 = time.perf_counter()
     n = len(paths)
     for s in range(0, n, batch_size):
-        xs = [preprocess(load_image(p, target_size=cfg.input_size), cfg) for p in paths[s:s + batch_size]]
+        xs = [preprocess(load_image(p, target_size=decode_size(cfg)), cfg) for p in paths[s:s + batch_size]]
         x = np.stack(xs)
         if views == 2:
             x = np.concatenate([x, np.ascontiguousarray(x[..., ::-1])])

@@ -62,9 +62,11 @@ def _torch_modules():
             return self
 
         def embed(self, a):
+            from piaa.backbones.backbone import pool_output
+
             for layer in self.top:
                 a = layer(a)
-            return a.mean(dim=(2, 3))
+            return pool_output(self.top[-1], a)
 
         def forward(self, a, tasks: List[str]):
             z = self.drop(self.embed(a))
