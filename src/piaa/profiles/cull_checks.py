@@ -33,7 +33,7 @@ from piaa.errors import InputError
 #: Every check, in the order they decide.
 CHECKS = ("eyes", "focus", "motion")
 #: A frame is soft when its subject sharpness is below (1 - SOFT_MARGIN) x the group's best.
-SOFT_MARGIN = 0.12
+SOFT_MARGIN = 0.10
 #: A frame is shaken when its directional loss of detail against the group's sharpest frame is this uneven.
 MOTION_MARGIN = 0.40
 #: Without a face, the group's in-focus region is sought among the tiles in the middle of the frame first —
