@@ -54,7 +54,7 @@ def register(subparsers):
     p.add_argument("--burst-seconds", type=non_negative, default=None,
                    help="photos taken this close together and similar form a burst (default 3)")
     p.add_argument("--quality-model", default="auto",
-                   help="photo-quality model to add to taste: auto (one named *quality* if installed), none, or a name")
+                   help="photo-quality model to add to taste: auto (the joint photos + generated images model, on the thumbnail features; default), quality (the native model of score --quality: slower), none, or a name")
     p.add_argument("--quality-weight", type=non_negative, default=1.0, help="weight of quality against taste (default 1)")
     p.add_argument("--checks", type=_checks, default="all", metavar="LIST",
                    help="checks at 100 %% that can reject a frame: comma-separated eyes,focus,motion; all "

@@ -197,19 +197,21 @@ def _finite(v: float) -> float:
 
 # ---- the whole run ------------------------------------------------------------------------------------------
 def find_quality_model(name: Optional[str] = "auto"):
-    """The photo-quality scorer to combine with taste: ``"auto"`` = the model ``"quality"`` names (the joint
-    photos + generated images model, as ``piaa score --quality`` and the web app use), else a registered scoring
-    model whose name says "quality" (``piaa models``); ``None``/``"none"`` = none, else the named model.
-    ``(scorer | None, note)``."""
+    """The photo-quality scorer to combine with taste: ``"auto"`` = the joint photos + generated images model
+    (``piaa-quality-lite0``, as the web app uses: it reads the thumbnail features taste already needs, so culling
+    does not decode every photo a second time; the checks at 100 % judge focus and blur), else the model
+    ``"quality"`` names, else a registered scoring model whose name says "quality" (``piaa models``);
+    ``None``/``"none"`` = none, else the named model (``quality`` = the native model of ``piaa score --quality``,
+    about twice the culling time on 24-megapixel photos). ``(scorer | None, note)``."""
     if name in (None, "none"):
         return None, None
-    from piaa.models.scorer import QUALITY_MODEL, list_models, load_scorer
+    from piaa.models.scorer import JOINT_QUALITY_MODEL, QUALITY_MODEL, list_models, load_scorer
 
     if name == "auto":
         cands = [m for m in list_models() if "quality" in m.lower()]
         if not cands:
             return None, "no photo-quality model is installed: picks follow taste alone"
-        name = QUALITY_MODEL if QUALITY_MODEL in cands else cands[0]
+        name = next((m for m in (JOINT_QUALITY_MODEL, QUALITY_MODEL) if m in cands), cands[0])
     return load_scorer(name), None
 
 

@@ -147,10 +147,14 @@ def test_cull_auto_quality_is_the_joint_model(monkeypatch):
     import piaa.models.scorer as sc
     from piaa.profiles.cull import find_quality_model
 
-    monkeypatch.setattr(sc, "list_models", lambda: ["biq2021-quality-lite0", "oasis-beauty-lite0", sc.QUALITY_MODEL])
+    monkeypatch.setattr(sc, "list_models", lambda: ["biq2021-quality-lite0", "oasis-beauty-lite0", sc.QUALITY_MODEL,
+                                                    sc.JOINT_QUALITY_MODEL])
     monkeypatch.setattr(sc, "load_scorer", lambda name: name)
+    # the joint photos + generated images model on the thumbnail features, as the web app (never photos-only)
+    assert find_quality_model("auto") == (sc.JOINT_QUALITY_MODEL, None)
+    assert find_quality_model("quality") == ("quality", None)     # the native model, when asked for
+    monkeypatch.setattr(sc, "list_models", lambda: ["biq2021-quality-lite0", sc.QUALITY_MODEL])
     assert find_quality_model("auto") == (sc.QUALITY_MODEL, None)
-    assert sc.QUALITY_MODEL == sc.SCORING_MODELS.resolve("quality")  # the model `score --quality` names
 
 
 def test_cull_numbers_the_groups_it_shows():
