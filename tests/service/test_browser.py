@@ -2,7 +2,7 @@
 
 Walks every view with the keyboard — Rate (stars, flags, labels, pairs), Library (filters, paging, the photo
 view with EXIF, histogram and zoom, "why"), Cull, Team, Profile, Account (password, invitations) — then each
-view again at 390 px. Also the page defects of issue 22 §5 (a double key press, tabs on the sign-in page, the
+view again at 390 px. Also earlier page defects (a double key press, tabs on the sign-in page, the
 verdict's wording, plurals, a corrupt photo, the phone's pair labels and the why dialog's Close, the favicon).
 Screenshots go to ``$PIAA_SCREENSHOTS`` when set (docs/serve's come from ``PIAA_SCREENSHOTS=docs/serve pytest
 tests/service/test_browser.py``), else to a temporary folder.

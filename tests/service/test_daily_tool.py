@@ -1,4 +1,4 @@
-"""The web app as a daily tool (issue 23) against a real `piaa serve`: marks apart from stars, ranking filters
+"""The web app as a daily tool against a real `piaa serve`: marks apart from stars, ranking filters
 and paging, the photo view's info and original, bursts, XMP both ways, the team view, passwords, admins and
 invitations. One server with sign-up off and --allow-xmp-write over its own copy of the photo library (sidecars
 are written into it), plus a corrupt photo, a burst of near-duplicates and photos with EXIF capture times.
@@ -192,7 +192,7 @@ def test_xmp_both_ways_for_the_owner_predictions_never_overwrite_own_stars(srv, 
         dry = c.post("/api/export/xmp", json={"dry_run": True, "mine": True, "predictions": True}).json()
         assert not list(lib.rglob("*.xmp"))                                   # a dry run writes nothing
         acts = {(a["image"], a["kind"]): a for a in dry["actions"]}
-        assert (mine, "mine") in acts and (mine, "prediction") not in acts   # regression (issue 22 §5)
+        assert (mine, "mine") in acts and (mine, "prediction") not in acts   # regression: no prediction over own stars
         done = c.post("/api/export/xmp", json={"dry_run": False, "mine": True, "predictions": True}).json()
         assert done["counts"].get("create", 0) > 0
         side = (lib / "photo_008.jpg.xmp").read_text()

@@ -1,4 +1,4 @@
-"""Regression tests of the service defects of issue 22 §4, each against a real `piaa serve` (or its start-up).
+"""Regression tests of earlier service defects, each against a real `piaa serve` (or its start-up).
 
 Trailing-newline usernames, non-standard JSON numbers, huge ids, unbounded bodies and echoing 422s, a login
 limiter bypassed by X-Forwarded-For, storage failures (one line at start, 503 JSON while running, /api/health),

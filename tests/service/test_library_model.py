@@ -1,4 +1,4 @@
-"""The library model through HTTP (issue 21): members' shared ratings teach a newcomer's ranking; opting out;
+"""The library model through HTTP: members' shared ratings teach a newcomer's ranking; opting out;
 ``--no-community``; pairwise suggestions that move on. A real `piaa serve` over the synthetic photo library."""
 from __future__ import annotations
 
