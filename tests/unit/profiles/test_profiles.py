@@ -449,7 +449,7 @@ def test_pair_agreement_in_plain_words():
 
 
 def test_plain_words_never_praise_a_dozen_ratings_and_name_the_coin_flip():
-    """Issue 22 §5: 12 ratings cycling 1-5 read "knows you fairly well"; 41 of 100 pairs read "barely knows
+    """Regression: 12 ratings cycling 1-5 read "knows you fairly well"; 41 of 100 pairs read "barely knows
     you" without saying that a coin flip gets 50."""
     from piaa.profiles.core import PRAISE_MIN_RATINGS, plain_words
 
