@@ -17,8 +17,11 @@ BLACK = 1
 
 def clipped_fractions(lum: np.ndarray) -> Tuple[float, float]:
     """(highlights, shadows): fractions 0..1 of the pixels of a uint8 luminance image that are clipped."""
+    from piaa.detail.plane import Plane
+
     n = lum.size
     if n == 0:
         return float("nan"), float("nan")
-    hist = np.asarray(Image.fromarray(np.ascontiguousarray(lum, dtype=np.uint8)).histogram(), dtype=np.int64)
+    im = lum.image if isinstance(lum, Plane) else Image.fromarray(np.ascontiguousarray(lum, dtype=np.uint8))
+    hist = np.asarray(im.histogram(), dtype=np.int64)
     return float(hist[WHITE:].sum() / n), float(hist[: BLACK + 1].sum() / n)

@@ -30,6 +30,7 @@ from typing import Optional, Tuple
 import numpy as np
 from PIL import Image, ImageOps
 
+from piaa.detail.plane import Luminance, Plane, as_array
 from piaa.io.hashing import read_image_bytes
 from piaa.io.images import ImageLoadError, get_max_pixels, load_image
 
@@ -48,11 +49,20 @@ Box = Tuple[int, int, int, int]
 class NativeImage:
     """The upright photo's luminance at (capped) native resolution, and optionally a small colour copy."""
 
-    luminance: np.ndarray                 # H x W uint8, upright
+    plane: Luminance                      # H x W uint8, upright: a numpy array or a Plane (read piecewise)
     native_size: Tuple[int, int]          # (width, height) of the upright photo at full resolution
     scale: float = 1.0                    # native pixels per luminance pixel (1.0 unless capped)
     small_rgb: Optional[np.ndarray] = None  # h x w x 3 uint8, upright, for the face detector
     small_scale: float = 1.0              # native pixels per small_rgb pixel
+
+    @property
+    def luminance(self) -> np.ndarray:
+        """The whole plane as a numpy array (the measures read :attr:`plane` piecewise instead)."""
+        return as_array(self.plane)
+
+    @property
+    def shape(self) -> Tuple[int, int]:
+        return tuple(self.plane.shape)  # type: ignore[return-value]
 
     def to_native(self, box, from_small: bool = True) -> Box:
         """A box ``(x, y, w, h)`` in the small copy's (or luminance's) pixels -> native pixels."""
@@ -118,13 +128,24 @@ def _decode_jpeg(data: bytes, path, mode: str, min_long: Optional[int]) -> Image
         raise ImageLoadError(path, f"corrupt JPEG ({type(e).__name__}: {str(e)[:100]})") from e
     if im.mode != mode:
         im = im.convert(mode)
-    return ImageOps.exif_transpose(im)
+    return _upright(im)
+
+
+def _upright(im: Image.Image) -> Image.Image:
+    """EXIF orientation applied; the image itself when it is upright already (Pillow's ``exif_transpose``
+    would copy a 24 MP frame for nothing)."""
+    try:
+        o = int(im.getexif().get(0x0112) or 1)
+    except Exception:  # malformed EXIF: treated as upright, as piaa.io.images does
+        o = 1
+    return ImageOps.exif_transpose(im) if o in (2, 3, 4, 5, 6, 7, 8) else im
 
 
 def load_native(src, *, long_side_cap: int = NATIVE_LONG_SIDE_CAP,
-                faces_long_side: Optional[int] = None) -> NativeImage:
+                faces_long_side: Optional[int] = None, small_rgb: Optional[np.ndarray] = None) -> NativeImage:
     """Decode ``src`` (a path or the file's bytes) for the detail pass; ``faces_long_side`` also gives a small
-    colour copy (long side at least that, or the photo's own; 0 = full resolution) for the face detector."""
+    colour copy (long side at least that, or the photo's own; 0 = full resolution) for the face detector.
+    ``small_rgb``: that copy, already decoded elsewhere (:func:`small_copy_of`), so it is not decoded again."""
     path = os.fspath(src) if isinstance(src, (str, os.PathLike)) else None
     if path is not None:
         try:
@@ -137,7 +158,7 @@ def load_native(src, *, long_side_cap: int = NATIVE_LONG_SIDE_CAP,
         data = bytes(src)
     if _is_jpeg(data):
         try:
-            return _load_jpeg(data, path, long_side_cap, faces_long_side)
+            return _load_jpeg(data, path, long_side_cap, faces_long_side, small_rgb)
         except _NotPlainJpeg:
             pass  # an unusual JPEG colour mode: the general loader below
     return _from_rgb(load_image(data, name=path), long_side_cap, faces_long_side)
@@ -159,7 +180,8 @@ def _from_rgb(rgb: Image.Image, long_side_cap: int, faces_long_side: Optional[in
     return out
 
 
-def _load_jpeg(data: bytes, path, long_side_cap: int, faces_long_side: Optional[int]) -> NativeImage:
+def _load_jpeg(data: bytes, path, long_side_cap: int, faces_long_side: Optional[int],
+               small_rgb: Optional[np.ndarray] = None) -> NativeImage:
     head = _open_jpeg(data, path)
     native = _upright_size(head)
     if head.mode not in ("L", "RGB", "YCbCr"):
@@ -170,8 +192,11 @@ def _load_jpeg(data: bytes, path, long_side_cap: int, faces_long_side: Optional[
     k = _reduction(max(lum.size), long_side_cap)
     if k > 1:  # DCT scaling stops at 1/8; a still larger photo is box-reduced the rest of the way
         lum = lum.reduce(k)
-    out = NativeImage(np.asarray(lum), native, native[0] / lum.size[0])
-    if faces_long_side is not None:
+    out = NativeImage(Plane(lum), native, native[0] / lum.size[0])
+    if faces_long_side is not None and small_rgb is not None:
+        out.small_rgb = small_rgb
+        out.small_scale = native[0] / small_rgb.shape[1]
+    elif faces_long_side is not None:
         # a second, DCT-scaled colour decode: dlib's detector finds fewer faces on the gray plane (on the people
         # bursts of bench/cull_bursts.py it missed the keeper's face in 2 of 63 bursts)
         small = _decode_jpeg(data, path, "RGB", faces_long_side)
@@ -181,3 +206,39 @@ def _load_jpeg(data: bytes, path, long_side_cap: int, faces_long_side: Optional[
         out.small_rgb = np.asarray(small)
         out.small_scale = native[0] / small.size[0]
     return out
+
+
+def _small_size(head: Image.Image, faces_long_side: int) -> Optional[Tuple[int, int]]:
+    """The upright size of the faces' copy :func:`load_native` decodes from this (lazily opened, not yet
+    decoded) JPEG — ``draft`` only sets up libjpeg's scaling — or None where a box reduction would follow."""
+    w, h = head.size
+    upright = _upright_size(head)
+    target = (w, h)
+    if max(w, h) > faces_long_side:
+        f = faces_long_side / max(w, h)
+        target = (max(1, int(np.ceil(w * f))), max(1, int(np.ceil(h * f))))
+    head.draft("RGB", target)
+    sw, sh = head.size
+    if _reduction(max(sw, sh), faces_long_side) > 1:
+        return None
+    return (sh, sw) if upright != (w, h) else (sw, sh)
+
+
+def small_copy_of(path, image: Image.Image, faces_long_side: int = FACES_LONG_SIDE) -> Optional[np.ndarray]:
+    """``image`` — an upright RGB decode of the JPEG at ``path`` made elsewhere (the thumbnail the feature
+    extractor decodes with the same DCT scaling) — as the faces' copy, when it is what :func:`load_native` would
+    decode for the detector: same scale, a plain RGB/YCbCr JPEG. None otherwise (then it is decoded as usual)."""
+    if image.mode != "RGB" or faces_long_side <= 0:
+        return None
+    try:
+        with open(os.fspath(path), "rb") as fp:
+            if not _is_jpeg(fp.read(3)):
+                return None
+            fp.seek(0)
+            with Image.open(fp, formats=["JPEG"]) as head:
+                if head.mode not in ("RGB", "YCbCr"):
+                    return None
+                size = _small_size(head, faces_long_side)
+    except Exception:  # unreadable here: the detail pass decodes it itself (and reports what is wrong)
+        return None
+    return np.asarray(image) if size == image.size else None

@@ -14,6 +14,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from piaa.detail import clipping, focus, motion, noise, tiles
+from piaa.detail.plane import Luminance, Plane, window
 
 #: Share of the measured tiles that make the in-focus region when no face gives the subject.
 TOP_SHARE = 0.10
@@ -74,6 +75,51 @@ class Detail:
                            "clipped_shadows": r(self.clipped_shadows, 5), "scale": r(self.scale, 3)}}
 
 
+#: Scalar fields of :class:`Detail` (saved as they are) and its array fields (saved as arrays) for
+#: :func:`detail_state` / :func:`detail_from_state`: a cached result is the computed one, bit for bit.
+_SCALARS = ("sharpness", "subject", "frame_sharpness", "motion_blur", "motion_direction", "noise_sigma",
+            "clipped_highlights", "clipped_shadows", "tile", "scale")
+
+
+def detail_state(d: Detail):
+    """``(scalars, arrays)``: a :class:`Detail` as JSON-ready scalars and named numpy arrays (no pickle)."""
+    meta: dict = {k: getattr(d, k) for k in _SCALARS}
+    meta["grid"] = [int(v) for v in d.grid]
+    arrays = {"positions": np.asarray(d.positions, np.int64), "tile_values": np.asarray(d.tile_values),
+              "directions": np.asarray(d.directions, np.float64)}
+    for name in ("parts", "subject_parts"):
+        p = getattr(d, name)
+        meta[name] = None if p is None else int(p[2])
+        if p is not None:
+            arrays[name + ".removed"], arrays[name + ".variation"] = np.asarray(p[0]), np.asarray(p[1])
+    for name in ("energy", "subject_energy"):
+        e = getattr(d, name)
+        meta[name] = e is not None
+        if e is not None:
+            arrays[name + ".fine"], arrays[name + ".coarse"] = np.asarray(e[0]), np.asarray(e[1])
+    return meta, arrays
+
+
+def detail_from_state(meta: dict, arrays: dict) -> Detail:
+    """The :class:`Detail` :func:`detail_state` saved (KeyError/ValueError/TypeError when it is incomplete)."""
+    kw = {k: meta[k] for k in _SCALARS}
+    kw["subject"] = str(kw["subject"])
+    kw["tile"] = int(kw["tile"])
+    for k in _SCALARS:
+        if k not in ("subject", "tile"):
+            kw[k] = float(kw[k])
+    for name in ("parts", "subject_parts"):
+        n = meta[name]
+        kw[name] = None if n is None else (arrays[name + ".removed"], arrays[name + ".variation"], int(n))
+    for name in ("energy", "subject_energy"):
+        kw[name] = (arrays[name + ".fine"], arrays[name + ".coarse"]) if meta[name] else None
+    grid = tuple(int(v) for v in meta["grid"])
+    if len(grid) != 2:
+        raise ValueError("grid")
+    return Detail(grid=(grid[0], grid[1]), positions=arrays["positions"], tile_values=arrays["tile_values"],
+                  directions=arrays["directions"], **kw)
+
+
 def top_tiles(values: np.ndarray, share: float = TOP_SHARE, least: int = TOP_MIN) -> np.ndarray:
     """Indices of the sharpest ``share`` of the finite tile values (at least ``least``, all when fewer)."""
     idx = np.flatnonzero(np.isfinite(values))
@@ -82,7 +128,7 @@ def top_tiles(values: np.ndarray, share: float = TOP_SHARE, least: int = TOP_MIN
     return order[:k]
 
 
-def face_parts(lum: np.ndarray, box, eye_boxes: Sequence = ()):
+def face_parts(lum: Luminance, box, eye_boxes: Sequence = ()):
     """``(removed (4,), variation (4,), count)`` of a face: the pixels inside its box (inset, so hair against
     the background does not decide) pooled with its eyes' boxes; all boxes in ``lum``'s pixels. None when
     the face is too small."""
@@ -103,35 +149,40 @@ def pooled_parts(parts, which: np.ndarray):
     return rem[which].sum(axis=0), var[which].sum(axis=0), n * len(which)
 
 
-def face_energy(lum: np.ndarray, box, inset: float = 0.15):
+def face_energy(lum: Luminance, box, inset: float = 0.15):
     """``(fine (4,), coarse (4,))`` difference energies inside a face box (:func:`piaa.detail.motion.energy_parts`)."""
     x, y, w, h = (int(v) for v in box)
     dx, dy = int(round(w * inset)), int(round(h * inset))
-    region = lum[max(0, y + dy): y + h - dy, max(0, x + dx): x + w - dx]
+    y0, x0 = max(0, y + dy), max(0, x + dx)
+    y1, x1 = min(lum.shape[0], y + h - dy), min(lum.shape[1], x + w - dx)
+    if y1 - y0 < 12 or x1 - x0 < 12:
+        return None
+    region = window(lum, y0, y1, x0, x1)
     if min(region.shape) < 12:
         return None
     fine, coarse = motion.energy_parts(region[None].astype(np.float32))
     return fine[0], coarse[0]
 
 
-def face_directions(lum: np.ndarray, box, eye_boxes: Sequence = ()) -> np.ndarray:
+def face_directions(lum: Luminance, box, eye_boxes: Sequence = ()) -> np.ndarray:
     """Per-direction sharpness (4,) of a face (:func:`face_parts`)."""
     p = face_parts(lum, box, eye_boxes)
     return focus.ratios(*p) if p is not None else np.full(len(focus.DIRECTIONS), np.nan)
 
 
-def face_sharpness(lum: np.ndarray, box, eye_boxes: Sequence = ()) -> float:
+def face_sharpness(lum: Luminance, box, eye_boxes: Sequence = ()) -> float:
     """Sharpness 0..1 of a face (its softest direction, :func:`face_directions`); NaN when unmeasurable."""
     return float(focus.softest(face_directions(lum, box, eye_boxes)))
 
 
-def analyze(lum: np.ndarray, *, scale: float = 1.0, subject_box=None, subject_eyes: Sequence = (),
+def analyze(lum: Luminance, *, scale: float = 1.0, subject_box=None, subject_eyes: Sequence = (),
             positions: Optional[np.ndarray] = None, tile: int = tiles.TILE, focus_only: bool = False) -> Detail:
     """Measure a uint8 luminance image (H x W). ``subject_box`` (x, y, w, h in ``lum``'s pixels, with optional
     eye boxes) makes that region the subject; ``positions`` measures these tiles instead of choosing them (the
     same tiles in every frame of a burst); ``focus_only`` skips noise, motion blur and clipping (NaN) — what
     cull's comparison of a burst does not read."""
-    lum = np.asarray(lum)
+    if not isinstance(lum, Plane):
+        lum = np.asarray(lum)
     if lum.ndim != 2 or lum.dtype != np.uint8:
         raise TypeError("analyze wants a 2-D uint8 luminance array")
     sigma = float("nan")
@@ -176,5 +227,5 @@ def analyze_native(native, subject_box_native=None, subject_eyes_native: Sequenc
     """:func:`analyze` on a :class:`piaa.detail.decode.NativeImage`, boxes given in native pixels."""
     box = native.to_luminance(subject_box_native) if subject_box_native is not None else None
     eyes: List = [native.to_luminance(e) for e in subject_eyes_native or ()]
-    return analyze(native.luminance, scale=native.scale, subject_box=box, subject_eyes=eyes, positions=positions,
+    return analyze(native.plane, scale=native.scale, subject_box=box, subject_eyes=eyes, positions=positions,
                    focus_only=focus_only)

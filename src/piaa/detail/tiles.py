@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from piaa.detail.plane import Luminance, Plane, every
+
 #: Tile side in (native) pixels.
 TILE = 64
 #: At most this many textured tiles are measured per photo (about 0.5 MP of a 24 MP frame).
@@ -29,13 +31,13 @@ def grid(shape, tile: int = TILE):
     return shape[0] // tile, shape[1] // tile
 
 
-def coarse_contrast(lum: np.ndarray, tile: int = TILE) -> np.ndarray:
+def coarse_contrast(lum: Luminance, tile: int = TILE) -> np.ndarray:
     """(rows, cols) mean absolute difference of neighbouring 4th pixels inside each tile (gray levels per 4 px)."""
     ny, nx = grid(lum.shape, tile)
     if ny == 0 or nx == 0:
         return np.zeros((ny, nx), np.float32)
     s = tile // _STEP
-    a = lum[: ny * tile: _STEP, : nx * tile: _STEP].astype(np.float32)
+    a = every(lum, _STEP, ny * tile, nx * tile).astype(np.float32)
     dx = np.abs(np.diff(a, axis=1))
     dy = np.abs(np.diff(a, axis=0))
     dx = np.pad(dx, ((0, 0), (0, 1)))
@@ -44,11 +46,11 @@ def coarse_contrast(lum: np.ndarray, tile: int = TILE) -> np.ndarray:
     return g
 
 
-def tile_means(lum: np.ndarray, tile: int = TILE) -> np.ndarray:
+def tile_means(lum: Luminance, tile: int = TILE) -> np.ndarray:
     """(rows, cols) mean gray level of each tile (from every 4th pixel)."""
     ny, nx = grid(lum.shape, tile)
     s = tile // _STEP
-    a = lum[: ny * tile: _STEP, : nx * tile: _STEP].astype(np.float32)
+    a = every(lum, _STEP, ny * tile, nx * tile).astype(np.float32)
     return a.reshape(ny, s, nx, s).mean(axis=(1, 3))
 
 
@@ -70,10 +72,15 @@ def flat_tiles(contrast: np.ndarray, means: np.ndarray, k: int = MAX_FLAT) -> np
     return np.stack(np.unravel_index(order, contrast.shape), axis=1) if len(order) else np.zeros((0, 2), int)
 
 
-def stack(lum: np.ndarray, positions: np.ndarray, tile: int = TILE) -> np.ndarray:
+def stack(lum: Luminance, positions: np.ndarray, tile: int = TILE) -> np.ndarray:
     """(K, tile, tile) float32 cut-outs of the tiles at ``positions``."""
     if len(positions) == 0:
         return np.zeros((0, tile, tile), np.float32)
+    if isinstance(lum, Plane):
+        out = np.empty((len(positions), tile, tile), np.float32)
+        for k, (r0, c0) in enumerate(np.asarray(positions) * tile):
+            out[k] = lum.window(int(r0), int(r0) + tile, int(c0), int(c0) + tile)
+        return out
     r = positions[:, 0, None] * tile + np.arange(tile)[None, :]          # (K, T) rows
     c = positions[:, 1, None] * tile + np.arange(tile)[None, :]          # (K, T) cols
     return lum[r[:, :, None], c[:, None, :]].astype(np.float32)

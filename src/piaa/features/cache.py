@@ -6,6 +6,8 @@ run leaves either the whole batch or nothing) and lets several processes read wh
 on ``busy_timeout`` instead of failing. A second table memoizes ``(path, size, mtime, ctime, inode, device) ->
 content hash`` so a re-run over a large library does not even re-read unchanged files, while a file replaced by
 one of the same size and mtime (``cp -p``, ``rsync -t``) is read again (its ctime, and usually inode, differ).
+A third table keeps opaque per-photo results of the passes at full resolution (``get_blobs`` / ``put_blobs``:
+the detail pass and the faces, :mod:`piaa.profiles.detail_cache`), keyed the same way by content hash.
 """
 from __future__ import annotations
 
@@ -26,6 +28,12 @@ CREATE TABLE IF NOT EXISTS features (
     shape      TEXT NOT NULL,
     data       BLOB NOT NULL,
     PRIMARY KEY (image_hash, model_key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS detail (
+    image_hash TEXT NOT NULL,
+    detail_key TEXT NOT NULL,
+    data       BLOB NOT NULL,
+    PRIMARY KEY (image_hash, detail_key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS file_hashes (
     path     TEXT PRIMARY KEY,
@@ -110,6 +118,28 @@ class FeatureCache:
                 return con.execute("SELECT COUNT(*) FROM features").fetchone()[0]
             return con.execute("SELECT COUNT(*) FROM features WHERE model_key=?", (model_key,)).fetchone()[0]
 
+    # ---- per-photo results of other passes (the detail pass at 100 %, faces): opaque bytes -------------------
+    def get_blobs(self, hashes: Iterable[str], key: str) -> Dict[str, bytes]:
+        """The bytes stored for each content hash under ``key`` (a version of the code that made them)."""
+        hashes = list(dict.fromkeys(hashes))
+        out: Dict[str, bytes] = {}
+        with self._conn() as con:
+            for i in range(0, len(hashes), 500):
+                chunk = hashes[i:i + 500]
+                q = ",".join("?" * len(chunk))
+                rows = con.execute(f"SELECT image_hash, data FROM detail WHERE detail_key=? AND image_hash IN ({q})",
+                                   [key, *chunk]).fetchall()
+                out.update((h, bytes(d)) for h, d in rows)
+        return out
+
+    def put_blobs(self, items: Dict[str, bytes], key: str) -> None:
+        """Store (replace) a batch atomically."""
+        rows = [(h, key, bytes(b)) for h, b in items.items()]
+        if not rows:
+            return
+        with self._conn() as con:
+            _retry(lambda: _insert_blobs(con, rows))
+
     # ---- content hashes memo ---------------------------------------------------------------------------------
     def known_hash(self, path: str, st) -> Optional[str]:
         """The content hash memoized for ``path`` when its ``os.stat`` result ``st`` still matches (size, mtime,
@@ -144,6 +174,16 @@ def _insert(con, rows):
     con.execute("BEGIN IMMEDIATE")
     try:
         con.executemany("INSERT OR REPLACE INTO features VALUES (?,?,?,?,?)", rows)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _insert_blobs(con, rows):
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        con.executemany("INSERT OR REPLACE INTO detail VALUES (?,?,?)", rows)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

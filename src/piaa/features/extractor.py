@@ -12,7 +12,7 @@ import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -98,7 +98,11 @@ class FeatureExtractor:
         return self._engine
 
     # ---- main entry ------------------------------------------------------------------------------------------
-    def extract(self, images: Sequence[ImageLike]) -> FeatureResult:
+    def extract(self, images: Sequence[ImageLike], on_decoded: Optional[Callable] = None) -> FeatureResult:
+        """Features of ``images`` (cached ones are not recomputed). ``on_decoded(index, image)`` is called with
+        every image this call decodes (the RGB thumbnail-sized decode, upright, in a worker thread), so a caller
+        that needs the same small copy (cull's face detector) does not decode the photo again; what it raises
+        is ignored."""
         from piaa.io.hashing import image_bytes_hash, image_file_hash
 
         n = len(images)
@@ -149,7 +153,7 @@ class FeatureExtractor:
             if hashes[i] not in first_of_hash:
                 first_of_hash[hashes[i]] = i
                 unique_todo.append(i)
-        computed = self._compute(unique_todo, images, payload, errors, hashes)
+        computed = self._compute(unique_todo, images, payload, errors, hashes, on_decoded)
         found.update(computed)
 
         dim_shape = None
@@ -180,7 +184,7 @@ class FeatureExtractor:
 
         return (create_backbone(self.backbone_name).feature_dim(self.variant),)
 
-    def _compute(self, todo, images, payload, errors, hashes) -> Dict[str, np.ndarray]:
+    def _compute(self, todo, images, payload, errors, hashes, on_decoded=None) -> Dict[str, np.ndarray]:
         """Decode + network in parallel lanes; results are cached in batches as they arrive.
 
         Each job decodes a small batch and runs the network on it. ``engine.max_concurrency`` jobs may be in
@@ -211,6 +215,11 @@ class FeatureExtractor:
                         hashes[i] = h
                 name = images[i] if isinstance(images[i], (str, os.PathLike)) else None
                 img = load_image(src, target_size=decode_size(cfg), name=name)
+                if on_decoded is not None:
+                    try:
+                        on_decoded(i, img)
+                    except Exception:  # the caller's business: never a failed photo
+                        pass
                 return preprocess(img, cfg), None
             except ImageLoadError as exc:
                 return None, exc.reason

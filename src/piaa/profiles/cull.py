@@ -235,22 +235,33 @@ def own_ratings(paths: Sequence) -> List[Optional[float]]:
 
 def check_groups(paths: Sequence[str], groups: List[List[int]], settings: CullSettings, detector=None,
                  notes: Optional[List[str]] = None, threads: int = 2,
-                 seconds: Optional[Dict[str, float]] = None) -> Dict[int, GroupVerdict]:
+                 seconds: Optional[Dict[str, float]] = None, cache="default",
+                 hashes: Optional[Sequence[Optional[str]]] = None,
+                 small_copies: Optional[Dict[str, np.ndarray]] = None) -> Dict[int, GroupVerdict]:
     """The checks' verdict on every group of two or more (:mod:`piaa.profiles.cull_checks`), one group at a
     time (its frames' pixels are held only while it is judged). Without a face model the eyes are not checked
     and focus reads the in-focus region; a note in ``notes`` says so. ``seconds`` collects the time each step
     took, summed over the photos (threads overlap them: decode, faces, measure). ``detector=False``: no face
-    detection (the face checks read nothing)."""
+    detection (the face checks read nothing).
+
+    ``cache``: where the faces and measurements of each photo are kept between runs
+    (:mod:`piaa.profiles.detail_cache`; ``"default"`` = the feature cache, None = not kept): a photo checked
+    before is not decoded again. ``hashes``: the photos' content hashes when the caller has them (the
+    feature extractor's), else they are read. ``small_copies``: ``{path: the faces' colour copy}`` decoded
+    already (:func:`piaa.detail.decode.small_copy_of`)."""
     import time
 
     from piaa.detail.decode import FACES_LONG_SIDE
+    from piaa.io.images import ImageLoadError
     from piaa.profiles.cull_checks import judge, measure_group
-    from piaa.profiles.photo_detail import FacesUnavailable, default_detector, inspect_many
+    from piaa.profiles.detail_cache import DetailStore
+    from piaa.profiles.photo_detail import FacesUnavailable, default_detector, inspect_many, is_default_detector
 
     checks = settings.checks
     if not checks:
         return {}
     want_faces = bool(checks & {"eyes", "focus"}) and detector is not False
+    cache_faces = is_default_detector(detector)
     if want_faces and detector is None:
         try:
             detector = default_detector()
@@ -259,24 +270,52 @@ def check_groups(paths: Sequence[str], groups: List[List[int]], settings: CullSe
             if notes is not None:
                 notes.append(f"{exc}: eyes are not checked, focus is judged on the sharpest region")
     multi = [gi for gi, g in enumerate(groups) if len(g) >= 2]
+    if not multi:
+        return {}
     if want_faces and detector is not None:
         from piaa.profiles.photo_detail import serialized
 
         detector = serialized(detector)
+    store = DetailStore(cache)
+    todo = sorted({i for gi in multi for i in groups[gi]})
+    if store.cache is not None:
+        given = list(hashes) if hashes is not None and len(hashes) == len(paths) else [None] * len(paths)
+        missing = [i for i in todo if not given[i]]
+        for i, h in zip(missing, store.hashes([paths[i] for i in missing])):
+            given[i] = h
+        t_load = time.perf_counter()
+        known = store.load([paths[i] for i in todo], [given[i] for i in todo])
+        known = {todo[k]: d for k, d in known.items()}
+        for i in todo:
+            if i not in known and given[i]:
+                known[i] = _hash_only(paths[i], given[i])
+        load_s = time.perf_counter() - t_load
+    else:
+        known, load_s = {}, 0.0
     # two groups in flight at once (each decoded and measured in one thread) keep both cores busy without
     # waiting at every group's end; a shoot of one big group is spread over the threads inside it
     inner = threads if len(multi) < 2 else 1
 
     def one(gi):
         g = groups[gi]
-        found = inspect_many([paths[i] for i in g], detail=False, faces=want_faces, detector=detector,
-                             keep_pixels=True, threads=inner, faces_long_side=FACES_LONG_SIDE)
-        t = time.perf_counter()
-        facts = measure_group(found, threads=inner)
+        for _attempt in range(2):
+            found = inspect_many([paths[i] for i in g], detail=False, faces=want_faces, detector=detector,
+                                 keep_pixels=True, threads=inner, faces_long_side=FACES_LONG_SIDE,
+                                 known={k: known[i] for k, i in enumerate(g) if i in known},
+                                 small_copies=small_copies, cache_faces=cache_faces)
+            t = time.perf_counter()
+            try:
+                facts = measure_group(found, threads=inner)
+                break
+            except ImageLoadError:   # a photo the cache knew cannot be decoded now: check the group afresh
+                for i in g:
+                    known.pop(i, None)
         spent = {"measure": time.perf_counter() - t}
         for d in found:
             for k, v in d.seconds.items():
                 spent[k] = spent.get(k, 0.0) + v
+            d.native = None
+        store.save(found)
         del found
         return gi, judge(facts, checks, settings.soft_margin, settings.motion_margin), spent
 
@@ -293,7 +332,40 @@ def check_groups(paths: Sequence[str], groups: List[List[int]], settings: CullSe
         if seconds is not None:
             for k, v in spent.items():
                 seconds[k] = seconds.get(k, 0.0) + v
+    if seconds is not None and store.cache is not None:
+        seconds["cache"] = seconds.get("cache", 0.0) + load_s
     return out
+
+
+def _hash_only(path: str, h: str):
+    """A cache-less record that only knows the photo's content hash (so its results can be stored)."""
+    from piaa.profiles.photo_detail import PhotoDetail
+
+    d = PhotoDetail(path)
+    d.hash = h
+    return d
+
+
+class _SmallCopies:
+    """Keeps the thumbnails the feature extractor decodes where they are, pixel for pixel, the colour copy the
+    face detector is shown (:func:`piaa.detail.decode.small_copy_of`: a 24 MP 3:2 JPEG at 1/8 is both), so the
+    checks do not decode them a second time. At most ``budget`` bytes are kept (the rest are decoded again)."""
+
+    def __init__(self, paths: Sequence[str], budget: int = 256 << 20):
+        self.paths = paths
+        self.budget = budget
+        self.used = 0
+        self.copies: Dict[str, np.ndarray] = {}
+
+    def __call__(self, i: int, image) -> None:
+        from piaa.detail.decode import small_copy_of
+
+        if self.used >= self.budget:
+            return
+        a = small_copy_of(self.paths[i], image)
+        if a is not None:
+            self.copies[self.paths[i]] = a
+            self.used += a.nbytes
 
 
 def _load_detector_meanwhile(settings: CullSettings, detector):
@@ -342,7 +414,8 @@ def cull(paths: Sequence, profile=None, scorer=None, quality="auto", settings: O
     scorer = scorer if scorer is not None else (profile.scorer if profile is not None else load_generic())
     errors: Dict[int, str] = {}
     fx = FeatureExtractor(scorer.backbone.split("+")[0], scorer.variant, progress=progress)
-    res = fx.extract(paths)
+    copies = _SmallCopies(paths) if s.checks & {"eyes", "focus"} and detector is not False else None
+    res = fx.extract(paths, on_decoded=copies)
     errors.update(res.errors)
     if profile is not None:
         taste, perr = profile.score_with_errors(paths)
@@ -370,7 +443,9 @@ def cull(paths: Sequence, profile=None, scorer=None, quality="auto", settings: O
     spent: Dict[str, float] = {}
     if loading is not None:
         detector = _loaded(loading, notes)
-    verdicts = check_groups(paths, groups, s, detector, notes, seconds=spent)
+    verdicts = check_groups(paths, groups, s, detector, notes, seconds=spent, cache=fx.cache, hashes=res.hashes,
+                            small_copies=copies.copies if copies is not None else None)
+    del copies
     combined, chosen = choose(groups, taste, qual, own, s.quality_weight, verdicts)
     seconds = {"scores": t1 - t0, "grouping": t2 - t1, "checks": time.perf_counter() - t2,
                **{f"checks_{k}": v for k, v in spent.items()}}

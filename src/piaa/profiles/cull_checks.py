@@ -122,17 +122,18 @@ def _same_face(d, box):
 
 
 def measure_group(found: Sequence, threads: int = 2) -> List[FrameFacts]:
-    """Facts of each frame of a group from :func:`piaa.profiles.photo_detail.inspect` results with their pixels
-    kept (``keep_pixels=True``): the same subject and the same tiles in every frame."""
+    """Facts of each frame of a group from :func:`piaa.profiles.photo_detail.inspect` results (their pixels
+    kept, ``keep_pixels=True``, or their measurements cached): the same subject and the same tiles in every
+    frame. Raises :class:`piaa.io.images.ImageLoadError` when a frame known to the cache cannot be decoded now."""
     from concurrent.futures import ThreadPoolExecutor
 
     from piaa.detail.focus import softest
     from piaa.detail.motion import directional_ratios
-    from piaa.detail.measure import TOP_MIN, analyze_native, pooled_parts, top_tiles
+    from piaa.detail.measure import TOP_MIN, pooled_parts, top_tiles
 
     subject = _group_subject(found)
-    ok = [i for i, d in enumerate(found) if d.native is not None]
-    shapes = {found[i].native.luminance.shape for i in ok}
+    ok = [i for i, d in enumerate(found) if d.shape is not None and not d.error]
+    shapes = {tuple(found[i].shape) for i in ok}
     facts = [FrameFacts() for _ in found]
     if not ok:
         return facts
@@ -146,14 +147,13 @@ def measure_group(found: Sequence, threads: int = 2) -> List[FrameFacts]:
         return face, box, eyes
 
     face0, box0, eyes0 = plan(ok[0])
-    det0 = analyze_native(first.native, box0, eyes0, focus_only=True)
+    det0 = first.measure(box0, eyes0, focus_only=True)
     same = len(shapes) == 1
     positions = det0.positions if same else None  # one tile set when the frames share a size
 
     def one(i):
         face, box, eyes = plan(i)
-        det = det0 if i == ok[0] else analyze_native(found[i].native, box, eyes, positions=positions,
-                                                             focus_only=True)
+        det = det0 if i == ok[0] else found[i].measure(box, eyes, positions=positions, focus_only=True)
         return det, face
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as ex:

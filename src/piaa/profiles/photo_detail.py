@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -53,10 +53,48 @@ class PhotoDetail:
     native: Optional[object] = None          # piaa.detail.decode.NativeImage, when asked to keep the pixels
     error: Optional[str] = None
     seconds: dict = field(default_factory=dict)
+    # what piaa.profiles.detail_cache keeps: the luminance plane's (H, W), native (w, h) and scale, the faces the
+    # default detector found per size of colour copy, and every measurement asked (measure key -> Detail)
+    hash: Optional[str] = None
+    shape: Optional[tuple] = None
+    native_size: Optional[tuple] = None
+    scale: float = 1.0
+    faces_by_side: Dict[int, List[FaceDetail]] = field(default_factory=dict)
+    measures: dict = field(default_factory=dict)
+    dirty: bool = False                      # learned something the cache does not hold yet
 
     @property
     def subject_face(self) -> Optional[FaceDetail]:
         return self.faces[0] if self.faces else None
+
+    def measure(self, box=None, eyes: Sequence = (), positions=None, focus_only: bool = True):
+        """:func:`piaa.detail.measure.analyze_native` with boxes in native pixels — from the cache when this
+        photo was measured so before, else on its pixels (decoded now, luminance only, if not kept).
+        Raises :class:`piaa.io.images.ImageLoadError` when the photo cannot be decoded any more."""
+        import time
+
+        from piaa.detail.measure import analyze_native
+        from piaa.profiles.detail_cache import measure_key
+
+        key = measure_key(box, eyes, positions, focus_only)
+        det = self.measures.get(key)
+        if det is None:
+            if self.native is None:
+                from piaa.detail.decode import load_native
+
+                t = time.perf_counter()
+                self.native = load_native(self.path)
+                self.seconds["decode"] = self.seconds.get("decode", 0.0) + time.perf_counter() - t
+                self._learn_native(self.native)
+            det = analyze_native(self.native, box, eyes, positions=positions, focus_only=focus_only)
+            self.measures[key] = det
+            self.dirty = True
+        return det
+
+    def _learn_native(self, native) -> None:
+        self.shape = tuple(native.shape)
+        self.native_size = tuple(native.native_size)
+        self.scale = float(native.scale)
 
 
 def default_detector() -> Callable:
@@ -73,6 +111,18 @@ def default_detector() -> Callable:
     return detect_faces
 
 
+def is_default_detector(detector) -> bool:
+    """``detector`` is None or :func:`piaa.faces.detect_faces` itself (whose faces the detail cache may keep:
+    its settings are part of the cache key; another detector's faces are never cached)."""
+    if detector is None:
+        return True
+    try:
+        from piaa.faces import detect_faces
+    except ImportError:
+        return False
+    return detector is detect_faces
+
+
 def _faces(native, detector) -> List[FaceDetail]:
     from piaa.detail.measure import face_sharpness
 
@@ -81,68 +131,118 @@ def _faces(native, detector) -> List[FaceDetail]:
     for f in sorted(found, key=lambda f: -(f.box[2] * f.box[3])):   # largest first, whatever the detector did
         box = native.to_native(f.box)
         eyes = [native.to_native(e) for e in (getattr(f, "eye_boxes", None) or [])]
-        s = face_sharpness(native.luminance, native.to_luminance(box), [native.to_luminance(e) for e in eyes])
+        s = face_sharpness(native.plane, native.to_luminance(box), [native.to_luminance(e) for e in eyes])
         out.append(FaceDetail(box, float(f.confidence), str(f.eyes), getattr(f, "eyes_open_probability", None),
                               eyes, s))
     return out
 
 
 def inspect(path, *, detail: bool = True, faces: bool = True, detector: Optional[Callable] = None,
-            keep_pixels: bool = False, faces_long_side: int = 0) -> PhotoDetail:
+            keep_pixels: bool = False, faces_long_side: int = 0, small_rgb: Optional[np.ndarray] = None,
+            known: Optional[PhotoDetail] = None, cache_faces: bool = True) -> PhotoDetail:
     """Decode ``path`` once and measure it: faces (``faces=True``) and the detail pass (``detail=True``).
 
     ``faces_long_side``: the size of the colour copy the detector sees (0 = the full-resolution photo, for the
-    most precise eye state; :data:`piaa.detail.decode.FACES_LONG_SIDE` where speed matters). An unreadable
-    photo gives a record with ``error``; a missing face model raises :class:`FacesUnavailable` (a setup
-    problem, not the photo's)."""
+    most precise eye state; :data:`piaa.detail.decode.FACES_LONG_SIDE` where speed matters). ``small_rgb``:
+    that copy, decoded elsewhere already (:func:`piaa.detail.decode.small_copy_of`). ``known``: what the
+    detail cache holds for the photo (:mod:`piaa.profiles.detail_cache`): whatever it answers is not
+    recomputed, and nothing is decoded when it answers everything; the result carries it forward with what
+    was added (``dirty``). ``cache_faces``: the detector is the default one, so its faces may be cached.
+    An unreadable photo gives a record with ``error``; a missing face model raises :class:`FacesUnavailable`
+    (a setup problem, not the photo's)."""
     import time
 
     from piaa.detail.decode import load_native
-    from piaa.detail.measure import analyze_native
     from piaa.io.images import ImageLoadError
 
     out = PhotoDetail(str(path))
-    t0 = time.perf_counter()
-    try:
-        native = load_native(path, faces_long_side=faces_long_side if faces else None)
-    except ImageLoadError as e:
-        out.error = e.reason
-        return out
-    except MemoryError:
-        out.error = "out of memory while decoding"
-        return out
-    t1 = time.perf_counter()
-    out.seconds["decode"] = t1 - t0
+    if known is not None:   # the cache's entry: its faces and measures, without pixels
+        out.hash, out.shape, out.native_size, out.scale = known.hash, known.shape, known.native_size, known.scale
+        out.faces_by_side = dict(known.faces_by_side) if cache_faces else {}
+        out.measures = dict(known.measures)
+    found = out.faces_by_side.get(faces_long_side) if faces and cache_faces else None
+    native = None
+    if out.shape is None or (faces and found is None):
+        t0 = time.perf_counter()
+        try:
+            native = load_native(path, faces_long_side=faces_long_side if faces and found is None else None,
+                                 small_rgb=small_rgb)
+        except ImageLoadError as e:
+            out.error = e.reason
+            return out
+        except MemoryError:
+            out.error = "out of memory while decoding"
+            return out
+        out.seconds["decode"] = time.perf_counter() - t0
+        out.native = native
+        out._learn_native(native)
+        out.dirty = True
     if faces:
-        out.faces = _faces(native, detector or default_detector())
-        out.seconds["faces"] = time.perf_counter() - t1
+        t1 = time.perf_counter()
+        if found is None:
+            found = _faces(native, detector or default_detector())
+            if cache_faces:
+                out.faces_by_side[faces_long_side] = found
+            out.seconds["faces"] = time.perf_counter() - t1
+        out.faces = list(found)
     if detail:
         t2 = time.perf_counter()
         subject = out.subject_face
-        out.detail = analyze_native(native, subject.box if subject else None, subject.eye_boxes if subject else ())
+        try:
+            out.detail = out.measure(subject.box if subject else None, subject.eye_boxes if subject else (),
+                                     focus_only=False)
+        except ImageLoadError as e:   # the cache knew it, the file is unreadable now
+            out.error = e.reason
+            return out
         out.seconds["detail"] = time.perf_counter() - t2
-    if keep_pixels:
-        native.small_rgb = None
-        out.native = native
+    if out.native is not None:
+        out.native.small_rgb = None
+    if not keep_pixels:
+        out.native = None
     return out
 
 
 def inspect_many(paths: Sequence, *, detail: bool = True, faces: bool = True, detector: Optional[Callable] = None,
-                 keep_pixels: bool = False, threads: int = 2, faces_long_side: int = 0) -> List[PhotoDetail]:
-    """:func:`inspect` over ``paths`` in ``threads`` threads (decoding and numpy release the GIL), in order."""
+                 keep_pixels: bool = False, threads: int = 2, faces_long_side: int = 0, cache=None,
+                 known: Optional[dict] = None, small_copies: Optional[dict] = None,
+                 cache_faces: Optional[bool] = None) -> List[PhotoDetail]:
+    """:func:`inspect` over ``paths`` in ``threads`` threads (decoding and numpy release the GIL), in order.
+
+    ``cache``: a feature cache (``"default"``, a path, a FeatureCache; None = none) whose detail entries
+    (:mod:`piaa.profiles.detail_cache`) are read first and updated after; ``known``: ``{index: entry}``
+    already read; ``small_copies``: ``{path: faces' copy}`` decoded elsewhere. ``cache_faces``: may the faces
+    be cached (default: when ``detector`` is None, the default detector)."""
+    from piaa.profiles.detail_cache import DetailStore
+
+    if cache_faces is None:
+        cache_faces = is_default_detector(detector)
     if faces and detector is None:
         detector = default_detector()   # fail once, before any work, when the face model is missing
     if faces:
         detector = serialized(detector)
+    store = DetailStore(cache) if cache is not None else None
+    if known is None:
+        known = {}
+        if store is not None:
+            known = store.load([str(p) for p in paths], store.hashes([str(p) for p in paths]))
 
-    def one(p):
-        return inspect(p, detail=detail, faces=faces, detector=detector, keep_pixels=keep_pixels,
-                       faces_long_side=faces_long_side)
+    def one(k):
+        p = paths[k]
+        d = inspect(p, detail=detail, faces=faces, detector=detector, keep_pixels=keep_pixels,
+                    faces_long_side=faces_long_side, known=known.get(k), cache_faces=cache_faces,
+                    small_rgb=(small_copies or {}).pop(str(p), None))
+        if d.hash is None and d.dirty and store is not None:
+            d.hash = store.hashes([str(p)])[0]
+        return d
 
     if threads <= 1 or len(paths) < 2:
-        return [one(p) for p in paths]
-    with ThreadPoolExecutor(max_workers=threads) as ex:
-        return list(ex.map(one, paths))
+        out = [one(k) for k in range(len(paths))]
+    else:
+        with ThreadPoolExecutor(max_workers=threads) as ex:
+            out = list(ex.map(one, range(len(paths))))
+    if store is not None:
+        store.save(out)
+    return out
 
 
 def serialized(detector: Callable) -> Callable:
