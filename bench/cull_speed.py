@@ -1,6 +1,7 @@
 """How much slower `piaa cull` with every check at 100 % is than `piaa score`, cold, on 24 MP JPEGs (prints JSON).
 
     .venv/bin/python bench/cull_speed.py --root /tmp/detail-pkgs/ex --out /tmp/detail-24mp-bursts [--repeats 2]
+        [--baseline-src /work/main/src]
 
 Makes 8 bursts of 5 frames at 6000 x 4000 (24 MP) from the wallpaper photographs of bench/cull_bursts.py
 (upsampled: fine for timing, not for judging sharpness; one frame of each burst sharp, the others defocused),
@@ -9,6 +10,9 @@ JPEG quality 90. Then, ``--repeats`` times, alternating: a cold ``piaa score`` o
 a fresh process with an empty feature cache (``PIAA_CACHE`` in a new temporary folder). Reports wall times, the
 ratio cull / score per round, and where cull's time went (its report's ``seconds``: scores = features + taste
 + quality; checks_decode / checks_faces / checks_measure summed over photos, overlapping in 2 threads).
+After each cold cull, the same cull again on the cache it left (``cull_warm``: features and the detail cache
+warm). ``--baseline-src``: also a cold cull by the code in that ``src`` folder (another checkout) in every
+round, so a before/after ratio comes from the same session. This checkout's ``src`` runs the others.
 """
 from __future__ import annotations
 
@@ -60,27 +64,42 @@ def main(argv=None) -> int:
     ap.add_argument("--root", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--baseline-src", type=Path, default=None,
+                    help="a src folder of another checkout: its cold cull is timed in every round too")
     a = ap.parse_args(argv)
     files = make(a.root, a.out)
     piaa = [sys.executable, "-m", "piaa.cli.main"]
+    src = str(HERE.parent / "src")
+    score = ["score", str(a.out), "-q", "--format", "json"]
+    cull = ["cull", str(a.out), "-q", "--format", "json"]
+    runs = [("score", score, src), ("cull", cull, src)]
+    if a.baseline_src is not None:
+        runs.append(("cull_before", cull, str(a.baseline_src)))
     rounds = []
     for _ in range(a.repeats):
-        row = {}
-        for name, args in (("score", ["score", str(a.out), "-q", "--format", "json"]),
-                           ("cull", ["cull", str(a.out), "-q", "--format", "json"])):
+        row: dict = {}
+        for name, args, code in runs:
             with tempfile.TemporaryDirectory(prefix="detail-cache-") as tmp:
-                env = dict(os.environ, PIAA_CACHE=str(Path(tmp) / "features.sqlite"))
+                env = dict(os.environ, PIAA_CACHE=str(Path(tmp) / "features.sqlite"), PYTHONPATH=code)
                 secs, out = timed(piaa + args, env)
+                if name == "cull":   # again, on the cache the cold run left
+                    row["cull_warm"] = round(timed(piaa + args, env)[0], 2)
             row[name] = round(secs, 2)
-            if name == "cull":
+            if name.startswith("cull"):
                 rep = json.loads(out)
-                row["cull_seconds"] = rep["seconds"]
+                row[name + "_seconds"] = rep["seconds"]
                 row["notes"] = rep["notes"]
                 row["groups"] = rep["groups_of_2_or_more"]
         row["ratio"] = round(row["cull"] / row["score"], 2)
+        row["ratio_warm"] = round(row["cull_warm"] / row["score"], 2)
+        if "cull_before" in row:
+            row["ratio_before"] = round(row["cull_before"] / row["score"], 2)
         rounds.append(row)
-    print(json.dumps({"photos": len(files), "megapixels": 24.0, "rounds": rounds,
-                      "ratio_mean": round(float(np.mean([r["ratio"] for r in rounds])), 2)}, indent=1))
+    summary = {"photos": len(files), "megapixels": 24.0, "rounds": rounds}
+    for k in ("ratio", "ratio_warm", "ratio_before"):
+        if all(k in r for r in rounds):
+            summary[k + "_mean"] = round(float(np.mean([r[k] for r in rounds])), 2)
+    print(json.dumps(summary, indent=1))
     return 0
 
 

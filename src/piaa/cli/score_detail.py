@@ -42,7 +42,9 @@ def add_fields(records: list, args) -> None:
     from piaa.profiles.photo_detail import inspect_many, record_fields
 
     todo = [i for i, r in enumerate(records) if "error" not in r]
-    found = inspect_many([records[i]["path"] for i in todo], detail=args.detail, faces=args.faces)
+    # the detail cache sits in the feature cache: a second run over the same photos decodes none of them
+    found = inspect_many([records[i]["path"] for i in todo], detail=args.detail, faces=args.faces,
+                         cache=None if getattr(args, "no_cache", False) else "default")
     for i, d in zip(todo, found):
         if d.error:
             records[i]["detail_error"] = d.error

@@ -261,7 +261,6 @@ def check_groups(paths: Sequence[str], groups: List[List[int]], settings: CullSe
     if not checks:
         return {}
     want_faces = bool(checks & {"eyes", "focus"}) and detector is not False
-    cache_faces = is_default_detector(detector)
     if want_faces and detector is None:
         try:
             detector = default_detector()
@@ -269,6 +268,7 @@ def check_groups(paths: Sequence[str], groups: List[List[int]], settings: CullSe
             want_faces = False
             if notes is not None:
                 notes.append(f"{exc}: eyes are not checked, focus is judged on the sharpest region")
+    cache_faces = want_faces and detector is not None and is_default_detector(detector)
     multi = [gi for gi, g in enumerate(groups) if len(g) >= 2]
     if not multi:
         return {}

@@ -214,10 +214,10 @@ def inspect_many(paths: Sequence, *, detail: bool = True, faces: bool = True, de
     be cached (default: when ``detector`` is None, the default detector)."""
     from piaa.profiles.detail_cache import DetailStore
 
-    if cache_faces is None:
-        cache_faces = is_default_detector(detector)
     if faces and detector is None:
         detector = default_detector()   # fail once, before any work, when the face model is missing
+    if cache_faces is None:
+        cache_faces = is_default_detector(detector)
     if faces:
         detector = serialized(detector)
     store = DetailStore(cache) if cache is not None else None

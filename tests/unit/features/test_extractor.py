@@ -230,3 +230,16 @@ def test_compare_engines_reports_speed_and_agreement(tmp_path, tiny):
     assert onnx_row["max_abs_diff_head"] <= 1e-3
     with pytest.raises(ValueError, match="at least one image"):
         compare_engines([], backbone=tiny)
+
+
+def test_on_decoded_sees_every_decoded_image_and_its_errors_are_ignored(tmp_path, tiny):
+    a, b = _save(tmp_path / "a.jpg", 11, size=(90, 60)), _save(tmp_path / "b.jpg", 12, size=(60, 90))
+    seen = {}
+
+    def hook(i, img):
+        seen[i] = img.size
+        raise RuntimeError("the caller's bug")
+
+    res = _fx(tiny).extract([a, b], on_decoded=hook)
+    assert not res.errors and sorted(seen) == [0, 1]
+    assert seen[0][0] > seen[0][1] and seen[1][0] < seen[1][1]     # upright RGB decodes, in input order
