@@ -99,10 +99,10 @@ class FeatureExtractor:
 
     # ---- main entry ------------------------------------------------------------------------------------------
     def extract(self, images: Sequence[ImageLike], on_decoded: Optional[Callable] = None) -> FeatureResult:
-        """Features of ``images`` (cached ones are not recomputed). ``on_decoded(index, image)`` is called with
-        every image this call decodes (the RGB thumbnail-sized decode, upright, in a worker thread), so a caller
-        that needs the same small copy (cull's face detector) does not decode the photo again; what it raises
-        is ignored."""
+        """Features of ``images`` (cached ones are not recomputed). ``on_decoded(index, image)`` is called, in a
+        worker thread, with every JPEG this call decodes as libjpeg's DCT scaling left it (upright RGB, before
+        any box reduction: :func:`piaa.io.images.load_image`'s ``on_scaled``), so a caller that needs that
+        small copy too (cull's face detector) does not decode the photo again; what it raises is ignored."""
         from piaa.io.hashing import image_bytes_hash, image_file_hash
 
         n = len(images)
@@ -214,12 +214,8 @@ class FeatureExtractor:
                     if h != hashes[i]:  # replaced since it was hashed: file the features under what was read
                         hashes[i] = h
                 name = images[i] if isinstance(images[i], (str, os.PathLike)) else None
-                img = load_image(src, target_size=decode_size(cfg), name=name)
-                if on_decoded is not None:
-                    try:
-                        on_decoded(i, img)
-                    except Exception:  # the caller's business: never a failed photo
-                        pass
+                hook = None if on_decoded is None else (lambda im, i=i: on_decoded(i, im))
+                img = load_image(src, target_size=decode_size(cfg), name=name, on_scaled=hook)
                 return preprocess(img, cfg), None
             except ImageLoadError as exc:
                 return None, exc.reason

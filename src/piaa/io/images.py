@@ -49,7 +49,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
-from typing import IO, Any, Union
+from typing import IO, Any, Callable, Union
 
 import numpy as np
 from PIL import Image
@@ -334,11 +334,16 @@ def _bits_per_sample(im: Image.Image) -> int | None:
         return None
 
 
-def _finish(im: Image.Image, fmt, info, bits, orientation, target_size, path) -> Image.Image:
+def _finish(im: Image.Image, fmt, info, bits, orientation, target_size, path, on_scaled=None) -> Image.Image:
     try:
         rgb = _to_rgb(im, fmt, info, bits)
     except Exception as e:
         raise ImageLoadError(path, f"cannot convert {im.mode} image to RGB ({e})") from e
+    if on_scaled is not None:
+        try:
+            on_scaled(rgb if orientation == 1 else rgb.transpose(_ORIENTATION[orientation]))
+        except Exception:  # the caller's business, never the photo's
+            pass
     rgb = _reduce(rgb, target_size)
     if orientation != 1:
         rgb = rgb.transpose(_ORIENTATION[orientation])
@@ -351,6 +356,7 @@ def load_image(
     target_size: int | None = None,
     max_pixels: int | None = _UNSET,
     name: str | os.PathLike | None = None,
+    on_scaled: Callable[[Image.Image], None] | None = None,
 ) -> Image.Image:
     """Load an image as 8-bit RGB with EXIF orientation applied.
 
@@ -365,6 +371,9 @@ def load_image(
             :func:`get_max_pixels`, 128 MP unless changed; ``None``: no limit of our own, Pillow's hard limit
             still applies).
         name: the photo's path for messages when ``src`` is its bytes (an :class:`ImageWarning` names it).
+        on_scaled: JPEG only: called with the decoder's own output — upright RGB at libjpeg's DCT scale,
+            before the box reduction — so a caller needing that size too (cull's face detector) need not
+            decode the photo again. What it raises is ignored.
 
     Returns:
         A new RGB ``PIL.Image.Image`` not tied to any open file.
@@ -414,13 +423,14 @@ def load_image(
 
     try:
         where = path if path is not None or name is None else os.fspath(name)
-        return _loading_reports(where, _load_fp, fp, path, target_size=target_size, max_pixels=max_pixels)
+        return _loading_reports(where, _load_fp, fp, path, target_size=target_size, max_pixels=max_pixels,
+                                on_scaled=on_scaled)
     finally:
         if close_fp:
             fp.close()
 
 
-def _load_fp(fp, path, *, target_size, max_pixels, default_orientation: int = 1) -> Image.Image:
+def _load_fp(fp, path, *, target_size, max_pixels, default_orientation: int = 1, on_scaled=None) -> Image.Image:
     # Empty input gets its own message.
     try:
         pos = fp.tell()
@@ -472,7 +482,8 @@ def _load_fp(fp, path, *, target_size, max_pixels, default_orientation: int = 1)
             raise
         except Exception as e:
             raise ImageLoadError(path, _decode_reason(e, fmt)) from e
-        return _finish(im, fmt, info, bits, orientation, target_size, path)
+        return _finish(im, fmt, info, bits, orientation, target_size, path,
+                       on_scaled if fmt in _JPEG_FORMATS else None)
     finally:
         im.close()
 
