@@ -153,7 +153,9 @@ class FeatureExtractor:
             if hashes[i] not in first_of_hash:
                 first_of_hash[hashes[i]] = i
                 unique_todo.append(i)
-        computed = self._compute(unique_todo, images, payload, errors, hashes, on_decoded)
+        # (subclasses with their own decoding, e.g. piaa.detail.crops, take no hook)
+        hook = {"on_decoded": on_decoded} if on_decoded is not None else {}
+        computed = self._compute(unique_todo, images, payload, errors, hashes, **hook)
         found.update(computed)
 
         dim_shape = None
