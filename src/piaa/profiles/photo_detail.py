@@ -221,10 +221,12 @@ def inspect_many(paths: Sequence, *, detail: bool = True, faces: bool = True, de
     if faces:
         detector = serialized(detector)
     store = DetailStore(cache) if cache is not None else None
+    hashes: List[Optional[str]] = [None] * len(paths)
     if known is None:
         known = {}
         if store is not None:
-            known = store.load([str(p) for p in paths], store.hashes([str(p) for p in paths]))
+            hashes = store.hashes([str(p) for p in paths])
+            known = store.load([str(p) for p in paths], hashes)
 
     def one(k):
         p = paths[k]
@@ -232,7 +234,7 @@ def inspect_many(paths: Sequence, *, detail: bool = True, faces: bool = True, de
                     faces_long_side=faces_long_side, known=known.get(k), cache_faces=cache_faces,
                     small_rgb=(small_copies or {}).pop(str(p), None))
         if d.hash is None and d.dirty and store is not None:
-            d.hash = store.hashes([str(p)])[0]
+            d.hash = hashes[k] or store.hashes([str(p)])[0]
         return d
 
     if threads <= 1 or len(paths) < 2:
