@@ -66,19 +66,29 @@ def directional_parts(tiles: np.ndarray, origin=(0, 0)):
         z = np.zeros((k, len(DIRECTIONS)), np.float64)
         return z, z.copy(), 0
     removed, variation = [], []
+    # three buffers reused for every direction (the same operations as fresh arrays, without allocating)
+    big = np.empty((k, h - 2 * r, w - 2 * r), np.float32)
+    inner = tiles[:, r: h - r, r: w - r]
+    d = np.empty((k, h - 2 * r - 2, w - 2 * r - 2), np.float32)
+    dr = np.empty_like(d)
     for dy, dx in DIRECTIONS:
         # the re-blurred image on a window one step larger than the differences need
-        big = np.zeros((k, h - 2 * r, w - 2 * r), np.float32)
+        big[...] = 0.0
         for j in range(-r, r + 1):
             big += tiles[:, r + j * dy: h - r + j * dy, r + j * dx: w - r + j * dx]
         big /= REBLUR
-        inner = tiles[:, r: h - r, r: w - r]
         # differences along (dy, dx) on the common valid window (1 px margin for the step)
         keep = _off_grid((h - 2 * r - 2, w - 2 * r - 2), dy, dx, (origin[0] + r + 1, origin[1] + r + 1))
-        d = np.abs(_shift(inner, dy, dx, 1) - _shift(inner, 0, 0, 1)) * keep
-        dr = np.abs(_shift(big, dy, dx, 1) - _shift(big, 0, 0, 1)) * keep
-        removed.append(np.maximum(d - dr, 0).sum(axis=(1, 2), dtype=np.float64))
+        np.subtract(_shift(inner, dy, dx, 1), _shift(inner, 0, 0, 1), out=d)
+        np.abs(d, out=d)
+        d *= keep
+        np.subtract(_shift(big, dy, dx, 1), _shift(big, 0, 0, 1), out=dr)
+        np.abs(dr, out=dr)
+        dr *= keep
         variation.append(d.sum(axis=(1, 2), dtype=np.float64))
+        np.subtract(d, dr, out=dr)
+        np.maximum(dr, 0, out=dr)
+        removed.append(dr.sum(axis=(1, 2), dtype=np.float64))
     count = int(keep.sum())
     return np.stack(removed, 1), np.stack(variation, 1), count
 
