@@ -31,26 +31,36 @@ MAX_MEASURES = 8
 
 @functools.lru_cache(maxsize=1)
 def version_key() -> str:
-    """The detail code's version and the settings its numbers depend on, as a short key."""
-    from piaa.detail import decode, focus, measure, motion, tiles
+    """The detail code's version and the settings its numbers depend on, as a short key: the settings, and the
+    source of the modules that compute the numbers (any edit there, a setting or not, starts a new cache)."""
+    from piaa.detail import clipping, decode, focus, measure, motion, noise, plane, tiles
 
     parts: list = [DETAIL_VERSION, tiles.TILE, tiles.MAX_TEXTURED, tiles.MAX_FLAT, tiles._STEP, focus.REBLUR,
                    focus.FLAT, focus.BLOCK, focus.DIRECTIONS, motion.COARSE, measure.TOP_SHARE, measure.TOP_MIN,
-                   decode.NATIVE_LONG_SIDE_CAP, _faces_fingerprint()]
+                   decode.NATIVE_LONG_SIDE_CAP,
+                   [_file_digest(m.__file__) for m in (clipping, decode, focus, measure, motion, noise, plane, tiles)],
+                   _faces_fingerprint()]
     return "detail-" + hashlib.blake2b(repr(parts).encode(), digest_size=8).hexdigest()
 
 
-def _faces_fingerprint() -> str:
-    """The default face detector's settings and shipped eye model (faces are cached only for that detector)."""
+def _file_digest(path) -> str:
     try:
-        from piaa.faces import detect
+        with open(path, "rb") as fp:
+            return hashlib.blake2b(fp.read(), digest_size=8).hexdigest()
+    except (OSError, TypeError):   # no readable source (a frozen install): the settings alone decide
+        return "-"
+
+
+def _faces_fingerprint() -> str:
+    """The default face detector's settings, source and shipped eye model (only its faces are cached)."""
+    try:
+        from piaa.faces import detect, eye_features, eyes, models
         from piaa.faces.eye_model import SHIPPED
         from piaa.paths import assets_dir
 
-        model = assets_dir() / SHIPPED
-        digest = hashlib.blake2b(model.read_bytes(), digest_size=8).hexdigest() if model.is_file() else "-"
         return repr((detect.DETECT_LONG_SIDE, detect.UPSAMPLE_BELOW, detect.MIN_SIDE, detect.LANDMARK_FACE_SIZE,
-                     detect.DETECT_THRESHOLD, digest))
+                     detect.DETECT_THRESHOLD, _file_digest(assets_dir() / SHIPPED),
+                     [_file_digest(m.__file__) for m in (detect, eye_features, eyes, models)]))
     except Exception:  # no faces package here: faces are then never detected, so never cached
         return "no-faces"
 

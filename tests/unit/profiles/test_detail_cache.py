@@ -125,3 +125,20 @@ def test_score_detail_and_faces_warm(shoot, capsys, monkeypatch, fake_is_default
     _no_decoding(monkeypatch)
     assert main(["score", shoot[1], "--faces", "--detail", "--format", "json", "-q"]) == 0
     assert json.loads(capsys.readouterr().out) == cold
+
+
+def test_the_version_key_follows_the_detail_source(monkeypatch, tmp_path):
+    from piaa.detail import focus
+    from piaa.profiles import detail_cache
+
+    before = detail_cache.version_key()
+    copy = tmp_path / "focus.py"
+    copy.write_text(open(focus.__file__).read() + "\n# an edit\n")
+    monkeypatch.setattr(focus, "__file__", str(copy))
+    detail_cache.version_key.cache_clear()
+    try:
+        assert detail_cache.version_key() != before
+    finally:
+        monkeypatch.undo()
+        detail_cache.version_key.cache_clear()
+    assert detail_cache.version_key() == before
