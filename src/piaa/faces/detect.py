@@ -20,7 +20,7 @@ from piaa.faces import eyes as eye_rule
 from piaa.faces.eye_features import eye_features
 from piaa.faces.eye_model import shipped_model
 from piaa.faces.face import Box, Face
-from piaa.faces.models import face_detector, landmark_predictor
+from piaa.faces.models import face_detector, landmark_model_path, landmark_predictor
 
 DETECT_LONG_SIDE = 1024     # long side of the copy the detector sees
 UPSAMPLE_BELOW = 640        # a copy with a shorter long side is upsampled once (faces of ~40 px are found)
@@ -134,7 +134,7 @@ def detect_faces(rgb: np.ndarray) -> List[Face]:
     rgb = as_rgb(rgb)
     h, w = rgb.shape[:2]
     face_detector()  # fail early with the install hint, even for images too small to search
-    landmark_predictor()
+    landmark_model_path()  # present; loaded only when a face is found (a shoot without faces never pays)
     shipped_model()
     if min(h, w) < MIN_SIDE:
         return []

