@@ -187,3 +187,27 @@ def test_pages_answer_while_the_checks_run(tmp_path, library, serve_home, monkey
         r = c.get("/api/bursts").json()
         assert r["checks"] == "ready"
         assert any(w in x for g in r["groups"] for m in g["members"] for x in m["reasons"] or [] for w in CHECK_WORDS)
+
+
+def test_stored_verdicts_read_back_and_an_unreadable_photo_is_no_crash(tmp_path):
+    """The store gives back what was judged; a photo that cannot be read (gone, or not a JPEG) does not stop
+    its group's verdict."""
+    from piaa.profiles.cull import CullSettings
+    from piaa.service.cull_checks import BackgroundChecks, VerdictStore, content_hash, group_key
+
+    _burst(tmp_path)
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a photo at all")
+    assert content_hash(tmp_path / "gone.jpg") is None
+    hashes = [content_hash(tmp_path / f"{n}.jpg") for n in ("sharp", "soft", "shaken")]
+    assert all(hashes) and len(set(hashes)) == 3
+    s = CullSettings()
+    assert group_key(hashes, s, True) != group_key(hashes, s, False) != group_key(hashes[::-1], s, False)
+    checks = BackgroundChecks(None, s.checks, None, detector=False)
+    paths = [str(tmp_path / n) for n in ("sharp.jpg", "broken.jpg", "soft.jpg", "shaken.jpg")]
+    got = checks._judge([paths], False)[0]
+    assert 0 in got.passed and 1 not in got.reasons and 2 in got.reasons and 3 in got.reasons
+    store = VerdictStore(tmp_path / "v.sqlite")
+    store.put_many({"k": got})
+    back = VerdictStore(tmp_path / "v.sqlite").get_many(["k", "other"])
+    assert list(back) == ["k"] and back["k"].passed == got.passed and back["k"].reasons == got.reasons
+    assert back["k"].facts[0].subject == got.facts[0].subject
