@@ -459,6 +459,11 @@ def test_library_stacks_rejects_folders_counts_and_the_empty_state(browser, site
     assert f"1 / {N_BURST} of the stack of {N_BURST}" in text(page, "#viewer-name")
     page.keyboard.press("ArrowRight")
     page.wait_for_function(f"document.getElementById('viewer-name').textContent.startsWith('2 / {N_BURST}')")
+    said = [text(page, "#viewer-name")]
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"document.getElementById('viewer-name').textContent.startsWith('3 / {N_BURST}')")
+    said.append(text(page, "#viewer-name"))
+    assert any("soft focus" in s for s in said), said                 # the frames' reasons, the soft one's too
     page.keyboard.press("Escape")
     # a rejected photo is dimmed; one switch hides every reject
     victim = page.evaluate("Number(document.querySelectorAll('#grid li:not(.stacked) > button.card')[2].dataset.id)")
