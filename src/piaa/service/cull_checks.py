@@ -1,9 +1,10 @@
 """``piaa cull``'s checks at 100 % (closed eyes, soft subject, motion blur) on the library's bursts, in the
 background, so the Cull view and the stacks never suggest a blinking or soft frame over one that passes.
 
-Decoding a 24-megapixel photo and reading its faces costs ~0.2 s, so the checks never run on a request: after
-each analysis pass (once the groups are known) one low-priority worker thread judges every group of two or more,
-a few groups at a time, and publishes what it has now and then. Pages read the last published verdicts (or none:
+Decoding a 24-megapixel photo and reading its faces costs ~0.15-0.2 s, so the checks never run on a request:
+after each analysis pass (once the groups are known) one worker thread sends every group of two or more, a few
+groups at a time, to one process of its own at the lowest priority (nice 19: its decoding never holds the
+interpreter lock the requests need), and publishes what it has now and then. Pages read the last published verdicts (or none:
 the picks are then taste + quality, as before) and say whether the checks are "running", "ready" or "off".
 
 Verdicts are kept in ``cull-checks.sqlite`` in the data folder, keyed by the group's frames (their content hashes,
@@ -154,6 +155,7 @@ class BackgroundChecks:
         self._kick = threading.Event()
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
+        self._pool = None
 
     # ---- what requests read (never waits) ----------------------------------------------------------------------
     @property
@@ -196,6 +198,8 @@ class BackgroundChecks:
     def stop(self) -> None:
         self._stop.set()
         self._kick.set()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
     def join(self, timeout: float) -> None:
         if self._thread is not None:
@@ -219,19 +223,29 @@ class BackgroundChecks:
                 self.phase = "ready"
 
     def _faces(self):
-        """The face detector (loaded once), or False with a note when the face model is not installed."""
+        """The face detector the checks use: one given to the server (judged in this worker thread), else
+        ``"child"`` — the face model, loaded in the checks' own process — or False with a note when the face model
+        is not installed."""
         if self.detector is None:
             if not self.settings.checks & {"eyes", "focus"}:
                 self.detector = False
             else:
-                from piaa.profiles.photo_detail import FacesUnavailable, default_detector
-
-                try:
-                    self.detector = default_detector()
-                except FacesUnavailable as exc:
-                    self.detector = False
-                    self.note = f"{exc}: eyes are not checked, focus is judged on the sharpest region"
+                note = self._child().submit(_child_faces).result()
+                self.detector = "child" if note is None else False
+                if note is not None:
+                    self.note = f"{note}: eyes are not checked, focus is judged on the sharpest region"
         return self.detector
+
+    def _child(self):
+        """The checks' own process (one, nice 19): decoding and measuring there never hold the interpreter lock
+        the server's requests need, and the system runs it only when the cores have time to spare."""
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_child_start)
+        return self._pool
 
     def _interrupted(self, mat) -> bool:
         return self._stop.is_set() or self._kick.is_set() or self.state.library.matrix() is not mat
@@ -315,6 +329,8 @@ class BackgroundChecks:
             groups.append(list(range(at, at + len(ps))))
             at += len(ps)
         try:
+            if detector == "child":
+                return self._child().submit(_child_judge, paths, groups, self.settings).result()
             return check_groups(paths, groups, self.settings, detector=detector, threads=1)
         except Exception:
             if len(group_paths) == 1:
@@ -330,6 +346,46 @@ class BackgroundChecks:
     def _publish(self, groups, verdicts: Dict[int, GroupVerdict]) -> None:
         self._generation += 1
         self._published = (groups, self._generation, dict(verdicts))
+
+
+# ---- the checks' own process -----------------------------------------------------------------------------------
+_DETECTOR = None
+
+
+def _child_start() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl-C stops the server; the server stops this process
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, 19)
+    except (AttributeError, OSError):
+        pass
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except Exception:  # one BLAS thread is a courtesy, not a need
+        pass
+
+
+def _child_faces() -> Optional[str]:
+    """Load the face model in this process; None, or why it cannot run here."""
+    global _DETECTOR
+    from piaa.profiles.photo_detail import FacesUnavailable, default_detector
+
+    try:
+        _DETECTOR = default_detector()
+        return None
+    except FacesUnavailable as exc:
+        return str(exc)
+
+
+def _child_judge(paths: List[str], groups: List[List[int]], settings: CullSettings) -> Dict[int, GroupVerdict]:
+    from piaa.profiles.cull import check_groups
+
+    if _DETECTOR is None and settings.checks & {"eyes", "focus"}:
+        _child_faces()
+    return check_groups(paths, groups, settings, detector=_DETECTOR if _DETECTOR is not None else False, threads=1)
 
 
 def _widen(v: GroupVerdict, pos: List[int]) -> GroupVerdict:
