@@ -11,7 +11,8 @@ them back, and the page times of a large library while they run (prints JSON).
    restart, and the seconds until the stored verdicts are read back.
 2. **Pages while they run** (``--photos`` > 0): the library of ``bench/serve_scale.py`` (``--photos`` hard links of
    the ``--source`` photos under many folders, nearly all of them in groups), served twice in this session —
-   ``--cull-checks none`` (the baseline) and the default (every check) — with the same requests as
+   ``--cull-checks none`` (the baseline) and the default (every check), alternating (``--runs``), each with a fresh
+   data dir (no stored verdicts) — with the same requests as
    ``bench/serve_scale.py`` asked right after "ready", while the checks work through the groups (their progress is
    recorded before and after). Loopback only; each server is stopped after its requests.
 """
@@ -86,8 +87,8 @@ def cost(lib: Path, work: Path, src: Path) -> dict:
     return out
 
 
-def pages(lib: Path, work: Path, src: Path, checks: str, rated: int) -> dict:
-    srv = Serve(lib, work, src, extra=["--cull-checks", checks], data=work / f"data-{checks}")
+def pages(lib: Path, work: Path, src: Path, checks: str, rated: int, name: str) -> dict:
+    srv = Serve(lib, work, src, extra=["--cull-checks", checks], data=work / f"data-{name}")
     try:
         c = client(srv.url, "ranker")
         ready, _ = wait(c, lambda s: s["ready"], step=2)
@@ -106,6 +107,8 @@ def main(argv=None) -> int:
     ap.add_argument("--bursts", type=int, default=4, help="24 MP bursts of 5 frames for the cost (0: skip)")
     ap.add_argument("--photos", type=int, default=20000, help="library size for the page times (0: skip)")
     ap.add_argument("--rated", type=int, default=30)
+    ap.add_argument("--runs", default="none,all,none,all", help="--cull-checks of each page-time server, in order "
+                                                                "(alternating: the load of a shared machine drifts)")
     ap.add_argument("--src", type=Path, default=HERE.parent / "src", help="the piaa code to run")
     ap.add_argument("--output", type=Path)
     a = ap.parse_args(argv)
@@ -119,9 +122,10 @@ def main(argv=None) -> int:
         out["cost"] = {"photos": 5 * a.bursts, "made": made, **cost(a.work / "bursts24", a.work / "cost", src)}
     if a.photos:
         build_library(a.source, a.work / "library", a.photos)
-        out["pages"] = {}
-        for checks in ("none", "all"):            # the baseline first, then the same with the checks running
-            out["pages"][checks] = pages(a.work / "library", a.work / "pages", src, checks, a.rated)
+        out["pages"] = []
+        for k, checks in enumerate(a.runs.split(",")):     # the baseline (none) and every check, alternating
+            run = pages(a.work / "library", a.work / "pages", src, checks, a.rated, f"{k}-{checks}")
+            out["pages"].append({"cull_checks": checks, **run})
     text = json.dumps(out, indent=2)
     print(text)
     if a.output:

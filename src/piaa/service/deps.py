@@ -46,7 +46,7 @@ class ServiceState:
         self.selector = None      # (feature matrix, ids, active-learning selector) built once per matrix
         self.community = None     # the library model's keeper (piaa.service.community), set by the app
         self.facts = PhotoFacts()  # quality scores and capture times, computed once
-        #: the checks at 100 % of the bursts, judged in their own low-priority thread once the groups are known
+        #: the checks at 100 % of the bursts, judged in the background (a nice-19 process) once the groups are known
         self.checks = BackgroundChecks(self, settings.cull_checks, settings.data_dir / STORE_NAME, detector)
         library.when_ready.append(self.prepare)
         if library.ready:         # it finished before this state existed: prepare the facts now, in the background
