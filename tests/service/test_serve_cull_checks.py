@@ -118,6 +118,22 @@ def test_a_restart_reads_the_stored_verdicts_back(srv):
         assert [m["reasons"] for m in after["members"]] == [m["reasons"] for m in before["members"]]
 
 
+def test_a_rescan_judges_only_the_groups_that_changed(srv, library):
+    with _client(srv) as c:
+        before = _wait_checks(c)
+        im = Image.open(library / "soft.jpg")           # a fourth frame of the burst, a second later
+        ex = Image.Exif()
+        ex.get_ifd(0x8769)[0x9003] = (T0 + timedelta(seconds=3)).strftime("%Y:%m:%d %H:%M:%S")
+        im.filter(ImageFilter.GaussianBlur(2)).save(library / "later.jpg", quality=92, exif=ex)
+        assert c.post("/api/library/rescan").status_code == 202
+        time.sleep(0.5)
+        after = _wait_checks(c)
+        _, g, byname = _burst_group(c)
+        assert byname["later.jpg"] in {m["id"] for m in g["members"]} and g["pick"] == byname["sharp.jpg"]
+        assert after["judged"] - before["judged"] == 4, (before, after)     # that burst again, nothing else
+        assert after["done"] == after["groups"] == before["groups"]
+
+
 def test_cull_checks_none_turns_them_off_and_a_bad_list_is_refused(tmp_path_factory, library, serve_home):
     data = tmp_path_factory.mktemp("checks_off")
     with_bad = Server(library, data, serve_home)

@@ -190,6 +190,7 @@ class BackgroundChecks:
         """The library's groups changed (or are known for the first time): judge what is new."""
         if not self.on:
             return
+        self.phase = "running"        # from now on: a client polling after a rescan never reads the last pass's end
         self._kick.set()
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="piaa-cull-checks", daemon=True)
@@ -257,9 +258,9 @@ class BackgroundChecks:
         mat = state.library.matrix()
         ids = mat[0]
         groups = photo_facts.cached(state, "groups")
-        if groups is None:          # the groups of this matrix are not known (yet): the next kick brings them
-            if not len(ids):
-                self.groups_total = self.groups_done = self.photos = 0
+        if groups is None:          # no groups (an empty library, or grouping failed: the log says why)
+            self.groups_total = self.groups_done = self.photos = 0
+            if not self._kick.is_set():
                 self.phase = "ready"
             return
         multi = [gi for gi, g in enumerate(groups) if len(g) >= 2]
@@ -315,7 +316,8 @@ class BackgroundChecks:
                 self._publish(groups, verdicts)
                 last = time.monotonic()
         self._publish(groups, verdicts)
-        self.phase = "ready"
+        if not self._kick.is_set():   # else a newer scan's groups are next: still running
+            self.phase = "ready"
         log.info("checks at 100 %%: %d groups (%d judged now, %d reused)", len(multi), len(todo), len(work) - len(todo))
 
     def _judge(self, group_paths: List[List[str]], detector) -> Dict[int, GroupVerdict]:
