@@ -334,7 +334,13 @@ class BackgroundChecks:
             if detector == "child":
                 return self._child().submit(_child_judge, paths, groups, self.settings).result()
             return check_groups(paths, groups, self.settings, detector=detector, threads=1)
-        except Exception:
+        except Exception as exc:
+            from concurrent.futures.process import BrokenProcessPool
+
+            if isinstance(exc, BrokenProcessPool):    # the process died (out of memory?): the next call starts one
+                self._pool = None
+            if self._stop.is_set():
+                return {}
             if len(group_paths) == 1:
                 log.warning("the checks at 100 %% could not judge %s", group_paths[0][0], exc_info=True)
                 return {}
