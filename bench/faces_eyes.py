@@ -187,10 +187,14 @@ def _fold_models(args):
     return {(r["source"], r["image"]): models[k] for r, k in zip(rows, fold)}
 
 
+DEFAULT_MODEL = None  # run --eye-model: the eye model that stands in for the shipped one
+
+
 def _detect_with(model, rgb):
-    """detect_faces with ``model`` as the eye model (None: the shipped one)."""
+    """detect_faces with ``model`` as the eye model (None: the shipped one, or ``--eye-model``)."""
     from piaa.faces import detect as D
     from piaa.faces.eye_model import shipped_model
+    model = model if model is not None else DEFAULT_MODEL
     D.shipped_model = (lambda: model) if model is not None else shipped_model
     try:
         return D.detect_faces(rgb)
@@ -227,6 +231,9 @@ def cmd_run(args) -> dict:
     label), no-face photos called closed, detector recall, speed, and the hard-pose subset on its own."""
     from piaa.faces import detect as D
     from piaa.faces import eyes as eye_rule
+    from piaa.faces.eye_model import EyeStateModel
+    global DEFAULT_MODEL
+    DEFAULT_MODEL = EyeStateModel.load(args.eye_model) if args.eye_model else None
     _apply_detector_options(args)
     held_out = _fold_models(args) if args.model == "folds" else {}
     _, _, lab_rows, _, roll = labelled_features(args.data)
@@ -300,7 +307,6 @@ def cmd_run(args) -> dict:
 def _large_photos(list_file: Path) -> dict:
     """Photos without a face at full size (a list of paths): how many are called closed, and the time per photo
     of detect_faces against dlib's detector run on the full-resolution pixels (same process, same photos)."""
-    from piaa.faces import detect_faces
     from piaa.faces.models import face_detector
     paths = [Path(p) for p in list_file.read_text().split("\n") if p.strip()]
     closed, t_ours, t_full, megapixels = 0, [], [], []
@@ -308,7 +314,7 @@ def _large_photos(list_file: Path) -> dict:
         rgb = _load_rgb(p)
         megapixels.append(rgb.shape[0] * rgb.shape[1] / 1e6)
         t = time.perf_counter()
-        faces = detect_faces(rgb)
+        faces = _detect_with(None, rgb)
         t_ours.append(time.perf_counter() - t)
         closed += bool(faces) and faces[0].eyes == "closed"
         if len(t_full) < 12 and megapixels[-1] >= 2:
@@ -333,6 +339,8 @@ def main(argv=None) -> int:
     ap.add_argument("--band", type=float, nargs=2, default=None, help="run: the unsure band LO HI of P(open)")
     ap.add_argument("--turns", choices=["none", "90", "90,45", "45", "90+45"], default=None,
                     help="run: turned searches while nothing is found (default: the shipped ROTATIONS)")
+    ap.add_argument("--eye-model", type=Path, default=None,
+                    help="run: an eye model JSON used where the shipped one would be (a model of an earlier commit)")
     ap.add_argument("--model", choices=["folds", "shipped"], default="folds",
                     help="run: eye model per photo: trained without its label (folds) or the shipped one")
     ap.add_argument("--rotated-threshold", type=float, default=None, help="run: margin on turned copies")

@@ -7,6 +7,12 @@ turns and the threshold on turned copies from the labels.
 ``search``: every photo through the upright detector (dlib margin >= -0.5); a photo without an upright face
 through the detector on its small copy turned by +-90 and +-45 degrees at margin -0.5; every detection's eyes by
 the shipped eye model. Two processes; about 20 minutes for the 8,000 photos on the project's 2-core CPU.
+``profile``: OpenCV's Haar profile-face cascade (needs ``opencv-python-headless`` 4.x, not a dependency) on the
+200 random photos of bench/data/faces_photo_sample.csv: faces it finds where dlib (upright and turned) finds none,
+and the face-less photos where it finds a face.
+``speed``: the cost of the turned search on photos without a face (where it always runs): detect_faces with and
+without it on the same photos, alternating, in one process (the 149 face-less photos of the random sample, and
+the large photos listed in ``--large``).
 ``choose``: with the labels of bench/data/eyes_labels.csv, how many labelled faces and how many false faces each
 setting of ``ROTATIONS`` and ``ROTATED_THRESHOLD`` would bring (on the photos without an upright face).
 """
@@ -101,17 +107,77 @@ def cmd_choose(args) -> dict:
     return out
 
 
+def cmd_profile(args) -> dict:
+    import cv2
+    from PIL import Image
+
+    from piaa.faces import detect as D
+    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_profileface.xml")
+    counts: dict = {}
+    for r in csv.DictReader(open(HERE / "data" / "faces_photo_sample.csv", newline="")):
+        with Image.open(args.data / r["source"] / "images" / r["image"]) as im:
+            rgb = np.asarray(im.convert("RGB"))
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        grey = cv2.resize(grey, None, fx=2, fy=2) if max(grey.shape) < D.UPSAMPLE_BELOW else grey
+        # both sides: the cascade knows one profile direction, the mirror image gives the other
+        hits = len(cascade.detectMultiScale(grey, 1.1, 5)) + len(cascade.detectMultiScale(grey[:, ::-1].copy(), 1.1, 5))
+        dlib_found = bool(D.find_faces(rgb))
+        c = counts.setdefault(r["label"], {"photos": 0, "dlib": 0, "profile cascade": 0, "cascade only": 0})
+        c["photos"] += 1
+        c["dlib"] += dlib_found
+        c["profile cascade"] += hits > 0
+        c["cascade only"] += hits > 0 and not dlib_found
+    return {"opencv": cv2.__version__, "by_label": counts}
+
+
+def _time_pair(rgb) -> tuple:
+    import time
+
+    from piaa.faces import detect as D
+    shipped = D.ROTATIONS
+    out = []
+    for turns in ((), shipped):
+        D.ROTATIONS = turns
+        t = time.perf_counter()
+        D.detect_faces(rgb)
+        out.append(time.perf_counter() - t)
+    D.ROTATIONS = shipped
+    return tuple(out)
+
+
+def cmd_speed(args) -> dict:
+    from PIL import Image
+
+    def load(path):
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))
+    sets = {"256-px photos without a face (random sample)": [
+        args.data / r["source"] / "images" / r["image"]
+        for r in csv.DictReader(open(HERE / "data" / "faces_photo_sample.csv", newline=""))
+        if r["label"] == "no_person_face"]}
+    if args.large:
+        sets["large photos without a face"] = [Path(p) for p in args.large.read_text().split("\n") if p.strip()]
+    out = {}
+    for name, paths in sets.items():
+        times = np.array([_time_pair(load(p)) for p in paths])
+        out[name] = {"n": len(paths), "ms_upright_only": round(1000 * float(times[:, 0].mean()), 1),
+                     "ms_with_turned_search": round(1000 * float(times[:, 1].mean()), 1),
+                     "ratio": round(float(times[:, 1].sum() / times[:, 0].sum()), 2)}
+    return out
+
+
 def main(argv=None) -> int:
     from piaa.paths import shared_data_dir
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("command", choices=["search", "choose"])
+    ap.add_argument("command", choices=["search", "choose", "profile", "speed"])
     ap.add_argument("--data", type=Path, default=None, help="the shared data folder (default: ../shared/data)")
     ap.add_argument("--out", type=Path, default=Path("/tmp/faces-turned.jsonl"))
     ap.add_argument("--search", type=Path, default=Path("/tmp/faces-turned.jsonl"))
+    ap.add_argument("--large", type=Path, default=None, help="speed: a file listing large photos without a face")
     ap.add_argument("--thresholds", type=float, nargs="+", default=[-0.25, 0.0, 0.25, 0.5])
     args = ap.parse_args(argv)
     args.data = args.data or shared_data_dir()
-    result = {"search": cmd_search, "choose": cmd_choose}[args.command](args)
+    result = {"search": cmd_search, "choose": cmd_choose, "profile": cmd_profile, "speed": cmd_speed}[args.command](args)
     print(json.dumps(result, indent=1))
     return 0
 

@@ -111,3 +111,15 @@ def test_an_upright_face_never_pays_for_the_turned_search(portrait, monkeypatch)
         raise AssertionError("turned search run although an upright face was found")
     monkeypatch.setattr(D, "find_turned", fail)
     assert len(detect_faces(portrait)) == 1
+
+
+@needs_models
+def test_a_large_photo_of_a_face_on_its_side_is_searched_on_a_small_turned_copy(portrait, upright):
+    """A 3000-px photo: the turned search works on a copy at most TURNED_LONG_SIDE long; the box is in its pixels."""
+    big = np.asarray(Image.fromarray(np.ascontiguousarray(np.rot90(portrait, 1))).resize((3000, 2560)))
+    (face,) = detect_faces(big)
+    s = 3000 / portrait.shape[0]
+    x0, y0, w0, h0 = upright.box
+    ex, ey = y0 * s, (portrait.shape[1] - x0 - w0) * s                     # the upright box after a quarter turn
+    assert abs(face.box[0] - ex) < 100 and abs(face.box[1] - ey) < 100                 # within ~10 % of the face
+    assert abs(face.box[2] - h0 * s) < 150 and face.eyes == "open"
