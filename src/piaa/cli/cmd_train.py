@@ -78,6 +78,11 @@ def register(subparsers):
     q.add_argument("--native", action="store_true",
                    help="with --databases biq2021,agiqa3k: also read five native-resolution crops and BRISQUE "
                         "statistics of each image (quality v2, the shipped 'quality')")
+    q.add_argument("--rank-pairs", action="store_true",
+                   help="with --native: also learn from blurred, noisy, recompressed and upscaled copies of the "
+                        "best training images, each rated below its source (the step is chosen on the val parts)")
+    q.add_argument("--work-dir", default=None,
+                   help="with --rank-pairs: folder for the degraded copies (default: piaa's user data folder)")
     q.set_defaults(func=run_quality)
 
     n = sub.add_parser("pa-iaa", help="train the shipped PA_IAA network (pa-iaa personalizer)",
@@ -178,11 +183,18 @@ def run_quality(args) -> int:
     backbones = [b for b in args.backbone.replace(",", "+").split("+") if b]
     joint = getattr(args, "databases", "biq2021") != "biq2021"
     native = bool(getattr(args, "native", False))
+    ranked = bool(getattr(args, "rank_pairs", False))
+    if ranked and not native:
+        from piaa.errors import InputError
+
+        raise InputError("--rank-pairs needs --native (it adds ranking evidence to quality v2)")
     if native and not joint:
         from piaa.errors import InputError
 
         raise InputError("--native needs --databases biq2021,agiqa3k (quality v2 is the joint model)")
-    args.name = args.name or (QUALITY_MODEL if native else JOINT_QUALITY_MODEL if joint else PHOTO_QUALITY_MODEL)
+    from piaa.training.quality_ranking import RANKED_QUALITY_MODEL
+
+    args.name = args.name or (RANKED_QUALITY_MODEL if ranked else QUALITY_MODEL if native else JOINT_QUALITY_MODEL if joint else PHOTO_QUALITY_MODEL)
     args.output = args.output or str(ASSET_DIR / f"{args.name}.npz")
     if joint:
         return _run_joint_quality(args, backbones)
@@ -199,6 +211,15 @@ def _run_joint_quality(args, backbones) -> int:
 
     if sorted(d.strip() for d in args.databases.split(",")) != sorted(DATABASES):
         raise InputError(f"--databases: use biq2021 or {','.join(DATABASES)}, not {args.databases!r}")
+    if getattr(args, "rank_pairs", False):
+        from piaa.training.quality_ranking import train_ranked_quality_model
+
+        out = train_ranked_quality_model(Path(args.output), backbones, args.variant, seed=args.seed, name=args.name,
+                                         data_dir=Path(args.data) if args.data else None,
+                                         work_dir=Path(args.work_dir) if args.work_dir else None,
+                                         progress=sys.stderr.isatty())
+        print(json.dumps(out, indent=2, default=str))
+        return 0
     if getattr(args, "native", False):
         from piaa.training.quality_native import train_native_quality_model
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
+from PIL import Image
 
 from piaa.errors import InputError
 
@@ -59,9 +60,9 @@ def motion_kernel(length: int, angle_deg: float) -> np.ndarray:
     return k / k.sum()
 
 
-def degrade(img, kind: str, level: float, seed: int = 0):
+def degrade(img: Image.Image, kind: str, level: float, seed: int = 0) -> Image.Image:
     """The RGB PIL image ``img`` degraded by ``kind`` at ``level`` (a new PIL image)."""
-    from PIL import Image, ImageFilter
+    from PIL import ImageFilter
 
     severity(kind, level)  # validates
     img = img.convert("RGB")
@@ -88,10 +89,10 @@ def degrade(img, kind: str, level: float, seed: int = 0):
         buf.seek(0)
         return Image.open(buf).convert("RGB")
     if kind == "down_up":
-        small = img.resize((max(1, round(w / level)), max(1, round(h / level))), Image.BICUBIC)
-        return small.resize((w, h), Image.BICUBIC)
+        small = img.resize((max(1, round(w / level)), max(1, round(h / level))), Image.Resampling.BICUBIC)
+        return small.resize((w, h), Image.Resampling.BICUBIC)
     # enlarge: the image as an upscaler would deliver it, ``level`` times its side
-    return img.resize((round(w * level), round(h * level)), Image.BICUBIC)
+    return img.resize((round(w * level), round(h * level)), Image.Resampling.BICUBIC)
 
 
 @dataclass
@@ -153,3 +154,165 @@ def pair_accuracy(pred_source: np.ndarray, pred_degraded: np.ndarray) -> float:
     if len(pred_source) == 0:
         raise InputError("pair_accuracy needs at least one pair")
     return float(np.mean(pred_degraded < pred_source))
+
+
+# --- the quality model with ranking evidence (v3) -------------------------------------------------------------
+
+#: best-rated images degraded per database: train-part sources (training rows) and val-part sources (val pairs)
+SOURCES = {"biq2021": 200, "agiqa3k": 100}
+VAL_SOURCES = {"biq2021": 40, "agiqa3k": 20}
+#: score lost per severity level by a degraded copy; None = no synthetic rows (the v2 recipe)
+STEPS: tuple[float | None, ...] = (None, 0.05, 0.1, 0.2)
+
+
+def default_work_dir() -> Path:
+    """Where the degraded copies are written (user data, never the repository or the shared data)."""
+    from piaa.paths import user_data_dir
+
+    return user_data_dir() / "degraded"
+
+
+def degraded_rows(dbs: list, ys: list, Xs: list, part: str, counts: dict, work_dir: Path,
+                  backbones: Sequence[str], variant: str, native: dict,
+                  engine: str = "auto", progress: bool = False) -> dict[str, np.ndarray]:
+    """Features of the degraded copies of each database's best ``part`` images, with their sources' rows."""
+    from piaa.training.quality_native import native_features
+
+    out: dict[str, list] = {k: [] for k in ("X", "src_X", "src_y", "kind", "sev", "db")}
+    for d, y, X in zip(dbs, ys, Xs):
+        idx = pick_sources(y, d.part, part, counts.get(d.database, 0))
+        if not len(idx):
+            continue
+        r = write_degraded([d.paths[i] for i in idx], Path(work_dir) / d.database, [d.names[i] for i in idx])
+        copies = type("Copies", (), {"paths": r.paths, "database": f"{d.database} degraded"})()
+        (Xd,), _ = native_features([copies], backbones, variant, native, engine, progress)
+        for k, v in (("X", Xd), ("src_X", X[idx[r.source]]), ("src_y", y[idx[r.source]]), ("kind", r.kind),
+                     ("sev", r.severity), ("db", np.full(len(r.kind), d.database, dtype=object))):
+            out[k].append(v)
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def _with_synthetic(X: np.ndarray, y: np.ndarray, rows: dict,
+                    step: float | None) -> tuple[np.ndarray, np.ndarray]:
+    if step is None:
+        return X, y
+    return np.vstack([X, rows["X"]]), np.concatenate([y, synthetic_targets(rows["src_y"], rows["sev"], step)])
+
+
+def select_ranked(Xs: list, ys: list, dbs: list, start: int, train_rows: dict, val_rows: dict,
+                  seed: int = 0) -> dict:
+    """Step, ridge strength and MLP weight by the mean val-part SROCC of both databases (heads fitted on the
+    train parts plus, for a step, the degraded copies of train-part images); the val pairs' accuracy is
+    reported beside it."""
+    from piaa.metrics import srocc
+    from piaa.training.quality_native import BLEND_WEIGHTS, RIDGE_ALPHAS, _rows, fit_blend
+
+    from piaa.models.blend_head import BlendHead
+
+    Xtr, ytr = _rows(Xs, ys, dbs, ["train"])
+    table: dict[str, dict] = {}
+    for step in STEPS:
+        Xa, ya = _with_synthetic(Xtr, ytr, train_rows, step)
+        mlp = None
+        for a in RIDGE_ALPHAS:
+            fitted = fit_blend(Xa, ya, start, a, 0.5, seed, mlp=mlp)  # one MLP per step, one ridge per strength
+            mlp, ridge = fitted.heads
+            for w in BLEND_WEIGHTS:
+                head = BlendHead([mlp, ridge], fitted.columns, [w, 1.0 - w])
+                s = [srocc(head.predict(X[d.part == "val"]), y[d.part == "val"]) for X, y, d in zip(Xs, ys, dbs)]
+                acc = pair_accuracy(head.predict(val_rows["src_X"]), head.predict(val_rows["X"]))
+                table[f"step={step or 0:g} alpha={a:g} weight={w:g}"] = {
+                    "val_mean_srocc": round(float(np.mean(s)), 4), "val_srocc": [round(float(v), 4) for v in s],
+                    "val_pair_accuracy": round(acc, 4)}
+    best = max(table, key=lambda k: (table[k]["val_mean_srocc"], table[k]["val_pair_accuracy"]))
+    step, alpha, weight = (float(kv.split("=")[1]) for kv in best.split())
+    return {"step": step or None, "alpha": alpha, "weight": weight, "table": table}
+
+
+def validate_ranked_quality(backbones: Sequence[str] = ("efficientnet_lite0",), variant: str = "multilevel",
+                            data_dir: Path | None = None, work_dir: Path | None = None, engine: str = "auto",
+                            progress: bool = False, seed: int = 0, prepared: Any = None) -> dict:
+    """Choose on the val parts (:func:`select_ranked`), then fit on train+val (+ the degraded copies for a
+    chosen step) and measure once on both databases' test parts and on the val pairs."""
+    from piaa.metrics import plcc, srocc
+    from piaa.training.quality_native import NATIVE, _rows, fit_blend
+
+    dbs, ys, Xs, start, tr, va = prepared or prepare(backbones, variant, data_dir, work_dir, engine, progress)
+    choice = select_ranked(Xs, ys, dbs, start, tr, va, seed)
+    Xtv, ytv = _rows(Xs, ys, dbs, ["train", "val"])
+    Xf, yf = _with_synthetic(Xtv, ytv, tr, choice["step"])
+    head = fit_blend(Xf, yf, start, choice["alpha"], choice["weight"], seed)
+    res = {}
+    for X, y, d in zip(Xs, ys, dbs):
+        m = d.part == "test"
+        p = head.predict(X[m])
+        res[d.database] = {"srocc": round(float(srocc(p, y[m])), 4), "plcc": round(float(plcc(p, y[m])), 4),
+                           "n_test": int(m.sum()), "n_test_duplicates_dropped": int((d.part == "dup").sum())}
+    return {"backbones": list(backbones), "variant": variant, "native": dict(NATIVE),
+            "sources": {"train": SOURCES, "val": VAL_SOURCES}, "degradations": [list(d) for d in DEGRADATIONS],
+            "n_synthetic_train": int(len(tr["X"])), "n_val_pairs": int(len(va["X"])), "selection": choice,
+            "test": res, "head": head}
+
+
+def prepare(backbones: Sequence[str] = ("efficientnet_lite0",), variant: str = "multilevel",
+            data_dir: Path | None = None, work_dir: Path | None = None, engine: str = "auto",
+            progress: bool = False) -> tuple:
+    """(databases, targets, features, native start column, train-part degraded rows, val-part degraded rows)."""
+    from piaa.training.quality_joint import DATABASES, _split_settings, check_unseen, load_joint
+    from piaa.training.quality_native import NATIVE, native_features
+
+    work_dir = Path(work_dir) if work_dir else default_work_dir()
+    dbs, ys = load_joint(DATABASES, data_dir, _split_settings(backbones))
+    check_unseen(backbones, dbs)
+    Xs, start = native_features(dbs, backbones, variant, NATIVE, engine, progress)
+    va = degraded_rows(dbs, ys, Xs, "val", VAL_SOURCES, work_dir, backbones, variant, NATIVE, engine, progress)
+    tr = degraded_rows(dbs, ys, Xs, "train", SOURCES, work_dir, backbones, variant, NATIVE, engine, progress)
+    return dbs, ys, Xs, start, tr, va
+
+
+#: the model this builder writes
+RANKED_QUALITY_MODEL = "piaa-quality-ranked-lite0"
+
+
+def train_ranked_quality_model(output: Path, backbones: Sequence[str] = ("efficientnet_lite0",),
+                               variant: str = "multilevel", seed: int = 0, name: str | None = None,
+                               data_dir: Path | None = None, work_dir: Path | None = None, engine: str = "auto",
+                               progress: bool = False) -> dict:
+    """Validate (:func:`validate_ranked_quality`), fit the chosen recipe on every image of both databases (plus
+    the degraded copies when a step was chosen) and write the model file."""
+    from piaa.training.quality_joint import save_quality_model
+    from piaa.training.quality_model import LICENCE_NOTE, MLP_OPTIONS, _stamp
+    from piaa.training.quality_native import NATIVE, fit_blend
+
+    name = name or RANKED_QUALITY_MODEL
+    prepared = prepare(backbones, variant, data_dir, work_dir, engine, progress)
+    val = validate_ranked_quality(backbones, variant, data_dir, work_dir, engine, progress, seed, prepared)
+    val.pop("head")
+    dbs, ys, Xs, start, tr, _ = prepared
+    sel = val["selection"]
+    X, y = _with_synthetic(np.concatenate(Xs), np.concatenate(ys), tr, sel["step"])
+    head = fit_blend(X, y, start, sel["alpha"], sel["weight"], seed)
+    backbone = "+".join(backbones)
+    metrics = {"protocol": "BlendHead (MLP on whole-image + native evidence, ridge on the native evidence) with "
+                           "degraded copies of the best train-part images as extra rows (source score minus a step "
+                           "per severity level); step, ridge strength and blend weight chosen on the val parts; "
+                           "trained on the train+val parts of BIQ2021 and AGIQA-3K train.csv, measured on their "
+                           "seeded test parts",
+               "test": val["test"], "srocc": val["test"]["biq2021"]["srocc"],
+               "srocc_agiqa3k": val["test"]["agiqa3k"]["srocc"],
+               "selection": {k: sel[k] for k in ("step", "alpha", "weight")}, **_stamp()}
+    extra = {"criterion": "quality", "head": "blend", "native": dict(NATIVE),
+             "head_options": {"mlp": {**MLP_OPTIONS, "seed": seed}, "ridge_alpha": sel["alpha"],
+                              "mlp_weight": sel["weight"], "ridge_columns_from": start},
+             "synthetic": {"step": sel["step"], "sources": SOURCES, "degradations": [list(d) for d in DEGRADATIONS],
+                           "n_rows": int(len(tr["X"])) if sel["step"] else 0},
+             "n_train_images": int(len(X)), "scale": "0-1 (BIQ2021 MOS; AGIQA-3K MOS / 5)",
+             "licence_note": LICENCE_NOTE + " AGIQA-3K: MIT.",
+             "limitations": "Learned from 256 px copies of BIQ2021 photos and AGIQA-3K generated images and from "
+                            "blurred, noisy, recompressed and upscaled copies of the best of them. Sees the whole "
+                            "image squashed to 224 px plus five 224-px crops at the image's own scale (long side "
+                            "capped at 1,600 px) and BRISQUE statistics. Technical/perceptual quality, not beauty."}
+    desc = (f"perceptual quality 0-1 of photographs and AI-generated images (higher = better) from {backbone} "
+            f"{variant} features of the whole image and of five native-resolution crops plus BRISQUE statistics; "
+            "trained on BIQ2021 + AGIQA-3K MOS and ranked synthetic degradations")
+    return save_quality_model(Path(output), head, X, name, backbone, variant, desc, metrics, extra, val)

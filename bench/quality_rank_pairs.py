@@ -1,0 +1,72 @@
+"""Quality with ranking evidence: selection table, held-out test parts, and AVT-AI (evaluation only).
+
+    PYTHONPATH=src .venv/bin/python bench/quality_rank_pairs.py OUT_DIR [--work-dir DIR]
+
+Runs ``piaa train quality --databases biq2021,agiqa3k --native --rank-pairs`` (selection on the val parts, one
+measurement on the test parts) writing OUT_DIR/piaa-quality-ranked-lite0.npz and OUT_DIR/train.json. When the
+val parts chose no synthetic rows, the best step by val SROCC is also fitted (OUT_DIR/forced-step.npz) so the
+report can say what the lever would have done. Then ``bench/avt_quality.py`` scores AVT-AI with ``quality`` and
+the new file(s): AVT-AI never chooses anything here.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    import numpy as np
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import avt_quality
+
+    from piaa.training import quality_ranking as R
+    from piaa.training.quality_native import fit_blend
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--work-dir", default=None)
+    a = ap.parse_args(argv)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    model = out / f"{R.RANKED_QUALITY_MODEL}.npz"
+    rep = R.train_ranked_quality_model(model, work_dir=Path(a.work_dir) if a.work_dir else None, progress=True)
+    rep["seconds"] = round(time.perf_counter() - t0, 1)
+    (out / "train.json").write_text(json.dumps(rep, indent=1, default=str))
+    sel = rep["validation"]["selection"]
+    print(json.dumps({k: sel[k] for k in ("step", "alpha", "weight")}), rep["validation"]["test"], flush=True)
+    models = ["quality", str(model)]
+    if sel["step"] is None:  # what the lever would do: best val SROCC among the synthetic steps
+        key = max((k for k in sel["table"] if not k.startswith("step=0 ")),
+                  key=lambda k: sel["table"][k]["val_mean_srocc"])
+        step, alpha, weight = (float(kv.split("=")[1]) for kv in key.split())
+        dbs, ys, Xs, start, tr, _ = R.prepare(work_dir=Path(a.work_dir) if a.work_dir else None)
+        X, y = R._with_synthetic(np.concatenate(Xs), np.concatenate(ys), tr, step)
+        head = fit_blend(X, y, start, alpha, weight)
+        from piaa.training.quality_joint import save_quality_model
+        from piaa.training.quality_native import NATIVE
+
+        forced = out / "forced-step.npz"
+        save_quality_model(forced, head, X, "piaa-quality-ranked-forced", "efficientnet_lite0", "multilevel",
+                           "report only: the best synthetic step on val, not chosen", {"forced": key},
+                           {"criterion": "quality", "head": "blend", "native": dict(NATIVE)}, {"forced": key})
+        models.append(str(forced))
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        avt_quality.main(models)
+    (out / "avt.json").write_text(buf.getvalue())
+    avt = json.loads(buf.getvalue())
+    print(json.dumps({m: avt["study2_image_quality"][m] for m in models}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
