@@ -95,3 +95,10 @@ def test_sources_targets_and_pair_accuracy():
     assert pair_accuracy([1.0, 1.0, 1.0], [0.5, 1.0, 2.0]) == pytest.approx(1 / 3)
     with pytest.raises(InputError):
         pair_accuracy([], [])
+
+
+def test_train_rank_pairs_needs_native(capsys):
+    from piaa.cli.main import main
+
+    assert main(["train", "quality", "--databases", "biq2021,agiqa3k", "--rank-pairs"]) != 0
+    assert "--rank-pairs needs --native" in capsys.readouterr().err
