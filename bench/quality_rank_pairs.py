@@ -1,12 +1,16 @@
 """Quality with ranking evidence: selection table, held-out test parts, and AVT-AI (evaluation only).
 
     PYTHONPATH=src .venv/bin/python bench/quality_rank_pairs.py OUT_DIR [--work-dir DIR]
+    PYTHONPATH=src .venv/bin/python bench/quality_rank_pairs.py --pairs MODEL ... [--work-dir DIR]
 
 Runs ``piaa train quality --databases biq2021,agiqa3k --native --rank-pairs`` (selection on the val parts, one
 measurement on the test parts) writing OUT_DIR/piaa-quality-ranked-lite0.npz and OUT_DIR/train.json. When the
 val parts chose no synthetic rows, the best step by val SROCC is also fitted (OUT_DIR/forced-step.npz) so the
 report can say what the lever would have done. Then ``bench/avt_quality.py`` scores AVT-AI with ``quality`` and
 the new file(s): AVT-AI never chooses anything here.
+
+``--pairs``: per degradation kind, the share of the val-part (source, degraded copy) pairs that each MODEL orders
+right and its mean score drop (features from the cache the first form filled).
 """
 from __future__ import annotations
 
@@ -28,9 +32,14 @@ def main(argv=None) -> int:
     from piaa.training.quality_native import fit_blend
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("out")
+    ap.add_argument("out", nargs="?")
     ap.add_argument("--work-dir", default=None)
+    ap.add_argument("--pairs", nargs="+", default=None, metavar="MODEL")
     a = ap.parse_args(argv)
+    if a.pairs:
+        return pairs(a.pairs, Path(a.work_dir) if a.work_dir else None)
+    if not a.out:
+        ap.error("OUT_DIR is needed (or --pairs MODEL ...)")
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -65,6 +74,31 @@ def main(argv=None) -> int:
     (out / "avt.json").write_text(buf.getvalue())
     avt = json.loads(buf.getvalue())
     print(json.dumps({m: avt["study2_image_quality"][m] for m in models}), flush=True)
+    return 0
+
+
+def pairs(models, work_dir) -> int:
+    """Print per-kind pair accuracy and mean drop of each model on the val-part degraded copies."""
+    import numpy as np
+
+    from piaa.models.linear_head import head_from_state
+    from piaa.models.scorer import model_path, read_model_file
+    from piaa.training import quality_ranking as R
+
+    _, _, _, start, _, va = R.prepare(work_dir=work_dir)
+    out: dict = {"n_pairs": int(len(va["X"]))}
+    for name in models:
+        state = read_model_file(model_path(name))
+        head = head_from_state(state)
+        cols = slice(None) if state["meta"]["model"].get("native") else slice(0, start)  # whole-image models
+        ps, pd = head.predict(va["src_X"][:, cols]), head.predict(va["X"][:, cols])
+        r = {"all": round(R.pair_accuracy(ps, pd), 4)}
+        for k in R.KINDS:
+            m = va["kind"] == k
+            r[k] = {"ordered_right": round(R.pair_accuracy(ps[m], pd[m]), 3),
+                    "mean_drop": round(float(np.mean(ps[m] - pd[m])), 3)}
+        out[name] = r
+    print(json.dumps(out, indent=1))
     return 0
 
 
