@@ -78,6 +78,9 @@ def register(subparsers):
     q.add_argument("--native", action="store_true",
                    help="with --databases biq2021,agiqa3k: also read five native-resolution crops and BRISQUE "
                         "statistics of each image (quality v2, the shipped 'quality')")
+    q.add_argument("--components", default=None,
+                   help="with --native: principal components of the MLP head, or several joined by ',' to "
+                        "choose from on the val parts (default 256, v1's)")
     q.add_argument("--rank-pairs", action="store_true",
                    help="with --native: also learn from blurred, noisy, recompressed and upscaled copies of the "
                         "best training images, each rated below its source (the step is chosen on the val parts)")
@@ -225,13 +228,28 @@ def _run_joint_quality(args, backbones) -> int:
 
         out = train_native_quality_model(Path(args.output), backbones, args.variant, seed=args.seed, name=args.name,
                                          data_dir=Path(args.data) if args.data else None,
-                                         progress=sys.stderr.isatty())
+                                         progress=sys.stderr.isatty(),
+                                         components=_components(args.components))
         print(json.dumps(out, indent=2, default=str))
         return 0
     out = train_joint_quality_model(Path(args.output), backbones, args.variant, seed=args.seed, name=args.name,
                                     data_dir=Path(args.data) if args.data else None, progress=sys.stderr.isatty())
     print(json.dumps(out, indent=2, default=str))
     return 0
+
+
+def _components(arg) -> tuple:
+    from piaa.errors import InputError
+
+    if not arg:
+        return (None,)
+    try:
+        out = tuple(int(c) for c in str(arg).split(",") if c.strip())
+    except ValueError:
+        raise InputError(f"--components: whole numbers joined by ',', not {arg!r}") from None
+    if not out or min(out) < 1:
+        raise InputError(f"--components: positive whole numbers, not {arg!r}")
+    return out
 
 
 def _data_dir(arg):

@@ -57,7 +57,12 @@ def native_features(dbs, backbones: Sequence[str], variant: str, native: dict, e
     return out, start
 
 
-def fit_blend(X, y, start: int, alpha: float, weight: float, seed: int = 0, mlp=None):
+def mlp_options(seed: int = 0, components: int | None = None) -> dict:
+    """The MLP's options: v1's (:data:`MLP_OPTIONS`), with ``components`` principal components when given."""
+    return {**MLP_OPTIONS, "seed": seed, **({"components": int(components)} if components else {})}
+
+
+def fit_blend(X, y, start: int, alpha: float, weight: float, seed: int = 0, mlp=None, components: int | None = None):
     """The v2 head fitted on ``(X, y)``; ``mlp`` reuses an MLP already fitted on the same rows."""
     from piaa.data.ratings import Scale
     from piaa.models.blend_head import BlendHead
@@ -66,7 +71,7 @@ def fit_blend(X, y, start: int, alpha: float, weight: float, seed: int = 0, mlp=
 
     sc = Scale(*SCALE)
     if mlp is None:
-        mlp = GenericHead(sc, **{**MLP_OPTIONS, "seed": seed}).fit(X, sc.soft_onehot(y))
+        mlp = GenericHead(sc, **mlp_options(seed, components)).fit(X, sc.soft_onehot(y))
     ridge = RidgeHead(SCALE, alpha=alpha).fit(X[:, start:], y)
     return BlendHead([mlp, ridge], [(0, None), (start, None)], [weight, 1.0 - weight])
 
@@ -76,27 +81,35 @@ def _rows(Xs, ys, dbs, parts):
     return np.concatenate([X[k] for X, k in zip(Xs, m)]), np.concatenate([y[k] for y, k in zip(ys, m)])
 
 
-def select_blend(Xs, ys, dbs, start: int, seed: int = 0) -> dict:
-    """Ridge strength and MLP weight by the mean val-part SROCC of both databases (heads fitted on train)."""
+def select_blend(Xs, ys, dbs, start: int, seed: int = 0, components: Sequence[int | None] = (None,)) -> dict:
+    """Ridge strength and MLP weight (and the MLP's components, when several are offered) by the mean val-part
+    SROCC of both databases (heads fitted on train). One MLP per component count, one ridge per strength."""
     from piaa.metrics import srocc
+    from piaa.models.blend_head import BlendHead
+    from piaa.models.linear_head import RidgeHead
 
     Xtr, ytr = _rows(Xs, ys, dbs, ["train"])
-    first = fit_blend(Xtr, ytr, start, RIDGE_ALPHAS[0], 0.5, seed)
-    mlp = first.heads[0]
+    ridges = {a: RidgeHead(SCALE, alpha=a).fit(Xtr[:, start:], ytr) for a in RIDGE_ALPHAS}
     table: dict[str, float] = {}
-    for a in RIDGE_ALPHAS:
-        for w in BLEND_WEIGHTS:
-            head = fit_blend(Xtr, ytr, start, a, w, seed, mlp=mlp)
-            s = [srocc(head.predict(X[d.part == "val"]), y[d.part == "val"]) for X, y, d in zip(Xs, ys, dbs)]
-            table[f"alpha={a:g} weight={w:g}"] = round(float(np.mean(s)), 4)
+    for c in components:
+        mlp = fit_blend(Xtr, ytr, start, RIDGE_ALPHAS[0], 0.5, seed, components=c).heads[0]
+        for a in RIDGE_ALPHAS:
+            for w in BLEND_WEIGHTS:
+                head = BlendHead([mlp, ridges[a]], [(0, None), (start, None)], [w, 1.0 - w])
+                s = [srocc(head.predict(X[d.part == "val"]), y[d.part == "val"]) for X, y, d in zip(Xs, ys, dbs)]
+                key = f"alpha={a:g} weight={w:g}" if len(components) == 1 else f"components={c} alpha={a:g} weight={w:g}"
+                table[key] = round(float(np.mean(s)), 4)
     best = max(table, key=table.get)
-    alpha, weight = (float(kv.split("=")[1]) for kv in best.split())
-    return {"alpha": alpha, "weight": weight, "val_mean_srocc": table}
+    got = dict(kv.split("=") for kv in best.split())
+    c_best = int(got["components"]) if "components" in got else components[0]
+    return {"alpha": float(got["alpha"]), "weight": float(got["weight"]), "components": c_best,
+            "val_mean_srocc": table}
 
 
 def validate_native_quality(backbones: Sequence[str] = ("efficientnet_lite0",), variant: str = "multilevel",
                             native: dict | None = None, data_dir: Path | None = None, engine: str = "auto",
-                            progress: bool = False, seed: int = 0, features=None) -> dict:
+                            progress: bool = False, seed: int = 0, features=None,
+                            components: Sequence[int | None] = (None,)) -> dict:
     """Choose on the val parts, then train on train+val and measure on the test parts of both databases."""
     from piaa.metrics import plcc, srocc
 
@@ -108,9 +121,9 @@ def validate_native_quality(backbones: Sequence[str] = ("efficientnet_lite0",), 
     Xs, start = features if features is not None else native_features(dbs, backbones, variant, native, engine,
                                                                        progress)
     feat_s = time.perf_counter() - t0
-    choice = select_blend(Xs, ys, dbs, start, seed)
+    choice = select_blend(Xs, ys, dbs, start, seed, components)
     Xtr, ytr = _rows(Xs, ys, dbs, ["train", "val"])
-    head = fit_blend(Xtr, ytr, start, choice["alpha"], choice["weight"], seed)
+    head = fit_blend(Xtr, ytr, start, choice["alpha"], choice["weight"], seed, components=choice["components"])
     res = {}
     for X, y, d in zip(Xs, ys, dbs):
         m = d.part == "test"
@@ -124,8 +137,10 @@ def validate_native_quality(backbones: Sequence[str] = ("efficientnet_lite0",), 
 def train_native_quality_model(output: Path, backbones: Sequence[str] = ("efficientnet_lite0",),
                                variant: str = "multilevel", seed: int = 0, name: str | None = None,
                                data_dir: Path | None = None, engine: str = "auto", progress: bool = False,
-                               native: dict | None = None) -> dict:
-    """Validate (:func:`validate_native_quality`), fit the chosen recipe on every image, write the model file."""
+                               native: dict | None = None, components: Sequence[int | None] = (None,)) -> dict:
+    """Validate (:func:`validate_native_quality`), fit the chosen recipe on every image, write the model file.
+
+    ``components``: the MLP's principal-component counts to choose from on the val parts (None = v1's 256)."""
     from piaa.models.scorer import QUALITY_MODEL
 
     name = name or QUALITY_MODEL
@@ -133,11 +148,13 @@ def train_native_quality_model(output: Path, backbones: Sequence[str] = ("effici
     split = _split_settings(backbones)
     dbs, ys = load_joint(DATABASES, data_dir, split)
     feats = native_features(dbs, backbones, variant, native, engine, progress)
-    val = validate_native_quality(backbones, variant, native, data_dir, engine, progress, seed, features=feats)
+    val = validate_native_quality(backbones, variant, native, data_dir, engine, progress, seed, features=feats,
+                                  components=components)
     Xs, start = feats
     X, y = np.concatenate(Xs), np.concatenate(ys)
     alpha, weight = val["selection"]["alpha"], val["selection"]["weight"]
-    head = fit_blend(X, y, start, alpha, weight, seed)
+    chosen = val["selection"]["components"]
+    head = fit_blend(X, y, start, alpha, weight, seed, components=chosen)
     backbone = "+".join(backbones)
     metrics = {"protocol": "BlendHead (GenericHead MLP on whole-image + native evidence, ridge on the native "
                            "evidence) chosen on the val parts, trained on the train+val parts of BIQ2021 and "
@@ -145,7 +162,7 @@ def train_native_quality_model(output: Path, backbones: Sequence[str] = ("effici
                "test": val["test"], "srocc": val["test"]["biq2021"]["srocc"],
                "srocc_agiqa3k": val["test"]["agiqa3k"]["srocc"], "selection": val["selection"], **_stamp()}
     extra = {"criterion": "quality", "head": "blend", "native": native,
-             "head_options": {"mlp": {**MLP_OPTIONS, "seed": seed}, "ridge_alpha": alpha, "mlp_weight": weight,
+             "head_options": {"mlp": mlp_options(seed, chosen), "ridge_alpha": alpha, "mlp_weight": weight,
                               "ridge_columns_from": start},
              "n_train_images": len(X), "scale": "0-1 (BIQ2021 MOS; AGIQA-3K MOS / 5)",
              "licence_note": LICENCE_NOTE + " AGIQA-3K: MIT.",

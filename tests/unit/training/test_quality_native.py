@@ -117,3 +117,32 @@ def test_score_many_shares_the_whole_image_block(tiny_v2, tmp_path):
 def test_train_native_needs_both_databases(capsys):
     assert main(["train", "quality", "--native"]) != 0
     assert "--native needs --databases biq2021,agiqa3k" in capsys.readouterr().err
+
+
+def test_select_blend_chooses_components_on_val_and_keeps_the_v2_key_format():
+    from types import SimpleNamespace
+
+    from piaa.training.quality_native import BLEND_WEIGHTS, RIDGE_ALPHAS, select_blend
+
+    rng = np.random.default_rng(0)
+    dbs, Xs, ys = [], [], []
+    for name in ("a", "b"):
+        X = np.abs(rng.standard_normal((80, 24)))
+        y = np.clip(0.5 + 0.1 * (X[:, 0] - X[:, -1]), 0, 1)
+        part = np.array(["train"] * 60 + ["val"] * 20, dtype=object)
+        dbs.append(SimpleNamespace(database=name, part=part))
+        Xs.append(X)
+        ys.append(y)
+    one = select_blend(Xs, ys, dbs, 16)
+    assert one["components"] is None and set(one["val_mean_srocc"]) == {
+        f"alpha={a:g} weight={w:g}" for a in RIDGE_ALPHAS for w in BLEND_WEIGHTS}
+    two = select_blend(Xs, ys, dbs, 16, components=(4, 8))
+    assert len(two["val_mean_srocc"]) == 2 * len(RIDGE_ALPHAS) * len(BLEND_WEIGHTS)
+    best = max(two["val_mean_srocc"], key=two["val_mean_srocc"].get)
+    assert best.startswith(f"components={two['components']} ") and two["components"] in (4, 8)
+
+
+@pytest.mark.parametrize("bad", ["12,x", "0", "-3"])
+def test_train_components_must_be_positive_numbers(capsys, bad):
+    assert main(["train", "quality", "--databases", "biq2021,agiqa3k", "--native", "--components", bad]) != 0
+    assert "--components" in capsys.readouterr().err
