@@ -81,6 +81,9 @@ def register(subparsers):
     q.add_argument("--components", default=None,
                    help="with --native: principal components of the MLP head, or several joined by ',' to "
                         "choose from on the val parts (default 256, v1's)")
+    q.add_argument("--targets", default="mos",
+                   help="with --native: target mode(s) to choose from on the val parts, joined by ',': mos (each "
+                        "database's MOS as published) and/or z (standardised per database)")
     q.add_argument("--rank-pairs", action="store_true",
                    help="with --native: also learn from blurred, noisy, recompressed and upscaled copies of the "
                         "best training images, each rated below its source (the step is chosen on the val parts)")
@@ -229,7 +232,8 @@ def _run_joint_quality(args, backbones) -> int:
         out = train_native_quality_model(Path(args.output), backbones, args.variant, seed=args.seed, name=args.name,
                                          data_dir=Path(args.data) if args.data else None,
                                          progress=sys.stderr.isatty(),
-                                         components=_components(args.components))
+                                         components=_components(args.components),
+                                         targets=_targets(args.targets))
         print(json.dumps(out, indent=2, default=str))
         return 0
     out = train_joint_quality_model(Path(args.output), backbones, args.variant, seed=args.seed, name=args.name,
@@ -249,6 +253,17 @@ def _components(arg) -> tuple:
         raise InputError(f"--components: whole numbers joined by ',', not {arg!r}") from None
     if not out or min(out) < 1:
         raise InputError(f"--components: positive whole numbers, not {arg!r}")
+    return out
+
+
+def _targets(arg) -> tuple:
+    from piaa.errors import InputError
+    from piaa.training.quality_native import TARGET_MODES
+
+    out = tuple(t.strip() for t in str(arg or "mos").split(",") if t.strip())
+    bad = [t for t in out if t not in TARGET_MODES]
+    if not out or bad:
+        raise InputError(f"--targets: choose among {', '.join(TARGET_MODES)}, not {arg!r}")
     return out
 
 

@@ -146,3 +146,26 @@ def test_select_blend_chooses_components_on_val_and_keeps_the_v2_key_format():
 def test_train_components_must_be_positive_numbers(capsys, bad):
     assert main(["train", "quality", "--databases", "biq2021,agiqa3k", "--native", "--components", bad]) != 0
     assert "--components" in capsys.readouterr().err
+
+
+def test_z_targets_standardise_each_database_on_the_fitted_rows():
+    from types import SimpleNamespace
+
+    from piaa.training.quality_native import Z_SCALE, fit_targets
+
+    part = np.array(["train"] * 4 + ["test"], dtype=object)
+    dbs = [SimpleNamespace(database="a", part=part), SimpleNamespace(database="b", part=part)]
+    ys = [np.array([0.2, 0.4, 0.6, 0.8, 5.0]), np.array([0.1, 0.1, 0.3, 0.3, 0.2])]
+    same, stats = fit_targets(ys, dbs, ["train"], "mos")
+    assert stats == {} and all(a is b for a, b in zip(same, ys))
+    z, stats = fit_targets(ys, dbs, ["train"], "z")
+    assert stats["a"][0] == pytest.approx(0.5) and stats["b"] == [pytest.approx(0.2), pytest.approx(0.1)]
+    assert np.allclose(z[1], [0.5 - Z_SCALE, 0.5 - Z_SCALE, 0.5 + Z_SCALE, 0.5 + Z_SCALE, 0.5])
+    assert z[0][-1] == 1.0  # clipped to the scale; the test row never moved the statistics
+    with pytest.raises(InputError):
+        fit_targets(ys, dbs, ["train"], "rank")
+
+
+def test_train_targets_must_be_known_modes(capsys):
+    assert main(["train", "quality", "--databases", "biq2021,agiqa3k", "--native", "--targets", "mos,rank"]) != 0
+    assert "--targets: choose among mos, z" in capsys.readouterr().err
