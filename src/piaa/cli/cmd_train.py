@@ -52,7 +52,7 @@ def register(subparsers):
     d.add_argument("--data", default=None, help="shared data folder (default ../shared/data)")
     add_device(d)
     d.set_defaults(func=run_default)
-    from piaa.models.scorer import JOINT_QUALITY_MODEL, QUALITY_MODEL
+    from piaa.models.scorer import JOINT_QUALITY_MODEL, NATIVE_QUALITY_MODEL
 
     q = sub.add_parser("quality", help="train the photo-quality scoring model on BIQ2021 train.csv",
                        description="Train the technical photo-quality model (0-1) on the 4,000 BIQ2021 training "
@@ -62,7 +62,8 @@ def register(subparsers):
                    help="model file to write (default: the package's file of the model named by --name)")
     q.add_argument("--name", default=None, help=f"model name (default {PHOTO_QUALITY_MODEL} with --databases "
                                                  f"biq2021, {JOINT_QUALITY_MODEL} with biq2021,agiqa3k, "
-                                                 f"{QUALITY_MODEL} with --native)")
+                                                 f"{NATIVE_QUALITY_MODEL} with --native; the shipped 'quality' "
+                                                 "is named in `piaa models`)")
     q.add_argument("--backbone", default="efficientnet_lite0",
                    help="backbone (hf:REPO_OR_DIR too), or several joined by '+' whose features are concatenated")
     q.add_argument("--variant", default="multilevel")
@@ -184,7 +185,7 @@ def run_default(args) -> int:
 def run_quality(args) -> int:
     from piaa.training.quality_model import train_quality_model
 
-    from piaa.models.scorer import ASSET_DIR, JOINT_QUALITY_MODEL, QUALITY_MODEL
+    from piaa.models.scorer import ASSET_DIR, JOINT_QUALITY_MODEL, NATIVE_QUALITY_MODEL
 
     backbones = [b for b in args.backbone.replace(",", "+").split("+") if b]
     joint = getattr(args, "databases", "biq2021") != "biq2021"
@@ -200,7 +201,8 @@ def run_quality(args) -> int:
         raise InputError("--native needs --databases biq2021,agiqa3k (quality v2 is the joint model)")
     from piaa.training.quality_ranking import RANKED_QUALITY_MODEL
 
-    args.name = args.name or (RANKED_QUALITY_MODEL if ranked else QUALITY_MODEL if native else JOINT_QUALITY_MODEL if joint else PHOTO_QUALITY_MODEL)
+    args.name = args.name or (RANKED_QUALITY_MODEL if ranked else NATIVE_QUALITY_MODEL if native
+                              else JOINT_QUALITY_MODEL if joint else PHOTO_QUALITY_MODEL)
     args.output = args.output or str(ASSET_DIR / f"{args.name}.npz")
     if joint:
         return _run_joint_quality(args, backbones)

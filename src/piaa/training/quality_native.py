@@ -173,9 +173,9 @@ def train_native_quality_model(output: Path, backbones: Sequence[str] = ("effici
 
     ``components``: the MLP's principal-component counts to choose from on the val parts (None = v1's 256);
     ``targets``: the target modes to choose from (:data:`TARGET_MODES`)."""
-    from piaa.models.scorer import QUALITY_MODEL
+    from piaa.models.scorer import NATIVE_QUALITY_MODEL
 
-    name = name or QUALITY_MODEL
+    name = name or NATIVE_QUALITY_MODEL
     native = dict(NATIVE if native is None else native)
     split = _split_settings(backbones)
     dbs, ys = load_joint(DATABASES, data_dir, split)
