@@ -60,7 +60,7 @@ def build_library(source: Path, out: Path, n: int) -> int:
 
 
 class Serve:
-    def __init__(self, library: Path, work: Path, src: Path):
+    def __init__(self, library: Path, work: Path, src: Path, extra=(), data: Path = None):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -69,16 +69,18 @@ class Serve:
         self.env = dict(os.environ, PIAA_HOME=str(work / "home"), PIAA_CACHE=str(work / "home" / "features.sqlite"),
                         PYTHONPATH=str(src))
         self.env.pop("PIAA_DATABASE_URL", None)
-        self.log = open(work / "server.log", "ab")
+        data = data or work / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        self.log = open(data / "server.log", "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "piaa.cli.main", "serve", "--library", str(library),
-                                      "--data-dir", str(work / "data"), "--port", str(self.port), "--allow-signup",
-                                      "--log-level", "warning"], env=self.env, stdout=self.log,
+                                      "--data-dir", str(data), "--port", str(self.port), "--allow-signup",
+                                      "--log-level", "warning", *extra], env=self.env, stdout=self.log,
                                      stderr=subprocess.STDOUT)
         import httpx
 
         for _ in range(1200):
             if self.proc.poll() is not None:
-                raise SystemExit(f"piaa serve exited; see {work / 'server.log'}")
+                raise SystemExit(f"piaa serve exited; see {data / 'server.log'}")
             try:
                 if httpx.get(self.url + "/api/health", timeout=2).status_code == 200:
                     return

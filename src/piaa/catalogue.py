@@ -98,10 +98,10 @@ _ROWS = (
           "Apache-2.0 (piaa); EfficientNet-Lite ImageNet weights (Apache-2.0); BIQ2021 states no licence (ss03 "
           "photos from Unsplash): used as a benchmark and training source, no image shipped",
           "piaa train quality --output src/piaa/assets/models/biq2021-quality-lite0.npz",
-          "technical photo quality 0-1 (MLP head on BIQ2021 MOS; photos only: 'quality' is piaa-quality-native-lite0); model card: "
+          "technical photo quality 0-1 (MLP head on BIQ2021 MOS; photos only: 'quality' is piaa-quality-v3-lite0); model card: "
           "src/piaa/assets/models/MODEL_CARD.md",
           what="technical photo quality (sharpness, noise, exposure) (photos only; 'quality' is "
-               "piaa-quality-native-lite0)"),
+               "piaa-quality-v3-lite0)"),
     Asset("piaa-quality-lite0", "scorer", "models/piaa-quality-lite0.npz", DEFAULT_BACKBONE, DEFAULT_VARIANT,
           "BIQ2021 train.csv (4,000 photos, MOS 0-1) and AGIQA-3K train.csv (2,000 generated images, MOS / 5)",
           "Apache-2.0 (piaa); EfficientNet-Lite ImageNet weights (Apache-2.0); BIQ2021 states no licence (ss03 "
@@ -120,10 +120,24 @@ _ROWS = (
           "piaa train quality --databases biq2021,agiqa3k --native --name piaa-quality-native-lite0 "
           "--output src/piaa/assets/models/piaa-quality-native-lite0.npz",
           "perceptual quality 0-1 of photographs and AI-generated images from the whole image, five "
-          "native-resolution 224-px crops and BRISQUE statistics (MLP + ridge blend, BIQ2021 + AGIQA-3K), alias "
-          "'quality'; model card: src/piaa/assets/models/MODEL_CARD.md",
+          "native-resolution 224-px crops and BRISQUE statistics (MLP + ridge blend, BIQ2021 + AGIQA-3K; v2 of "
+          "'quality'); model card: src/piaa/assets/models/MODEL_CARD.md",
           what="perceptual quality of photos and AI-generated images (whole image + native-resolution crops + "
-               "BRISQUE statistics), alias 'quality'"),
+               "BRISQUE statistics; v2 of 'quality')"),
+    Asset("piaa-quality-v3-lite0", "scorer", "models/piaa-quality-v3-lite0.npz", DEFAULT_BACKBONE,
+          DEFAULT_VARIANT,
+          "BIQ2021 train.csv (4,000 photos, MOS 0-1) and AGIQA-3K train.csv (2,000 generated images, MOS / 5), "
+          "targets standardised per database",
+          "Apache-2.0 (piaa); EfficientNet-Lite ImageNet weights (Apache-2.0); BIQ2021 states no licence (ss03 "
+          "from Unsplash), AGIQA-3K is MIT: training sources only, no image shipped",
+          "piaa train quality --databases biq2021,agiqa3k --native --components 128,256 --targets mos,z "
+          "--name piaa-quality-v3-lite0 --output src/piaa/assets/models/piaa-quality-v3-lite0.npz",
+          "perceptual quality 0-1 of photographs and AI-generated images from the whole image, five "
+          "native-resolution 224-px crops and BRISQUE statistics (MLP with 128 components + ridge, targets "
+          "standardised per database, BIQ2021 + AGIQA-3K), alias 'quality'; model card: "
+          "src/piaa/assets/models/MODEL_CARD.md",
+          what="perceptual quality of photos and AI-generated images (quality v3: v2's evidence, targets "
+               "standardised per database), alias 'quality'"),
     Asset("pa_iaa_oasis_lite0", "pa-iaa-network", "pa_iaa_oasis_lite0.npz", DEFAULT_BACKBONE, DEFAULT_VARIANT,
           _OASIS + "; traits of the raters who like each image (gender, age, politic, PHQ, TEPS_ant)", _LICENCE,
           "piaa train pa-iaa --output src/piaa/assets/pa_iaa_oasis_lite0.npz",

@@ -37,7 +37,7 @@ def test_quality_model_is_listed_and_loadable_by_name(capsys):
 
     s = piaa.load_scorer("quality")
     assert s.criterion == "quality" and s.score_range == (0.0, 1.0) and not s.lower_better
-    assert s.name == "piaa-quality-native-lite0" and s.info["metrics"]["srocc"] > 0.7 and s.native
+    assert s.name == "piaa-quality-v3-lite0" and s.info["metrics"]["srocc"] > 0.7 and s.native
     assert s.info["metrics"]["srocc_agiqa3k"] > 0.7  # photos and generated images, one model
     assert main(["models", "--format", "json"]) == 0
     names = {m["name"]: m for m in json.loads(capsys.readouterr().out)}

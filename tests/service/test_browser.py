@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from serve_helpers import N_PHOTOS, Server
 
@@ -47,7 +48,8 @@ def browser():
 
 @pytest.fixture(scope="module")
 def browser_library(tmp_path_factory, photo_library):
-    """The shared synthetic library + a burst of three near-identical frames with EXIF + a corrupt JPEG."""
+    """The shared synthetic library + a burst of three near-identical frames with EXIF (the last one out of
+    focus: the checks at 100 % say so) + a corrupt JPEG."""
     root = tmp_path_factory.mktemp("browser_photos")
     shutil.copytree(photo_library, root, dirs_exist_ok=True)
     rng = np.random.default_rng(11)
@@ -59,8 +61,10 @@ def browser_library(tmp_path_factory, photo_library):
         sub = ex.get_ifd(0x8769)
         sub[0x9003] = (t0 + timedelta(seconds=k)).strftime("%Y:%m:%d %H:%M:%S")
         sub[0x829A], sub[0x829D], sub[0x8827], sub[0x920A] = 1 / 500, 4.0, 200, 35.0
-        frame = np.clip(base + rng.normal(0, 2, base.shape), 0, 255).astype(np.uint8)
-        Image.fromarray(frame).save(root / f"burst_{k}.jpg", quality=92, exif=ex)
+        frame = Image.fromarray(np.clip(base + rng.normal(0, 2, base.shape), 0, 255).astype(np.uint8))
+        if k == N_BURST - 1:
+            frame = frame.filter(ImageFilter.GaussianBlur(4))
+        frame.save(root / f"burst_{k}.jpg", quality=92, exif=ex)
     (root / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a photo at all")
     Image.fromarray(rng.integers(0, 255, (9, 12, 3), dtype=np.uint8)).save(root / "tiny.jpg")   # a 12 x 9 px blob
     return root
@@ -73,6 +77,12 @@ def site(tmp_path_factory, browser_library, serve_home):
         assert srv.cli("users", "add", "tess", "--admin", "--password-stdin", input=PW + "\n").returncode == 0
         with httpx.Client(base_url=srv.url, timeout=60) as c:
             assert c.post("/api/signup", json={"username": "uma", "password": PW}).status_code == 201
+        with token(srv, "uma") as api:      # the checks at 100 % done: every test sees the same picks
+            for _ in range(600):
+                s = api.get("/api/library").json()
+                if s["ready"] and s["checks"]["state"] == "ready":
+                    break
+                time.sleep(0.3)
         yield srv
     finally:
         srv.stop()
@@ -449,6 +459,11 @@ def test_library_stacks_rejects_folders_counts_and_the_empty_state(browser, site
     assert f"1 / {N_BURST} of the stack of {N_BURST}" in text(page, "#viewer-name")
     page.keyboard.press("ArrowRight")
     page.wait_for_function(f"document.getElementById('viewer-name').textContent.startsWith('2 / {N_BURST}')")
+    said = [text(page, "#viewer-name")]
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"document.getElementById('viewer-name').textContent.startsWith('3 / {N_BURST}')")
+    said.append(text(page, "#viewer-name"))
+    assert any("soft focus" in s for s in said), said                 # the frames' reasons, the soft one's too
     page.keyboard.press("Escape")
     # a rejected photo is dimmed; one switch hides every reject
     victim = page.evaluate("Number(document.querySelectorAll('#grid li:not(.stacked) > button.card')[2].dataset.id)")
@@ -507,6 +522,8 @@ def test_cull_large_frames_own_stars_rejects_and_compare_at_100(browser, site, s
     assert page.evaluate("getComputedStyle(document.querySelector('#bursts .frame.rejected img')).opacity") < "0.5"
     # the reasons a frame is not the pick, on the page without hovering (from /api/bursts)
     assert "you rejected it" in rejected.locator(".reasons").text_content()
+    assert "soft focus" in rejected.locator(".reasons").text_content()            # the checks at 100 %
+    assert "checked at 100 %" in text(page, "#cull-checks")
     other = page.locator(f"#bursts .frame[data-id='{byname['burst_0.jpg']}'] .reasons")
     assert "rated another frame higher" in other.text_content()
     assert page.locator(f"#bursts .frame[data-id='{byname['burst_1.jpg']}'] .reasons").count() == 0   # the pick

@@ -52,7 +52,7 @@ def register(subparsers):
     d.add_argument("--data", default=None, help="shared data folder (default ../shared/data)")
     add_device(d)
     d.set_defaults(func=run_default)
-    from piaa.models.scorer import JOINT_QUALITY_MODEL, QUALITY_MODEL
+    from piaa.models.scorer import JOINT_QUALITY_MODEL, NATIVE_QUALITY_MODEL
 
     q = sub.add_parser("quality", help="train the photo-quality scoring model on BIQ2021 train.csv",
                        description="Train the technical photo-quality model (0-1) on the 4,000 BIQ2021 training "
@@ -62,7 +62,8 @@ def register(subparsers):
                    help="model file to write (default: the package's file of the model named by --name)")
     q.add_argument("--name", default=None, help=f"model name (default {PHOTO_QUALITY_MODEL} with --databases "
                                                  f"biq2021, {JOINT_QUALITY_MODEL} with biq2021,agiqa3k, "
-                                                 f"{QUALITY_MODEL} with --native)")
+                                                 f"{NATIVE_QUALITY_MODEL} with --native; the shipped 'quality' "
+                                                 "is named in `piaa models`)")
     q.add_argument("--backbone", default="efficientnet_lite0",
                    help="backbone (hf:REPO_OR_DIR too), or several joined by '+' whose features are concatenated")
     q.add_argument("--variant", default="multilevel")
@@ -78,6 +79,17 @@ def register(subparsers):
     q.add_argument("--native", action="store_true",
                    help="with --databases biq2021,agiqa3k: also read five native-resolution crops and BRISQUE "
                         "statistics of each image (quality v2, the shipped 'quality')")
+    q.add_argument("--components", default=None,
+                   help="with --native: principal components of the MLP head, or several joined by ',' to "
+                        "choose from on the val parts (default 256, v1's)")
+    q.add_argument("--targets", default="mos",
+                   help="with --native: target mode(s) to choose from on the val parts, joined by ',': mos (each "
+                        "database's MOS as published) and/or z (standardised per database)")
+    q.add_argument("--rank-pairs", action="store_true",
+                   help="with --native: also learn from blurred, noisy, recompressed and upscaled copies of the "
+                        "best training images, each rated below its source (the step is chosen on the val parts)")
+    q.add_argument("--work-dir", default=None,
+                   help="with --rank-pairs: folder for the degraded copies (default: piaa's user data folder)")
     q.set_defaults(func=run_quality)
 
     n = sub.add_parser("pa-iaa", help="train the shipped PA_IAA network (pa-iaa personalizer)",
@@ -173,16 +185,24 @@ def run_default(args) -> int:
 def run_quality(args) -> int:
     from piaa.training.quality_model import train_quality_model
 
-    from piaa.models.scorer import ASSET_DIR, JOINT_QUALITY_MODEL, QUALITY_MODEL
+    from piaa.models.scorer import ASSET_DIR, JOINT_QUALITY_MODEL, NATIVE_QUALITY_MODEL
 
     backbones = [b for b in args.backbone.replace(",", "+").split("+") if b]
     joint = getattr(args, "databases", "biq2021") != "biq2021"
     native = bool(getattr(args, "native", False))
+    ranked = bool(getattr(args, "rank_pairs", False))
+    if ranked and not native:
+        from piaa.errors import InputError
+
+        raise InputError("--rank-pairs needs --native (it adds ranking evidence to quality v2)")
     if native and not joint:
         from piaa.errors import InputError
 
         raise InputError("--native needs --databases biq2021,agiqa3k (quality v2 is the joint model)")
-    args.name = args.name or (QUALITY_MODEL if native else JOINT_QUALITY_MODEL if joint else PHOTO_QUALITY_MODEL)
+    from piaa.training.quality_ranking import RANKED_QUALITY_MODEL
+
+    args.name = args.name or (RANKED_QUALITY_MODEL if ranked else NATIVE_QUALITY_MODEL if native
+                              else JOINT_QUALITY_MODEL if joint else PHOTO_QUALITY_MODEL)
     args.output = args.output or str(ASSET_DIR / f"{args.name}.npz")
     if joint:
         return _run_joint_quality(args, backbones)
@@ -199,18 +219,54 @@ def _run_joint_quality(args, backbones) -> int:
 
     if sorted(d.strip() for d in args.databases.split(",")) != sorted(DATABASES):
         raise InputError(f"--databases: use biq2021 or {','.join(DATABASES)}, not {args.databases!r}")
+    if getattr(args, "rank_pairs", False):
+        from piaa.training.quality_ranking import train_ranked_quality_model
+
+        out = train_ranked_quality_model(Path(args.output), backbones, args.variant, seed=args.seed, name=args.name,
+                                         data_dir=Path(args.data) if args.data else None,
+                                         work_dir=Path(args.work_dir) if args.work_dir else None,
+                                         progress=sys.stderr.isatty())
+        print(json.dumps(out, indent=2, default=str))
+        return 0
     if getattr(args, "native", False):
         from piaa.training.quality_native import train_native_quality_model
 
         out = train_native_quality_model(Path(args.output), backbones, args.variant, seed=args.seed, name=args.name,
                                          data_dir=Path(args.data) if args.data else None,
-                                         progress=sys.stderr.isatty())
+                                         progress=sys.stderr.isatty(),
+                                         components=_components(args.components),
+                                         targets=_targets(args.targets))
         print(json.dumps(out, indent=2, default=str))
         return 0
     out = train_joint_quality_model(Path(args.output), backbones, args.variant, seed=args.seed, name=args.name,
                                     data_dir=Path(args.data) if args.data else None, progress=sys.stderr.isatty())
     print(json.dumps(out, indent=2, default=str))
     return 0
+
+
+def _components(arg) -> tuple:
+    from piaa.errors import InputError
+
+    if not arg:
+        return (None,)
+    try:
+        out = tuple(int(c) for c in str(arg).split(",") if c.strip())
+    except ValueError:
+        raise InputError(f"--components: whole numbers joined by ',', not {arg!r}") from None
+    if not out or min(out) < 1:
+        raise InputError(f"--components: positive whole numbers, not {arg!r}")
+    return out
+
+
+def _targets(arg) -> tuple:
+    from piaa.errors import InputError
+    from piaa.training.quality_native import TARGET_MODES
+
+    out = tuple(t.strip() for t in str(arg or "mos").split(",") if t.strip())
+    bad = [t for t in out if t not in TARGET_MODES]
+    if not out or bad:
+        raise InputError(f"--targets: choose among {', '.join(TARGET_MODES)}, not {arg!r}")
+    return out
 
 
 def _data_dir(arg):

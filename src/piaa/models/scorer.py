@@ -44,7 +44,9 @@ DEFAULT_MODEL = default_asset("scorer").name
 #: image plus native-resolution crops and BRISQUE statistics); ``load_scorer("quality")``. The joint model on
 #: whole-image features only stays available as "piaa-quality-lite0", the photos-only one as
 #: "biq2021-quality-lite0".
-QUALITY_MODEL = "piaa-quality-native-lite0"
+QUALITY_MODEL = "piaa-quality-v3-lite0"
+#: quality v2 (same evidence, MOS targets as published), kept loadable by name
+NATIVE_QUALITY_MODEL = "piaa-quality-native-lite0"
 JOINT_QUALITY_MODEL = "piaa-quality-lite0"
 # what a photographer asks for: "beauty" (the default aesthetics model) and "quality" (technical quality)
 SCORING_MODELS.alias("beauty", DEFAULT_MODEL)

@@ -49,9 +49,10 @@ def prepare_data_dir(settings: Settings) -> None:
         pass
 
 
-def create_app(settings: Settings, scorer=None, database: Database = None) -> FastAPI:
+def create_app(settings: Settings, scorer=None, database: Database = None, detector=None) -> FastAPI:
     """The app; ``database``: one already opened by :func:`open_database` (``piaa serve`` opens it before the
-    server starts, so a database that cannot be used is one line on the terminal, not a start-up traceback)."""
+    server starts, so a database that cannot be used is one line on the terminal, not a start-up traceback);
+    ``detector``: the face detector of the checks at 100 % (default: :func:`piaa.faces.detect_faces`)."""
     prepare_data_dir(settings)
 
     @asynccontextmanager
@@ -64,7 +65,7 @@ def create_app(settings: Settings, scorer=None, database: Database = None) -> Fa
         db = database if database is not None else open_database(settings)
         lib = Library(settings.libraries, db, settings.data_dir, scorer=scorer, model=settings.model)
         lib.start()
-        app.state.svc = ServiceState(settings, db, lib)
+        app.state.svc = ServiceState(settings, db, lib, detector)
         from piaa.service.community import LibraryModelKeeper
 
         keeper = app.state.svc.community = LibraryModelKeeper(db, lib, enabled=settings.community)
@@ -75,6 +76,7 @@ def create_app(settings: Settings, scorer=None, database: Database = None) -> Fa
             yield
         finally:
             keeper.stop()
+            app.state.svc.checks.stop()
             lib.stop()
             db.dispose()
             blas.restore_original_limits()

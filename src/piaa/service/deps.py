@@ -13,6 +13,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPBearer
 
 from piaa.service import queries
+from piaa.service.cull_checks import STORE_NAME, BackgroundChecks
 from piaa.service.library import Library
 from piaa.service.persistence import Database
 from piaa.service.photo_facts import PhotoFacts, warm
@@ -36,7 +37,7 @@ class Caller:
 
 
 class ServiceState:
-    def __init__(self, settings: Settings, db: Database, library: Library):
+    def __init__(self, settings: Settings, db: Database, library: Library, detector=None):
         self.settings = settings
         self.db = db
         self.library = library
@@ -45,12 +46,21 @@ class ServiceState:
         self.selector = None      # (feature matrix, ids, active-learning selector) built once per matrix
         self.community = None     # the library model's keeper (piaa.service.community), set by the app
         self.facts = PhotoFacts()  # quality scores and capture times, computed once
-        library.when_ready.append(lambda: warm(self))
+        #: the checks at 100 % of the bursts, judged in the background (a nice-19 process) once the groups are known
+        self.checks = BackgroundChecks(self, settings.cull_checks, settings.data_dir / STORE_NAME, detector)
+        library.when_ready.append(self.prepare)
         if library.ready:         # it finished before this state existed: prepare the facts now, in the background
-            threading.Thread(target=warm, args=(self,), name="piaa-facts", daemon=True).start()
+            threading.Thread(target=self.prepare, name="piaa-facts", daemon=True).start()
         self.lock = threading.Lock()
         self.refitting = set()    # user ids whose profile is being refitted after a change (personal.refit)
         self.refit_again = set()  # ... and changed again meanwhile
+
+    def prepare(self) -> None:
+        """After an analysis pass: what every page needs (``warm``), then the checks of the (new) groups."""
+        try:
+            warm(self)
+        finally:
+            self.checks.kick()
 
 
 def svc(request: Request) -> ServiceState:

@@ -107,7 +107,9 @@ def ordered(state, v: LibraryView, order: str) -> np.ndarray:
 def suggested(state, v: LibraryView, groups, times) -> list:
     """:func:`piaa.profiles.bursts.suggest` for this person — every group with its pick and reasons — kept
     until what it depends on changes (their scores, stars or flags, technical quality, the groups): the library
-    page and the Cull view ask for it on every page."""
+    page and the Cull view ask for it on every page. The checks at 100 % count once published
+    (:mod:`piaa.service.cull_checks`): a frame with closed eyes, a soft subject or motion blur is then not the
+    pick while another frame passes, unless the person's own stars or flags choose it."""
     from piaa.profiles.bursts import suggest
 
     h = hashlib.blake2b(np.ascontiguousarray(v.sc.score, dtype=np.float64).tobytes(), digest_size=16)
@@ -115,26 +117,34 @@ def suggested(state, v: LibraryView, groups, times) -> list:
     h.update(repr(sorted((i, m[0]) for i, m in v.marks.items() if m[0])).encode())
     if v.quality is not None:
         h.update(np.ascontiguousarray(v.quality, dtype=np.float64).tobytes())
+    generation, verdicts = state.checks.for_groups(groups)
+    h.update(f"checks {generation}".encode())
     key = h.hexdigest()
     got = state.facts.picks.get(v.user)
     if got is not None and got[0] is groups and got[1] == key:
         return got[2]
     own = [v.mine.get(i) for i in v.ids.tolist()]
-    out = suggest(v.sc.X, times, v.sc.score, v.quality, own, v.flags, groups=groups)
+    out = suggest(v.sc.X, times, v.sc.score, v.quality, own, v.flags, groups=groups, verdicts=verdicts)
     state.facts.picks[v.user] = (groups, key, out)
     return out
 
 
-def stacked(state, v: LibraryView, rows: List[int]) -> Optional[List[List[int]]]:
+def stacked(state, v: LibraryView, rows: List[int],
+            why: Optional[Dict[int, List[str]]] = None) -> Optional[List[List[int]]]:
     """``rows`` (matching, in order) as stacks: each burst or near-duplicate group one entry, at the place of
     its first frame, its pick first (the person's pick, else their best stars, else the best taste + quality
     — :func:`piaa.profiles.bursts.suggest`) when the pick matches, then the other matching frames in order.
-    None while the library's groups are not known yet (they are computed after each scan)."""
+    None while the library's groups are not known yet (they are computed after each scan). ``why`` (when given)
+    gets each grouped row's reasons for not being the pick."""
     groups = photo_facts.cached(state, "groups")
     times = photo_facts.cached(state, "row_times")
     if groups is None or times is None:
         return None
-    picks = [b.pick for b in suggested(state, v, groups, times[0])]
+    bursts = suggested(state, v, groups, times[0])
+    picks = [b.pick for b in bursts]
+    if why is not None:
+        for b in bursts:
+            why.update((k, r) for k, r in zip(b.members, b.reasons) if r)
     group_of = photo_facts.group_of(state)
     out: List[List[int]] = []
     where: Dict[int, int] = {}
@@ -173,7 +183,8 @@ def rank(state, user_id: int, order: str = "taste", filters: Filters = Filters()
         order = "taste"
     keep = matches(v, filters)
     chosen = [int(k) for k in ordered(state, v, order) if keep[k]]
-    stacks = stacked(state, v, chosen) if stack else None
+    why: Dict[int, List[str]] = {}
+    stacks = stacked(state, v, chosen, why) if stack else None
     entries = stacks if stacks is not None else [[k] for k in chosen]
     shown = entries[offset:offset + limit]
     page = [e[0] for e in shown]
@@ -188,10 +199,11 @@ def rank(state, user_id: int, order: str = "taste", filters: Filters = Filters()
     for e in shown:
         rec = record(state, v, e[0], taken[int(v.ids[e[0]])])
         if len(e) > 1:
-            rec["stack"] = [{"id": int(v.ids[k]), "name": v.names[k]} for k in e]
+            rec["stack"] = [{"id": int(v.ids[k]), "name": v.names[k], "reasons": why.get(k)} for k in e]
         images.append(rec)
     return {"images": images, "total": len(entries), "photos": len(chosen), "stacked": stacks is not None,
             "offset": offset, "limit": limit, "basis": v.basis, "profile": prof, "order": ORDERS[order],
             "unscored": len(state.library.ids()) - len(v.ids),
             "library_taste": None if lt is None else {"people": lt.people, "ratings": lt.ratings},
-            "folders": [{"name": n, "photos": c} for n, c in photo_facts.folders(state)]}
+            "folders": [{"name": n, "photos": c} for n, c in photo_facts.folders(state)],
+            "checks": state.checks.word(photo_facts.cached(state, "groups"))}

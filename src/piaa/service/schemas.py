@@ -81,6 +81,20 @@ class SessionOut(_Out):
 
 
 # ---- service ---------------------------------------------------------------------------------------------------
+class CullChecks(_Out):
+    state: Literal["running", "ready", "off"] = Field(
+        description="the checks at 100 % of the bursts: running in the background, ready, or off (--cull-checks none)")
+    checks: List[str] = Field(description="which checks run: eyes, focus, motion")
+    groups: int = Field(description="groups of two or more photos to judge")
+    done: int = Field(description="groups judged so far (or read back from an earlier run)")
+    photos: int = Field(description="photos in those groups")
+    judged: int = Field(description="photos judged at 100 % since the server started")
+    reused: int = Field(description="groups whose verdict an earlier run had stored")
+    seconds: float = Field(description="time spent judging since the server started")
+    seconds_per_photo: Optional[float]
+    note: Optional[str] = Field(description="e.g. the face model is missing: eyes are not checked")
+
+
 class Health(_Out):
     status: Literal["ok", "unavailable"]
     version: str
@@ -99,6 +113,7 @@ class Progress(_Out):
     seconds: float
     found: Optional[Dict[str, int]] = Field(
         None, description="what the last scan found: new, changed and removed photos (null before one ran)")
+    checks: Optional[CullChecks] = Field(None, description="the checks at 100 % of the bursts, in the background")
 
 
 # ---- library ---------------------------------------------------------------------------------------------------
@@ -211,6 +226,13 @@ class ProfileOut(_Out):
     summary: str = Field(description="how well the profile knows its person, in plain words")
 
 
+class StackFrame(_Out):
+    id: int
+    name: str
+    reasons: Optional[List[str]] = Field(None, description="why this frame is not the group's pick, in plain words "
+                                                           "(the checks at 100 % once ready); null for the pick")
+
+
 class RankedImage(_Out):
     id: int
     name: str
@@ -224,7 +246,7 @@ class RankedImage(_Out):
     taken: Optional[str] = Field(description="capture time (EXIF, as the camera recorded it), or null")
     flag: Optional[Flag]
     label: Optional[Label]
-    stack: Optional[List[PhotoRef]] = Field(
+    stack: Optional[List[StackFrame]] = Field(
         None, description="with stack=true: the frames of this photo's burst or near-duplicate group that match "
                           "the filters, this one (the group's pick when it matches) first; null when alone")
 
@@ -260,6 +282,8 @@ class Ranking(_Out):
     stacked: bool = Field(False, description="bursts and near-duplicates are shown as one photo (stack=true, "
                                              "once the library's groups are known)")
     folders: List[FolderCount] = Field(default_factory=list, description="the library's folders (filter by one)")
+    checks: Literal["running", "ready", "off"] = Field(
+        "off", description="whether the stacks' picks already use the checks at 100 % (see GET /api/bursts)")
 
 
 class Suggestions(_Out):
@@ -459,6 +483,11 @@ class Bursts(_Out):
     photos_in_groups: int
     basis: Literal["profile", "generic"]
     quality: Optional[str] = Field(description="the technical-quality model combined with taste, or null")
+    checks: Literal["running", "ready", "off"] = Field(
+        description="the checks at 100 % (closed eyes, soft subject, motion blur): ready = every group's pick and "
+                    "reasons use them; running = not all groups are judged yet (picks of those not judged follow "
+                    "taste + quality); off = --cull-checks none")
+    checks_progress: CullChecks
 
 
 class XmpImportIn(_In):

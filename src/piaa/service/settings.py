@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional
 
+from piaa.profiles.cull_checks import CHECKS
+
 #: Largest request body accepted (bytes); larger ones get 413 before they are read. The largest legitimate
 #: body (credentials, a rating, a comparison) is well under 10 KB.
 MAX_BODY_BYTES = 64 * 1024
@@ -31,11 +33,13 @@ class Settings:
     max_body_bytes: int = MAX_BODY_BYTES
     trust_forwarded: bool = False         # take the client address from X-Forwarded-For (behind a proxy only)
     community: bool = True                # the library model: members' shared ratings teach everyone's start
+    cull_checks: frozenset = frozenset(CHECKS)   # piaa cull's checks at 100 % run on the bursts in the background
 
     def __post_init__(self):
         from piaa.service.persistence import sqlite_url
 
         self.data_dir = Path(self.data_dir).expanduser()
+        self.cull_checks = frozenset(self.cull_checks)
         self.libraries = [Path(p).expanduser() for p in self.libraries]
         if not self.database_url:
             self.database_url = os.environ.get("PIAA_DATABASE_URL") or sqlite_url(self.data_dir / "piaa-serve.sqlite")

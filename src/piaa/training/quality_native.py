@@ -57,7 +57,12 @@ def native_features(dbs, backbones: Sequence[str], variant: str, native: dict, e
     return out, start
 
 
-def fit_blend(X, y, start: int, alpha: float, weight: float, seed: int = 0, mlp=None):
+def mlp_options(seed: int = 0, components: int | None = None) -> dict:
+    """The MLP's options: v1's (:data:`MLP_OPTIONS`), with ``components`` principal components when given."""
+    return {**MLP_OPTIONS, "seed": seed, **({"components": int(components)} if components else {})}
+
+
+def fit_blend(X, y, start: int, alpha: float, weight: float, seed: int = 0, mlp=None, components: int | None = None):
     """The v2 head fitted on ``(X, y)``; ``mlp`` reuses an MLP already fitted on the same rows."""
     from piaa.data.ratings import Scale
     from piaa.models.blend_head import BlendHead
@@ -66,7 +71,7 @@ def fit_blend(X, y, start: int, alpha: float, weight: float, seed: int = 0, mlp=
 
     sc = Scale(*SCALE)
     if mlp is None:
-        mlp = GenericHead(sc, **{**MLP_OPTIONS, "seed": seed}).fit(X, sc.soft_onehot(y))
+        mlp = GenericHead(sc, **mlp_options(seed, components)).fit(X, sc.soft_onehot(y))
     ridge = RidgeHead(SCALE, alpha=alpha).fit(X[:, start:], y)
     return BlendHead([mlp, ridge], [(0, None), (start, None)], [weight, 1.0 - weight])
 
@@ -76,27 +81,64 @@ def _rows(Xs, ys, dbs, parts):
     return np.concatenate([X[k] for X, k in zip(Xs, m)]), np.concatenate([y[k] for y, k in zip(ys, m)])
 
 
-def select_blend(Xs, ys, dbs, start: int, seed: int = 0) -> dict:
-    """Ridge strength and MLP weight by the mean val-part SROCC of both databases (heads fitted on train)."""
-    from piaa.metrics import srocc
+#: target modes: "mos" = each database's MOS on 0-1 as published (v2); "z" = standardised per database on the
+#: fitted rows and mapped to 0.5 + Z_SCALE * z, so both databases span the same part of the scale
+TARGET_MODES = ("mos", "z")
+Z_SCALE = 0.15
 
-    Xtr, ytr = _rows(Xs, ys, dbs, ["train"])
-    first = fit_blend(Xtr, ytr, start, RIDGE_ALPHAS[0], 0.5, seed)
-    mlp = first.heads[0]
+
+def fit_targets(ys, dbs, parts, mode: str):
+    """(targets per database for ``mode``, per-database (mean, sd) over the rows of ``parts``; {} for "mos")."""
+    from piaa.errors import InputError
+
+    if mode == "mos":
+        return list(ys), {}
+    if mode != "z":
+        raise InputError(f"unknown target mode {mode!r}; known: {', '.join(TARGET_MODES)}")
+    out, stats = [], {}
+    for y, d in zip(ys, dbs):
+        m = np.isin(d.part, parts)
+        mu, sd = float(y[m].mean()), float(y[m].std())
+        stats[d.database] = [round(mu, 6), round(sd, 6)]
+        out.append(np.clip(0.5 + Z_SCALE * (y - mu) / sd, 0.0, 1.0))
+    return out, stats
+
+
+def select_blend(Xs, ys, dbs, start: int, seed: int = 0, components: Sequence[int | None] = (None,),
+                 targets: Sequence[str] = ("mos",)) -> dict:
+    """Ridge strength and MLP weight (and the MLP's components and the target mode, when several are offered) by
+    the mean val-part SROCC of both databases (heads fitted on train). One MLP per (mode, components), one ridge
+    per (mode, strength)."""
+    from piaa.metrics import srocc
+    from piaa.models.blend_head import BlendHead
+    from piaa.models.linear_head import RidgeHead
+
     table: dict[str, float] = {}
-    for a in RIDGE_ALPHAS:
-        for w in BLEND_WEIGHTS:
-            head = fit_blend(Xtr, ytr, start, a, w, seed, mlp=mlp)
-            s = [srocc(head.predict(X[d.part == "val"]), y[d.part == "val"]) for X, y, d in zip(Xs, ys, dbs)]
-            table[f"alpha={a:g} weight={w:g}"] = round(float(np.mean(s)), 4)
+    for mode in targets:
+        yt, _ = fit_targets(ys, dbs, ["train"], mode)
+        Xtr, ytr = _rows(Xs, yt, dbs, ["train"])
+        ridges = {a: RidgeHead(SCALE, alpha=a).fit(Xtr[:, start:], ytr) for a in RIDGE_ALPHAS}
+        for c in components:
+            mlp = fit_blend(Xtr, ytr, start, RIDGE_ALPHAS[0], 0.5, seed, components=c).heads[0]
+            for a in RIDGE_ALPHAS:
+                for w in BLEND_WEIGHTS:
+                    head = BlendHead([mlp, ridges[a]], [(0, None), (start, None)], [w, 1.0 - w])
+                    s = [srocc(head.predict(X[d.part == "val"]), y[d.part == "val"])
+                         for X, y, d in zip(Xs, ys, dbs)]
+                    key = (f"targets={mode} " if len(targets) > 1 else "") + \
+                          (f"components={c} " if len(components) > 1 else "") + f"alpha={a:g} weight={w:g}"
+                    table[key] = round(float(np.mean(s)), 4)
     best = max(table, key=table.get)
-    alpha, weight = (float(kv.split("=")[1]) for kv in best.split())
-    return {"alpha": alpha, "weight": weight, "val_mean_srocc": table}
+    got = dict(kv.split("=") for kv in best.split())
+    return {"alpha": float(got["alpha"]), "weight": float(got["weight"]),
+            "components": int(got["components"]) if "components" in got else components[0],
+            "targets": got.get("targets", targets[0]), "val_mean_srocc": table}
 
 
 def validate_native_quality(backbones: Sequence[str] = ("efficientnet_lite0",), variant: str = "multilevel",
                             native: dict | None = None, data_dir: Path | None = None, engine: str = "auto",
-                            progress: bool = False, seed: int = 0, features=None) -> dict:
+                            progress: bool = False, seed: int = 0, features=None,
+                            components: Sequence[int | None] = (None,), targets: Sequence[str] = ("mos",)) -> dict:
     """Choose on the val parts, then train on train+val and measure on the test parts of both databases."""
     from piaa.metrics import plcc, srocc
 
@@ -108,9 +150,10 @@ def validate_native_quality(backbones: Sequence[str] = ("efficientnet_lite0",), 
     Xs, start = features if features is not None else native_features(dbs, backbones, variant, native, engine,
                                                                        progress)
     feat_s = time.perf_counter() - t0
-    choice = select_blend(Xs, ys, dbs, start, seed)
-    Xtr, ytr = _rows(Xs, ys, dbs, ["train", "val"])
-    head = fit_blend(Xtr, ytr, start, choice["alpha"], choice["weight"], seed)
+    choice = select_blend(Xs, ys, dbs, start, seed, components, targets)
+    yt, choice["target_stats"] = fit_targets(ys, dbs, ["train", "val"], choice["targets"])
+    Xtr, ytr = _rows(Xs, yt, dbs, ["train", "val"])
+    head = fit_blend(Xtr, ytr, start, choice["alpha"], choice["weight"], seed, components=choice["components"])
     res = {}
     for X, y, d in zip(Xs, ys, dbs):
         m = d.part == "test"
@@ -124,20 +167,27 @@ def validate_native_quality(backbones: Sequence[str] = ("efficientnet_lite0",), 
 def train_native_quality_model(output: Path, backbones: Sequence[str] = ("efficientnet_lite0",),
                                variant: str = "multilevel", seed: int = 0, name: str | None = None,
                                data_dir: Path | None = None, engine: str = "auto", progress: bool = False,
-                               native: dict | None = None) -> dict:
-    """Validate (:func:`validate_native_quality`), fit the chosen recipe on every image, write the model file."""
-    from piaa.models.scorer import QUALITY_MODEL
+                               native: dict | None = None, components: Sequence[int | None] = (None,),
+                               targets: Sequence[str] = ("mos",)) -> dict:
+    """Validate (:func:`validate_native_quality`), fit the chosen recipe on every image, write the model file.
 
-    name = name or QUALITY_MODEL
+    ``components``: the MLP's principal-component counts to choose from on the val parts (None = v1's 256);
+    ``targets``: the target modes to choose from (:data:`TARGET_MODES`)."""
+    from piaa.models.scorer import NATIVE_QUALITY_MODEL
+
+    name = name or NATIVE_QUALITY_MODEL
     native = dict(NATIVE if native is None else native)
     split = _split_settings(backbones)
     dbs, ys = load_joint(DATABASES, data_dir, split)
     feats = native_features(dbs, backbones, variant, native, engine, progress)
-    val = validate_native_quality(backbones, variant, native, data_dir, engine, progress, seed, features=feats)
+    val = validate_native_quality(backbones, variant, native, data_dir, engine, progress, seed, features=feats,
+                                  components=components, targets=targets)
     Xs, start = feats
-    X, y = np.concatenate(Xs), np.concatenate(ys)
+    yt, target_stats = fit_targets(ys, dbs, ["train", "val", "test", "dup"], val["selection"]["targets"])
+    X, y = np.concatenate(Xs), np.concatenate(yt)
     alpha, weight = val["selection"]["alpha"], val["selection"]["weight"]
-    head = fit_blend(X, y, start, alpha, weight, seed)
+    chosen = val["selection"]["components"]
+    head = fit_blend(X, y, start, alpha, weight, seed, components=chosen)
     backbone = "+".join(backbones)
     metrics = {"protocol": "BlendHead (GenericHead MLP on whole-image + native evidence, ridge on the native "
                            "evidence) chosen on the val parts, trained on the train+val parts of BIQ2021 and "
@@ -145,8 +195,9 @@ def train_native_quality_model(output: Path, backbones: Sequence[str] = ("effici
                "test": val["test"], "srocc": val["test"]["biq2021"]["srocc"],
                "srocc_agiqa3k": val["test"]["agiqa3k"]["srocc"], "selection": val["selection"], **_stamp()}
     extra = {"criterion": "quality", "head": "blend", "native": native,
-             "head_options": {"mlp": {**MLP_OPTIONS, "seed": seed}, "ridge_alpha": alpha, "mlp_weight": weight,
+             "head_options": {"mlp": mlp_options(seed, chosen), "ridge_alpha": alpha, "mlp_weight": weight,
                               "ridge_columns_from": start},
+             "targets": {"mode": val["selection"]["targets"], "z_scale": Z_SCALE, "stats": target_stats},
              "n_train_images": len(X), "scale": "0-1 (BIQ2021 MOS; AGIQA-3K MOS / 5)",
              "licence_note": LICENCE_NOTE + " AGIQA-3K: MIT.",
              "limitations": "Learned from 256 px copies of BIQ2021 photos and AGIQA-3K generated images. Sees the "

@@ -117,3 +117,55 @@ def test_score_many_shares_the_whole_image_block(tiny_v2, tmp_path):
 def test_train_native_needs_both_databases(capsys):
     assert main(["train", "quality", "--native"]) != 0
     assert "--native needs --databases biq2021,agiqa3k" in capsys.readouterr().err
+
+
+def test_select_blend_chooses_components_on_val_and_keeps_the_v2_key_format():
+    from types import SimpleNamespace
+
+    from piaa.training.quality_native import BLEND_WEIGHTS, RIDGE_ALPHAS, select_blend
+
+    rng = np.random.default_rng(0)
+    dbs, Xs, ys = [], [], []
+    for name in ("a", "b"):
+        X = np.abs(rng.standard_normal((80, 24)))
+        y = np.clip(0.5 + 0.1 * (X[:, 0] - X[:, -1]), 0, 1)
+        part = np.array(["train"] * 60 + ["val"] * 20, dtype=object)
+        dbs.append(SimpleNamespace(database=name, part=part))
+        Xs.append(X)
+        ys.append(y)
+    one = select_blend(Xs, ys, dbs, 16)
+    assert one["components"] is None and set(one["val_mean_srocc"]) == {
+        f"alpha={a:g} weight={w:g}" for a in RIDGE_ALPHAS for w in BLEND_WEIGHTS}
+    two = select_blend(Xs, ys, dbs, 16, components=(4, 8))
+    assert len(two["val_mean_srocc"]) == 2 * len(RIDGE_ALPHAS) * len(BLEND_WEIGHTS)
+    best = max(two["val_mean_srocc"], key=two["val_mean_srocc"].get)
+    assert best.startswith(f"components={two['components']} ") and two["components"] in (4, 8)
+
+
+@pytest.mark.parametrize("bad", ["12,x", "0", "-3"])
+def test_train_components_must_be_positive_numbers(capsys, bad):
+    assert main(["train", "quality", "--databases", "biq2021,agiqa3k", "--native", "--components", bad]) != 0
+    assert "--components" in capsys.readouterr().err
+
+
+def test_z_targets_standardise_each_database_on_the_fitted_rows():
+    from types import SimpleNamespace
+
+    from piaa.training.quality_native import Z_SCALE, fit_targets
+
+    part = np.array(["train"] * 4 + ["test"], dtype=object)
+    dbs = [SimpleNamespace(database="a", part=part), SimpleNamespace(database="b", part=part)]
+    ys = [np.array([0.2, 0.4, 0.6, 0.8, 5.0]), np.array([0.1, 0.1, 0.3, 0.3, 0.2])]
+    same, stats = fit_targets(ys, dbs, ["train"], "mos")
+    assert stats == {} and all(a is b for a, b in zip(same, ys))
+    z, stats = fit_targets(ys, dbs, ["train"], "z")
+    assert stats["a"][0] == pytest.approx(0.5) and stats["b"] == [pytest.approx(0.2), pytest.approx(0.1)]
+    assert np.allclose(z[1], [0.5 - Z_SCALE, 0.5 - Z_SCALE, 0.5 + Z_SCALE, 0.5 + Z_SCALE, 0.5])
+    assert z[0][-1] == 1.0  # clipped to the scale; the test row never moved the statistics
+    with pytest.raises(InputError):
+        fit_targets(ys, dbs, ["train"], "rank")
+
+
+def test_train_targets_must_be_known_modes(capsys):
+    assert main(["train", "quality", "--databases", "biq2021,agiqa3k", "--native", "--targets", "mos,rank"]) != 0
+    assert "--targets: choose among mos, z" in capsys.readouterr().err

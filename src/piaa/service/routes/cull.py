@@ -23,11 +23,13 @@ def bursts(caller: Auth, state: State, offset: int = Query(0, ge=0, le=MAX_ID), 
     """Groups of two or more photos that belong together (near-duplicates whenever taken, or similar and taken
     within seconds: a burst), in capture order, with the suggested pick: a photo you flagged pick, else the one
     with most of your stars, else the best combination of your taste and technical quality among those you
-    did not reject."""
+    did not reject — among the frames that pass the checks at 100 % (closed eyes, soft subject, motion blur:
+    ``checks`` says whether they are ready; they run in the background after each scan)."""
     v = ranking.view(state, caller.id)
     sc, ids, mine, marks, names, q = v.sc, v.ids.tolist(), v.mine, v.marks, v.names, v.quality
     when = photo_facts.row_times(state)[0]
-    groups = ranking.suggested(state, v, photo_facts.burst_groups(state, when), when)
+    found = photo_facts.burst_groups(state, when)
+    groups = ranking.suggested(state, v, found, when)
     out = []
     for gi, g in enumerate(groups[offset:offset + limit], offset + 1):
         members = []
@@ -43,4 +45,5 @@ def bursts(caller: Auth, state: State, offset: int = Query(0, ge=0, le=MAX_ID), 
     qm = photo_facts.quality_model(state)
     return {"groups": out, "total": len(groups), "photos_in_groups": sum(len(g.members) for g in groups),
             "basis": "profile" if sc.profile is not None else "generic",
-            "quality": None if qm is None else getattr(qm, "name", "quality")}
+            "quality": None if qm is None else getattr(qm, "name", "quality"), "checks": state.checks.word(found),
+            "checks_progress": state.checks.status()}

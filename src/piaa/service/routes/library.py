@@ -22,14 +22,14 @@ ImageId = Path(ge=1, le=MAX_ID, description="a photo id (from GET /api/images)")
 @router.get("/library", response_model=Progress, responses=responses(*AUTH))
 def library_status(caller: Auth, state: State):
     """Feature extraction progress: state (scanning / extracting / ready / error), total, done, failed."""
-    return state.library.progress.as_dict()
+    return {**state.library.progress.as_dict(), "checks": state.checks.status()}
 
 
 @router.post("/library/rescan", status_code=202, response_model=Progress, responses=responses(*AUTH))
 def library_rescan(caller: Auth, state: State):
     """Look for new, changed and removed photos in the library folders (extraction runs in the background)."""
     state.library.request_rescan()
-    return state.library.progress.as_dict()
+    return {**state.library.progress.as_dict(), "checks": state.checks.status()}
 
 
 @router.get("/images", response_model=ImagePage, responses=responses(*AUTH, 422))

@@ -23,7 +23,35 @@ export async function loadBursts(more) {
   $("cull-msg").textContent = r.total ? "" : "No bursts or near-duplicates in this library.";
   $("cull-more").hidden = S.bursts.length >= r.total;
   $("cull-more").textContent = `More groups (${S.bursts.length} of ${r.total} shown)`;
+  showChecks(r.checks, r.checks_progress);
   renderBursts();
+}
+
+let checksTimer = null;
+
+// Whether the picks already use the checks at 100 % (they run in the background after each scan); while they
+// run, look again now and then and show the new suggestions when they are done.
+function showChecks(word, p) {
+  const line = $("cull-checks");
+  const note = p && p.note ? ` (${p.note})` : "";
+  if (word === "running") {
+    line.textContent = `The checks at 100 % (closed eyes, soft focus, motion blur) are still running: ` +
+      `${p.done} of ${plural(p.groups, "group")} judged. Until then the other groups' picks follow taste and quality.${note}`;
+  } else if (word === "off") {
+    line.textContent = "The checks at 100 % are off on this server: picks follow taste and quality.";
+  } else {
+    line.textContent = p && p.groups ? `Every group checked at 100 % (closed eyes, soft focus, motion blur).${note}` : "";
+  }
+  clearTimeout(checksTimer);
+  if (word !== "running") return;
+  checksTimer = setTimeout(async () => {
+    if ($("view-cull").hidden) return;
+    try {
+      const s = await api("GET", "/api/library");
+      if (s.checks && s.checks.state !== "running") await serial(() => loadBursts(false));
+      else showChecks("running", s.checks || p);
+    } catch (e) { /* the next visit asks again */ }
+  }, 10000);
 }
 
 function burstPick(g) {

@@ -27,7 +27,8 @@ async function renderViewer() {
   if (!v) return;
   const list = v.src.list;
   const im = list[v.k];
-  $("viewer-name").textContent = `${v.k + 1} / ${v.src.total()}` + (v.src.title ? ` of the ${v.src.title}` : "") + ` · ${im.name}`;
+  $("viewer-name").textContent = `${v.k + 1} / ${v.src.total()}` + (v.src.title ? ` of the ${v.src.title}` : "") + ` · ${im.name}` +
+    (im.reasons && im.reasons.length ? ` · ${im.reasons.join("; ")}` : "");      // a stack's frame: why not the pick
   $("viewer-marks").replaceWith(Object.assign(marksNode(im.id), { id: "viewer-marks" }));
   const mine = S.mine.get(im.id);
   if (mine != null) $("viewer-marks").prepend(el("span", { class: "mine", text: starsText(mine) }));
