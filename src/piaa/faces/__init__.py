@@ -5,8 +5,8 @@ detector and landmark models come from the PyPI packages ``dlib-bin`` and ``face
 ``faces`` extra); nothing is downloaded at run time, and a missing package raises
 :class:`FaceModelMissingError` with the install line. See docs/faces.md for the choice, licenses and accuracy.
 """
-from piaa.faces.detect import detect_faces
+from piaa.faces.detect import detect_faces, detect_upright_faces
 from piaa.faces.face import EYE_STATES, Face
 from piaa.faces.models import FaceModelMissingError
 
-__all__ = ["detect_faces", "Face", "FaceModelMissingError", "EYE_STATES"]
+__all__ = ["detect_faces", "detect_upright_faces", "Face", "FaceModelMissingError", "EYE_STATES"]

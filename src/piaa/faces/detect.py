@@ -235,11 +235,12 @@ def find_turned(rgb: np.ndarray, angle: float, threshold: Optional[float] = None
     return out
 
 
-def find_faces(rgb: np.ndarray) -> List[Detection]:
-    """Upright detections; when there are none, detections on the copy turned by each stage of ``ROTATIONS``
-    (the first stage with a hit wins; a face seen at both turns of a stage counts once, at its best score)."""
+def find_faces(rgb: np.ndarray, turned: bool = True) -> List[Detection]:
+    """Upright detections; when there are none (and ``turned``), detections on the copy turned by each stage of
+    ``ROTATIONS`` (the first stage with a hit wins; a face seen at both turns of a stage counts once, at its best
+    score)."""
     found = [Detection(b, sc) for b, sc in find_boxes(rgb)]
-    for stage in ROTATIONS:
+    for stage in (ROTATIONS if turned else ()):
         if found:
             break
         hits = sorted((d for a in stage for d in find_turned(rgb, a)), key=lambda d: -d.score)
@@ -250,9 +251,10 @@ def find_faces(rgb: np.ndarray) -> List[Detection]:
     return found
 
 
-def detect_faces(rgb: np.ndarray) -> List[Face]:
+def detect_faces(rgb: np.ndarray, turned: bool = True) -> List[Face]:
     """Every face found in ``rgb`` (HxWx3 uint8, upright), largest first; faces lying on their side or tilted
-    by about 45 degrees are looked for when no upright face is found, and reported in the upright photo's pixels.
+    by about 45 degrees are looked for when no upright face is found (``turned``), and reported in the upright
+    photo's pixels.
 
     Each :class:`Face` has its box, detector confidence, 68 landmarks, boxes around both eyes and the eye state
     (``"open"``, ``"closed"`` or ``"unsure"``). A blank or tiny image gives ``[]``. Raises
@@ -266,7 +268,7 @@ def detect_faces(rgb: np.ndarray) -> List[Face]:
     if min(h, w) < MIN_SIDE:
         return []
     faces = []
-    for det in find_faces(rgb):
+    for det in find_faces(rgb, turned):
         box = det.upright_box(w, h)
         if box[2] < 2 or box[3] < 2:
             continue
@@ -277,3 +279,9 @@ def detect_faces(rgb: np.ndarray) -> List[Face]:
                           eye_boxes=eye_rule.eye_boxes(landmarks, w, h), landmarks=landmarks))
     faces.sort(key=lambda f: (-f.area, f.box[1], f.box[0]))
     return faces
+
+
+def detect_upright_faces(rgb: np.ndarray) -> List[Face]:
+    """:func:`detect_faces` without the turned search: what ``piaa cull`` uses by default, where a face-less frame
+    would otherwise pay 4-5x the detector's time (four more searches) in every frame of a burst."""
+    return detect_faces(rgb, turned=False)

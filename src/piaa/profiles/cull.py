@@ -48,6 +48,9 @@ class CullSettings:
     checks: frozenset = frozenset(CHECKS)                # eyes, focus, motion (piaa.profiles.cull_checks)
     soft_margin: float = SOFT_MARGIN
     motion_margin: float = MOTION_MARGIN
+    # also look for faces lying on their side / tilted 45 degrees in frames without an upright face: 4-5x the
+    # detector's time on every face-less frame, so off by default (piaa score --faces always looks)
+    turned_faces: bool = False
 
     def __post_init__(self):
         self.checks = frozenset(self.checks)
@@ -263,7 +266,7 @@ def check_groups(paths: Sequence[str], groups: List[List[int]], settings: CullSe
     want_faces = bool(checks & {"eyes", "focus"}) and detector is not False
     if want_faces and detector is None:
         try:
-            detector = default_detector()
+            detector = default_detector(turned=settings.turned_faces)
         except FacesUnavailable as exc:
             want_faces = False
             if notes is not None:
@@ -378,7 +381,7 @@ def _load_detector_meanwhile(settings: CullSettings, detector):
     from piaa.profiles.photo_detail import default_detector
 
     ex = ThreadPoolExecutor(max_workers=1)
-    fut = ex.submit(default_detector)
+    fut = ex.submit(default_detector, turned=settings.turned_faces)
     ex.shutdown(wait=False)
     return fut
 

@@ -108,7 +108,7 @@ def unpack(path: str, data: bytes):
         out.shape = (int(meta["shape"][0]), int(meta["shape"][1]))
         out.native_size = (int(meta["native_size"][0]), int(meta["native_size"][1]))
         out.scale = float(meta["scale"])
-        out.faces_by_side = {int(k): [_face_from_state(f) for f in fs] for k, fs in meta["faces"].items()}
+        out.faces_by_side = {str(k): [_face_from_state(f) for f in fs] for k, fs in meta["faces"].items()}
         for n, m in enumerate(meta["measures"]):
             pre = f"{n}/"
             out.measures[str(m["key"])] = detail_from_state(m, {k[len(pre):]: v for k, v in arrays.items()

@@ -59,7 +59,7 @@ class PhotoDetail:
     shape: Optional[tuple] = None
     native_size: Optional[tuple] = None
     scale: float = 1.0
-    faces_by_side: Dict[int, List[FaceDetail]] = field(default_factory=dict)
+    faces_by_side: Dict[str, List[FaceDetail]] = field(default_factory=dict)
     measures: dict = field(default_factory=dict)
     dirty: bool = False                      # learned something the cache does not hold yet
 
@@ -97,30 +97,43 @@ class PhotoDetail:
         self.scale = float(native.scale)
 
 
-def default_detector() -> Callable:
-    """:func:`piaa.faces.detect_faces`, or :class:`FacesUnavailable` when the faces package cannot run here
-    (checked once, on a blank picture, so a missing model fails before any photo is decoded)."""
+def default_detector(turned: bool = True) -> Callable:
+    """:func:`piaa.faces.detect_faces` (``turned=False``: :func:`piaa.faces.detect_upright_faces`, no search of
+    turned copies), or :class:`FacesUnavailable` when the faces package cannot run here (checked once, on a blank
+    picture, so a missing model fails before any photo is decoded)."""
     try:
-        from piaa.faces import detect_faces
+        from piaa.faces import detect_faces, detect_upright_faces
     except ImportError as e:
         raise FacesUnavailable(f"face detection is not available in this installation ({e})") from e
     try:
         detect_faces(np.zeros((64, 64, 3), np.uint8))
     except PiaaError as e:
         raise FacesUnavailable(f"face detection is not available: {e}") from e
-    return detect_faces
+    return detect_faces if turned else detect_upright_faces
 
 
 def is_default_detector(detector) -> bool:
-    """``detector`` is None or :func:`piaa.faces.detect_faces` itself (whose faces the detail cache may keep:
-    its settings are part of the cache key; another detector's faces are never cached)."""
+    """``detector`` is None or one of :func:`default_detector`'s (whose faces the detail cache may keep: their
+    settings are part of the cache key; another detector's faces are never cached)."""
     if detector is None:
         return True
+    detector = getattr(detector, "inner", detector)
     try:
-        from piaa.faces import detect_faces
+        from piaa.faces import detect_faces, detect_upright_faces
     except ImportError:
         return False
-    return detector is detect_faces
+    return detector is detect_faces or detector is detect_upright_faces
+
+
+def faces_key(detector, faces_long_side: int) -> str:
+    """Where a photo's cache entry keeps ``detector``'s faces on a copy of ``faces_long_side`` pixels: the
+    upright-only detector's answer differs from the full one's on photos without an upright face."""
+    try:
+        from piaa.faces import detect_upright_faces
+    except ImportError:
+        detect_upright_faces = None
+    return f"{faces_long_side}-upright" if detector is not None and detector is detect_upright_faces \
+        else str(faces_long_side)
 
 
 def _faces(native, detector) -> List[FaceDetail]:
@@ -160,7 +173,8 @@ def inspect(path, *, detail: bool = True, faces: bool = True, detector: Optional
         out.hash, out.shape, out.native_size, out.scale = known.hash, known.shape, known.native_size, known.scale
         out.faces_by_side = dict(known.faces_by_side) if cache_faces else {}
         out.measures = dict(known.measures)
-    found = out.faces_by_side.get(faces_long_side) if faces and cache_faces else None
+    slot = faces_key(getattr(detector, "inner", detector), faces_long_side)
+    found = out.faces_by_side.get(slot) if faces and cache_faces else None
     native = None
     if out.shape is None or (faces and found is None):
         t0 = time.perf_counter()
@@ -182,7 +196,7 @@ def inspect(path, *, detail: bool = True, faces: bool = True, detector: Optional
         if found is None:
             found = _faces(native, detector or default_detector())
             if cache_faces:
-                out.faces_by_side[faces_long_side] = found
+                out.faces_by_side[slot] = found
             out.seconds["faces"] = time.perf_counter() - t1
         out.faces = list(found)
     if detail:
@@ -261,6 +275,7 @@ def serialized(detector: Callable) -> Callable:
             return detector(rgb)
 
     run._piaa_serialized = True  # type: ignore[attr-defined]
+    run.inner = detector  # type: ignore[attr-defined]  # which detector it is (faces_key, is_default_detector)
     return run
 
 

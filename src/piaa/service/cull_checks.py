@@ -382,7 +382,7 @@ def _child_faces() -> Optional[str]:
     from piaa.profiles.photo_detail import FacesUnavailable, default_detector
 
     try:
-        _DETECTOR = default_detector()
+        _DETECTOR = default_detector(turned=False)   # as piaa cull: upright faces (turned ones cost 4-5x)
         return None
     except FacesUnavailable as exc:
         return str(exc)

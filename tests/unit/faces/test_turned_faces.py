@@ -123,3 +123,13 @@ def test_a_large_photo_of_a_face_on_its_side_is_searched_on_a_small_turned_copy(
     ex, ey = y0 * s, (portrait.shape[1] - x0 - w0) * s                     # the upright box after a quarter turn
     assert abs(face.box[0] - ex) < 100 and abs(face.box[1] - ey) < 100                 # within ~10 % of the face
     assert abs(face.box[2] - h0 * s) < 150 and face.eyes == "open"
+
+
+@needs_models
+def test_the_upright_only_detector_skips_the_turned_search(portrait, upright):
+    from piaa.faces import detect_upright_faces
+
+    on_side = np.ascontiguousarray(np.rot90(portrait, 1))
+    assert detect_upright_faces(on_side) == []          # what piaa cull uses by default
+    assert len(detect_faces(on_side)) == 1               # what piaa score --faces uses
+    assert [f.box for f in detect_upright_faces(portrait)] == [upright.box]

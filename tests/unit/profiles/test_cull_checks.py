@@ -150,7 +150,7 @@ def test_cli_cull_report_has_reasons_and_refuses_a_bad_check(burst, tmp_path, ca
     from piaa.cli.main import main
     from piaa.profiles import photo_detail
 
-    monkeypatch.setattr(photo_detail, "default_detector", lambda: fake_detector)
+    monkeypatch.setattr(photo_detail, "default_detector", lambda turned=True: fake_detector)
     d, _ = burst
     rep_path, sheet = tmp_path / "r.json", tmp_path / "s.html"
     assert main(["cull", str(d), "-q", "--quality-model", "none", "--report", str(rep_path),
@@ -170,7 +170,7 @@ def test_cli_score_detail_and_faces_records(burst, capsys, monkeypatch):
     from piaa.cli.main import main
     from piaa.profiles import photo_detail
 
-    monkeypatch.setattr(photo_detail, "default_detector", lambda: fake_detector)
+    monkeypatch.setattr(photo_detail, "default_detector", lambda turned=True: fake_detector)
     d, _ = burst
     p = str(sorted(d.glob("*.jpg"))[1])
     assert main(["score", p, "--faces", "--detail", "--format", "json", "-q"]) == 0
@@ -218,7 +218,7 @@ def test_score_faces_without_a_face_model_fails_in_one_line_before_scoring(burst
     from piaa.cli.main import main
     from piaa.profiles import photo_detail
 
-    def missing():
+    def missing(turned=True):
         raise photo_detail.FacesUnavailable("face detection is not available: install the faces extra")
 
     monkeypatch.setattr(photo_detail, "default_detector", missing)
@@ -231,7 +231,7 @@ def test_score_faces_without_a_face_model_fails_in_one_line_before_scoring(burst
 def test_cull_without_a_face_model_goes_on_with_a_note(burst, monkeypatch):
     from piaa.profiles import photo_detail
 
-    def missing():
+    def missing(turned=True):
         raise photo_detail.FacesUnavailable("face detection is not available: no model")
 
     monkeypatch.setattr(photo_detail, "default_detector", missing)
@@ -242,3 +242,35 @@ def test_cull_without_a_face_model_goes_on_with_a_note(burst, monkeypatch):
     g = res.groups[0]
     assert all(f.eyes is None for f in g.facts.values())
     assert reasons_by_path(res)[paths[3]]["reasons"] in ([REASON_MOTION], [REASON_SOFT])
+
+
+def test_cull_searches_turned_faces_only_when_asked(burst, monkeypatch, capsys):
+    from piaa.cli.main import main
+    from piaa.profiles import photo_detail
+
+    asked = []
+
+    def recording(turned=True):
+        asked.append(turned)
+        return fake_detector
+
+    monkeypatch.setattr(photo_detail, "default_detector", recording)
+    d, _ = burst
+    paths = sorted(str(p) for p in d.glob("*.jpg"))
+    cull(paths, quality=None)
+    assert asked and not any(asked)                      # default: upright faces only (speed)
+    asked.clear()
+    assert main(["cull", str(d), "-q", "--quality-model", "none", "--turned-faces"]) == 0
+    capsys.readouterr()
+    assert asked and all(asked)
+
+
+def test_the_detail_cache_keeps_each_detectors_faces_apart():
+    from piaa.faces import detect_faces, detect_upright_faces
+    from piaa.profiles.photo_detail import faces_key, is_default_detector, serialized
+
+    assert faces_key(None, 640) == faces_key(detect_faces, 640) == "640"
+    assert faces_key(detect_upright_faces, 640) == "640-upright"
+    wrapped = serialized(detect_upright_faces)
+    assert is_default_detector(wrapped) and faces_key(wrapped.inner, 640) == "640-upright"
+    assert not is_default_detector(fake_detector)

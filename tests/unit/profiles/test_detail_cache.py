@@ -106,10 +106,10 @@ def test_another_detectors_faces_are_not_kept(shoot, tmp_path):
 
 def test_pack_unpack_keeps_faces_and_measures(shoot, tmp_path, fake_is_default):
     d = photo_detail.inspect(shoot[0], detector=fake_detector, faces_long_side=200)
-    d.faces_by_side[200] = d.faces
+    d.faces_by_side["200"] = d.faces
     back = unpack(d.path, pack(d))
     assert back.shape == d.shape and back.native_size == d.native_size
-    assert [f.record() for f in back.faces_by_side[200]] == [f.record() for f in d.faces]
+    assert [f.record() for f in back.faces_by_side["200"]] == [f.record() for f in d.faces]
     (k, det), = d.measures.items()
     assert back.measures[k].record() == det.record()
     with pytest.raises(ValueError):
@@ -119,7 +119,7 @@ def test_pack_unpack_keeps_faces_and_measures(shoot, tmp_path, fake_is_default):
 def test_score_detail_and_faces_warm(shoot, capsys, monkeypatch, fake_is_default):
     from piaa.cli.main import main
 
-    monkeypatch.setattr(photo_detail, "default_detector", lambda: fake_detector)
+    monkeypatch.setattr(photo_detail, "default_detector", lambda turned=True: fake_detector)
     assert main(["score", shoot[1], "--faces", "--detail", "--format", "json", "-q"]) == 0
     cold = json.loads(capsys.readouterr().out)
     _no_decoding(monkeypatch)
