@@ -76,6 +76,10 @@ class StateError(PiaaError, ValueError):
     """Saved fitted state that cannot be restored: another method, a newer format, a different bank/network."""
 
 
+class CacheEntryError(PiaaError, ValueError):
+    """A stored cache entry is damaged or from another format: it is recomputed, never shown to the user."""
+
+
 class FileMissingError(PiaaError, FileNotFoundError):
     """A file or folder the user named does not exist."""
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from piaa.detail import clipping, focus, motion, noise, tiles
 from piaa.detail.plane import Luminance, Plane, window
+from piaa.errors import CacheEntryError
 
 #: Share of the measured tiles that make the in-focus region when no face gives the subject.
 TOP_SHARE = 0.10
@@ -115,7 +116,7 @@ def detail_from_state(meta: dict, arrays: dict) -> Detail:
         kw[name] = (arrays[name + ".fine"], arrays[name + ".coarse"]) if meta[name] else None
     grid = tuple(int(v) for v in meta["grid"])
     if len(grid) != 2:
-        raise ValueError("grid")
+        raise CacheEntryError("grid")
     return Detail(grid=(grid[0], grid[1]), positions=arrays["positions"], tile_values=arrays["tile_values"],
                   directions=arrays["directions"], **kw)
 

@@ -23,6 +23,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from piaa.errors import CacheEntryError
+
 #: Bump when what is measured changes without any setting below changing.
 DETAIL_VERSION = 1
 #: At most this many measurements are kept per photo (the oldest go first).
@@ -114,7 +116,7 @@ def unpack(path: str, data: bytes):
             out.measures[str(m["key"])] = detail_from_state(m, {k[len(pre):]: v for k, v in arrays.items()
                                                                if k.startswith(pre)})
     except Exception as e:  # any damage: the entry is recomputed
-        raise ValueError(f"unreadable detail cache entry ({type(e).__name__})") from e
+        raise CacheEntryError(f"unreadable detail cache entry ({type(e).__name__})") from e
     return out
 
 
@@ -129,7 +131,7 @@ def _face_from_state(s: dict):
 
     box = tuple(int(v) for v in s["box"])
     if len(box) != 4:
-        raise ValueError("box")
+        raise CacheEntryError("box")
     return FaceDetail(box, float(s["confidence"]), str(s["eyes"]), None if s["p"] is None else float(s["p"]),
                       [tuple(int(v) for v in e) for e in s["eye_boxes"]], float(s["sharpness"]))
 
@@ -171,7 +173,7 @@ class DetailStore:
             if h in blobs:
                 try:
                     d = unpack(p, blobs[h])
-                except ValueError:
+                except CacheEntryError:
                     continue
                 d.hash = h
                 out[i] = d
