@@ -129,15 +129,13 @@ def region_parts(lum: np.ndarray, box, inset: float = 0.1):
     """``directional_parts`` of one region of ``lum`` (``box`` = (x, y, w, h) in its pixels; ``inset`` trims
     that fraction from each side so a face box's edge — hair against the background — does not decide); None
     when the region is under 12 px a side."""
-    from piaa.detail.plane import window
+    from piaa.detail.plane import inset_window
 
-    x, y, w, h = (int(v) for v in box)
-    dx, dy = int(round(w * inset)), int(round(h * inset))
-    x0, y0 = max(0, x + dx), max(0, y + dy)
-    x1, y1 = min(lum.shape[1], x + w - dx), min(lum.shape[0], y + h - dy)
-    if x1 - x0 < 12 or y1 - y0 < 12:
+    got = inset_window(lum, box, inset)
+    if got is None:
         return None
-    rem, var, n = directional_parts(window(lum, y0, y1, x0, x1)[None].astype(np.float32), origin=(y0, x0))
+    region, origin = got
+    rem, var, n = directional_parts(region[None].astype(np.float32), origin=origin)
     return rem[0], var[0], n
 
 

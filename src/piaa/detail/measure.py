@@ -14,7 +14,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from piaa.detail import clipping, focus, motion, noise, tiles
-from piaa.detail.plane import Luminance, Plane, window
+from piaa.detail.plane import Luminance, Plane, inset_window
 from piaa.errors import CacheEntryError
 
 #: Share of the measured tiles that make the in-focus region when no face gives the subject.
@@ -152,15 +152,10 @@ def pooled_parts(parts, which: np.ndarray):
 
 def face_energy(lum: Luminance, box, inset: float = 0.15):
     """``(fine (4,), coarse (4,))`` difference energies inside a face box (:func:`piaa.detail.motion.energy_parts`)."""
-    x, y, w, h = (int(v) for v in box)
-    dx, dy = int(round(w * inset)), int(round(h * inset))
-    y0, x0 = max(0, y + dy), max(0, x + dx)
-    y1, x1 = min(lum.shape[0], y + h - dy), min(lum.shape[1], x + w - dx)
-    if y1 - y0 < 12 or x1 - x0 < 12:
+    got = inset_window(lum, box, inset)
+    if got is None:
         return None
-    region = window(lum, y0, y1, x0, x1)
-    if min(region.shape) < 12:
-        return None
+    region = got[0]
     fine, coarse = motion.energy_parts(region[None].astype(np.float32))
     return fine[0], coarse[0]
 

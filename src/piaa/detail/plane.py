@@ -73,6 +73,19 @@ def window(lum: Luminance, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
     return lum[y0:y1, x0:x1]
 
 
+def inset_window(lum: Luminance, box, inset: float, min_side: int = 12):
+    """``(pixels, (y0, x0))`` of ``box`` = (x, y, w, h) with ``inset`` of each side trimmed (a face box's edge --
+    hair against the background -- must not decide), clipped to the plane; None when under ``min_side`` px a side."""
+    x, y, w, h = (int(v) for v in box)
+    dx, dy = int(round(w * inset)), int(round(h * inset))
+    x0, y0 = max(0, x + dx), max(0, y + dy)
+    x1, y1 = min(lum.shape[1], x + w - dx), min(lum.shape[0], y + h - dy)
+    if x1 - x0 < min_side or y1 - y0 < min_side:
+        return None
+    region = window(lum, y0, y1, x0, x1)
+    return (region, (y0, x0)) if min(region.shape) >= min_side else None
+
+
 def every(lum: Luminance, step: int, h: int, w: int) -> np.ndarray:
     """``lum[:h:step, :w:step]``."""
     if isinstance(lum, Plane):

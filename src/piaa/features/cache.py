@@ -138,7 +138,7 @@ class FeatureCache:
         if not rows:
             return
         with self._conn() as con:
-            _retry(lambda: _insert_blobs(con, rows))
+            _retry(lambda: _insert(con, rows, "detail"))
 
     # ---- content hashes memo ---------------------------------------------------------------------------------
     def known_hash(self, path: str, st) -> Optional[str]:
@@ -170,20 +170,12 @@ class FeatureCache:
             self._local.con = None
 
 
-def _insert(con, rows):
+def _insert(con, rows, table: str = "features"):
+    """``INSERT OR REPLACE`` of ``rows`` into ``table`` (features or detail) in one immediate transaction."""
+    marks = ",".join("?" * len(rows[0])) if rows else "?"
     con.execute("BEGIN IMMEDIATE")
     try:
-        con.executemany("INSERT OR REPLACE INTO features VALUES (?,?,?,?,?)", rows)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-
-
-def _insert_blobs(con, rows):
-    con.execute("BEGIN IMMEDIATE")
-    try:
-        con.executemany("INSERT OR REPLACE INTO detail VALUES (?,?,?)", rows)
+        con.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", rows)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -135,13 +135,24 @@ def select_blend(Xs, ys, dbs, start: int, seed: int = 0, components: Sequence[in
             "targets": got.get("targets", targets[0]), "val_mean_srocc": table}
 
 
+def test_report(head, Xs, ys, dbs) -> dict:
+    """SROCC / PLCC of ``head`` on each database's held-out test part (duplicates of training images dropped)."""
+    from piaa.metrics import plcc, srocc
+
+    res = {}
+    for X, y, d in zip(Xs, ys, dbs):
+        m = d.part == "test"
+        p = head.predict(X[m])
+        res[d.database] = {"srocc": round(float(srocc(p, y[m])), 4), "plcc": round(float(plcc(p, y[m])), 4),
+                           "n_test": int(m.sum()), "n_test_duplicates_dropped": int((d.part == "dup").sum())}
+    return res
+
+
 def validate_native_quality(backbones: Sequence[str] = ("efficientnet_lite0",), variant: str = "multilevel",
                             native: dict | None = None, data_dir: Path | None = None, engine: str = "auto",
                             progress: bool = False, seed: int = 0, features=None,
                             components: Sequence[int | None] = (None,), targets: Sequence[str] = ("mos",)) -> dict:
     """Choose on the val parts, then train on train+val and measure on the test parts of both databases."""
-    from piaa.metrics import plcc, srocc
-
     native = dict(NATIVE if native is None else native)
     split = _split_settings(backbones)
     dbs, ys = load_joint(DATABASES, data_dir, split)
@@ -154,12 +165,7 @@ def validate_native_quality(backbones: Sequence[str] = ("efficientnet_lite0",), 
     yt, choice["target_stats"] = fit_targets(ys, dbs, ["train", "val"], choice["targets"])
     Xtr, ytr = _rows(Xs, yt, dbs, ["train", "val"])
     head = fit_blend(Xtr, ytr, start, choice["alpha"], choice["weight"], seed, components=choice["components"])
-    res = {}
-    for X, y, d in zip(Xs, ys, dbs):
-        m = d.part == "test"
-        p = head.predict(X[m])
-        res[d.database] = {"srocc": round(float(srocc(p, y[m])), 4), "plcc": round(float(plcc(p, y[m])), 4),
-                           "n_test": int(m.sum()), "n_test_duplicates_dropped": int((d.part == "dup").sum())}
+    res = test_report(head, Xs, ys, dbs)
     return {"backbones": list(backbones), "variant": variant, "native": native, "split": split,
             "selection": choice, "n_train": len(ytr), "test": res, "features_s": round(feat_s, 1), **_stamp()}
 

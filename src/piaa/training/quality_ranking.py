@@ -234,20 +234,14 @@ def validate_ranked_quality(backbones: Sequence[str] = ("efficientnet_lite0",), 
                             progress: bool = False, seed: int = 0, prepared: Any = None) -> dict:
     """Choose on the val parts (:func:`select_ranked`), then fit on train+val (+ the degraded copies for a
     chosen step) and measure once on both databases' test parts and on the val pairs."""
-    from piaa.metrics import plcc, srocc
-    from piaa.training.quality_native import NATIVE, _rows, fit_blend
+    from piaa.training.quality_native import NATIVE, _rows, fit_blend, test_report
 
     dbs, ys, Xs, start, tr, va = prepared or prepare(backbones, variant, data_dir, work_dir, engine, progress)
     choice = select_ranked(Xs, ys, dbs, start, tr, va, seed)
     Xtv, ytv = _rows(Xs, ys, dbs, ["train", "val"])
     Xf, yf = _with_synthetic(Xtv, ytv, tr, choice["step"])
     head = fit_blend(Xf, yf, start, choice["alpha"], choice["weight"], seed)
-    res = {}
-    for X, y, d in zip(Xs, ys, dbs):
-        m = d.part == "test"
-        p = head.predict(X[m])
-        res[d.database] = {"srocc": round(float(srocc(p, y[m])), 4), "plcc": round(float(plcc(p, y[m])), 4),
-                           "n_test": int(m.sum()), "n_test_duplicates_dropped": int((d.part == "dup").sum())}
+    res = test_report(head, Xs, ys, dbs)
     return {"backbones": list(backbones), "variant": variant, "native": dict(NATIVE),
             "sources": {"train": SOURCES, "val": VAL_SOURCES}, "degradations": [list(d) for d in DEGRADATIONS],
             "n_synthetic_train": int(len(tr["X"])), "n_val_pairs": int(len(va["X"])), "selection": choice,

