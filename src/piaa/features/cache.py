@@ -151,6 +151,32 @@ class FeatureCache:
             return row[5]
         return None
 
+    def content_hash(self, path) -> Optional[str]:
+        """``path``'s content hash: the memo's when the file is unchanged, else read and remembered; None when it
+        cannot be read (gone, not a regular file, over the size cap)."""
+        from piaa.io.hashing import image_file_hash
+
+        try:
+            st = os.stat(path)
+            key = os.path.realpath(path)
+        except OSError:
+            return None
+        try:
+            h = self.known_hash(key, st)
+        except sqlite3.Error:   # a locked or damaged memo: hash the file
+            h = None
+        if h is not None:
+            return h
+        try:
+            h = image_file_hash(path)
+        except OSError:
+            return None
+        try:
+            self.remember_hashes([(key, st, h)])
+        except sqlite3.Error:
+            pass
+        return h
+
     def remember_hashes(self, rows) -> None:
         """Memoize ``(path, stat_result, hash)`` rows; files changed within :data:`RACY_NS` are skipped."""
         now = time.time_ns()

@@ -18,7 +18,6 @@ import functools
 import hashlib
 import io
 import json
-import os
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -148,14 +147,14 @@ class DetailStore:
 
     def hashes(self, paths: Sequence[str]) -> List[Optional[str]]:
         """Content hashes of ``paths`` (the feature cache's memo when it knows the file; None when unreadable)."""
+        if self.cache is not None:
+            return [self.cache.content_hash(p) for p in paths]
         from piaa.io.hashing import image_file_hash
 
         out: List[Optional[str]] = []
         for p in paths:
             try:
-                st = os.stat(p)
-                h = self.cache.known_hash(os.path.realpath(p), st) if self.cache is not None else None
-                out.append(h or image_file_hash(p))
+                out.append(image_file_hash(p))
             except OSError:
                 out.append(None)
         return out

@@ -113,18 +113,13 @@ class VerdictStore:
 def content_hash(path: Path, memo=None) -> Optional[str]:
     """The photo's content hash (the feature cache's: its memo answers without reading an unchanged file);
     None when it cannot be read."""
+    if memo is not None:
+        return memo.content_hash(path)
     from piaa.io.hashing import image_file_hash
 
     try:
-        st = path.stat()
-        key = os.path.realpath(path)
-        h = memo.known_hash(key, st) if memo is not None else None
-        if h is None:
-            h = image_file_hash(path)
-            if memo is not None:
-                memo.remember_hashes([(key, st, h)])
-        return h
-    except Exception:  # unreadable now (deleted, replaced by a folder, too large): no verdict for it
+        return image_file_hash(path)
+    except OSError:   # unreadable now (deleted, replaced by a folder, too large): no verdict for it
         return None
 
 

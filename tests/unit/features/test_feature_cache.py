@@ -213,3 +213,23 @@ def test_interrupted_extraction_keeps_finished_batches(tmp_path, tiny_torch):
     rerun = _extractor(db)
     res = rerun.extract(paths)
     assert rerun.engine.n == 12 - saved and not res.errors
+
+
+def test_content_hash_reads_a_file_once_then_answers_from_the_memo(tmp_path, monkeypatch):
+    from piaa.features import cache as cache_module
+    from piaa.io import hashing
+
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(b"not really a jpeg, but bytes to hash")
+    monkeypatch.setattr(cache_module, "RACY_NS", 0)    # a file just written counts as settled
+    cache = FeatureCache(tmp_path / "f.sqlite")
+    first = cache.content_hash(photo)
+    assert first == hashing.image_file_hash(photo)
+    assert cache.content_hash(tmp_path / "gone.jpg") is None
+    assert cache.content_hash(tmp_path) is None             # a folder is not a photo
+
+    def no_read(path, *a, **k):
+        raise AssertionError("the memo should answer")
+
+    monkeypatch.setattr(hashing, "image_file_hash", no_read)
+    assert FeatureCache(tmp_path / "f.sqlite").content_hash(photo) == first
